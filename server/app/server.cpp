@@ -1,0 +1,186 @@
+#include "app/server.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <future>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "control/commands.h"
+#include "control/control_server.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "store/event_log.h"
+#include "store/migrations.h"
+#include "store/settings_store.h"
+#include "store/writer.h"
+
+namespace labcm::app {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+DataDirLock::DataDirLock(const DataDir& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir.root, ec);
+    if (ec) throw std::runtime_error(fmt::format("cannot create data dir {}: {}", dir.root.string(), ec.message()));
+    ::chmod(dir.root.c_str(), 0750);
+    fd_ = ::open(dir.lockFile().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0)
+        throw std::runtime_error(fmt::format("cannot open {}: {}", dir.lockFile().string(), std::strerror(errno)));
+    held_ = ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+}
+
+DataDirLock::~DataDirLock() {
+    if (fd_ >= 0) ::close(fd_); // closing releases the flock
+}
+
+std::pair<int, int> migrateDataDir(const DataDir& dir) {
+    store::Db db(dir.db().string());
+    auto r = store::migrate(db);
+    return {r.from, r.to};
+}
+
+namespace {
+
+// Loads settings; a database holding an invalid value still starts, on defaults, loudly.
+Settings loadSettings(store::Db& db) {
+    try {
+        return store::SettingsStore(db).load();
+    } catch (const FieldErrorException& e) {
+        spdlog::error("settings: {}; using the built-in defaults until it is fixed", e.what());
+        return Settings{};
+    }
+}
+
+// A repeating timer on the io thread.
+class Ticker {
+public:
+    Ticker(asio::io_context& io, std::chrono::milliseconds every, std::function<void()> fn)
+        : timer_(io), every_(every), fn_(std::move(fn)) {
+        arm();
+    }
+    void cancel() { timer_.cancel(); }
+
+private:
+    void arm() {
+        timer_.expires_after(every_);
+        timer_.async_wait([this](boost::system::error_code ec) {
+            if (ec) return;
+            fn_();
+            arm();
+        });
+    }
+    asio::steady_timer timer_;
+    std::chrono::milliseconds every_;
+    std::function<void()> fn_;
+};
+
+} // namespace
+
+int serve(const DataDir& dir) {
+    DataDirLock lock(dir);
+    if (!lock.held()) {
+        spdlog::error("another labcm holds the data dir {} (lock {}); stop it first", dir.root.string(),
+                      dir.lockFile().string());
+        return 1;
+    }
+    auto [from, to] = migrateDataDir(dir);
+    spdlog::info("labcm {} starting: data dir {}, database {} (schema {}{})", LABCM_VERSION,
+                 std::filesystem::absolute(dir.root).string(), dir.db().string(), to,
+                 from == to ? "" : fmt::format(", migrated from {}", from));
+
+    asio::io_context io;
+    store::Db reader(dir.db().string());
+    EventBus bus(limits::kEventRingSize);
+    auto logSub = bus.subscribe([](const Event& e) { log::logEvent(e); });
+    SettingsHolder settings(loadSettings(reader));
+    control::RuntimeInfo info;
+
+    // Writes made outside this process (sqlite3, a restore) are seen by the writer's own
+    // data_version; handled on the io thread, which owns the reader.
+    store::Writer writer(dir.db().string(), [&] {
+        asio::post(io, [&] {
+            ++info.externalChanges;
+            settings.set(loadSettings(reader));
+            bus.publish(Service::System, EventKind::StoreExternalChange, Severity::Info, "", "",
+                        "the database was changed outside labcm; settings reloaded, caches dropped");
+        });
+    });
+    store::EventLogSink eventSink(bus, writer);
+
+    info.dataDir = std::filesystem::absolute(dir.root).string();
+    info.mode = "server";
+    info.extra = [&] {
+        return json::object{{"events_written", eventSink.written()}, {"events_dropped", eventSink.dropped()}};
+    };
+    control::Commands commands({reader, writer, bus, settings, info,
+                                [&io](std::function<void()> f) { asio::post(io, std::move(f)); }});
+    control::ControlServer control(io, dir.socket(), commands);
+
+    Ticker flushTicker(io, std::chrono::duration_cast<std::chrono::milliseconds>(limits::kEventFlushInterval),
+                       [&] { eventSink.flush(); });
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        bus.publish(Service::System, EventKind::ServerStopping, Severity::Info, "", "",
+                    fmt::format("signal {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        control.stop();
+        flushTicker.cancel();
+        // Let replies already handed to the io thread go out, then stop.
+        asio::post(io, [&io] { io.stop(); });
+    });
+
+    auto s = settings.get();
+    bus.publish(Service::System, EventKind::ServerStarted, Severity::Info, "", "",
+                fmt::format("listening: control socket {} (pid {}); registrar address setting '{}'",
+                            dir.socket().string(), ::getpid(), s->registrarAddress));
+    io.run();
+
+    // Shutdown: everything queued reaches the database before it is closed.
+    eventSink.flush().wait();
+    writer.stop();
+    spdlog::info("labcm stopped cleanly ({} transactions, {} events stored, {} dropped)", writer.commits(),
+                 eventSink.written(), eventSink.dropped());
+    return 0;
+}
+
+json::value runDirect(const DataDir& dir, const json::value& request) {
+    DataDirLock lock(dir);
+    if (!lock.held())
+        throw std::runtime_error(fmt::format(
+            "a labcm server holds {} but its control socket {} does not answer; is it starting or stopping?",
+            dir.root.string(), dir.socket().string()));
+    migrateDataDir(dir);
+
+    store::Writer writer(dir.db().string());
+    store::Db reader(dir.db().string());
+    EventBus bus(limits::kEventRingSize);
+    store::EventLogSink eventSink(bus, writer);
+    SettingsHolder settings(loadSettings(reader));
+    control::RuntimeInfo info;
+    info.dataDir = std::filesystem::absolute(dir.root).string();
+    info.mode = "direct";
+
+    // Completions run inline on the writer thread; this thread waits for the one reply.
+    std::promise<json::object> replied;
+    control::Commands commands({reader, writer, bus, settings, info, [](std::function<void()> f) { f(); }});
+    commands.execute(request, [&](json::object r) { replied.set_value(std::move(r)); });
+    auto reply = replied.get_future().get();
+    eventSink.flush().wait();
+    writer.stop();
+    return reply;
+}
+
+} // namespace labcm::app

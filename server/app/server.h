@@ -1,0 +1,46 @@
+// Wiring: the data directory, `labcm serve`, and running one command without a server.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <boost/json/value.hpp>
+
+namespace labcm::app {
+
+/// @brief The files labcm keeps in its data directory.
+struct DataDir {
+    std::filesystem::path root;
+    std::filesystem::path db() const { return root / "labcm.db"; }
+    std::filesystem::path socket() const { return root / "control.sock"; }
+    std::filesystem::path lockFile() const { return root / "labcm.lock"; }
+};
+
+/// @brief An exclusive flock on the data dir's lock file, held for the object's lifetime.
+class DataDirLock {
+public:
+    /// @brief Creates the data dir (0750) if needed and tries to take the lock.
+    /// @throw std::runtime_error when the directory cannot be created or opened.
+    explicit DataDirLock(const DataDir& dir);
+    ~DataDirLock();
+    DataDirLock(const DataDirLock&) = delete;
+    DataDirLock& operator=(const DataDirLock&) = delete;
+    bool held() const { return held_; }
+
+private:
+    int fd_ = -1;
+    bool held_ = false;
+};
+
+/// @brief Opens (creating) the database and applies pending migrations.
+/// @return {from, to} schema versions.
+std::pair<int, int> migrateDataDir(const DataDir& dir);
+
+/// @brief `labcm serve`: runs until SIGINT/SIGTERM; returns the process exit code.
+int serve(const DataDir& dir);
+
+/// @brief Runs one command request on the database directly (no server running).
+/// @throw std::runtime_error when a server holds the data dir but does not answer.
+boost::json::value runDirect(const DataDir& dir, const boost::json::value& request);
+
+} // namespace labcm::app

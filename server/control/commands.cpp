@@ -1,0 +1,531 @@
+#include "control/commands.h"
+
+#include <unistd.h>
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "core/device_csv.h"
+#include "core/limits.h"
+#include "core/mac.h"
+#include "core/models.h"
+#include "store/device_store.h"
+#include "store/event_log.h"
+#include "store/migrations.h"
+#include "store/settings_store.h"
+
+namespace labcm::control {
+namespace {
+
+// --- argument helpers ------------------------------------------------------------------
+
+[[noreturn]] void badArg(std::string_view field, const std::string& message) {
+    throw CommandError(400, "bad_argument", std::string(field), fmt::format("{}: {}", field, message));
+}
+
+std::optional<std::string> optString(const json::object& args, std::string_view key) {
+    auto* v = args.if_contains(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_string()) badArg(key, "must be a string");
+    return std::string(v->get_string());
+}
+
+std::string reqString(const json::object& args, std::string_view key) {
+    auto v = optString(args, key);
+    if (!v) badArg(key, "is required");
+    return *v;
+}
+
+std::optional<std::int64_t> optInt(const json::object& args, std::string_view key) {
+    auto* v = args.if_contains(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (v->is_int64()) return v->get_int64();
+    if (v->is_uint64() && v->get_uint64() <= INT64_MAX) return static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_string()) {
+        const auto& s = v->get_string();
+        std::int64_t n = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (ec == std::errc{} && p == s.data() + s.size()) return n;
+    }
+    badArg(key, "must be a whole number");
+}
+
+bool optBool(const json::object& args, std::string_view key) {
+    auto* v = args.if_contains(key);
+    if (!v || v->is_null()) return false;
+    if (!v->is_bool()) badArg(key, "must be true or false");
+    return v->get_bool();
+}
+
+std::string macArg(const json::object& args, std::string_view key = "device") {
+    auto text = reqString(args, key);
+    auto mac = normalizeMac(text);
+    if (!mac) badArg(key, fmt::format("'{}' is not a device name (SEP001122AABBCC) or MAC address", text));
+    return *mac;
+}
+
+[[noreturn]] void invalid(const FieldError& e) {
+    throw CommandError(422, "invalid", e.field, fmt::format("{}: {}", e.field, e.message));
+}
+
+Line lineFromArgs(const json::object& a, int defaultIndex) {
+    Line l;
+    l.index = static_cast<int>(optInt(a, "index").value_or(defaultIndex));
+    l.dn = optString(a, "dn").value_or("");
+    l.displayName = optString(a, "display_name").value_or("");
+    l.label = optString(a, "label").value_or("");
+    l.authName = optString(a, "auth_name").value_or("");
+    l.authPassword = optString(a, "auth_password").value_or("");
+    l.contact = optString(a, "contact").value_or("");
+    return l;
+}
+
+// --- JSON views ------------------------------------------------------------------------
+
+json::object lineJson(const Line& l, store::DeviceStore& ds, const std::string& ownMac) {
+    json::array sharedWith;
+    for (const auto& mac : ds.macsWithDn(l.dn))
+        if (mac != ownMac) sharedWith.push_back(json::string(deviceName(mac)));
+    return {{"index", l.index},
+            {"dn", l.dn},
+            {"display_name", l.displayName},
+            {"label", l.label},
+            {"auth_name", l.authName},
+            {"auth_password_set", !l.authPassword.empty()},
+            {"contact", l.contact},
+            {"shared_with", std::move(sharedWith)}};
+}
+
+json::object deviceJson(const Device& d, store::DeviceStore& ds) {
+    json::array lines;
+    for (const auto& l : d.lines) lines.push_back(lineJson(l, ds, d.mac));
+    return {{"name", d.name()},        {"mac", d.mac},
+            {"model", d.model},        {"description", d.description},
+            {"load", d.loadOverride},  {"lines", std::move(lines)},
+            {"created_at", d.createdAt}, {"updated_at", d.updatedAt}};
+}
+
+json::array csvErrorsJson(const std::vector<CsvRowError>& errors) {
+    json::array out;
+    for (const auto& e : errors) out.push_back({{"row", e.row}, {"field", e.field}, {"message", e.message}});
+    return out;
+}
+
+// Errors an import would hit against the database's current content.
+std::vector<CsvRowError> importConflicts(store::Db& db, const DeviceCsv& csv, bool update) {
+    std::vector<CsvRowError> out;
+    if (update) return out;
+    store::DeviceStore ds(db);
+    for (const auto& row : csv.devices)
+        if (ds.get(row.device.mac))
+            out.push_back({row.row, "mac", fmt::format("device SEP{} already exists (use --update to replace it)",
+                                                       row.device.mac)});
+    return out;
+}
+
+} // namespace
+
+Commands::Commands(Context ctx) : ctx_(std::move(ctx)) {
+    registerDeviceCommands();
+    registerOtherCommands();
+}
+
+std::int64_t Commands::nowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::vector<std::string> Commands::names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, h] : handlers_) out.push_back(name);
+    return out;
+}
+
+json::object Commands::errorReply(std::exception_ptr ep) {
+    int status = 500;
+    std::string code = "internal", field, message;
+    json::value details = nullptr;
+    try {
+        std::rethrow_exception(ep);
+    } catch (const CommandError& e) {
+        status = e.status, code = e.code, field = e.field, message = e.what(), details = e.details;
+    } catch (const store::Conflict& e) {
+        status = 409, code = "conflict", field = e.field(), message = e.what();
+    } catch (const store::NotFound& e) {
+        status = 404, code = "not_found", message = e.what();
+    } catch (const FieldErrorException& e) {
+        status = 422, code = "invalid", field = e.error.field, message = e.what();
+    } catch (const store::WriterBusy& e) {
+        status = 503, code = "busy", message = e.what();
+    } catch (const std::exception& e) {
+        message = e.what();
+    }
+    json::object err{{"status", status}, {"code", code}, {"message", message}};
+    if (!field.empty()) err["field"] = field;
+    if (!details.is_null()) err["details"] = details;
+    return {{"ok", false}, {"error", std::move(err)}};
+}
+
+void Commands::execute(const json::value& request, Reply reply) {
+    try {
+        if (!request.is_object()) throw CommandError(400, "bad_request", "", "request must be a JSON object");
+        const auto& obj = request.get_object();
+        auto* cmd = obj.if_contains("cmd");
+        if (!cmd || !cmd->is_string()) throw CommandError(400, "bad_request", "cmd", "cmd: a command name is required");
+        auto it = handlers_.find(std::string(cmd->get_string()));
+        if (it == handlers_.end())
+            throw CommandError(404, "unknown_command", "cmd", fmt::format("unknown command '{}'", cmd->get_string().c_str()));
+        static const json::object kNoArgs;
+        const json::object* args = &kNoArgs;
+        if (auto* a = obj.if_contains("args"); a && !a->is_null()) {
+            if (!a->is_object()) throw CommandError(400, "bad_request", "args", "args must be a JSON object");
+            args = &a->get_object();
+        }
+        it->second(*args, reply);
+    } catch (...) {
+        reply(errorReply(std::current_exception()));
+    }
+}
+
+void Commands::write(std::function<json::value(store::Db&)> job, AfterCommit after, Reply reply) {
+    ctx_.writer.submit(std::move(job), [post = ctx_.post, after = std::move(after), reply](store::Outcome<json::value> o) {
+        post([o = std::move(o), after, reply]() mutable {
+            if (o.error) {
+                reply(errorReply(o.error));
+                return;
+            }
+            try {
+                if (after) after(*o.value);
+                reply({{"ok", true}, {"result", std::move(*o.value)}});
+            } catch (...) {
+                reply(errorReply(std::current_exception()));
+            }
+        });
+    });
+}
+
+void Commands::registerDeviceCommands() {
+    add("device.list", [this](const json::object& a, Reply reply) {
+        store::DeviceFilter f;
+        f.text = optString(a, "filter").value_or("");
+        f.limit = static_cast<std::size_t>(std::max<std::int64_t>(0, optInt(a, "limit").value_or(0)));
+        f.offset = static_cast<std::size_t>(std::max<std::int64_t>(0, optInt(a, "offset").value_or(0)));
+        store::DeviceStore ds(ctx_.reader);
+        json::array out;
+        for (const auto& d : ds.list(f)) out.push_back(deviceJson(d, ds));
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+
+    add("device.show", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        store::DeviceStore ds(ctx_.reader);
+        auto d = ds.get(mac);
+        if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+        reply({{"ok", true}, {"result", deviceJson(*d, ds)}});
+    });
+
+    add("device.add", [this](const json::object& a, Reply reply) {
+        Device d;
+        d.mac = macArg(a);
+        d.model = reqString(a, "model");
+        d.description = optString(a, "description").value_or("");
+        d.loadOverride = optString(a, "load").value_or("");
+        if (auto e = validateDevice(d)) invalid(*e);
+        if (auto* lines = a.if_contains("lines"); lines && !lines->is_null()) {
+            if (!lines->is_array()) badArg("lines", "must be an array");
+            int next = 1;
+            for (const auto& lv : lines->get_array()) {
+                if (!lv.is_object()) badArg("lines", "every line must be an object");
+                auto l = lineFromArgs(lv.get_object(), next);
+                if (auto e = validateLine(l, fmt::format("line{}", l.index))) invalid(*e);
+                next = l.index + 1;
+                d.lines.push_back(l);
+            }
+        }
+        auto now = nowMs();
+        write(
+            [d, now](store::Db& db) -> json::value {
+                store::DeviceStore ds(db);
+                ds.insert(d, now);
+                return deviceJson(*ds.get(d.mac), ds);
+            },
+            [this, mac = d.mac, model = d.model](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::DeviceAdded, Severity::Info, mac, "",
+                                 fmt::format("device SEP{} ({}) added", mac, model));
+            },
+            reply);
+    });
+
+    add("device.edit", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto model = optString(a, "model");
+        auto description = optString(a, "description");
+        auto load = optString(a, "load");
+        if (!model && !description && !load) badArg("model", "nothing to change: give model, description or load");
+        auto now = nowMs();
+        write(
+            [=](store::Db& db) -> json::value {
+                store::DeviceStore ds(db);
+                auto d = ds.get(mac);
+                if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+                if (model) d->model = *model;
+                if (description) d->description = *description;
+                if (load) d->loadOverride = *load;
+                if (auto e = validateDevice(*d)) invalid(*e);
+                ds.update(*d, false, now);
+                return deviceJson(*ds.get(mac), ds);
+            },
+            [this, mac](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::DeviceChanged, Severity::Info, mac, "",
+                                 fmt::format("device SEP{} changed", mac));
+            },
+            reply);
+    });
+
+    add("device.rm", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        write(
+            [mac](store::Db& db) -> json::value {
+                store::DeviceStore(db).remove(mac);
+                return json::object{{"removed", deviceName(mac)}};
+            },
+            [this, mac](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::DeviceRemoved, Severity::Info, mac, "",
+                                 fmt::format("device SEP{} removed", mac));
+            },
+            reply);
+    });
+
+    add("line.add", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto requested = optInt(a, "index");
+        auto line = lineFromArgs(a, 1);
+        auto now = nowMs();
+        write(
+            [=](store::Db& db) mutable -> json::value {
+                store::DeviceStore ds(db);
+                auto d = ds.get(mac);
+                if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+                if (!requested) {
+                    // The first free button, as CUCM's "Add a new DN" does.
+                    line.index = 1;
+                    for (const auto& l : d->lines)
+                        if (l.index == line.index) ++line.index;
+                }
+                if (auto e = validateLine(line, "line")) invalid(*e);
+                ds.addLine(mac, line, now);
+                return deviceJson(*ds.get(mac), ds);
+            },
+            [this, mac, dn = line.dn](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::LineAdded, Severity::Info, mac, "",
+                                 fmt::format("line {} added to SEP{}", dn, mac));
+            },
+            reply);
+    });
+
+    add("line.rm", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto index = optInt(a, "index");
+        if (!index) badArg("index", "is required");
+        auto now = nowMs();
+        write(
+            [=](store::Db& db) -> json::value {
+                store::DeviceStore ds(db);
+                ds.removeLine(mac, static_cast<int>(*index), now);
+                return deviceJson(*ds.get(mac), ds);
+            },
+            [this, mac, index](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::LineRemoved, Severity::Info, mac, "",
+                                 fmt::format("line {} removed from SEP{}", *index, mac));
+            },
+            reply);
+    });
+
+    add("import", [this](const json::object& a, Reply reply) {
+        auto text = reqString(a, "csv");
+        bool dryRun = optBool(a, "dry_run");
+        bool update = optBool(a, "update");
+        auto csv = std::make_shared<DeviceCsv>(parseDeviceCsv(text));
+        if (dryRun || !csv->errors.empty()) {
+            auto errors = csv->errors;
+            if (errors.empty()) errors = importConflicts(ctx_.reader, *csv, update);
+            if (!errors.empty())
+                throw CommandError(422, "invalid", "csv",
+                                   fmt::format("{} problem(s) in the CSV; nothing was imported", errors.size()),
+                                   csvErrorsJson(errors));
+            reply({{"ok", true},
+                   {"result", {{"dry_run", true}, {"devices", csv->devices.size()}, {"imported", 0}}}});
+            return;
+        }
+        auto now = nowMs();
+        write(
+            [csv, update, now](store::Db& db) -> json::value {
+                // Checked again inside the transaction: the database may have changed.
+                auto errors = importConflicts(db, *csv, update);
+                if (!errors.empty())
+                    throw CommandError(422, "invalid", "csv",
+                                       fmt::format("{} problem(s) in the CSV; nothing was imported", errors.size()),
+                                       csvErrorsJson(errors));
+                store::DeviceStore ds(db);
+                std::size_t added = 0, updated = 0;
+                for (const auto& row : csv->devices) {
+                    if (update && ds.get(row.device.mac)) {
+                        ds.update(row.device, true, now);
+                        ++updated;
+                    } else {
+                        ds.insert(row.device, now);
+                        ++added;
+                    }
+                }
+                return json::object{{"dry_run", false}, {"devices", csv->devices.size()}, {"added", added},
+                                    {"updated", updated}};
+            },
+            [this](json::value& r) {
+                auto& o = r.as_object();
+                ctx_.bus.publish(Service::Admin, EventKind::DevicesImported, Severity::Info, "", "",
+                                 fmt::format("import: {} added, {} updated", o["added"].as_uint64(),
+                                             o["updated"].as_uint64()));
+            },
+            reply);
+    });
+
+    add("export", [this](const json::object&, Reply reply) {
+        store::DeviceStore ds(ctx_.reader);
+        reply({{"ok", true}, {"result", {{"csv", formatDeviceCsv(ds.list())}}}});
+    });
+}
+
+void Commands::registerOtherCommands() {
+    add("status", [this](const json::object&, Reply reply) {
+        auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                                         ctx_.info.started);
+        json::object r{{"version", LABCM_VERSION},
+                       {"schema_version", ctx_.reader.userVersion()},
+                       {"data_dir", ctx_.info.dataDir},
+                       {"mode", ctx_.info.mode},
+                       {"pid", static_cast<std::int64_t>(::getpid())},
+                       {"uptime_s", uptime.count()},
+                       {"devices", store::DeviceStore(ctx_.reader).count()},
+                       {"store_commits", ctx_.writer.commits()},
+                       {"external_changes", ctx_.info.externalChanges.load()},
+                       {"events_published", ctx_.bus.lastSeq()}};
+        if (ctx_.info.extra)
+            for (auto& [k, v] : ctx_.info.extra()) r[k] = v;
+        reply({{"ok", true}, {"result", std::move(r)}});
+    });
+
+    add("setting.list", [this](const json::object&, Reply reply) {
+        auto s = ctx_.settings.get();
+        auto rows = store::SettingsStore(ctx_.reader).rows();
+        json::array out;
+        for (const auto& info : settingInfos()) {
+            std::string key(info.key);
+            out.push_back({{"key", key},
+                           {"value", settingValue(*s, info.key)},
+                           {"default", settingValue(Settings{}, info.key)},
+                           {"type", info.type},
+                           {"changed", rows.contains(key)},
+                           {"help", info.help}});
+        }
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+
+    auto settingWrite = [this](std::string key, std::optional<std::string> value, Reply reply) {
+        auto now = nowMs();
+        auto fresh = std::make_shared<Settings>();
+        write(
+            [=](store::Db& db) -> json::value {
+                store::SettingsStore ss(db);
+                if (value) ss.set(key, *value, now);
+                else ss.unset(key);
+                *fresh = ss.load(); // validates the whole set (cross-field rules) before commit
+                return json::object{{"key", key}, {"value", settingValue(*fresh, key)}};
+            },
+            [this, key, fresh](json::value& r) {
+                ctx_.settings.set(*fresh);
+                ctx_.bus.publish(Service::Admin, EventKind::SettingChanged, Severity::Info, "", "",
+                                 fmt::format("{} = {}", key, r.as_object()["value"].as_string().c_str()));
+            },
+            reply);
+    };
+
+    add("setting.set", [settingWrite](const json::object& a, Reply reply) {
+        auto key = reqString(a, "key");
+        std::string value;
+        try {
+            value = canonicalSetting(key, reqString(a, "value"));
+        } catch (const FieldErrorException& e) {
+            invalid(e.error);
+        }
+        settingWrite(key, value, reply);
+    });
+
+    add("setting.unset", [settingWrite](const json::object& a, Reply reply) {
+        auto key = reqString(a, "key");
+        try {
+            canonicalSetting(key, settingValue(Settings{}, key));
+        } catch (const FieldErrorException& e) {
+            invalid(e.error);
+        }
+        settingWrite(key, std::nullopt, reply);
+    });
+
+    add("model.list", [this](const json::object&, Reply reply) {
+        auto defaults = store::ModelDefaultStore(ctx_.reader).all();
+        json::array out;
+        for (const auto& m : knownModels()) {
+            std::string name(m.name);
+            auto it = defaults.find(name);
+            out.push_back({{"model", name},
+                           {"typemodel", m.typemodel},
+                           {"display_name", m.displayName},
+                           {"load_prefix", m.loadPrefix},
+                           {"default_load", it == defaults.end() ? "" : it->second}});
+        }
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+
+    add("model.set", [this](const json::object& a, Reply reply) {
+        auto text = reqString(a, "model");
+        auto model = findModel(text);
+        if (!model) invalid({"model", fmt::format("unknown model '{}' (see 'labcm model list')", text)});
+        Device probe; // the load rules are the device override's rules
+        probe.mac = "000000000000";
+        probe.model = std::string(model->name);
+        probe.loadOverride = optString(a, "load").value_or("");
+        if (auto e = validateDevice(probe)) invalid(*e);
+        auto now = nowMs();
+        std::string name(model->name);
+        write(
+            [name, load = probe.loadOverride, now](store::Db& db) -> json::value {
+                store::ModelDefaultStore(db).set(name, load, now);
+                return json::object{{"model", name}, {"default_load", load}};
+            },
+            [this, name, load = probe.loadOverride](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::ModelDefaultChanged, Severity::Info, "", "",
+                                 fmt::format("model {} default load = '{}'", name, load));
+            },
+            reply);
+    });
+
+    add("events", [this](const json::object& a, Reply reply) {
+        std::string mac;
+        if (a.contains("device")) mac = macArg(a);
+        auto limit = optInt(a, "limit").value_or(50);
+        if (limit < 1 || limit > 10'000) badArg("limit", "must be between 1 and 10000");
+        json::array out;
+        for (const auto& e : store::EventLog(ctx_.reader).recent(mac, static_cast<std::size_t>(limit)))
+            out.push_back({{"id", e.id},
+                           {"time_ms", e.timeMs},
+                           {"mac", e.mac},
+                           {"ip", e.ip},
+                           {"service", e.service},
+                           {"kind", e.kind},
+                           {"severity", e.severity},
+                           {"detail", e.detail}});
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+}
+
+} // namespace labcm::control

@@ -1,0 +1,93 @@
+// The handlers behind every state-changing and reading command: the CLI (directly or through
+// the control socket of a running `serve`) and, later, the admin API call these, so a change
+// made anywhere behaves the same and is seen at once.
+//
+// A request is JSON {"cmd": "device.add", "args": {...}}; the reply is
+// {"ok": true, "result": ...} or {"ok": false, "error": {"status": 409, "code": "conflict",
+// "field": "mac", "message": "...", "details": ...}}. Status codes follow HTTP so the admin
+// API maps them 1:1: 400 bad argument, 404 not found, 409 conflict, 422 invalid content,
+// 500 internal, 503 busy.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include <boost/json.hpp>
+
+#include "core/events.h"
+#include "core/settings.h"
+#include "store/sqlite.h"
+#include "store/writer.h"
+
+namespace labcm::control {
+
+namespace json = boost::json;
+
+class CommandError : public std::runtime_error {
+public:
+    CommandError(int status_, std::string code_, std::string field_, const std::string& message,
+                 json::value details_ = nullptr)
+        : std::runtime_error(message), status(status_), code(std::move(code_)), field(std::move(field_)),
+          details(std::move(details_)) {}
+    int status;
+    std::string code;
+    std::string field;
+    json::value details;
+};
+
+/// @brief Counters the status command reports; owned by whoever runs the commands.
+struct RuntimeInfo {
+    std::string dataDir;
+    std::string mode; ///< "server" (inside serve) or "direct" (CLI on the database file)
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+    std::atomic<std::uint64_t> externalChanges{0};
+    std::function<json::object()> extra; ///< more status fields (event sink counters, ...)
+};
+
+/// @brief What the handlers work with. `post` runs a function on the thread that owns
+/// `reader` (completions of writes come back through it).
+struct Context {
+    store::Db& reader;
+    store::Writer& writer;
+    EventBus& bus;
+    SettingsHolder& settings;
+    RuntimeInfo& info;
+    std::function<void(std::function<void()>)> post;
+};
+
+class Commands {
+public:
+    using Reply = std::function<void(json::object)>;
+
+    explicit Commands(Context ctx);
+
+    /// @brief Runs one request; `reply` is called exactly once, on the reader's thread.
+    void execute(const json::value& request, Reply reply);
+
+    /// @brief The names of all commands.
+    std::vector<std::string> names() const;
+
+    /// @brief Builds the error reply for an exception (CommandError, store errors, ...).
+    static json::object errorReply(std::exception_ptr e);
+
+private:
+    using Handler = std::function<void(const json::object& args, Reply reply)>;
+    using AfterCommit = std::function<void(json::value&)>;
+
+    void add(std::string name, Handler h) { handlers_.emplace(std::move(name), std::move(h)); }
+    /// @brief Runs `job` on the writer; after the commit runs `after` then replies.
+    void write(std::function<json::value(store::Db&)> job, AfterCommit after, Reply reply);
+    std::int64_t nowMs() const;
+
+    void registerDeviceCommands();
+    void registerOtherCommands();
+
+    Context ctx_;
+    std::map<std::string, Handler> handlers_;
+};
+
+} // namespace labcm::control

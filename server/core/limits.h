@@ -1,0 +1,78 @@
+// Every limit and timeout of labcm in one place, each with its unit and its reason.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace labcm::limits {
+
+using namespace std::chrono_literals;
+
+// --- devices and lines -----------------------------------------------------------------
+/// Lines (buttons) per device. A 8861 with three 36-key KEMs has 10 + 108 buttons; CUCM
+/// allows line keys on KEMs, so 128 covers every model with room to spare.
+inline constexpr int kMaxLinesPerDevice = 128;
+/// Device description, characters. CUCM's device description field is 128 characters.
+inline constexpr std::size_t kMaxDescription = 128;
+/// DN (line `name`), characters. The SEP file's line name is limited to 30 (reference §1.3).
+inline constexpr std::size_t kMaxDn = 30;
+/// Line display name and label, characters. featureLabel <= 30 (reference §1.3).
+inline constexpr std::size_t kMaxDisplayName = 30;
+inline constexpr std::size_t kMaxLabel = 30;
+/// Digest auth name / password, characters. Far above any phone's limit (79x2: 12), but
+/// bounded so one field cannot bloat the SEP file.
+inline constexpr std::size_t kMaxAuthField = 128;
+/// Line contact (user part of the REGISTER Contact), characters: a UUID is 36.
+inline constexpr std::size_t kMaxContact = 64;
+/// Firmware load name (e.g. sip8845_65.14-2-1-0001-14), characters.
+inline constexpr std::size_t kMaxLoadName = 64;
+
+// --- CSV import ------------------------------------------------------------------------
+/// Whole CSV import, bytes. 16 MiB is ~100k devices with a few lines each.
+inline constexpr std::size_t kMaxCsvBytes = 16 * 1024 * 1024;
+/// Rows in one import (header excluded). Bounds the all-or-nothing transaction.
+inline constexpr std::size_t kMaxCsvRows = 100'000;
+/// Columns in one row: 4 device columns + 6 per line for kMaxLinesPerDevice lines.
+inline constexpr std::size_t kMaxCsvColumns = 4 + 6 * kMaxLinesPerDevice;
+/// One field, bytes. Larger than any valid field; stops a runaway quoted field early.
+inline constexpr std::size_t kMaxCsvField = 1024;
+
+// --- control socket --------------------------------------------------------------------
+/// One control request or response line, bytes. An import carries its CSV inline.
+inline constexpr std::size_t kMaxControlMessage = kMaxCsvBytes + 64 * 1024;
+/// A client that sends nothing for this long is disconnected.
+inline constexpr auto kControlIdleTimeout = 30s;
+/// Concurrent control connections; the CLI opens one per command.
+inline constexpr std::size_t kMaxControlConnections = 32;
+/// How long the CLI waits for the running server to answer one command (an import of
+/// kMaxCsvRows rows commits in a few seconds).
+inline constexpr auto kControlClientTimeout = 120s;
+
+// --- store -----------------------------------------------------------------------------
+/// Jobs committed together in one transaction by the writer thread (group commit).
+inline constexpr std::size_t kWriterMaxBatch = 256;
+/// Jobs waiting for the writer before submit() refuses new ones (back pressure).
+inline constexpr std::size_t kWriterMaxQueue = 65'536;
+/// SQLite busy timeout: only the CLI in direct mode or an outside tool contends.
+inline constexpr auto kSqliteBusyTimeout = 5000ms;
+/// How often `serve` checks PRAGMA data_version for writes made outside the process.
+inline constexpr auto kDataVersionPollInterval = 1000ms;
+
+// --- events ----------------------------------------------------------------------------
+/// Recent events kept in memory for live subscribers that (re)connect.
+inline constexpr std::size_t kEventRingSize = 4096;
+/// Events waiting to be written to SQLite; beyond this they are dropped and counted.
+inline constexpr std::size_t kEventPendingMax = 16'384;
+/// Events are written to SQLite in batches at least this often.
+inline constexpr auto kEventFlushInterval = 250ms;
+/// Rows kept in the events table; older rows are pruned in batches.
+inline constexpr std::int64_t kEventRetentionRows = 200'000;
+/// Event detail text, bytes; longer details are cut.
+inline constexpr std::size_t kMaxEventDetail = 1024;
+
+// --- shutdown --------------------------------------------------------------------------
+/// SIGTERM to exit: the deploy issue promises a clean stop within 10 s.
+inline constexpr auto kShutdownBudget = 10s;
+
+} // namespace labcm::limits

@@ -1,0 +1,201 @@
+#include "core/settings.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace labcm {
+namespace {
+
+constexpr std::array kInfos{
+    SettingInfo{"registrar_address", "host", "Address phones register to (processNodeName); 'auto' = this host's first non-loopback IPv4"},
+    SettingInfo{"bind_address", "address", "Address the phone-facing services (TFTP, HTTP 6970, SIP) bind"},
+    SettingInfo{"sip_port", "port", "SIP registrar port, UDP and TCP"},
+    SettingInfo{"http_port", "port", "Phone configuration over HTTP"},
+    SettingInfo{"tftp_port", "port", "Phone configuration over TFTP"},
+    SettingInfo{"admin_bind", "address", "Address the admin web page and API bind"},
+    SettingInfo{"admin_port", "port", "Admin web page and API port"},
+    SettingInfo{"timezone", "olson", "Phones' time zone as an Olson name, e.g. Europe/Berlin"},
+    SettingInfo{"ntp_servers", "host-list", "NTP servers for the phones, comma separated (may be empty)"},
+    SettingInfo{"auto_registration", "bool", "Create unknown phones that ask for their config file"},
+    SettingInfo{"auto_reg_dn_first", "dn", "First directory number auto-registration hands out"},
+    SettingInfo{"auto_reg_dn_last", "dn", "Last directory number auto-registration hands out"},
+};
+
+[[noreturn]] void fail(std::string_view key, std::string message) {
+    throw FieldErrorException({std::string(key), std::move(message)});
+}
+
+// A host name (RFC 1123 labels) or an IPv4/IPv6 literal; at most 50 characters because the
+// SEP file's processNodeName is limited to 50.
+bool isHost(std::string_view v) {
+    if (v.empty() || v.size() > 50) return false;
+    if (v.find(':') != std::string_view::npos)
+        return std::all_of(v.begin(), v.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+    std::size_t label = 0;
+    for (char c : v) {
+        if (c == '.') {
+            if (label == 0) return false;
+            label = 0;
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+            if (++label > 63) return false;
+        } else {
+            return false;
+        }
+    }
+    return label > 0;
+}
+
+bool isAddress(std::string_view v) {
+    if (v.find(':') != std::string_view::npos) return isHost(v);
+    int parts = 0;
+    std::size_t pos = 0;
+    while (pos <= v.size()) {
+        auto dot = v.find('.', pos);
+        auto part = v.substr(pos, dot == std::string_view::npos ? std::string_view::npos : dot - pos);
+        int n = -1;
+        auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), n);
+        if (part.empty() || part.size() > 3 || ec != std::errc{} || p != part.data() + part.size() || n > 255) return false;
+        ++parts;
+        if (dot == std::string_view::npos) break;
+        pos = dot + 1;
+    }
+    return parts == 4;
+}
+
+// An Olson name: "UTC", "Etc/UTC", "America/Argentina/Buenos_Aires", "Etc/GMT+5".
+bool isOlson(std::string_view v) {
+    if (v == "UTC") return true;
+    if (v.empty() || v.size() > 64 || v.front() == '/' || v.back() == '/' || v.find("..") != std::string_view::npos ||
+        v.find('/') == std::string_view::npos)
+        return false;
+    return std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '+';
+    });
+}
+
+std::string canonical(std::string_view key, std::string_view value) {
+    const auto* info = std::find_if(kInfos.begin(), kInfos.end(), [&](const SettingInfo& i) { return i.key == key; });
+    if (info == kInfos.end()) fail(key, fmt::format("unknown setting '{}' (see 'labcm setting list')", key));
+    std::string_view type = info->type;
+    std::string v(value);
+    if (type == "port") {
+        int n = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc{} || p != v.data() + v.size() || n < 1 || n > 65535)
+            fail(key, fmt::format("'{}' is not a port number (1-65535)", v));
+        return std::to_string(n);
+    }
+    if (type == "bool") {
+        std::string l = v;
+        for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (l == "true" || l == "on" || l == "yes" || l == "1") return "true";
+        if (l == "false" || l == "off" || l == "no" || l == "0") return "false";
+        fail(key, fmt::format("'{}' is not a boolean (true/false)", v));
+    }
+    if (type == "host") {
+        if (v != "auto" && !isHost(v)) fail(key, fmt::format("'{}' is not a host name or address (or 'auto')", v));
+        return v;
+    }
+    if (type == "address") {
+        if (!isAddress(v)) fail(key, fmt::format("'{}' is not an IP address", v));
+        return v;
+    }
+    if (type == "olson") {
+        if (!isOlson(v)) fail(key, fmt::format("'{}' is not an Olson time zone name such as Europe/Berlin", v));
+        return v;
+    }
+    if (type == "host-list") {
+        std::string out;
+        std::size_t pos = 0;
+        while (pos < v.size()) {
+            auto comma = v.find(',', pos);
+            std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+            item.erase(0, item.find_first_not_of(' '));
+            item.erase(item.find_last_not_of(' ') + 1);
+            if (!isHost(item)) fail(key, fmt::format("'{}' is not a host name or address", item));
+            out += (out.empty() ? "" : ",") + item;
+            if (comma == std::string::npos) break;
+            pos = comma + 1;
+        }
+        return out;
+    }
+    if (type == "dn") {
+        if (v.empty() || v.size() > 30 || !std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+            fail(key, fmt::format("'{}' is not a numeric directory number", v));
+        return v;
+    }
+    fail(key, "internal: unhandled setting type");
+}
+
+std::uint16_t toPort(const std::string& v) { return static_cast<std::uint16_t>(std::stoi(v)); }
+
+} // namespace
+
+FieldErrorException::FieldErrorException(FieldError e)
+    : std::runtime_error(e.field + ": " + e.message), error(std::move(e)) {}
+
+std::span<const SettingInfo> settingInfos() { return kInfos; }
+
+std::string canonicalSetting(std::string_view key, std::string_view value) { return canonical(key, value); }
+
+Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
+    Settings s;
+    for (const auto& [key, raw] : rows) {
+        // A key this build does not know (written by hand) is ignored, not fatal.
+        if (std::none_of(kInfos.begin(), kInfos.end(), [&](const SettingInfo& i) { return i.key == key; })) continue;
+        std::string v = canonical(key, raw);
+        if (key == "registrar_address") s.registrarAddress = v;
+        else if (key == "bind_address") s.bindAddress = v;
+        else if (key == "sip_port") s.sipPort = toPort(v);
+        else if (key == "http_port") s.httpPort = toPort(v);
+        else if (key == "tftp_port") s.tftpPort = toPort(v);
+        else if (key == "admin_bind") s.adminBind = v;
+        else if (key == "admin_port") s.adminPort = toPort(v);
+        else if (key == "timezone") s.timezone = v;
+        else if (key == "ntp_servers") {
+            s.ntpServers.clear();
+            std::size_t pos = 0;
+            while (!v.empty() && pos <= v.size()) {
+                auto comma = v.find(',', pos);
+                s.ntpServers.push_back(v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+                if (comma == std::string::npos) break;
+                pos = comma + 1;
+            }
+        } else if (key == "auto_registration") s.autoRegistration = v == "true";
+        else if (key == "auto_reg_dn_first") s.autoRegDnFirst = v;
+        else if (key == "auto_reg_dn_last") s.autoRegDnLast = v;
+    }
+    // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
+    if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
+        fail("auto_reg_dn_last", fmt::format("'{}' and first DN '{}' must have the same number of digits",
+                                             s.autoRegDnLast, s.autoRegDnFirst));
+    if (s.autoRegDnFirst > s.autoRegDnLast)
+        fail("auto_reg_dn_last", fmt::format("'{}' is before the first DN '{}'", s.autoRegDnLast, s.autoRegDnFirst));
+    return s;
+}
+
+std::string settingValue(const Settings& s, std::string_view key) {
+    if (key == "registrar_address") return s.registrarAddress;
+    if (key == "bind_address") return s.bindAddress;
+    if (key == "sip_port") return std::to_string(s.sipPort);
+    if (key == "http_port") return std::to_string(s.httpPort);
+    if (key == "tftp_port") return std::to_string(s.tftpPort);
+    if (key == "admin_bind") return s.adminBind;
+    if (key == "admin_port") return std::to_string(s.adminPort);
+    if (key == "timezone") return s.timezone;
+    if (key == "ntp_servers") {
+        std::string out;
+        for (const auto& n : s.ntpServers) out += (out.empty() ? "" : ",") + n;
+        return out;
+    }
+    if (key == "auto_registration") return s.autoRegistration ? "true" : "false";
+    if (key == "auto_reg_dn_first") return s.autoRegDnFirst;
+    if (key == "auto_reg_dn_last") return s.autoRegDnLast;
+    fail(key, fmt::format("unknown setting '{}'", key));
+}
+
+} // namespace labcm

@@ -1,0 +1,73 @@
+// Typed server settings. Stored as key/value rows (only values that differ from the
+// default); read into an immutable Settings that is validated as a whole, then swapped in
+// atomically (SettingsHolder), so services never see a half-applied change.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/device.h"
+
+namespace labcm {
+
+struct Settings {
+    std::string registrarAddress = "auto"; ///< processNodeName phones register to; "auto" = this host's address
+    std::string bindAddress = "0.0.0.0";   ///< address the phone-facing services bind
+    std::uint16_t sipPort = 5060;          ///< SIP, UDP and TCP
+    std::uint16_t httpPort = 6970;         ///< phone config over HTTP
+    std::uint16_t tftpPort = 69;           ///< phone config over TFTP
+    std::string adminBind = "0.0.0.0";     ///< admin web/API bind address
+    std::uint16_t adminPort = 8080;        ///< admin web/API
+    std::string timezone = "Etc/UTC";      ///< Olson name, mapped to Cisco's names in the SEP file
+    std::vector<std::string> ntpServers;   ///< host names or addresses, in order of preference
+    bool autoRegistration = false;         ///< create unknown phones that ask for their SEP file
+    std::string autoRegDnFirst = "1000";   ///< first DN handed out by auto-registration
+    std::string autoRegDnLast = "1999";    ///< last DN handed out (inclusive)
+};
+
+/// @brief One setting as the CLI, API and store see it.
+struct SettingInfo {
+    std::string_view key;
+    std::string_view type; ///< "string", "port", "bool", "host-list", "olson", "dn"
+    std::string_view help;
+};
+
+std::span<const SettingInfo> settingInfos();
+
+/// @brief Builds Settings from stored rows (keys this build does not know are ignored).
+/// @throw FieldErrorException naming the key when a value is invalid or a cross-field rule
+/// fails (first DN after last DN).
+Settings settingsFromRows(const std::map<std::string, std::string>& rows);
+
+/// @brief The text form of one setting's value.
+std::string settingValue(const Settings& s, std::string_view key);
+
+/// @brief Checks one key/value; returns the canonical text form to store.
+/// @throw FieldErrorException for an unknown key or a bad value.
+std::string canonicalSetting(std::string_view key, std::string_view value);
+
+/// @brief Thrown by the settings functions; carries the field (the key) and the reason.
+struct FieldErrorException : std::runtime_error {
+    explicit FieldErrorException(FieldError e);
+    FieldError error;
+};
+
+/// @brief Holds the current Settings; readers on any thread get a consistent snapshot.
+class SettingsHolder {
+public:
+    explicit SettingsHolder(Settings s) : current_(std::make_shared<const Settings>(std::move(s))) {}
+    std::shared_ptr<const Settings> get() const { return current_.load(); }
+    void set(Settings s) { current_.store(std::make_shared<const Settings>(std::move(s))); }
+
+private:
+    std::atomic<std::shared_ptr<const Settings>> current_;
+};
+
+} // namespace labcm

@@ -1,0 +1,356 @@
+// labcm: a lab replacement for Cisco Unified CM. This file is the command line: it parses
+// arguments, turns each command into a control request and runs it on the running server
+// (control socket) or, when none runs, directly on the database.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "app/server.h"
+#include "control/control_client.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "store/migrations.h"
+
+namespace json = boost::json;
+using labcm::app::DataDir;
+
+namespace {
+
+struct Options {
+    std::string dataDir = [] {
+        const char* env = std::getenv("LABCM_DATA_DIR");
+        return std::string(env && *env ? env : "./labcm-data");
+    }();
+    std::string logLevel = "info";
+    bool json = false;
+};
+
+// Runs a request on the server if one answers on the control socket, else directly.
+json::object run(const Options& o, json::object request) {
+    DataDir dir{o.dataDir};
+    if (auto r = labcm::control::callServer(dir.socket(), request)) return r->as_object();
+    return labcm::app::runDirect(dir, request).as_object();
+}
+
+std::string text(const json::value& v) {
+    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_null()) return "";
+    return json::serialize(v);
+}
+
+void printDevices(const json::array& devices) {
+    std::cout << fmt::format("{:<16} {:<6} {:<28} {:<28} {}\n", "NAME", "MODEL", "DESCRIPTION", "LINES", "LOAD");
+    for (const auto& dv : devices) {
+        const auto& d = dv.as_object();
+        std::string lines;
+        for (const auto& lv : d.at("lines").as_array()) {
+            const auto& l = lv.as_object();
+            lines += fmt::format("{}{}:{}", lines.empty() ? "" : " ", l.at("index").as_int64(), text(l.at("dn")));
+        }
+        std::cout << fmt::format("{:<16} {:<6} {:<28} {:<28} {}\n", text(d.at("name")), text(d.at("model")),
+                                 text(d.at("description")), lines, text(d.at("load")));
+    }
+}
+
+void printDevice(const json::object& d) {
+    std::cout << fmt::format("name:        {}\nmac:         {}\nmodel:       {}\ndescription: {}\nload:        {}\n",
+                             text(d.at("name")), text(d.at("mac")), text(d.at("model")), text(d.at("description")),
+                             text(d.at("load")).empty() ? "(model default)" : text(d.at("load")));
+    for (const auto& lv : d.at("lines").as_array()) {
+        const auto& l = lv.as_object();
+        std::string shared;
+        for (const auto& s : l.at("shared_with").as_array()) shared.append(" ").append(text(s));
+        std::cout << fmt::format("line {}:      dn={} display_name=\"{}\" label=\"{}\" auth_name={}{}{}\n",
+                                 l.at("index").as_int64(), text(l.at("dn")), text(l.at("display_name")),
+                                 text(l.at("label")), text(l.at("auth_name")),
+                                 l.at("auth_password_set").as_bool() ? " (password set)" : "",
+                                 shared.empty() ? std::string() : fmt::format(" shared with{}", shared));
+    }
+}
+
+// Prints the reply; returns the exit code.
+int finish(const Options& o, const json::object& reply, const std::function<void(const json::value&)>& human) {
+    if (o.json) {
+        std::cout << json::serialize(reply) << "\n";
+        return reply.at("ok").as_bool() ? 0 : 1;
+    }
+    if (reply.at("ok").as_bool()) {
+        if (human) human(reply.at("result"));
+        return 0;
+    }
+    const auto& err = reply.at("error").as_object();
+    std::cerr << "labcm: error: " << text(err.at("message")) << "\n";
+    if (auto* details = err.if_contains("details"); details && details->is_array())
+        for (const auto& dv : details->as_array()) {
+            const auto& d = dv.as_object();
+            std::cerr << fmt::format("  row {}: {}: {}\n", d.at("row").as_int64(), text(d.at("field")),
+                                     text(d.at("message")));
+        }
+    return 1;
+}
+
+std::string readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+    in.seekg(0, std::ios::end);
+    auto size = static_cast<std::size_t>(in.tellg());
+    if (size > labcm::limits::kMaxCsvBytes)
+        throw std::runtime_error(fmt::format("{} is {} bytes, more than the limit of {}", path, size,
+                                             labcm::limits::kMaxCsvBytes));
+    in.seekg(0);
+    std::string s(size, '\0');
+    in.read(s.data(), static_cast<std::streamsize>(size));
+    return s;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"labcm: Cisco IP phones in a lab, without CUCM.\n"
+                 "While 'labcm serve' runs, commands go to it over its control socket; otherwise they\n"
+                 "change the database in the data directory directly."};
+    app.set_version_flag("--version", LABCM_VERSION);
+    app.require_subcommand(1);
+    app.option_defaults()->always_capture_default();
+    app.add_option("--data-dir", o.dataDir, "Data directory (env LABCM_DATA_DIR)")->capture_default_str();
+    app.add_flag("--json", o.json, "Print the raw JSON reply");
+    app.add_option("--log-level", o.logLevel, "trace, debug, info, warn, error, off")->capture_default_str();
+
+    app.parse_complete_callback([&] { labcm::log::init(o.logLevel); });
+
+    int exitCode = 0;
+    auto call = [&](json::object request, std::function<void(const json::value&)> human = {}) {
+        exitCode = finish(o, run(o, std::move(request)), human);
+    };
+    auto printOk = [](std::string msg) { return [msg](const json::value&) { std::cout << msg << "\n"; }; };
+
+    // serve, migrate, status ------------------------------------------------------------
+    auto* serveCmd = app.add_subcommand("serve", "Run the server (stops cleanly on SIGINT/SIGTERM)");
+    serveCmd->callback([&] { exitCode = labcm::app::serve(DataDir{o.dataDir}); });
+
+    auto* migrateCmd = app.add_subcommand("migrate", "Create or upgrade the database schema");
+    migrateCmd->callback([&] {
+        DataDir dir{o.dataDir};
+        labcm::app::DataDirLock lock(dir);
+        if (!lock.held()) throw std::runtime_error("a labcm server holds the data dir; it migrates at start");
+        auto [from, to] = labcm::app::migrateDataDir(dir);
+        std::cout << (from == to ? fmt::format("schema is at version {} (latest)\n", to)
+                                 : fmt::format("schema migrated from version {} to {}\n", from, to));
+    });
+
+    auto* statusCmd = app.add_subcommand("status", "Show the server's (or the database's) state");
+    statusCmd->callback([&] {
+        call({{"cmd", "status"}}, [](const json::value& r) {
+            for (const auto& [k, v] : r.as_object()) std::cout << fmt::format("{:<18} {}\n", std::string(k), text(v));
+        });
+    });
+
+    // device ------------------------------------------------------------------------------
+    auto* device = app.add_subcommand("device", "Phones: add, list, show, edit, rm");
+    device->require_subcommand(1);
+    struct DeviceArgs {
+        std::string name, model, description, load, filter;
+        std::vector<std::string> lines;
+        std::int64_t limit = 0;
+    } da;
+
+    auto* dAdd = device->add_subcommand("add", "Add a phone: labcm device add SEP001122AABBCC --model 8845 --line 1001");
+    dAdd->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dAdd->add_option("--model", da.model, "Model, e.g. 8845 (see 'labcm model list')")->required();
+    dAdd->add_option("--description", da.description, "Description");
+    dAdd->add_option("--load", da.load, "Firmware load for this phone (default: the model's)");
+    dAdd->add_option("--line", da.lines, "DN for the next line (repeat for lines 1, 2, ...)");
+    dAdd->callback([&] {
+        json::array lines;
+        for (const auto& dn : da.lines) lines.push_back(json::object{{"dn", dn}});
+        call({{"cmd", "device.add"},
+              {"args", {{"device", da.name}, {"model", da.model}, {"description", da.description}, {"load", da.load},
+                        {"lines", lines}}}},
+             [](const json::value& r) { std::cout << "added " << text(r.at("name")) << "\n"; });
+    });
+
+    auto* dList = device->add_subcommand("list", "List phones");
+    dList->add_option("--filter", da.filter, "Only phones whose name, MAC, model, description or DN contains this");
+    dList->add_option("--limit", da.limit, "At most this many");
+    dList->callback([&] {
+        call({{"cmd", "device.list"}, {"args", {{"filter", da.filter}, {"limit", da.limit}}}},
+             [](const json::value& r) { printDevices(r.as_array()); });
+    });
+
+    auto* dShow = device->add_subcommand("show", "Show one phone with its lines");
+    dShow->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dShow->callback([&] {
+        call({{"cmd", "device.show"}, {"args", {{"device", da.name}}}},
+             [](const json::value& r) { printDevice(r.as_object()); });
+    });
+
+    auto* dEdit = device->add_subcommand("edit", "Change a phone's model, description or firmware load");
+    dEdit->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    auto* eModel = dEdit->add_option("--model", da.model, "Model");
+    auto* eDesc = dEdit->add_option("--description", da.description, "Description");
+    auto* eLoad = dEdit->add_option("--load", da.load, "Firmware load ('' = model default)");
+    dEdit->callback([&] {
+        json::object args{{"device", da.name}};
+        if (eModel->count()) args["model"] = da.model;
+        if (eDesc->count()) args["description"] = da.description;
+        if (eLoad->count()) args["load"] = da.load;
+        call({{"cmd", "device.edit"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
+    });
+
+    auto* dRm = device->add_subcommand("rm", "Remove a phone and its lines");
+    dRm->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dRm->callback([&] {
+        call({{"cmd", "device.rm"}, {"args", {{"device", da.name}}}}, printOk("removed"));
+    });
+
+    // line ----------------------------------------------------------------------------------
+    auto* line = app.add_subcommand("line", "Lines (buttons) of a phone: add, rm");
+    line->require_subcommand(1);
+    struct LineArgs {
+        std::string device, dn, displayName, label, authName, authPassword, contact;
+        int index = 0;
+    } la;
+    auto* lAdd = line->add_subcommand("add", "Add a line: labcm line add SEP001122AABBCC 1002 --label Sales");
+    lAdd->add_option("device", la.device, "SEP<MAC> or the MAC")->required();
+    lAdd->add_option("dn", la.dn, "Directory number (may be shared with other phones)")->required();
+    auto* lIndex = lAdd->add_option("--index", la.index, "Button number (default: the first free one)");
+    lAdd->add_option("--display-name", la.displayName, "Caller-ID name");
+    lAdd->add_option("--label", la.label, "Text next to the button");
+    lAdd->add_option("--auth-name", la.authName, "Digest user name");
+    lAdd->add_option("--auth-password", la.authPassword, "Digest password");
+    lAdd->add_option("--contact", la.contact, "User part of the phone's Contact");
+    lAdd->callback([&] {
+        json::object args{{"device", la.device},         {"dn", la.dn},
+                          {"display_name", la.displayName}, {"label", la.label},
+                          {"auth_name", la.authName},     {"auth_password", la.authPassword},
+                          {"contact", la.contact}};
+        if (lIndex->count()) args["index"] = la.index;
+        call({{"cmd", "line.add"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
+    });
+    auto* lRm = line->add_subcommand("rm", "Remove a line: labcm line rm SEP001122AABBCC 2");
+    lRm->add_option("device", la.device, "SEP<MAC> or the MAC")->required();
+    lRm->add_option("index", la.index, "Button number")->required();
+    lRm->callback([&] {
+        call({{"cmd", "line.rm"}, {"args", {{"device", la.device}, {"index", la.index}}}},
+             [](const json::value& r) { printDevice(r.as_object()); });
+    });
+
+    // import / export -----------------------------------------------------------------------
+    std::string csvPath, outPath;
+    bool dryRun = false, update = false;
+    auto* importCmd = app.add_subcommand("import", "Import phones from CSV, all or nothing");
+    importCmd->add_option("csv", csvPath, "CSV file (header: mac,model,description,load,line1_dn,...)")->required();
+    importCmd->add_flag("--dry-run", dryRun, "Check every row and report all problems; write nothing");
+    importCmd->add_flag("--update", update, "Replace phones that already exist (default: refuse them)");
+    importCmd->callback([&] {
+        call({{"cmd", "import"}, {"args", {{"csv", readFile(csvPath)}, {"dry_run", dryRun}, {"update", update}}}},
+             [&](const json::value& r) {
+                 const auto& o2 = r.as_object();
+                 if (o2.at("dry_run").as_bool())
+                     std::cout << fmt::format("dry run: {} phones are valid; nothing written\n",
+                                              o2.at("devices").as_uint64());
+                 else
+                     std::cout << fmt::format("imported {} phones ({} added, {} updated)\n",
+                                              o2.at("devices").as_uint64(), o2.at("added").as_uint64(),
+                                              o2.at("updated").as_uint64());
+             });
+    });
+    auto* exportCmd = app.add_subcommand("export", "Export all phones as CSV (to stdout or -o FILE)");
+    exportCmd->add_option("-o,--output", outPath, "Write to this file");
+    exportCmd->callback([&] {
+        call({{"cmd", "export"}}, [&](const json::value& r) {
+            auto csv = text(r.at("csv"));
+            if (outPath.empty()) {
+                std::cout << csv;
+            } else {
+                std::ofstream f(outPath, std::ios::binary);
+                f << csv;
+                if (!f) throw std::runtime_error("cannot write " + outPath);
+            }
+        });
+    });
+
+    // settings and models -------------------------------------------------------------------
+    auto* setting = app.add_subcommand("setting", "Server settings: list, set, unset");
+    setting->require_subcommand(1);
+    std::string key, value;
+    setting->add_subcommand("list", "List settings with values, defaults and help")->callback([&] {
+        call({{"cmd", "setting.list"}}, [](const json::value& r) {
+            for (const auto& sv : r.as_array()) {
+                const auto& s = sv.as_object();
+                std::cout << fmt::format("{:<18} {:<16} {}{}\n", text(s.at("key")), text(s.at("value")),
+                                         text(s.at("help")),
+                                         s.at("changed").as_bool() ? "" : " (default)");
+            }
+        });
+    });
+    auto* sSet = setting->add_subcommand("set", "Set a setting: labcm setting set timezone Europe/Berlin");
+    sSet->add_option("key", key)->required();
+    sSet->add_option("value", value)->required();
+    sSet->callback([&] {
+        call({{"cmd", "setting.set"}, {"args", {{"key", key}, {"value", value}}}},
+             [](const json::value& r) { std::cout << text(r.at("key")) << " = " << text(r.at("value")) << "\n"; });
+    });
+    auto* sUnset = setting->add_subcommand("unset", "Return a setting to its default");
+    sUnset->add_option("key", key)->required();
+    sUnset->callback([&] {
+        call({{"cmd", "setting.unset"}, {"args", {{"key", key}}}},
+             [](const json::value& r) { std::cout << text(r.at("key")) << " = " << text(r.at("value")) << "\n"; });
+    });
+
+    auto* model = app.add_subcommand("model", "Phone models and their default firmware: list, set");
+    model->require_subcommand(1);
+    model->add_subcommand("list", "Known models, CUCM model ids and default loads")->callback([&] {
+        call({{"cmd", "model.list"}}, [](const json::value& r) {
+            std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", "MODEL", "TYPEMODEL", "LOAD PREFIX", "DEFAULT LOAD");
+            for (const auto& mv : r.as_array()) {
+                const auto& m = mv.as_object();
+                std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", text(m.at("model")), m.at("typemodel").as_int64(),
+                                         text(m.at("load_prefix")), text(m.at("default_load")));
+            }
+        });
+    });
+    std::string modelName, load;
+    auto* mSet = model->add_subcommand("set", "Set a model's default load: labcm model set 8845 sip8845_65.14-2-1-0001-14");
+    mSet->add_option("model", modelName)->required();
+    mSet->add_option("load", load, "Load name without .loads ('' clears it)")->required();
+    mSet->callback([&] {
+        call({{"cmd", "model.set"}, {"args", {{"model", modelName}, {"load", load}}}}, printOk("ok"));
+    });
+
+    // events ----------------------------------------------------------------------------------
+    std::string evDevice;
+    std::int64_t evLimit = 50;
+    auto* events = app.add_subcommand("events", "Recent events (newest first), optionally of one phone");
+    events->add_option("--device", evDevice, "SEP<MAC> or MAC");
+    events->add_option("--limit", evLimit, "How many")->capture_default_str();
+    events->callback([&] {
+        json::object args{{"limit", evLimit}};
+        if (!evDevice.empty()) args["device"] = evDevice;
+        call({{"cmd", "events"}, {"args", args}}, [](const json::value& r) {
+            for (const auto& ev : r.as_array()) {
+                const auto& e = ev.as_object();
+                std::cout << fmt::format("{} {:<7} {:<8} {:<22} {:<12} {}\n", e.at("time_ms").as_int64(),
+                                         text(e.at("severity")), text(e.at("service")), text(e.at("kind")),
+                                         text(e.at("mac")), text(e.at("detail")));
+            }
+        });
+    });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::cerr << "labcm: error: " << e.what() << "\n";
+        return 1;
+    }
+    return exitCode;
+}

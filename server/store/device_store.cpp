@@ -1,0 +1,156 @@
+#include "store/device_store.h"
+
+#include <fmt/format.h>
+
+namespace labcm::store {
+namespace {
+
+constexpr const char* kDeviceColumns = "id, mac, model, description, load_override, created_at, updated_at";
+
+Device readDevice(Stmt& s) {
+    Device d;
+    d.mac = s.getText(1);
+    d.model = s.getText(2);
+    d.description = s.getText(3);
+    d.loadOverride = s.getText(4);
+    d.createdAt = s.getInt(5);
+    d.updatedAt = s.getInt(6);
+    return d;
+}
+
+std::string likePattern(std::string_view text) {
+    std::string p = "%";
+    for (char c : text) {
+        if (c == '%' || c == '_' || c == '\\') p.push_back('\\');
+        p.push_back(c);
+    }
+    return p + "%";
+}
+
+} // namespace
+
+std::vector<Line> DeviceStore::linesOf(std::int64_t deviceId) {
+    auto s = db_.prepare("SELECT line_index, dn, display_name, label, auth_name, auth_password, contact "
+                         "FROM lines WHERE device_id = ? ORDER BY line_index");
+    s.bind(1, deviceId);
+    std::vector<Line> out;
+    while (s.step())
+        out.push_back({static_cast<int>(s.getInt(0)), s.getText(1), s.getText(2), s.getText(3), s.getText(4),
+                       s.getText(5), s.getText(6)});
+    return out;
+}
+
+std::vector<Device> DeviceStore::list(const DeviceFilter& f) {
+    std::string sql = fmt::format("SELECT {} FROM devices", kDeviceColumns);
+    if (!f.text.empty())
+        sql += " WHERE ('SEP' || mac) LIKE ?1 ESCAPE '\\' OR description LIKE ?1 ESCAPE '\\' OR model LIKE ?1 "
+               "ESCAPE '\\' OR id IN (SELECT device_id FROM lines WHERE dn LIKE ?1 ESCAPE '\\')";
+    sql += " ORDER BY mac";
+    if (f.limit) sql += fmt::format(" LIMIT {} OFFSET {}", f.limit, f.offset);
+    auto s = db_.prepare(sql);
+    if (!f.text.empty()) s.bind(1, likePattern(f.text));
+    std::vector<std::pair<std::int64_t, Device>> rows;
+    while (s.step()) rows.emplace_back(s.getInt(0), readDevice(s));
+    std::vector<Device> out;
+    out.reserve(rows.size());
+    for (auto& [id, d] : rows) {
+        d.lines = linesOf(id);
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+std::size_t DeviceStore::count() {
+    auto s = db_.prepare("SELECT count(*) FROM devices");
+    s.step();
+    return static_cast<std::size_t>(s.getInt(0));
+}
+
+std::optional<Device> DeviceStore::get(std::string_view mac) {
+    auto s = db_.prepare(fmt::format("SELECT {} FROM devices WHERE mac = ?", kDeviceColumns));
+    s.bind(1, mac);
+    if (!s.step()) return std::nullopt;
+    auto d = readDevice(s);
+    d.lines = linesOf(s.getInt(0));
+    return d;
+}
+
+std::int64_t DeviceStore::idOf(std::string_view mac) {
+    auto s = db_.prepare("SELECT id FROM devices WHERE mac = ?");
+    s.bind(1, mac);
+    if (!s.step()) throw NotFound(fmt::format("device SEP{} does not exist", mac));
+    return s.getInt(0);
+}
+
+void DeviceStore::insertLine(std::int64_t deviceId, const Line& l) {
+    auto exists = db_.prepare("SELECT 1 FROM lines WHERE device_id = ? AND line_index = ?");
+    exists.bind(1, deviceId).bind(2, l.index);
+    if (exists.step()) throw Conflict("index", fmt::format("line {} is already configured on this device", l.index));
+    auto s = db_.prepare("INSERT INTO lines (device_id, line_index, dn, display_name, label, auth_name, "
+                         "auth_password, contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, deviceId).bind(2, l.index).bind(3, l.dn).bind(4, l.displayName).bind(5, l.label).bind(6, l.authName)
+        .bind(7, l.authPassword).bind(8, l.contact);
+    s.run();
+}
+
+void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
+    auto exists = db_.prepare("SELECT 1 FROM devices WHERE mac = ?");
+    exists.bind(1, d.mac);
+    if (exists.step()) throw Conflict("mac", fmt::format("device SEP{} already exists", d.mac));
+    auto s = db_.prepare("INSERT INTO devices (mac, model, description, load_override, created_at, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?)");
+    s.bind(1, d.mac).bind(2, d.model).bind(3, d.description).bind(4, d.loadOverride).bind(5, nowMs).bind(6, nowMs);
+    s.run();
+    auto id = db_.lastInsertRowid();
+    for (const auto& l : d.lines) insertLine(id, l);
+}
+
+void DeviceStore::update(const Device& d, bool replaceLines, std::int64_t nowMs) {
+    auto id = idOf(d.mac);
+    auto s = db_.prepare("UPDATE devices SET model = ?, description = ?, load_override = ?, updated_at = ? WHERE id = ?");
+    s.bind(1, d.model).bind(2, d.description).bind(3, d.loadOverride).bind(4, nowMs).bind(5, id);
+    s.run();
+    if (replaceLines) {
+        auto del = db_.prepare("DELETE FROM lines WHERE device_id = ?");
+        del.bind(1, id);
+        del.run();
+        for (const auto& l : d.lines) insertLine(id, l);
+    }
+}
+
+void DeviceStore::remove(std::string_view mac) {
+    auto id = idOf(mac);
+    auto s = db_.prepare("DELETE FROM devices WHERE id = ?");
+    s.bind(1, id);
+    s.run();
+}
+
+void DeviceStore::addLine(std::string_view mac, const Line& l, std::int64_t nowMs) {
+    auto id = idOf(mac);
+    insertLine(id, l);
+    auto s = db_.prepare("UPDATE devices SET updated_at = ? WHERE id = ?");
+    s.bind(1, nowMs).bind(2, id);
+    s.run();
+}
+
+void DeviceStore::removeLine(std::string_view mac, int index, std::int64_t nowMs) {
+    auto id = idOf(mac);
+    auto s = db_.prepare("DELETE FROM lines WHERE device_id = ? AND line_index = ?");
+    s.bind(1, id).bind(2, index);
+    s.run();
+    if (db_.changes() == 0) throw NotFound(fmt::format("device SEP{} has no line {}", mac, index));
+    auto u = db_.prepare("UPDATE devices SET updated_at = ? WHERE id = ?");
+    u.bind(1, nowMs).bind(2, id);
+    u.run();
+}
+
+std::vector<std::string> DeviceStore::macsWithDn(std::string_view dn) {
+    auto s = db_.prepare("SELECT DISTINCT d.mac FROM lines l JOIN devices d ON d.id = l.device_id WHERE l.dn = ? "
+                         "ORDER BY d.mac");
+    s.bind(1, dn);
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.getText(0));
+    return out;
+}
+
+} // namespace labcm::store

@@ -1,0 +1,69 @@
+// Devices and their lines in SQLite. A DeviceStore works on one connection: a reader's, or
+// the writer's inside a job (see writer.h). Methods that write must only be called from a
+// writer job.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/device.h"
+#include "store/sqlite.h"
+
+namespace labcm::store {
+
+/// @brief A write would break a uniqueness rule (MAC, (device, line index)).
+class Conflict : public std::runtime_error {
+public:
+    Conflict(std::string field, const std::string& what) : std::runtime_error(what), field_(std::move(field)) {}
+    const std::string& field() const { return field_; }
+
+private:
+    std::string field_;
+};
+
+/// @brief The device or line named does not exist.
+class NotFound : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct DeviceFilter {
+    std::string text;   ///< case-insensitive match on name, MAC, description, model or a DN
+    std::size_t limit = 0;  ///< 0 = all
+    std::size_t offset = 0;
+};
+
+class DeviceStore {
+public:
+    explicit DeviceStore(Db& db) : db_(db) {}
+
+    std::vector<Device> list(const DeviceFilter& filter = {});
+    std::size_t count();
+    std::optional<Device> get(std::string_view mac);
+
+    /// @throw Conflict when the MAC exists or two lines share an index.
+    void insert(const Device& d, std::int64_t nowMs);
+    /// @brief Updates model, description, load override; and lines when `replaceLines`.
+    /// @throw NotFound
+    void update(const Device& d, bool replaceLines, std::int64_t nowMs);
+    /// @throw NotFound
+    void remove(std::string_view mac);
+    /// @throw NotFound (device), Conflict (index taken)
+    void addLine(std::string_view mac, const Line& l, std::int64_t nowMs);
+    /// @throw NotFound (device or line)
+    void removeLine(std::string_view mac, int index, std::int64_t nowMs);
+    /// @brief Devices that have a line with this DN (shared lines give several).
+    std::vector<std::string> macsWithDn(std::string_view dn);
+
+private:
+    std::int64_t idOf(std::string_view mac);
+    void insertLine(std::int64_t deviceId, const Line& l);
+    std::vector<Line> linesOf(std::int64_t deviceId);
+
+    Db& db_;
+};
+
+} // namespace labcm::store

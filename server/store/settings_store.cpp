@@ -1,0 +1,52 @@
+#include "store/settings_store.h"
+
+namespace labcm::store {
+
+std::map<std::string, std::string> SettingsStore::rows() {
+    auto s = db_.prepare("SELECT key, value FROM settings");
+    std::map<std::string, std::string> out;
+    while (s.step()) out.emplace(s.getText(0), s.getText(1));
+    return out;
+}
+
+void SettingsStore::set(std::string_view key, std::string_view value, std::int64_t nowMs) {
+    auto s = db_.prepare("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
+    s.bind(1, key).bind(2, value).bind(3, nowMs);
+    s.run();
+}
+
+void SettingsStore::unset(std::string_view key) {
+    auto s = db_.prepare("DELETE FROM settings WHERE key = ?");
+    s.bind(1, key);
+    s.run();
+}
+
+std::map<std::string, std::string> ModelDefaultStore::all() {
+    auto s = db_.prepare("SELECT model, load FROM model_defaults ORDER BY model");
+    std::map<std::string, std::string> out;
+    while (s.step()) out.emplace(s.getText(0), s.getText(1));
+    return out;
+}
+
+std::optional<std::string> ModelDefaultStore::get(std::string_view model) {
+    auto s = db_.prepare("SELECT load FROM model_defaults WHERE model = ?");
+    s.bind(1, model);
+    if (!s.step()) return std::nullopt;
+    return s.getText(0);
+}
+
+void ModelDefaultStore::set(std::string_view model, std::string_view load, std::int64_t nowMs) {
+    if (load.empty()) {
+        auto s = db_.prepare("DELETE FROM model_defaults WHERE model = ?");
+        s.bind(1, model);
+        s.run();
+        return;
+    }
+    auto s = db_.prepare("INSERT INTO model_defaults (model, load, updated_at) VALUES (?, ?, ?) "
+                         "ON CONFLICT (model) DO UPDATE SET load = excluded.load, updated_at = excluded.updated_at");
+    s.bind(1, model).bind(2, load).bind(3, nowMs);
+    s.run();
+}
+
+} // namespace labcm::store

@@ -1,0 +1,45 @@
+// Settings rows and per-model firmware defaults in SQLite.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/settings.h"
+#include "store/sqlite.h"
+
+namespace labcm::store {
+
+class SettingsStore {
+public:
+    explicit SettingsStore(Db& db) : db_(db) {}
+
+    /// @brief The stored rows (only non-default values).
+    std::map<std::string, std::string> rows();
+    /// @brief The validated Settings from the stored rows.
+    Settings load() { return settingsFromRows(rows()); }
+    /// @brief Stores a canonical value (writer job only).
+    void set(std::string_view key, std::string_view value, std::int64_t nowMs);
+    /// @brief Back to the default (writer job only).
+    void unset(std::string_view key);
+
+private:
+    Db& db_;
+};
+
+class ModelDefaultStore {
+public:
+    explicit ModelDefaultStore(Db& db) : db_(db) {}
+
+    /// @brief model -> load name, for the models that have one.
+    std::map<std::string, std::string> all();
+    std::optional<std::string> get(std::string_view model);
+    /// @brief Sets (or, with an empty load, clears) a model's default load (writer job only).
+    void set(std::string_view model, std::string_view load, std::int64_t nowMs);
+
+private:
+    Db& db_;
+};
+
+} // namespace labcm::store

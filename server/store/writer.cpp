@@ -1,0 +1,105 @@
+#include "store/writer.h"
+
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "core/limits.h"
+
+namespace labcm::store {
+
+Writer::Writer(const std::string& path, std::function<void()> externalChange)
+    : db_(path), externalChange_(std::move(externalChange)), dataVersion_(db_.dataVersion()),
+      thread_([this] { loop(); }) {}
+
+void Writer::checkExternalChange() {
+    if (!externalChange_) return;
+    try {
+        auto v = db_.dataVersion();
+        if (v == dataVersion_) return;
+        dataVersion_ = v;
+        externalChange_();
+    } catch (const std::exception& e) {
+        spdlog::error("store: checking for outside writes failed: {}", e.what());
+    }
+}
+
+Writer::~Writer() { stop(); }
+
+void Writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Writer::enqueue(std::unique_ptr<Job> job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_) throw WriterBusy("the database writer is stopping");
+        if (queue_.size() >= limits::kWriterMaxQueue)
+            throw WriterBusy("the database writer has too many jobs waiting");
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+}
+
+void Writer::loop() {
+    std::vector<std::unique_ptr<Job>> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            while (!stopping_ && queue_.empty()) {
+                if (!wake_.wait_for(lock, limits::kDataVersionPollInterval, [&] { return stopping_ || !queue_.empty(); })) {
+                    lock.unlock();
+                    checkExternalChange();
+                    lock.lock();
+                }
+            }
+            if (queue_.empty()) return; // stopping and drained
+            while (!queue_.empty() && batch.size() < limits::kWriterMaxBatch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+
+        checkExternalChange(); // before our own commit, so outside writes are told apart
+        std::exception_ptr commitError;
+        try {
+            db_.exec("BEGIN IMMEDIATE");
+            for (auto& job : batch) {
+                db_.exec("SAVEPOINT job");
+                try {
+                    job->run(db_);
+                    db_.exec("RELEASE job");
+                } catch (...) {
+                    // The job's own error goes to its completion; undo only its writes.
+                    db_.exec("ROLLBACK TO job");
+                    db_.exec("RELEASE job");
+                }
+            }
+            db_.exec("COMMIT");
+            ++commits_;
+        } catch (const std::exception& e) {
+            spdlog::error("store: transaction of {} jobs failed: {}", batch.size(), e.what());
+            commitError = std::current_exception();
+            try {
+                db_.exec("ROLLBACK");
+            } catch (...) {
+                // SQLite may have rolled back already.
+            }
+        }
+        for (auto& job : batch) {
+            try {
+                job->finish(commitError);
+            } catch (const std::exception& e) {
+                spdlog::error("store: a write completion threw: {}", e.what());
+            }
+        }
+        batch.clear();
+    }
+}
+
+} // namespace labcm::store
