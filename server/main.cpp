@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -31,11 +32,20 @@ struct Options {
     bool json = false;
 };
 
-// Runs a request on the server if one answers on the control socket, else directly.
+// Runs a request on the server if one answers on the control socket, else directly. A
+// server that holds the data dir but is not listening yet is waited for, boundedly.
 json::object run(const Options& o, json::object request) {
     DataDir dir{o.dataDir};
-    if (auto r = labcm::control::callServer(dir.socket(), request)) return r->as_object();
-    return labcm::app::runDirect(dir, request).as_object();
+    const auto deadline = std::chrono::steady_clock::now() + labcm::limits::kControlStartWait;
+    for (;;) {
+        if (auto r = labcm::control::callServer(dir.socket(), request)) return r->as_object();
+        try {
+            return labcm::app::runDirect(dir, request).as_object();
+        } catch (const labcm::app::ServerNotAnswering&) {
+            if (std::chrono::steady_clock::now() >= deadline) throw;
+            std::this_thread::sleep_for(labcm::limits::kControlRetryPause);
+        }
+    }
 }
 
 std::string text(const json::value& v) {
@@ -51,7 +61,7 @@ void printDevices(const json::array& devices) {
         std::string lines;
         for (const auto& lv : d.at("lines").as_array()) {
             const auto& l = lv.as_object();
-            lines += fmt::format("{}{}:{}", lines.empty() ? "" : " ", l.at("index").as_int64(), text(l.at("dn")));
+            lines += fmt::format("{}{}:{}", lines.empty() ? "" : " ", l.at("index").to_number<std::int64_t>(), text(l.at("dn")));
         }
         std::cout << fmt::format("{:<16} {:<6} {:<28} {:<28} {}\n", text(d.at("name")), text(d.at("model")),
                                  text(d.at("description")), lines, text(d.at("load")));
@@ -67,7 +77,7 @@ void printDevice(const json::object& d) {
         std::string shared;
         for (const auto& s : l.at("shared_with").as_array()) shared.append(" ").append(text(s));
         std::cout << fmt::format("line {}:      dn={} display_name=\"{}\" label=\"{}\" auth_name={}{}{}\n",
-                                 l.at("index").as_int64(), text(l.at("dn")), text(l.at("display_name")),
+                                 l.at("index").to_number<std::int64_t>(), text(l.at("dn")), text(l.at("display_name")),
                                  text(l.at("label")), text(l.at("auth_name")),
                                  l.at("auth_password_set").as_bool() ? " (password set)" : "",
                                  shared.empty() ? std::string() : fmt::format(" shared with{}", shared));
@@ -89,7 +99,7 @@ int finish(const Options& o, const json::object& reply, const std::function<void
     if (auto* details = err.if_contains("details"); details && details->is_array())
         for (const auto& dv : details->as_array()) {
             const auto& d = dv.as_object();
-            std::cerr << fmt::format("  row {}: {}: {}\n", d.at("row").as_int64(), text(d.at("field")),
+            std::cerr << fmt::format("  row {}: {}: {}\n", d.at("row").to_number<std::int64_t>(), text(d.at("field")),
                                      text(d.at("message")));
         }
     return 1;
@@ -255,11 +265,11 @@ int main(int argc, char** argv) {
                  const auto& o2 = r.as_object();
                  if (o2.at("dry_run").as_bool())
                      std::cout << fmt::format("dry run: {} phones are valid; nothing written\n",
-                                              o2.at("devices").as_uint64());
+                                              o2.at("devices").to_number<std::int64_t>());
                  else
                      std::cout << fmt::format("imported {} phones ({} added, {} updated)\n",
-                                              o2.at("devices").as_uint64(), o2.at("added").as_uint64(),
-                                              o2.at("updated").as_uint64());
+                                              o2.at("devices").to_number<std::int64_t>(), o2.at("added").to_number<std::int64_t>(),
+                                              o2.at("updated").to_number<std::int64_t>());
              });
     });
     auto* exportCmd = app.add_subcommand("export", "Export all phones as CSV (to stdout or -o FILE)");
@@ -312,7 +322,7 @@ int main(int argc, char** argv) {
             std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", "MODEL", "TYPEMODEL", "LOAD PREFIX", "DEFAULT LOAD");
             for (const auto& mv : r.as_array()) {
                 const auto& m = mv.as_object();
-                std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", text(m.at("model")), m.at("typemodel").as_int64(),
+                std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", text(m.at("model")), m.at("typemodel").to_number<std::int64_t>(),
                                          text(m.at("load_prefix")), text(m.at("default_load")));
             }
         });
@@ -337,7 +347,7 @@ int main(int argc, char** argv) {
         call({{"cmd", "events"}, {"args", args}}, [](const json::value& r) {
             for (const auto& ev : r.as_array()) {
                 const auto& e = ev.as_object();
-                std::cout << fmt::format("{} {:<7} {:<8} {:<22} {:<12} {}\n", e.at("time_ms").as_int64(),
+                std::cout << fmt::format("{} {:<7} {:<8} {:<22} {:<12} {}\n", e.at("time_ms").to_number<std::int64_t>(),
                                          text(e.at("severity")), text(e.at("service")), text(e.at("kind")),
                                          text(e.at("mac")), text(e.at("detail")));
             }

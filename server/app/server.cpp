@@ -159,7 +159,7 @@ int serve(const DataDir& dir) {
 json::value runDirect(const DataDir& dir, const json::value& request) {
     DataDirLock lock(dir);
     if (!lock.held())
-        throw std::runtime_error(fmt::format(
+        throw ServerNotAnswering(fmt::format(
             "a labcm server holds {} but its control socket {} does not answer; is it starting or stopping?",
             dir.root.string(), dir.socket().string()));
     migrateDataDir(dir);

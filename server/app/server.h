@@ -39,8 +39,14 @@ std::pair<int, int> migrateDataDir(const DataDir& dir);
 /// @brief `labcm serve`: runs until SIGINT/SIGTERM; returns the process exit code.
 int serve(const DataDir& dir);
 
+/// @brief A server holds the data dir's lock but its control socket does not answer (yet).
+class ServerNotAnswering : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 /// @brief Runs one command request on the database directly (no server running).
-/// @throw std::runtime_error when a server holds the data dir but does not answer.
+/// @throw ServerNotAnswering when a server holds the data dir (starting or stopping).
 boost::json::value runDirect(const DataDir& dir, const boost::json::value& request);
 
 } // namespace labcm::app

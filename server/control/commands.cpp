@@ -384,8 +384,8 @@ void Commands::registerDeviceCommands() {
             [this](json::value& r) {
                 auto& o = r.as_object();
                 ctx_.bus.publish(Service::Admin, EventKind::DevicesImported, Severity::Info, "", "",
-                                 fmt::format("import: {} added, {} updated", o["added"].as_uint64(),
-                                             o["updated"].as_uint64()));
+                                 fmt::format("import: {} added, {} updated", o["added"].to_number<std::int64_t>(),
+                                             o["updated"].to_number<std::int64_t>()));
             },
             reply);
     });

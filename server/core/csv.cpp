@@ -97,7 +97,12 @@ std::string formatCsvRow(const std::vector<std::string>& fields) {
     for (std::size_t i = 0; i < fields.size(); ++i) {
         if (i) out.push_back(',');
         const auto& f = fields[i];
-        bool quote = f.find_first_of(",\"\r\n") != std::string::npos || (!f.empty() && (f.front() == ' ' || f.back() == ' '));
+        // Quote what a reader would otherwise change: separators, quotes, line ends, edge
+        // spaces (spreadsheets trim them), a leading UTF-8 BOM (read as the file's BOM),
+        // and a lone empty field (an empty line is skipped).
+        bool quote = f.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!f.empty() && (f.front() == ' ' || f.back() == ' ')) || f.starts_with("\xEF\xBB\xBF") ||
+                     (f.empty() && fields.size() == 1);
         if (!quote) {
             out += f;
             continue;

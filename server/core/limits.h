@@ -45,6 +45,11 @@ inline constexpr std::size_t kMaxControlMessage = kMaxCsvBytes + 64 * 1024;
 inline constexpr auto kControlIdleTimeout = 30s;
 /// Concurrent control connections; the CLI opens one per command.
 inline constexpr std::size_t kMaxControlConnections = 32;
+/// How long the CLI keeps retrying when a server holds the data dir but its control socket
+/// does not answer yet (it is starting: migrating a large database takes a moment).
+inline constexpr auto kControlStartWait = 10s;
+/// Pause between those retries.
+inline constexpr auto kControlRetryPause = 100ms;
 /// How long the CLI waits for the running server to answer one command (an import of
 /// kMaxCsvRows rows commits in a few seconds).
 inline constexpr auto kControlClientTimeout = 120s;

@@ -1,1 +1,71 @@
 #include <doctest/doctest.h>
+
+#include "core/settings.h"
+
+using namespace labcm;
+
+TEST_CASE("settings: defaults, and every key's text form round-trips") {
+    Settings s = settingsFromRows({});
+    CHECK(s.sipPort == 5060);
+    CHECK(s.httpPort == 6970);
+    CHECK(s.tftpPort == 69);
+    CHECK(s.timezone == "Etc/UTC");
+    CHECK(!s.autoRegistration);
+    for (const auto& info : settingInfos()) {
+        auto v = settingValue(s, info.key);
+        CHECK(canonicalSetting(info.key, v) == v);
+    }
+}
+
+TEST_CASE("settings: values are canonicalised") {
+    CHECK(canonicalSetting("sip_port", "05060") == "5060");
+    CHECK(canonicalSetting("auto_registration", "ON") == "true");
+    CHECK(canonicalSetting("ntp_servers", " 10.0.0.1 , ntp.lab ") == "10.0.0.1,ntp.lab");
+    auto s = settingsFromRows({{"ntp_servers", "a.lab,b.lab"}, {"sip_port", "5070"}, {"timezone", "America/Argentina/Buenos_Aires"}});
+    CHECK(s.ntpServers == std::vector<std::string>{"a.lab", "b.lab"});
+    CHECK(s.sipPort == 5070);
+    CHECK(settingValue(s, "ntp_servers") == "a.lab,b.lab");
+}
+
+TEST_CASE("settings: bad values are refused naming the key") {
+    auto refused = [](const char* key, const char* value) {
+        try {
+            canonicalSetting(key, value);
+        } catch (const FieldErrorException& e) {
+            return e.error.field == key;
+        }
+        return false;
+    };
+    CHECK(refused("sip_port", "0"));
+    CHECK(refused("sip_port", "65536"));
+    CHECK(refused("sip_port", "50x"));
+    CHECK(refused("auto_registration", "maybe"));
+    CHECK(refused("timezone", "Berlin"));
+    CHECK(refused("timezone", "../../etc/passwd"));
+    CHECK(refused("bind_address", "10.0.0.256"));
+    CHECK(refused("bind_address", "lab.example"));
+    CHECK(refused("registrar_address", "has space"));
+    CHECK(refused("registrar_address", std::string(51, 'a').c_str()));
+    CHECK(refused("ntp_servers", "ok.lab,,"));
+    CHECK(refused("auto_reg_dn_first", "10a"));
+    CHECK_THROWS_WITH_AS(canonicalSetting("colour", "red"), "colour: unknown setting 'colour' (see 'labcm setting list')",
+                         FieldErrorException);
+}
+
+TEST_CASE("settings: the DN range is checked as a whole") {
+    CHECK_THROWS_WITH_AS(settingsFromRows({{"auto_reg_dn_first", "2000"}}),
+                         "auto_reg_dn_last: '1999' is before the first DN '2000'", FieldErrorException);
+    CHECK_THROWS_AS(settingsFromRows({{"auto_reg_dn_last", "99999"}}), FieldErrorException);
+    CHECK(settingsFromRows({{"auto_reg_dn_first", "1500"}}).autoRegDnFirst == "1500");
+    CHECK(settingsFromRows({{"colour", "red"}}).sipPort == 5060); // unknown stored keys are ignored
+}
+
+TEST_CASE("settings: the holder swaps whole snapshots") {
+    SettingsHolder h(Settings{});
+    auto before = h.get();
+    Settings s;
+    s.sipPort = 5070;
+    h.set(s);
+    CHECK(before->sipPort == 5060);
+    CHECK(h.get()->sipPort == 5070);
+}

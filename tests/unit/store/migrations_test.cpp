@@ -1,1 +1,63 @@
 #include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include "store/migrations.h"
+#include "test_util.h"
+
+using namespace labcm::store;
+
+TEST_CASE("migrations: numbered 0001.. without gaps, head = last") {
+    const auto& all = migrations();
+    REQUIRE(!all.empty());
+    for (std::size_t i = 0; i < all.size(); ++i) CHECK(std::atoi(all[i].name) == static_cast<int>(i + 1));
+    CHECK(headVersion() == static_cast<int>(all.size()));
+}
+
+TEST_CASE("migrations: an empty database migrates to head, then nothing is left to do") {
+    labcm::test::TempDir tmp;
+    for (std::string path : {std::string(":memory:"), tmp.file("m.db")}) {
+        CAPTURE(path);
+        Db db(path);
+        auto r = migrate(db);
+        CHECK(r.from == 0);
+        CHECK(r.to == headVersion());
+        CHECK(db.userVersion() == headVersion());
+        for (const char* table : {"devices", "lines", "model_defaults", "settings", "events"}) {
+            auto s = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+            s.bind(1, table);
+            s.step();
+            CHECK_MESSAGE(s.getInt(0) == 1, table);
+        }
+        auto again = migrate(db);
+        CHECK(again.from == headVersion());
+        CHECK(again.to == headVersion());
+    }
+}
+
+TEST_CASE("migrations: a file database is in WAL mode with foreign keys on") {
+    labcm::test::TempDir tmp;
+    Db db(tmp.file("w.db"));
+    auto j = db.prepare("PRAGMA journal_mode");
+    j.step();
+    CHECK(j.getText(0) == "wal");
+    auto f = db.prepare("PRAGMA foreign_keys");
+    f.step();
+    CHECK(f.getInt(0) == 1);
+    auto s = db.prepare("PRAGMA synchronous");
+    s.step();
+    CHECK(s.getInt(0) == 1); // NORMAL
+}
+
+TEST_CASE("migrations: a newer schema is refused with a clear message and left untouched") {
+    labcm::test::TempDir tmp;
+    auto path = tmp.file("new.db");
+    {
+        Db db(path);
+        migrate(db);
+        db.exec("PRAGMA user_version = 999");
+    }
+    Db db(path);
+    CHECK_THROWS_WITH_AS(migrate(db), doctest::Contains("has schema version 999, but this labcm"), SchemaTooNewError);
+    CHECK(db.userVersion() == 999);
+}

@@ -1,0 +1,115 @@
+"""`labcm serve` with the CLI talking to it over the control socket."""
+import json
+import os
+import signal
+import socket
+import stat
+import unittest
+
+from labcm_test import LabcmTestCase
+
+
+class Serve(LabcmTestCase):
+    def status(self):
+        return json.loads(self.ok("--json", "status"))["result"]
+
+    def test_cli_changes_go_through_the_running_server_at_once(self):
+        proc = self.start_server()
+        self.assertEqual(self.status()["mode"], "server")
+        self.assertEqual(self.status()["pid"], proc.pid)
+        self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
+        # The server itself answered: its own reader sees the device, its event stream has it.
+        shown = json.loads(self.ok("--json", "device", "show", "SEP001122AABBCC"))["result"]
+        self.assertEqual(shown["lines"][0]["dn"], "1001")
+        self.assertEqual(self.status()["devices"], 1)
+        self.wait_for(lambda: "device_added mac=001122AABBCC" in self.log_of(proc), "the server's log line")
+        self.wait_for(lambda: "device_added" in self.ok("events", "--device", "SEP001122AABBCC"), "the stored event")
+
+    def test_errors_through_the_socket_change_nothing(self):
+        self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
+        self.start_server()
+        before = self.dump()
+        self.fails("device", "add", "SEP001122AABBCC", "--model", "8845", message="already exists")
+        self.fails("device", "add", "SEPXYZ", "--model", "8845", message="is not a device name")
+        self.fails("import", self.write_file("bad.csv", "mac,model\n001122AABB01,8845\nzz,8845\n"),
+                   message="row 3: mac: 'zz' is not a MAC address")
+        self.fails("setting", "set", "timezone", "Nowhere", message="is not an Olson time zone name")
+        self.assertEqual(self.dump(), before)
+
+    def test_import_export_through_the_server(self):
+        self.start_server()
+        csv = self.write_file("p.csv", "mac,model,line1_dn\n001122AABB01,8845,1001\n001122AABB02,7821,1002\n")
+        self.assertIn("imported 2 phones", self.ok("import", csv))
+        self.assertEqual(self.ok("export"), "mac,model,description,load,line1_dn,line1_display_name,line1_label,"
+                         "line1_auth_name,line1_auth_password,line1_contact\n"
+                         "001122AABB01,8845,,,1001,,,,,\n001122AABB02,7821,,,1002,,,,,\n")
+
+    def test_control_socket_is_owner_only_and_speaks_json_lines(self):
+        self.start_server()
+        path = os.path.join(self.data, "control.sock")
+        mode = os.stat(path).st_mode
+        self.assertTrue(stat.S_ISSOCK(mode))
+        self.assertEqual(mode & 0o777, 0o600)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(path)
+            f = s.makefile("rw", encoding="utf-8")
+            f.write("this is not json\n")
+            f.flush()
+            reply = json.loads(f.readline())
+            self.assertEqual(reply["error"]["status"], 400)
+            # The connection stays usable after a bad request.
+            f.write(json.dumps({"cmd": "device.list"}) + "\n")
+            f.flush()
+            self.assertEqual(json.loads(f.readline()), {"ok": True, "result": []})
+
+    def test_outside_writes_are_noticed(self):
+        proc = self.start_server()
+        self.assertEqual(self.status()["external_changes"], 0)
+        with self.db() as c:
+            c.execute("INSERT INTO settings (key, value, updated_at) VALUES ('timezone', 'Europe/Berlin', 0)")
+        self.wait_for(lambda: self.status()["external_changes"] == 1, "the server to notice the outside write")
+        # Settings were reloaded from the database.
+        self.assertRegex(self.ok("setting", "list"), r"timezone\s+Europe/Berlin")
+        self.assertIn("store_external_change", self.log_of(proc))
+
+    def test_sigterm_and_sigint_stop_cleanly(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with self.subTest(sig=sig):
+                proc = self.start_server()
+                self.ok("device", "add", f"SEP0011223344{int(sig):02X}", "--model", "8845")
+                self.assertEqual(self.stop_server(proc, sig), 0)
+                log = self.log_of(proc)
+                self.assertIn("labcm stopped cleanly", log)
+                self.assertIn(f"data dir {self.data}", log)
+                self.assertIn("listening: control socket", log)
+                self.assertFalse(os.path.exists(os.path.join(self.data, "control.sock")))
+                # Everything committed is there, and the events made it to the table.
+                with self.db() as c:
+                    self.assertEqual(c.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+                    self.assertGreaterEqual(c.execute("SELECT count(*) FROM events WHERE kind='server_stopping'").fetchone()[0], 1)
+        self.assertEqual(len(json.loads(self.ok("--json", "device", "list"))["result"]), 2)
+
+    def test_kill_loses_nothing_committed(self):
+        proc = self.start_server()
+        for i in range(20):
+            self.ok("device", "add", f"SEP0011223344{i:02X}", "--model", "8845", "--line", str(1000 + i))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        with self.db() as c:
+            self.assertEqual(c.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            self.assertEqual(c.execute("SELECT count(*) FROM devices").fetchone()[0], 20)
+        # A new server starts on the same data dir (stale socket and lock are handled).
+        self.start_server()
+        self.assertEqual(self.status()["devices"], 20)
+
+    def test_second_server_on_the_same_data_dir_is_refused(self):
+        self.start_server()
+        r = self.labcm("serve", timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("another labcm holds the data dir", r.stderr)
+        self.assertEqual(self.status()["mode"], "server")
+
+
+if __name__ == "__main__":
+    unittest.main()
