@@ -205,6 +205,12 @@ void Commands::write(std::function<json::value(store::Db&)> job, AfterCommit aft
     });
 }
 
+Commands::AfterCommit Commands::adminEvent(EventKind kind, std::string mac, std::string detail) {
+    return [this, kind, mac = std::move(mac), detail = std::move(detail)](json::value&) {
+        ctx_.bus.publish(Service::Admin, kind, Severity::Info, mac, "", detail);
+    };
+}
+
 void Commands::registerDeviceCommands() {
     add("device.list", [this](const json::object& a, Reply reply) {
         store::DeviceFilter f;
@@ -250,10 +256,7 @@ void Commands::registerDeviceCommands() {
                 ds.insert(d, now);
                 return deviceJson(*ds.get(d.mac), ds);
             },
-            [this, mac = d.mac, model = d.model](json::value&) {
-                ctx_.bus.publish(Service::Admin, EventKind::DeviceAdded, Severity::Info, mac, "",
-                                 fmt::format("device SEP{} ({}) added", mac, model));
-            },
+            adminEvent(EventKind::DeviceAdded, d.mac, fmt::format("device SEP{} ({}) added", d.mac, d.model)),
             reply);
     });
 
@@ -276,10 +279,7 @@ void Commands::registerDeviceCommands() {
                 ds.update(*d, false, now);
                 return deviceJson(*ds.get(mac), ds);
             },
-            [this, mac](json::value&) {
-                ctx_.bus.publish(Service::Admin, EventKind::DeviceChanged, Severity::Info, mac, "",
-                                 fmt::format("device SEP{} changed", mac));
-            },
+            adminEvent(EventKind::DeviceChanged, mac, fmt::format("device SEP{} changed", mac)),
             reply);
     });
 
@@ -290,10 +290,7 @@ void Commands::registerDeviceCommands() {
                 store::DeviceStore(db).remove(mac);
                 return json::object{{"removed", deviceName(mac)}};
             },
-            [this, mac](json::value&) {
-                ctx_.bus.publish(Service::Admin, EventKind::DeviceRemoved, Severity::Info, mac, "",
-                                 fmt::format("device SEP{} removed", mac));
-            },
+            adminEvent(EventKind::DeviceRemoved, mac, fmt::format("device SEP{} removed", mac)),
             reply);
     });
 
@@ -317,10 +314,7 @@ void Commands::registerDeviceCommands() {
                 ds.addLine(mac, line, now);
                 return deviceJson(*ds.get(mac), ds);
             },
-            [this, mac, dn = line.dn](json::value&) {
-                ctx_.bus.publish(Service::Admin, EventKind::LineAdded, Severity::Info, mac, "",
-                                 fmt::format("line {} added to SEP{}", dn, mac));
-            },
+            adminEvent(EventKind::LineAdded, mac, fmt::format("line {} added to SEP{}", line.dn, mac)),
             reply);
     });
 
@@ -335,10 +329,7 @@ void Commands::registerDeviceCommands() {
                 ds.removeLine(mac, static_cast<int>(*index), now);
                 return deviceJson(*ds.get(mac), ds);
             },
-            [this, mac, index](json::value&) {
-                ctx_.bus.publish(Service::Admin, EventKind::LineRemoved, Severity::Info, mac, "",
-                                 fmt::format("line {} removed from SEP{}", *index, mac));
-            },
+            adminEvent(EventKind::LineRemoved, mac, fmt::format("line {} removed from SEP{}", *index, mac)),
             reply);
     });
 
@@ -502,10 +493,8 @@ void Commands::registerOtherCommands() {
                 store::ModelDefaultStore(db).set(name, load, now);
                 return json::object{{"model", name}, {"default_load", load}};
             },
-            [this, name, load = probe.loadOverride](json::value&) {
-                ctx_.bus.publish(Service::Admin, EventKind::ModelDefaultChanged, Severity::Info, "", "",
-                                 fmt::format("model {} default load = '{}'", name, load));
-            },
+            adminEvent(EventKind::ModelDefaultChanged, "",
+                       fmt::format("model {} default load = '{}'", name, probe.loadOverride)),
             reply);
     });
 

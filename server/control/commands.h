@@ -81,6 +81,8 @@ private:
     void add(std::string name, Handler h) { handlers_.emplace(std::move(name), std::move(h)); }
     /// @brief Runs `job` on the writer; after the commit runs `after` then replies.
     void write(std::function<json::value(store::Db&)> job, AfterCommit after, Reply reply);
+    /// @brief An AfterCommit that publishes one admin event about a phone.
+    AfterCommit adminEvent(EventKind kind, std::string mac, std::string detail);
     std::int64_t nowMs() const;
 
     void registerDeviceCommands();

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
@@ -43,7 +44,11 @@ private:
     void onRead(boost::system::error_code ec, std::size_t n) {
         timer_.cancel();
         if (ec) {
-            if (ec == asio::error::not_found) reply(errorLine(413, "too_large", "request line too long"));
+            // A line longer than the limit cannot be resynchronised: answer, then hang up.
+            if (ec == asio::error::not_found)
+                reply(errorLine(413, "too_large",
+                                fmt::format("request longer than {} bytes", limits::kMaxControlMessage)),
+                      false);
             return; // eof or error: the client is gone
         }
         std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + n);
@@ -62,11 +67,12 @@ private:
         return {{"ok", false}, {"error", {{"status", status}, {"code", code}, {"message", std::move(message)}}}};
     }
 
-    void reply(const json::object& r) {
+    void reply(const json::object& r, bool keepOpen = true) {
         out_ = json::serialize(r) + "\n";
-        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-            if (!ec) self->doRead();
-        });
+        asio::async_write(socket_, asio::buffer(out_),
+                          [self = shared_from_this(), keepOpen](boost::system::error_code ec, std::size_t) {
+                              if (!ec && keepOpen) self->doRead();
+                          });
     }
 
     stream::socket socket_;

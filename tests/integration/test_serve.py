@@ -63,6 +63,24 @@ class Serve(LabcmTestCase):
             f.flush()
             self.assertEqual(json.loads(f.readline()), {"ok": True, "result": []})
 
+    def test_an_overlong_request_is_refused_and_the_server_stays_up(self):
+        self.start_server()
+        path = os.path.join(self.data, "control.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(path)
+            chunk = b"x" * 65536
+            sent = 0
+            try:
+                while sent < 20 * 1024 * 1024:  # past the 16 MiB + 64 KiB limit, bounded
+                    s.sendall(chunk)
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            reply = s.makefile("r", encoding="utf-8").readline()
+            self.assertEqual(json.loads(reply)["error"]["status"], 413)
+        self.assertEqual(self.status()["mode"], "server")
+
     def test_outside_writes_are_noticed(self):
         proc = self.start_server()
         self.assertEqual(self.status()["external_changes"], 0)
