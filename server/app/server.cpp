@@ -97,7 +97,7 @@ int serve(const DataDir& dir) {
     }
     auto [from, to] = migrateDataDir(dir);
     spdlog::info("labcm {} starting: data dir {}, database {} (schema {}{})", LABCM_VERSION,
-                 std::filesystem::absolute(dir.root).string(), dir.db().string(), to,
+                 dir.display(), dir.db().string(), to,
                  from == to ? "" : fmt::format(", migrated from {}", from));
 
     asio::io_context io;
@@ -119,7 +119,7 @@ int serve(const DataDir& dir) {
     });
     store::EventLogSink eventSink(bus, writer);
 
-    info.dataDir = std::filesystem::absolute(dir.root).string();
+    info.dataDir = dir.display();
     info.mode = "server";
     info.extra = [&] {
         return json::object{{"events_written", eventSink.written()}, {"events_dropped", eventSink.dropped()}};
@@ -170,7 +170,7 @@ json::value runDirect(const DataDir& dir, const json::value& request) {
     store::EventLogSink eventSink(bus, writer);
     SettingsHolder settings(loadSettings(reader));
     control::RuntimeInfo info;
-    info.dataDir = std::filesystem::absolute(dir.root).string();
+    info.dataDir = dir.display();
     info.mode = "direct";
 
     // Completions run inline on the writer thread; this thread waits for the one reply.
