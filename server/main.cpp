@@ -69,9 +69,10 @@ void printDevices(const json::array& devices) {
 }
 
 void printDevice(const json::object& d) {
-    std::cout << fmt::format("name:        {}\nmac:         {}\nmodel:       {}\ndescription: {}\nload:        {}\n",
+    std::cout << fmt::format("name:        {}\nmac:         {}\nmodel:       {}\ndescription: {}\nload:        {}\n"
+                             "transport:   {}\n",
                              text(d.at("name")), text(d.at("mac")), text(d.at("model")), text(d.at("description")),
-                             text(d.at("load")).empty() ? "(model default)" : text(d.at("load")));
+                             text(d.at("load")).empty() ? "(model default)" : text(d.at("load")), text(d.at("transport")));
     for (const auto& lv : d.at("lines").as_array()) {
         const auto& l = lv.as_object();
         std::string shared;
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
 
     int exitCode = 0;
     auto call = [&](json::object request, std::function<void(const json::value&)> human = {}) {
-        exitCode = finish(o, run(o, std::move(request)), human);
+        // The human printer may already have set a failing code (firmware check).
+        exitCode = std::max(exitCode, finish(o, run(o, std::move(request)), human));
     };
     auto printOk = [](std::string msg) { return [msg](const json::value&) { std::cout << msg << "\n"; }; };
 
@@ -166,7 +168,7 @@ int main(int argc, char** argv) {
     auto* device = app.add_subcommand("device", "Phones: add, list, show, edit, rm");
     device->require_subcommand(1);
     struct DeviceArgs {
-        std::string name, model, description, load, filter;
+        std::string name, model, description, load, filter, transport = "tcp";
         std::vector<std::string> lines;
         std::int64_t limit = 0;
     } da;
@@ -177,12 +179,13 @@ int main(int argc, char** argv) {
     dAdd->add_option("--description", da.description, "Description");
     dAdd->add_option("--load", da.load, "Firmware load for this phone (default: the model's)");
     dAdd->add_option("--line", da.lines, "DN for the next line (repeat for lines 1, 2, ...)");
+    dAdd->add_option("--transport", da.transport, "SIP transport the phone uses: tcp or udp")->capture_default_str();
     dAdd->callback([&] {
         json::array lines;
         for (const auto& dn : da.lines) lines.push_back(json::object{{"dn", dn}});
         call({{"cmd", "device.add"},
               {"args", {{"device", da.name}, {"model", da.model}, {"description", da.description}, {"load", da.load},
-                        {"lines", lines}}}},
+                        {"transport", da.transport}, {"lines", lines}}}},
              [](const json::value& r) { std::cout << "added " << text(r.at("name")) << "\n"; });
     });
 
@@ -206,11 +209,13 @@ int main(int argc, char** argv) {
     auto* eModel = dEdit->add_option("--model", da.model, "Model");
     auto* eDesc = dEdit->add_option("--description", da.description, "Description");
     auto* eLoad = dEdit->add_option("--load", da.load, "Firmware load ('' = model default)");
+    auto* eTransport = dEdit->add_option("--transport", da.transport, "SIP transport: tcp or udp");
     dEdit->callback([&] {
         json::object args{{"device", da.name}};
         if (eModel->count()) args["model"] = da.model;
         if (eDesc->count()) args["description"] = da.description;
         if (eLoad->count()) args["load"] = da.load;
+        if (eTransport->count()) args["transport"] = da.transport;
         call({{"cmd", "device.edit"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
     });
 
@@ -332,8 +337,33 @@ int main(int argc, char** argv) {
     mSet->add_option("model", modelName)->required();
     mSet->add_option("load", load, "Load name without .loads ('' clears it)")->required();
     mSet->callback([&] {
-        call({{"cmd", "model.set"}, {"args", {{"model", modelName}, {"load", load}}}}, printOk("ok"));
+        call({{"cmd", "model.set"}, {"args", {{"model", modelName}, {"load", load}}}}, [](const json::value& r) {
+            const auto& o2 = r.as_object();
+            if (auto* fw = o2.if_contains("firmware"))
+                std::cerr << "labcm: warning: " << text(*fw) << "\n";
+            std::cout << "ok\n";
+        });
     });
+
+    // firmware ------------------------------------------------------------------------------
+    auto* firmware = app.add_subcommand("firmware", "Firmware in <data-dir>/files: check");
+    firmware->require_subcommand(1);
+    firmware->add_subcommand("check", "Check that every load in use has its .loads and image files (exit 1 if not)")
+        ->callback([&] {
+            call({{"cmd", "firmware.check"}}, [&](const json::value& r) {
+                const auto& o2 = r.as_object();
+                const auto& loads = o2.at("loads").as_array();
+                if (loads.empty()) std::cout << "no firmware loads in use (set one with 'labcm model set')\n";
+                for (const auto& lv : loads) {
+                    const auto& l = lv.as_object();
+                    std::string who;
+                    for (const auto& u : l.at("used_by").as_array()) who += (who.empty() ? "" : ", ") + text(u);
+                    std::cout << fmt::format("{} {} (used by {})\n", l.at("complete").as_bool() ? "ok  " : "FAIL",
+                                             text(l.at("summary")), who);
+                    if (!l.at("complete").as_bool()) exitCode = 1;
+                }
+            });
+        });
 
     // events ----------------------------------------------------------------------------------
     std::string evDevice;

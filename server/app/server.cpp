@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -20,6 +21,12 @@
 #include "control/control_server.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/net.h"
+#include "http/phone_http.h"
+#include "provision/file_namespace.h"
+#include "provision/firmware.h"
+#include "store/device_store.h"
+#include "tftp/service.h"
 #include "store/event_log.h"
 #include "store/migrations.h"
 #include "store/settings_store.h"
@@ -35,6 +42,8 @@ DataDirLock::DataDirLock(const DataDir& dir) {
     std::filesystem::create_directories(dir.root, ec);
     if (ec) throw std::runtime_error(fmt::format("cannot create data dir {}: {}", dir.root.string(), ec.message()));
     ::chmod(dir.root.c_str(), 0750);
+    std::filesystem::create_directories(dir.files(), ec);
+    std::filesystem::create_directories(dir.templates(), ec);
     fd_ = ::open(dir.lockFile().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0)
         throw std::runtime_error(fmt::format("cannot open {}: {}", dir.lockFile().string(), std::strerror(errno)));
@@ -86,6 +95,33 @@ private:
     std::function<void()> fn_;
 };
 
+// Every load a model default or device override names, checked against the files dir.
+std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::FilesDir& files) {
+    std::set<std::string> loads;
+    for (const auto& [model, load] : store::ModelDefaultStore(db).all()) loads.insert(load);
+    for (const auto& d : store::DeviceStore(db).list())
+        if (!d.loadOverride.empty()) loads.insert(d.loadOverride);
+    std::vector<provision::LoadCheck> out;
+    for (const auto& l : loads) out.push_back(provision::checkLoad(files, l));
+    return out;
+}
+
+// Events after which rendered files may differ.
+bool changesRenderedFiles(EventKind k) {
+    switch (k) {
+    case EventKind::DeviceAdded:
+    case EventKind::DeviceChanged:
+    case EventKind::DeviceRemoved:
+    case EventKind::LineAdded:
+    case EventKind::LineRemoved:
+    case EventKind::DevicesImported:
+    case EventKind::SettingChanged:
+    case EventKind::ModelDefaultChanged:
+    case EventKind::StoreExternalChange: return true;
+    default: return false;
+    }
+}
+
 } // namespace
 
 int serve(const DataDir& dir) {
@@ -120,6 +156,7 @@ int serve(const DataDir& dir) {
     store::EventLogSink eventSink(bus, writer);
 
     info.dataDir = dir.display();
+    info.filesDir = dir.files().string();
     info.mode = "server";
     info.extra = [&] {
         return json::object{{"events_written", eventSink.written()}, {"events_dropped", eventSink.dropped()}};
@@ -127,6 +164,53 @@ int serve(const DataDir& dir) {
     control::Commands commands({reader, writer, bus, settings, info,
                                 [&io](std::function<void()> f) { asio::post(io, std::move(f)); }});
     control::ControlServer control(io, dir.socket(), commands);
+
+    // Phone-facing file services: one namespace for HTTP 6970 and TFTP.
+    provision::FileNamespace files(reader, settings, dir.files(), dir.templates());
+    provision::ClientMacs clientMacs;
+    auto invalidateSub = bus.subscribe([&files](const Event& e) {
+        if (changesRenderedFiles(e.kind)) files.invalidate();
+    });
+    auto s0 = settings.get();
+    std::unique_ptr<http::PhoneHttpServer> phoneHttp;
+    try {
+        phoneHttp = std::make_unique<http::PhoneHttpServer>(
+            io, asio::ip::tcp::endpoint(asio::ip::make_address(s0->bindAddress), s0->httpPort), files, bus, clientMacs);
+    } catch (const std::exception& e) {
+        spdlog::error("cannot listen for HTTP on {}:{}: {} (setting bind_address / http_port)", s0->bindAddress,
+                      s0->httpPort, e.what());
+        return 1;
+    }
+    std::unique_ptr<tftp::TftpService> tftpService;
+    try {
+        tftpService = std::make_unique<tftp::TftpService>(
+            io, asio::ip::udp::endpoint(asio::ip::make_address(s0->bindAddress), s0->tftpPort), files, bus, clientMacs);
+    } catch (const std::exception& e) {
+        spdlog::error("cannot listen for TFTP on {}:{}: {} (setting bind_address / tftp_port; port 69 needs root or "
+                      "CAP_NET_BIND_SERVICE)",
+                      s0->bindAddress, s0->tftpPort, e.what());
+        return 1;
+    }
+    // The control socket answers only once io.run() runs, so the services exist by then.
+    info.extra = [&] {
+        const auto& t = tftpService->counters();
+        return json::object{{"events_written", eventSink.written()},
+                            {"events_dropped", eventSink.dropped()},
+                            {"http_port", phoneHttp->localEndpoint().port()},
+                            {"tftp_port", tftpService->localEndpoint().port()},
+                            {"tftp_requests", t.requests},
+                            {"tftp_served", t.served},
+                            {"tftp_failed", t.failed},
+                            {"tftp_dropped", t.dropped},
+                            {"tftp_refused", t.refused},
+                            {"tftp_active", tftpService->active()},
+                            {"renders", files.renders()},
+                            {"render_cache_hits", files.cacheHits()}};
+    };
+    for (const auto& c : checkFirmware(reader, files.files()))
+        if (!c.complete())
+            bus.publish(Service::System, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
+                        c.summary() + " (phones told to use it would fail to upgrade)");
 
     Ticker flushTicker(io, std::chrono::duration_cast<std::chrono::milliseconds>(limits::kEventFlushInterval),
                        [&] { eventSink.flush(); });
@@ -137,15 +221,19 @@ int serve(const DataDir& dir) {
         bus.publish(Service::System, EventKind::ServerStopping, Severity::Info, "", "",
                     fmt::format("signal {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM"));
         control.stop();
+        phoneHttp->stop();
+        tftpService->stop();
         flushTicker.cancel();
         // Let replies already handed to the io thread go out, then stop.
         asio::post(io, [&io] { io.stop(); });
     });
 
-    auto s = settings.get();
     bus.publish(Service::System, EventKind::ServerStarted, Severity::Info, "", "",
-                fmt::format("listening: control socket {} (pid {}); registrar address setting '{}'",
-                            dir.socket().string(), ::getpid(), s->registrarAddress));
+                fmt::format("listening: control socket {}, HTTP {}:{}, TFTP {}:{} (pid {}); phones register to {}; "
+                            "files dir {}",
+                            dir.socket().string(), s0->bindAddress, phoneHttp->localEndpoint().port(), s0->bindAddress,
+                            tftpService->localEndpoint().port(), ::getpid(),
+                            net::registrarAddress(s0->registrarAddress, s0->bindAddress), dir.files().string()));
     io.run();
 
     // Shutdown: everything queued reaches the database before it is closed.
@@ -171,6 +259,7 @@ json::value runDirect(const DataDir& dir, const json::value& request) {
     SettingsHolder settings(loadSettings(reader));
     control::RuntimeInfo info;
     info.dataDir = dir.display();
+    info.filesDir = dir.files().string();
     info.mode = "direct";
 
     // Completions run inline on the writer thread; this thread waits for the one reply.

@@ -14,6 +14,8 @@ struct DataDir {
     std::filesystem::path db() const { return root / "labcm.db"; }
     std::filesystem::path socket() const { return root / "control.sock"; }
     std::filesystem::path lockFile() const { return root / "labcm.lock"; }
+    std::filesystem::path files() const { return root / "files"; }         ///< firmware, locales, ...
+    std::filesystem::path templates() const { return root / "templates"; } ///< admin's template copies
     /// @brief The absolute, normalised path, for logs and status.
     std::string display() const { return std::filesystem::absolute(root).lexically_normal().string(); }
 };

@@ -10,6 +10,7 @@
 #include "core/limits.h"
 #include "core/mac.h"
 #include "core/models.h"
+#include "provision/firmware.h"
 #include "store/device_store.h"
 #include "store/event_log.h"
 #include "store/migrations.h"
@@ -102,7 +103,8 @@ json::object deviceJson(const Device& d, store::DeviceStore& ds) {
     for (const auto& l : d.lines) lines.push_back(lineJson(l, ds, d.mac));
     return {{"name", d.name()},        {"mac", d.mac},
             {"model", d.model},        {"description", d.description},
-            {"load", d.loadOverride},  {"lines", std::move(lines)},
+            {"load", d.loadOverride},  {"transport", d.transport},
+            {"lines", std::move(lines)},
             {"created_at", d.createdAt}, {"updated_at", d.updatedAt}};
 }
 
@@ -237,6 +239,7 @@ void Commands::registerDeviceCommands() {
         d.model = reqString(a, "model");
         d.description = optString(a, "description").value_or("");
         d.loadOverride = optString(a, "load").value_or("");
+        d.transport = optString(a, "transport").value_or("tcp");
         if (auto e = validateDevice(d)) invalid(*e);
         if (auto* lines = a.if_contains("lines"); lines && !lines->is_null()) {
             if (!lines->is_array()) badArg("lines", "must be an array");
@@ -265,7 +268,9 @@ void Commands::registerDeviceCommands() {
         auto model = optString(a, "model");
         auto description = optString(a, "description");
         auto load = optString(a, "load");
-        if (!model && !description && !load) badArg("model", "nothing to change: give model, description or load");
+        auto transport = optString(a, "transport");
+        if (!model && !description && !load && !transport)
+            badArg("model", "nothing to change: give model, description, load or transport");
         auto now = nowMs();
         write(
             [=](store::Db& db) -> json::value {
@@ -275,6 +280,7 @@ void Commands::registerDeviceCommands() {
                 if (model) d->model = *model;
                 if (description) d->description = *description;
                 if (load) d->loadOverride = *load;
+                if (transport) d->transport = *transport;
                 if (auto e = validateDevice(*d)) invalid(*e);
                 ds.update(*d, false, now);
                 return deviceJson(*ds.get(mac), ds);
@@ -493,9 +499,41 @@ void Commands::registerOtherCommands() {
                 store::ModelDefaultStore(db).set(name, load, now);
                 return json::object{{"model", name}, {"default_load", load}};
             },
-            adminEvent(EventKind::ModelDefaultChanged, "",
-                       fmt::format("model {} default load = '{}'", name, probe.loadOverride)),
+            [this, name, load = probe.loadOverride](json::value& r) {
+                ctx_.bus.publish(Service::Admin, EventKind::ModelDefaultChanged, Severity::Info, "", "",
+                                 fmt::format("model {} default load = '{}'", name, load));
+                if (load.empty()) return;
+                auto c = provision::checkLoad(provision::FilesDir(ctx_.info.filesDir), load);
+                if (c.complete()) return;
+                r.as_object()["firmware"] = c.summary();
+                ctx_.bus.publish(Service::Admin, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
+                                 c.summary() + " (phones told to use it would fail to upgrade)");
+            },
             reply);
+    });
+
+    add("firmware.check", [this](const json::object&, Reply reply) {
+        // Every load in use: model defaults and device overrides, with who uses it.
+        std::map<std::string, json::array> users;
+        for (const auto& [model, load] : store::ModelDefaultStore(ctx_.reader).all())
+            users[load].push_back(json::string("model " + model));
+        for (const auto& d : store::DeviceStore(ctx_.reader).list())
+            if (!d.loadOverride.empty()) users[d.loadOverride].push_back(json::string(d.name()));
+        provision::FilesDir files(ctx_.info.filesDir);
+        json::array out;
+        for (auto& [load, who] : users) {
+            auto c = provision::checkLoad(files, load);
+            json::array missing;
+            for (const auto& m : c.missing) missing.push_back(json::string(m));
+            out.push_back({{"load", load},
+                           {"used_by", std::move(who)},
+                           {"loads_found", c.loadsFound},
+                           {"images", c.images.size()},
+                           {"missing", std::move(missing)},
+                           {"complete", c.complete()},
+                           {"summary", c.summary()}});
+        }
+        reply({{"ok", true}, {"result", {{"files_dir", ctx_.info.filesDir}, {"loads", std::move(out)}}}});
     });
 
     add("events", [this](const json::object& a, Reply reply) {

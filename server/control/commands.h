@@ -42,6 +42,7 @@ public:
 /// @brief Counters the status command reports; owned by whoever runs the commands.
 struct RuntimeInfo {
     std::string dataDir;
+    std::string filesDir; ///< firmware and other files phones fetch
     std::string mode; ///< "server" (inside serve) or "direct" (CLI on the database file)
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::atomic<std::uint64_t> externalChanges{0};

@@ -60,6 +60,10 @@ std::optional<FieldError> validateDevice(Device& d) {
         return FieldError{"load", "must be a load name such as sip8845_65.14-2-1-0001-14, without spaces or slashes"};
     if (d.loadOverride.ends_with(".loads"))
         return FieldError{"load", "give the load name without '.loads'"};
+    for (auto& c : d.transport) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (d.transport.empty()) d.transport = "tcp";
+    if (d.transport != "tcp" && d.transport != "udp")
+        return FieldError{"transport", fmt::format("'{}' is not a SIP transport (tcp or udp)", d.transport)};
     return std::nullopt;
 }
 

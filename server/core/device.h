@@ -24,6 +24,7 @@ struct Device {
     std::string model;         ///< short model name from models.h ("8845")
     std::string description;
     std::string loadOverride;  ///< firmware load for this device; empty = model default
+    std::string transport = "tcp"; ///< SIP transport the phone is told to use: "tcp" or "udp"
     std::vector<Line> lines;   ///< ordered by index
     std::int64_t createdAt = 0; ///< unix time, milliseconds
     std::int64_t updatedAt = 0; ///< unix time, milliseconds

@@ -28,7 +28,7 @@ std::string* lineField(Line& l, std::string_view name) {
 
 // Column meaning, resolved once from the header.
 struct Column {
-    enum Kind { Mac, Model, Description, Load, LineField } kind;
+    enum Kind { Mac, Model, Description, Load, Transport, LineField } kind;
     int line = 0;
     std::string_view field;
 };
@@ -38,6 +38,7 @@ std::optional<Column> parseHeader(std::string_view h) {
     if (h == "model") return Column{Column::Model};
     if (h == "description") return Column{Column::Description};
     if (h == "load") return Column{Column::Load};
+    if (h == "transport") return Column{Column::Transport};
     if (!h.starts_with("line")) return std::nullopt;
     h.remove_prefix(4);
     int n = 0;
@@ -112,6 +113,7 @@ DeviceCsv parseDeviceCsv(std::string_view text) {
             case Column::Model: d.model = v; break;
             case Column::Description: d.description = v; break;
             case Column::Load: d.loadOverride = v; break;
+            case Column::Transport: d.transport = v; break;
             case Column::LineField: {
                 if (v.empty()) break;
                 auto& l = lines[columns[c].line];
@@ -155,15 +157,15 @@ std::string formatDeviceCsv(const std::vector<Device>& devices) {
     int maxLine = 0;
     for (const auto& d : devices)
         for (const auto& l : d.lines) maxLine = std::max(maxLine, l.index);
-    std::vector<std::string> header{"mac", "model", "description", "load"};
+    std::vector<std::string> header{"mac", "model", "description", "load", "transport"};
     for (int i = 1; i <= maxLine; ++i)
         for (auto f : kLineFields) header.push_back(fmt::format("line{}_{}", i, f));
     std::string out = formatCsvRow(header) + "\n";
     for (const auto& d : devices) {
-        std::vector<std::string> row{d.mac, d.model, d.description, d.loadOverride};
+        std::vector<std::string> row{d.mac, d.model, d.description, d.loadOverride, d.transport};
         row.resize(header.size());
         for (auto l : d.lines) {
-            std::size_t base = 4 + static_cast<std::size_t>(l.index - 1) * std::size(kLineFields);
+            std::size_t base = 5 + static_cast<std::size_t>(l.index - 1) * std::size(kLineFields);
             for (std::size_t k = 0; k < std::size(kLineFields); ++k) row[base + k] = *lineField(l, kLineFields[k]);
         }
         out += formatCsvRow(row) + "\n";

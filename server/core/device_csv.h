@@ -1,6 +1,6 @@
 // The device CSV used by `labcm import` / `export` and the admin API: one row per device,
 // line columns in groups as CUCM's bulk tool does:
-//   mac,model,description,load,line1_dn,line1_display_name,line1_label,line1_auth_name,
+//   mac,model,description,load,transport,line1_dn,line1_display_name,line1_label,line1_auth_name,
 //   line1_auth_password,line1_contact,line2_dn,...
 // Only mac and model are required columns; a line exists where its lineN_dn is not empty.
 #pragma once

@@ -14,8 +14,10 @@ constexpr std::array kKindNames{
     "server_started", "server_stopping", "store_external_change", "events_dropped",
     "device_added",   "device_changed",  "device_removed",        "line_added",
     "line_removed",   "devices_imported", "setting_changed",      "model_default_changed",
+    "file_served",    "file_not_found",  "file_refused",          "file_failed",
+    "firmware_incomplete",
 };
-static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::ModelDefaultChanged) + 1,
+static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::FirmwareIncomplete) + 1,
               "every EventKind needs a name");
 
 template <class Names>

@@ -44,6 +44,12 @@ enum class EventKind : std::uint8_t {
     DevicesImported,
     SettingChanged,
     ModelDefaultChanged,
+    // provisioning (tftp, http)
+    FileServed,         ///< a file was sent completely
+    FileNotFound,       ///< the name is valid but there is no such file (CTL/ITL included)
+    FileRefused,        ///< the name or request was refused (traversal, bad option, WRQ)
+    FileFailed,         ///< a transfer started but did not finish (timeout, client error)
+    FirmwareIncomplete, ///< a load in use lacks its .loads or image files
 };
 
 std::string_view toString(Service s);

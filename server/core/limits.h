@@ -33,8 +33,8 @@ inline constexpr std::size_t kMaxLoadName = 64;
 inline constexpr std::size_t kMaxCsvBytes = 16 * 1024 * 1024;
 /// Rows in one import (header excluded). Bounds the all-or-nothing transaction.
 inline constexpr std::size_t kMaxCsvRows = 100'000;
-/// Columns in one row: 4 device columns + 6 per line for kMaxLinesPerDevice lines.
-inline constexpr std::size_t kMaxCsvColumns = 4 + 6 * kMaxLinesPerDevice;
+/// Columns in one row: 5 device columns + 6 per line for kMaxLinesPerDevice lines.
+inline constexpr std::size_t kMaxCsvColumns = 5 + 6 * kMaxLinesPerDevice;
 /// One field, bytes. Larger than any valid field; stops a runaway quoted field early.
 inline constexpr std::size_t kMaxCsvField = 1024;
 
@@ -75,6 +75,46 @@ inline constexpr auto kEventFlushInterval = 250ms;
 inline constexpr std::int64_t kEventRetentionRows = 200'000;
 /// Event detail text, bytes; longer details are cut.
 inline constexpr std::size_t kMaxEventDetail = 1024;
+
+// --- provisioning (TFTP and HTTP 6970) -------------------------------------------------
+/// A requested file name, bytes. TFTP's own limit is one datagram; 255 covers every name a
+/// phone asks for (the longest are locale paths such as English_United_States/sl-bev-sip.jar).
+inline constexpr std::size_t kMaxRequestName = 255;
+/// Rendered files are re-rendered at least this often even when nothing announced a change,
+/// so files that appear in the files directory (locales) are picked up.
+inline constexpr auto kRenderCacheTtl = 2s;
+/// Concurrent HTTP 6970 connections; more are closed at once (a lab has tens of phones,
+/// a boot storm of a few hundred).
+inline constexpr std::size_t kMaxHttpConnections = 512;
+/// An HTTP connection idle this long (no request) is closed.
+inline constexpr auto kHttpIdleTimeout = 30s;
+/// Request header size, bytes (Beast's default is 8 KiB too).
+inline constexpr std::uint32_t kHttpHeaderLimit = 8 * 1024;
+/// Sending a response may take this long plus one second per MiB (a 80 MiB rootfs on a
+/// slow phone).
+inline constexpr auto kHttpWriteTimeoutBase = 60s;
+/// Remembered (client IP -> MAC) pairs, so requests without a MAC in the name (dial plan,
+/// firmware) are still attributed to a phone.
+inline constexpr std::size_t kMaxClientMacs = 16'384;
+/// TFTP: concurrent transfers; a request beyond this gets an error (code 0) to retry.
+inline constexpr std::size_t kTftpMaxTransfers = 256;
+/// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).
+inline constexpr std::size_t kTftpMaxOptions = 16;
+/// TFTP: block size bounds, bytes (RFC 2348: 8..65464).
+inline constexpr std::uint16_t kTftpMinBlockSize = 8;
+inline constexpr std::uint16_t kTftpMaxBlockSize = 65464;
+/// TFTP: window size cap, blocks (RFC 7440 allows 65535; 64 x 64 KiB = 4 MiB in flight is plenty).
+inline constexpr std::uint16_t kTftpMaxWindow = 64;
+/// TFTP: retransmission timeout when the client does not ask for one, and its bounds (RFC 2349: 1..255 s).
+inline constexpr auto kTftpDefaultTimeout = 1s;
+inline constexpr int kTftpMaxTimeoutSeconds = 255;
+/// TFTP: retransmissions of one window before the transfer is given up.
+inline constexpr int kTftpMaxRetries = 5;
+/// TFTP: netascii is converted in memory; larger files are refused in that mode (config
+/// files are a few KiB; firmware is always fetched in octet mode).
+inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
+/// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
+inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 
 // --- shutdown --------------------------------------------------------------------------
 /// SIGTERM to exit: the deploy issue promises a clean stop within 10 s.

@@ -16,6 +16,8 @@ struct ModelInfo {
     std::string_view displayName; ///< CUCM typemodel name: "Cisco 8845"
     std::string_view loadPrefix;  ///< firmware load names start with this: "sip8845_65."
     std::string_view family;      ///< "78xx", "88xx", "79xx", "89xx", "99xx", "69xx", "8821", ...
+    std::string_view localeJar;   ///< user-locale jar the phone fetches ("" = not known)
+    bool video = false;           ///< has a camera (8845/8865): videoCapability on
 };
 
 /// @brief All known models, ordered by name.

@@ -23,6 +23,9 @@ constexpr std::array kInfos{
     SettingInfo{"auto_registration", "bool", "Create unknown phones that ask for their config file"},
     SettingInfo{"auto_reg_dn_first", "dn", "First directory number auto-registration hands out"},
     SettingInfo{"auto_reg_dn_last", "dn", "Last directory number auto-registration hands out"},
+    SettingInfo{"voicemail_number", "dn-or-empty", "Number the phones' Messages button dials (empty: none)"},
+    SettingInfo{"user_locale", "folder", "User locale folder under <data-dir>/files (sent to phones only if present)"},
+    SettingInfo{"network_locale", "folder", "Network locale (tones) folder under <data-dir>/files (sent only if present)"},
 };
 
 [[noreturn]] void fail(std::string_view key, std::string message) {
@@ -123,7 +126,15 @@ std::string canonical(std::string_view key, std::string_view value) {
         }
         return out;
     }
-    if (type == "dn") {
+    if (type == "folder") {
+        if (v.empty() || v.size() > 64 || !std::all_of(v.begin(), v.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+            }))
+            fail(key, fmt::format("'{}' is not a folder name (letters, digits, _ and -)", v));
+        return v;
+    }
+    if (type == "dn-or-empty" && v.empty()) return v;
+    if (type == "dn" || type == "dn-or-empty") {
         if (v.empty() || v.size() > 30 || !std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
             fail(key, fmt::format("'{}' is not a numeric directory number", v));
         return v;
@@ -168,6 +179,9 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         } else if (key == "auto_registration") s.autoRegistration = v == "true";
         else if (key == "auto_reg_dn_first") s.autoRegDnFirst = v;
         else if (key == "auto_reg_dn_last") s.autoRegDnLast = v;
+        else if (key == "voicemail_number") s.voicemailNumber = v;
+        else if (key == "user_locale") s.userLocale = v;
+        else if (key == "network_locale") s.networkLocale = v;
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
     if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
@@ -195,6 +209,9 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "auto_registration") return s.autoRegistration ? "true" : "false";
     if (key == "auto_reg_dn_first") return s.autoRegDnFirst;
     if (key == "auto_reg_dn_last") return s.autoRegDnLast;
+    if (key == "voicemail_number") return s.voicemailNumber;
+    if (key == "user_locale") return s.userLocale;
+    if (key == "network_locale") return s.networkLocale;
     fail(key, fmt::format("unknown setting '{}'", key));
 }
 

@@ -30,12 +30,15 @@ struct Settings {
     bool autoRegistration = false;         ///< create unknown phones that ask for their SEP file
     std::string autoRegDnFirst = "1000";   ///< first DN handed out by auto-registration
     std::string autoRegDnLast = "1999";    ///< last DN handed out (inclusive)
+    std::string voicemailNumber;           ///< messagesNumber on every line; empty = none
+    std::string userLocale = "English_United_States"; ///< locale folder under files/ (sent only if present)
+    std::string networkLocale = "United_States";      ///< tones folder under files/ (sent only if present)
 };
 
 /// @brief One setting as the CLI, API and store see it.
 struct SettingInfo {
     std::string_view key;
-    std::string_view type; ///< "string", "port", "bool", "host-list", "olson", "dn"
+    std::string_view type; ///< "host", "address", "port", "bool", "host-list", "olson", "dn", "dn-or-empty", "folder"
     std::string_view help;
 };
 

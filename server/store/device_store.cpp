@@ -5,7 +5,7 @@
 namespace labcm::store {
 namespace {
 
-constexpr const char* kDeviceColumns = "id, mac, model, description, load_override, created_at, updated_at";
+constexpr const char* kDeviceColumns = "id, mac, model, description, load_override, created_at, updated_at, transport";
 
 Device readDevice(Stmt& s) {
     Device d;
@@ -15,6 +15,7 @@ Device readDevice(Stmt& s) {
     d.loadOverride = s.getText(4);
     d.createdAt = s.getInt(5);
     d.updatedAt = s.getInt(6);
+    d.transport = s.getText(7);
     return d;
 }
 
@@ -97,9 +98,10 @@ void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
     auto exists = db_.prepare("SELECT 1 FROM devices WHERE mac = ?");
     exists.bind(1, d.mac);
     if (exists.step()) throw Conflict("mac", fmt::format("device SEP{} already exists", d.mac));
-    auto s = db_.prepare("INSERT INTO devices (mac, model, description, load_override, created_at, updated_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)");
-    s.bind(1, d.mac).bind(2, d.model).bind(3, d.description).bind(4, d.loadOverride).bind(5, nowMs).bind(6, nowMs);
+    auto s = db_.prepare("INSERT INTO devices (mac, model, description, load_override, created_at, updated_at, transport) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, d.mac).bind(2, d.model).bind(3, d.description).bind(4, d.loadOverride).bind(5, nowMs).bind(6, nowMs)
+        .bind(7, d.transport);
     s.run();
     auto id = db_.lastInsertRowid();
     for (const auto& l : d.lines) insertLine(id, l);
@@ -107,8 +109,9 @@ void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
 
 void DeviceStore::update(const Device& d, bool replaceLines, std::int64_t nowMs) {
     auto id = idOf(d.mac);
-    auto s = db_.prepare("UPDATE devices SET model = ?, description = ?, load_override = ?, updated_at = ? WHERE id = ?");
-    s.bind(1, d.model).bind(2, d.description).bind(3, d.loadOverride).bind(4, nowMs).bind(5, id);
+    auto s = db_.prepare("UPDATE devices SET model = ?, description = ?, load_override = ?, updated_at = ?, transport = ? "
+                         "WHERE id = ?");
+    s.bind(1, d.model).bind(2, d.description).bind(3, d.loadOverride).bind(4, nowMs).bind(5, d.transport).bind(6, id);
     s.run();
     if (replaceLines) {
         auto del = db_.prepare("DELETE FROM lines WHERE device_id = ?");
@@ -150,6 +153,20 @@ std::vector<std::string> DeviceStore::macsWithDn(std::string_view dn) {
     s.bind(1, dn);
     std::vector<std::string> out;
     while (s.step()) out.push_back(s.getText(0));
+    return out;
+}
+
+std::vector<std::string> DeviceStore::allDns() {
+    auto s = db_.prepare("SELECT DISTINCT dn FROM lines ORDER BY dn");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.getText(0));
+    return out;
+}
+
+std::set<std::string> DeviceStore::sharedDns() {
+    auto s = db_.prepare("SELECT dn FROM lines GROUP BY dn HAVING count(DISTINCT device_id) > 1");
+    std::set<std::string> out;
+    while (s.step()) out.insert(s.getText(0));
     return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,6 +58,10 @@ public:
     void removeLine(std::string_view mac, int index, std::int64_t nowMs);
     /// @brief Devices that have a line with this DN (shared lines give several).
     std::vector<std::string> macsWithDn(std::string_view dn);
+    /// @brief Every DN in use, once.
+    std::vector<std::string> allDns();
+    /// @brief DNs that sit on more than one device.
+    std::set<std::string> sharedDns();
 
 private:
     std::int64_t idOf(std::string_view mac);

@@ -64,7 +64,34 @@ class LabcmTestCase(unittest.TestCase):
         return path
 
     # --- a running server -----------------------------------------------------------
+    @staticmethod
+    def free_port(kind=socket.SOCK_STREAM):
+        """A port nothing listens on right now, on 127.0.0.1 (TCP and UDP both free)."""
+        for _ in range(50):
+            with socket.socket(socket.AF_INET, kind) as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+            with socket.socket(socket.AF_INET, other) as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    continue
+        raise RuntimeError("no free port")
+
+    def use_loopback_ports(self):
+        """Points the phone-facing services at 127.0.0.1 and free ports (set before serve)."""
+        if getattr(self, "http_port", None):
+            return
+        self.http_port = self.free_port()
+        self.tftp_port = self.free_port(socket.SOCK_DGRAM)
+        self.ok("setting", "set", "bind_address", "127.0.0.1")
+        self.ok("setting", "set", "http_port", str(self.http_port))
+        self.ok("setting", "set", "tftp_port", str(self.tftp_port))
+
     def start_server(self):
+        self.use_loopback_ports()
         log_path = os.path.join(self.dir, f"serve-{len(self.servers)}.log")
         log = open(log_path, "w+", encoding="utf-8")
         proc = subprocess.Popen([LABCM, "--data-dir", self.data, "serve"], stdout=log, stderr=subprocess.STDOUT)

@@ -97,8 +97,8 @@ class ImportExport(LabcmTestCase):
         path = self.write_file("good.csv", self.GOOD)
         self.assertIn("imported 3 phones (3 added, 0 updated)", self.ok("import", path))
         exported = self.ok("export")
-        self.assertTrue(exported.startswith("mac,model,description,load,line1_dn,line1_display_name,line1_label,"))
-        self.assertIn("001122AABB01,8845,\"Desk, one\",,1001,Alice,,alice,s3cret,,1002", exported)
+        self.assertTrue(exported.startswith("mac,model,description,load,transport,line1_dn,line1_display_name,line1_label,"))
+        self.assertIn("001122AABB01,8845,\"Desk, one\",,tcp,1001,Alice,,alice,s3cret,,1002", exported)
         # A second database fed with the export holds the same devices and lines.
         out = self.write_file("export.csv", exported)
         self.data = self.data + "-copy"

@@ -40,9 +40,9 @@ class Serve(LabcmTestCase):
         self.start_server()
         csv = self.write_file("p.csv", "mac,model,line1_dn\n001122AABB01,8845,1001\n001122AABB02,7821,1002\n")
         self.assertIn("imported 2 phones", self.ok("import", csv))
-        self.assertEqual(self.ok("export"), "mac,model,description,load,line1_dn,line1_display_name,line1_label,"
-                         "line1_auth_name,line1_auth_password,line1_contact\n"
-                         "001122AABB01,8845,,,1001,,,,,\n001122AABB02,7821,,,1002,,,,,\n")
+        self.assertEqual(self.ok("export"), "mac,model,description,load,transport,line1_dn,line1_display_name,"
+                         "line1_label,line1_auth_name,line1_auth_password,line1_contact\n"
+                         "001122AABB01,8845,,,tcp,1001,,,,,\n001122AABB02,7821,,,tcp,1002,,,,,\n")
 
     def test_control_socket_is_owner_only_and_speaks_json_lines(self):
         self.start_server()

@@ -159,7 +159,7 @@ TEST_CASE("commands: import is all or nothing, reports every row, dry run writes
     CHECK(h.ok("device.show", {{"device", "0011223344AA"}}).at("model").as_string() == "7821");
 
     auto csv = h.ok("export").at("csv").as_string();
-    CHECK(std::string(csv) == "mac,model,description,load\n0011223344AA,7821,,\n001122AABB01,8845,,\n");
+    CHECK(std::string(csv) == "mac,model,description,load,transport\n0011223344AA,7821,,,tcp\n001122AABB01,8845,,,tcp\n");
 }
 
 TEST_CASE("commands: settings are validated as a whole and swapped in after commit") {

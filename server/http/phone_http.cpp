@@ -1,0 +1,270 @@
+#include "http/phone_http.h"
+
+#include <chrono>
+#include <optional>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include "core/limits.h"
+
+namespace labcm::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+struct PhoneHttpServer::Shared {
+    provision::FileNamespace& files;
+    EventBus& bus;
+    provision::ClientMacs& macs;
+    std::size_t sessions = 0;
+};
+
+namespace {
+
+// %XX-decodes a request path; nullopt on a malformed escape.
+std::optional<std::string> percentDecode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out.push_back(s[i]);
+            continue;
+        }
+        if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
+            !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
+            return std::nullopt;
+        out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+        i += 2;
+    }
+    return out;
+}
+
+// What a request came to, for the event.
+struct Outcome {
+    unsigned status = 0;
+    std::string name;
+    std::string mac;
+    std::string reason;
+    std::uint64_t bytes = 0;
+    EventKind kind = EventKind::FileServed;
+};
+
+template <class Body>
+void commonHeaders(bhttp::response<Body>& res, bool keepAlive) {
+    res.set(bhttp::field::server, "labcm/" LABCM_VERSION);
+    res.set(bhttp::field::cache_control, "no-store");
+    res.keep_alive(keepAlive);
+}
+
+bhttp::message_generator textResponse(bhttp::status status, std::string body, unsigned version, bool keepAlive,
+                                      bool head) {
+    bhttp::response<bhttp::string_body> res{status, version};
+    commonHeaders(res, keepAlive);
+    res.set(bhttp::field::content_type, "text/plain");
+    res.body() = head ? std::string() : std::move(body) + "\n";
+    res.prepare_payload();
+    return res;
+}
+
+// Maps one request to a response: pure request -> response, apart from opening a file.
+bhttp::message_generator handle(const bhttp::request<bhttp::empty_body>& req, provision::FileNamespace& files,
+                                Outcome& out) {
+    const bool keepAlive = req.keep_alive();
+    const bool head = req.method() == bhttp::verb::head;
+    if (req.method() != bhttp::verb::get && !head) {
+        out = {405, std::string(req.target()), "", "method not allowed", 0, EventKind::FileRefused};
+        bhttp::response<bhttp::string_body> res{bhttp::status::method_not_allowed, req.version()};
+        commonHeaders(res, keepAlive);
+        res.set(bhttp::field::allow, "GET, HEAD");
+        res.prepare_payload();
+        return res;
+    }
+    std::string_view target = req.target();
+    if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+    auto decoded = percentDecode(target);
+    if (!decoded) {
+        out = {400, std::string(target), "", "malformed %-escape", 0, EventKind::FileRefused};
+        return textResponse(bhttp::status::bad_request, "malformed request target", req.version(), keepAlive, head);
+    }
+    auto r = files.resolve(*decoded);
+    out.name = *decoded;
+    out.mac = r.mac;
+    out.reason = r.reason;
+    using Kind = provision::FileResult::Kind;
+    switch (r.kind) {
+    case Kind::NotFound:
+        out.status = 404;
+        out.kind = EventKind::FileNotFound;
+        return textResponse(bhttp::status::not_found, "not found", req.version(), keepAlive, head);
+    case Kind::Refused:
+        out.status = 400;
+        out.kind = EventKind::FileRefused;
+        return textResponse(bhttp::status::bad_request, "refused: " + r.reason, req.version(), keepAlive, head);
+    case Kind::Error:
+        out.status = 500;
+        out.kind = EventKind::FileFailed;
+        return textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head);
+    case Kind::Rendered: {
+        out.status = 200;
+        out.bytes = head ? 0 : r.body.size();
+        bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
+        commonHeaders(res, keepAlive);
+        res.set(bhttp::field::content_type, r.contentType);
+        res.content_length(r.body.size());
+        if (!head) res.body() = std::move(r.body);
+        return res;
+    }
+    case Kind::File: break;
+    }
+    if (head) {
+        out.status = 200;
+        bhttp::response<bhttp::empty_body> res{bhttp::status::ok, req.version()};
+        commonHeaders(res, keepAlive);
+        res.set(bhttp::field::content_type, r.contentType);
+        res.content_length(r.file.size);
+        return res;
+    }
+    beast::error_code ec;
+    bhttp::file_body::value_type body;
+    body.open(r.file.path.c_str(), beast::file_mode::scan, ec);
+    if (ec) {
+        out.status = 500;
+        out.kind = EventKind::FileFailed;
+        out.reason = "cannot open: " + ec.message();
+        return textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head);
+    }
+    out.status = 200;
+    out.bytes = body.size();
+    bhttp::response<bhttp::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                          std::make_tuple(bhttp::status::ok, req.version())};
+    commonHeaders(res, keepAlive);
+    res.set(bhttp::field::content_type, r.contentType);
+    res.prepare_payload();
+    return res;
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket socket, std::shared_ptr<PhoneHttpServer::Shared> shared)
+        : stream_(std::move(socket)), shared_(std::move(shared)) {
+        ++shared_->sessions;
+        beast::error_code ec;
+        auto ep = stream_.socket().remote_endpoint(ec);
+        if (!ec) ip_ = ep.address().to_string();
+    }
+    ~Session() { --shared_->sessions; }
+
+    void start() { doRead(); }
+
+private:
+    void doRead() {
+        parser_.emplace();
+        parser_->header_limit(limits::kHttpHeaderLimit);
+        parser_->body_limit(0);
+        stream_.expires_after(limits::kHttpIdleTimeout);
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+    }
+
+    void onRead(beast::error_code ec) {
+        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+            ec == asio::error::connection_reset)
+            return close();
+        if (ec) {
+            // A malformed request: one event, one 400, then hang up.
+            Outcome o{400, "", "", fmt::format("malformed request: {}", ec.message()), 0, EventKind::FileRefused};
+            publish(o, std::chrono::steady_clock::now());
+            auto msg = textResponse(bhttp::status::bad_request, "bad request", 11, false, false);
+            stream_.expires_after(limits::kHttpIdleTimeout);
+            beast::async_write(stream_, std::move(msg),
+                               [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
+            return;
+        }
+        auto started = std::chrono::steady_clock::now();
+        auto req = parser_->release();
+        keepAlive_ = req.keep_alive();
+        auto outcome = std::make_shared<Outcome>();
+        auto msg = handle(req, shared_->files, *outcome);
+        stream_.expires_after(limits::kHttpWriteTimeoutBase + std::chrono::seconds(outcome->bytes >> 20));
+        beast::async_write(stream_, std::move(msg),
+                           [self = shared_from_this(), outcome, started](beast::error_code wec, std::size_t) {
+                               self->onWrite(wec, *outcome, started);
+                           });
+    }
+
+    void onWrite(beast::error_code ec, Outcome& o, std::chrono::steady_clock::time_point started) {
+        if (ec) {
+            o.kind = EventKind::FileFailed;
+            o.reason = fmt::format("sending failed: {}", ec.message());
+        }
+        publish(o, started);
+        if (ec || !keepAlive_) return close();
+        doRead();
+    }
+
+    void publish(const Outcome& o, std::chrono::steady_clock::time_point started) {
+        shared_->macs.learn(ip_, o.mac);
+        std::string mac = o.mac.empty() ? shared_->macs.lookup(ip_) : o.mac;
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+        auto severity = o.kind == EventKind::FileServed     ? Severity::Info
+                        : o.kind == EventKind::FileNotFound ? Severity::Info
+                                                            : Severity::Warning;
+        std::string detail = fmt::format("GET {} -> {} {} bytes {:.1f} ms{}{}", o.name, o.status, o.bytes,
+                                         us.count() / 1000.0, o.reason.empty() ? "" : ": ", o.reason);
+        shared_->bus.publish(Service::Http, o.kind, severity, mac, ip_, std::move(detail));
+    }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.close();
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_{limits::kHttpHeaderLimit};
+    std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
+    std::shared_ptr<PhoneHttpServer::Shared> shared_;
+    std::string ip_;
+    bool keepAlive_ = true;
+};
+
+} // namespace
+
+PhoneHttpServer::PhoneHttpServer(asio::io_context& io, const tcp::endpoint& endpoint, provision::FileNamespace& files,
+                                 EventBus& bus, provision::ClientMacs& macs)
+    : acceptor_(io), shared_(std::make_shared<Shared>(Shared{files, bus, macs})) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    doAccept();
+}
+
+PhoneHttpServer::~PhoneHttpServer() { stop(); }
+
+void PhoneHttpServer::stop() {
+    beast::error_code ec;
+    acceptor_.close(ec);
+}
+
+tcp::endpoint PhoneHttpServer::localEndpoint() const { return acceptor_.local_endpoint(); }
+
+void PhoneHttpServer::doAccept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) {
+            if (shared_->sessions >= limits::kMaxHttpConnections) {
+                socket.close(ec); // over the cap: refuse at once rather than queue
+            } else {
+                std::make_shared<Session>(std::move(socket), shared_)->start();
+            }
+        }
+        if (acceptor_.is_open()) doAccept();
+    });
+}
+
+} // namespace labcm::http

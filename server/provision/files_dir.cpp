@@ -1,0 +1,49 @@
+#include "provision/files_dir.h"
+
+#include <strings.h>
+
+namespace labcm::provision {
+
+namespace fs = std::filesystem;
+
+FilesDir::FilesDir(fs::path root) : root_(std::move(root)) {}
+
+std::optional<FoundFile> FilesDir::find(const std::vector<std::string>& parts, std::string* refused) const {
+    std::error_code ec;
+    fs::path dir = root_;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        fs::path next = dir / parts[i];
+        if (!fs::exists(fs::symlink_status(next, ec))) {
+            // Case-insensitive: one directory scan, bounded by the directory's size.
+            bool found = false;
+            for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+                if (::strcasecmp(it->path().filename().c_str(), parts[i].c_str()) == 0) {
+                    next = it->path();
+                    found = true;
+                    break;
+                }
+            }
+            if (!found) return std::nullopt;
+        }
+        dir = next;
+    }
+    // Resolve symlinks and require the result to stay inside the (resolved) root.
+    auto real = fs::canonical(dir, ec);
+    if (ec) return std::nullopt;
+    auto realRoot = fs::canonical(root_, ec);
+    if (ec) return std::nullopt;
+    auto rel = real.lexically_relative(realRoot);
+    if (rel.empty() || *rel.begin() == "..") {
+        if (refused) *refused = "resolves outside the files directory";
+        return std::nullopt;
+    }
+    if (!fs::is_regular_file(real, ec)) {
+        if (refused) *refused = "not a regular file";
+        return std::nullopt;
+    }
+    auto size = fs::file_size(real, ec);
+    if (ec) return std::nullopt;
+    return FoundFile{real, size};
+}
+
+} // namespace labcm::provision

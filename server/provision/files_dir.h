@@ -1,0 +1,36 @@
+// The files directory (<data-dir>/files): firmware, locales, ring tones, anything a phone
+// asks for that labcm does not render. Lookups are case-insensitive and never leave the
+// root: a symlink that points outside it is refused.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace labcm::provision {
+
+struct FoundFile {
+    std::filesystem::path path; ///< the real path, inside the root
+    std::uint64_t size;
+};
+
+class FilesDir {
+public:
+    explicit FilesDir(std::filesystem::path root);
+    const std::filesystem::path& root() const { return root_; }
+
+    /// @brief Finds `parts` (checked path components) under the root, matching each
+    /// component exactly first, then ignoring case. nullopt when absent; `refused` is set
+    /// when it exists but resolves outside the root or is not a regular file.
+    std::optional<FoundFile> find(const std::vector<std::string>& parts, std::string* refused = nullptr) const;
+
+    /// @brief find() for a plain (single-component) file name.
+    std::optional<FoundFile> findName(const std::string& name) const { return find({name}); }
+
+private:
+    std::filesystem::path root_;
+};
+
+} // namespace labcm::provision

@@ -1,0 +1,94 @@
+#include "provision/names.h"
+
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "core/limits.h"
+
+namespace labcm::provision {
+namespace {
+
+std::string lowerOf(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool isHex12(std::string_view s) {
+    if (s.size() != 12) return false;
+    for (char c : s)
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    return true;
+}
+
+std::string upper(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+} // namespace
+
+RequestName parseRequestName(std::string_view raw) {
+    RequestName r;
+    if (raw.size() > limits::kMaxRequestName) {
+        r.reason = fmt::format("name longer than {} bytes", limits::kMaxRequestName);
+        return r;
+    }
+    for (char c : raw) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) {
+            r.reason = "control character in name";
+            return r;
+        }
+        if (c == '\\') {
+            r.reason = "backslash in name";
+            return r;
+        }
+    }
+    while (!raw.empty() && raw.front() == '/') raw.remove_prefix(1);
+    if (raw.empty()) {
+        r.reason = "empty name";
+        return r;
+    }
+    std::size_t pos = 0;
+    while (pos <= raw.size()) {
+        auto slash = raw.find('/', pos);
+        auto part = raw.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        if (part.empty() || part == "." || part == "..") {
+            r.reason = part.empty() ? "empty path component" : "'.' or '..' in path";
+            return r;
+        }
+        r.parts.emplace_back(part);
+        if (slash == std::string_view::npos) break;
+        pos = slash + 1;
+    }
+    r.lower = lowerOf(raw);
+    r.ok = true;
+
+    std::string_view base = r.lower;
+    if (auto s = base.rfind('/'); s != std::string_view::npos) base.remove_prefix(s + 1);
+    const bool topLevel = r.parts.size() == 1;
+
+    if ((base.starts_with("ctl") || base.starts_with("itl")) && base.ends_with(".tlv")) {
+        r.kind = NameKind::TrustList;
+        auto mid = base.substr(3, base.size() - 7);
+        if (mid.starts_with("sep") && isHex12(mid.substr(3))) r.mac = upper(mid.substr(3));
+    } else if (base.ends_with(".sgn")) {
+        r.kind = NameKind::Signed;
+        if (base.starts_with("sep") && base.size() >= 15 && isHex12(base.substr(3, 12))) r.mac = upper(base.substr(3, 12));
+    } else if (topLevel && base.size() == 23 && base.starts_with("sep") && base.ends_with(".cnf.xml") &&
+               isHex12(base.substr(3, 12))) {
+        r.kind = NameKind::DeviceConfig;
+        r.mac = upper(base.substr(3, 12));
+    } else if (topLevel && base == "xmldefault.cnf.xml") {
+        r.kind = NameKind::DefaultConfig;
+    } else if (topLevel && (base == "dialplan.xml" || base == "softkeys.xml" || base == "appdialrules.xml")) {
+        r.kind = NameKind::Template;
+        r.templateName = base == "dialplan.xml" ? "dialplan.xml" : base == "softkeys.xml" ? "softkeys.xml" : "AppDialRules.xml";
+    }
+    return r;
+}
+
+} // namespace labcm::provision

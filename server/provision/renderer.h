@@ -1,0 +1,69 @@
+// Renders the phone-facing XML files from the database through the templates.
+// Pure: inputs in, bytes out (no sockets, no SQLite); the file namespace gathers the inputs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/settings.h"
+
+namespace labcm::provision {
+
+/// @brief Template text by file name: the built-in ones, or an admin's copy in an
+/// override directory (<data-dir>/templates/), checked on every use.
+class TemplateSet {
+public:
+    explicit TemplateSet(std::filesystem::path overrideDir = {});
+    /// @throw std::runtime_error for an unknown template name.
+    std::string text(const std::string& name) const;
+    /// @brief Changes whenever an override file appears, disappears or changes.
+    std::uint64_t generation() const;
+    static const std::map<std::string, std::string>& builtIn();
+
+private:
+    std::filesystem::path overrideDir_;
+};
+
+struct DialPattern {
+    std::string match;   ///< e.g. "1..."
+    int timeoutSeconds;  ///< 0 = dial at once; more when a longer DN starts the same way
+};
+
+/// @brief Everything besides the device that goes into a phone's files.
+struct RenderInputs {
+    Settings settings;
+    std::string registrar;                           ///< processNodeName (resolved from "auto")
+    std::map<std::string, std::string> modelLoads;   ///< model -> default load
+    std::set<std::string> sharedDns;                 ///< DNs that sit on more than one device
+    bool userLocalePresent = false;                  ///< files/<user_locale>/<model jar> exists
+    bool networkLocalePresent = false;               ///< files/<network_locale>/g3|g4-tones.xml exists
+    std::vector<DialPattern> dialPatterns;            ///< MATCH patterns for the DNs in use
+};
+
+
+inline constexpr const char* kDialTemplateFile = "dialplan.xml";
+inline constexpr const char* kSoftkeyFile = "softkeys.xml";
+
+/// @brief SEP<MAC>.cnf.xml. @throw TemplateError
+std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const TemplateSet& t);
+/// @brief XMLDefault.cnf.xml. @throw TemplateError
+std::string renderDefaultConfig(const RenderInputs& in, const TemplateSet& t);
+/// @brief The dial template, the softkey file, AppDialRules.xml: by template name.
+std::string renderStatic(const std::string& name, const RenderInputs& in, const TemplateSet& t);
+
+/// @brief Patterns that make every DN dial without the interdigit wait: one per (first
+/// digit, length), e.g. 1001 and 1999 -> "1...". A pattern that a longer one with the
+/// same first digit extends (100 and 1000) waits kOverlapTimeout seconds instead of 0.
+std::vector<DialPattern> dialPatternsFor(const std::vector<std::string>& dns);
+inline constexpr int kOverlapTimeout = 3;
+
+/// @brief The versionStamp a rendered file carries: a name-based (SHA-1) UUID of the
+/// bytes rendered with an empty stamp, so it changes exactly when the content does.
+std::string contentStamp(const std::string& bytes);
+
+} // namespace labcm::provision
