@@ -1,0 +1,247 @@
+"""Phone files over HTTP 6970 and TFTP from a real `labcm serve`, fetched by real clients:
+curl (http:// and tftp://), tftp-hpa, atftp; XML checked by xmllint."""
+import hashlib
+import os
+import re
+import socket
+import struct
+import subprocess
+import unittest
+
+from labcm_test import LabcmTestCase
+
+MAC = "001122AABBCC"
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def loads_file(lines, header_length=64):
+    """A .loads file as Cisco ships it: signed TLV header, then CRLF text."""
+    header = bytes([1, 0, 2, 1, 1, 2, 0, 2]) + struct.pack(">H", header_length)
+    header = header + b"\x0d" * (header_length - len(header))
+    return header + "\r\n".join(lines).encode() + b"\r\n"
+
+
+class Provisioning(LabcmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001", "--line", "1000")
+        self.ok("line", "add", f"SEP{MAC}", "1002", "--label", "A & B <lab>", "--auth-name", "u1",
+                "--auth-password", 'p"w<d>')
+        self.ok("device", "add", "SEP001122AABBCD", "--model", "7975", "--line", "1000", "--transport", "udp")
+        self.ok("setting", "set", "registrar_address", "10.9.8.7")
+        self.files = os.path.join(self.data, "files")
+        self.server = self.start_server()
+        self.http = f"http://127.0.0.1:{self.http_port}"
+
+    # --- client helpers -------------------------------------------------------------
+    def curl(self, path, out=None, extra=()):
+        out = out or os.path.join(self.dir, "curl.out")
+        r = subprocess.run(["curl", "-sS", "--max-time", "60", "-o", out, "-w", "%{http_code}", *extra,
+                            f"{self.http}/{path}"], capture_output=True, text=True, timeout=90)
+        return r.stdout.strip(), out
+
+    def http_get(self, path):
+        code, out = self.curl(path)
+        self.assertEqual(code, "200", path)
+        with open(out, "rb") as f:
+            return f.read()
+
+    def tftp_hpa(self, name, out):
+        r = subprocess.run(["tftp", "127.0.0.1", str(self.tftp_port), "-m", "octet", "-c", "get", name, out],
+                           capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout + r.stderr
+
+    def atftp(self, name, out, *options):
+        args = ["atftp"]
+        for o in options:
+            args += ["--option", o]
+        r = subprocess.run(args + ["-g", "-r", name, "-l", out, "127.0.0.1", str(self.tftp_port)],
+                           capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout + r.stderr
+
+    def curl_tftp(self, name, out, *extra):
+        r = subprocess.run(["curl", "-sS", "--max-time", "120", *extra, "-o", out,
+                            f"tftp://127.0.0.1:{self.tftp_port}/{name}"], capture_output=True, text=True, timeout=150)
+        return r.returncode, r.stderr
+
+    def raw_tftp(self, packet, timeout=5):
+        """Sends one datagram to the TFTP port; returns the first reply (opcode, rest)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(timeout)
+            s.sendto(packet, ("127.0.0.1", self.tftp_port))
+            data, _ = s.recvfrom(65536)
+            return struct.unpack(">H", data[:2])[0], data[2:]
+
+    def xmllint(self, path):
+        r = subprocess.run(["xmllint", "--noout", path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def write_files_entry(self, name, data):
+        path = os.path.join(self.files, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    # --- tests ------------------------------------------------------------------------
+    def test_sep_file_is_the_same_valid_xml_from_every_client(self):
+        body = self.http_get(f"SEP{MAC}.cnf.xml")
+        http_path = self.write_files_entry("../http.xml", body)
+        self.xmllint(http_path)
+        text = body.decode()
+        self.assertIn("<processNodeName>10.9.8.7</processNodeName>", text)
+        self.assertIn("<featureLabel>A &amp; B &lt;lab&gt;</featureLabel>", text)
+        self.assertIn("<authPassword>p\"w&lt;d&gt;</authPassword>", text)
+        self.assertIn("<transportLayerProtocol>1</transportLayerProtocol>", text)
+        outs = {}
+        rc, msg = self.tftp_hpa(f"SEP{MAC}.cnf.xml", os.path.join(self.dir, "hpa.xml"))
+        self.assertEqual(rc, 0, msg)
+        outs["tftp-hpa"] = os.path.join(self.dir, "hpa.xml")
+        rc, msg = self.atftp(f"sep{MAC.lower()}.cnf.xml", os.path.join(self.dir, "atftp.xml"), "blksize 1428")
+        self.assertEqual(rc, 0, msg)
+        outs["atftp"] = os.path.join(self.dir, "atftp.xml")
+        rc, msg = self.curl_tftp(f"SEP{MAC}.cnf.xml", os.path.join(self.dir, "curltftp.xml"))
+        self.assertEqual(rc, 0, msg)
+        outs["curl tftp"] = os.path.join(self.dir, "curltftp.xml")
+        for client, path in outs.items():
+            with open(path, "rb") as f:
+                self.assertEqual(f.read(), body, client)
+        udp = self.http_get("SEP001122AABBCD.cnf.xml").decode()
+        self.assertIn("<transportLayerProtocol>2</transportLayerProtocol>", udp)
+
+    def test_xmldefault_dialplan_softkeys(self):
+        for name in ("XMLDefault.cnf.xml", "dialplan.xml", "softkeys.xml", "AppDialRules.xml"):
+            with self.subTest(name=name):
+                body = self.http_get(name)
+                path = self.write_files_entry(f"../{name}.check", body)
+                self.xmllint(path)
+                rc, msg = self.tftp_hpa(name.lower(), os.path.join(self.dir, "t.out"))
+                self.assertEqual(rc, 0, msg)
+                with open(os.path.join(self.dir, "t.out"), "rb") as f:
+                    self.assertEqual(f.read(), body)
+        dialplan = self.http_get("dialplan.xml").decode()
+        self.assertIn('MATCH="1..." Timeout="0"', dialplan)
+
+    def test_trust_lists_and_signed_files_are_not_found(self):
+        for name in (f"CTLSEP{MAC}.tlv", f"ITLSEP{MAC}.tlv", "ITLFile.tlv", f"SEP{MAC}.cnf.xml.sgn"):
+            with self.subTest(name=name):
+                self.assertEqual(self.curl(name)[0], "404")
+                rc, msg = self.tftp_hpa(name, os.path.join(self.dir, "x"))
+                self.assertIn("Error code 1: File not found", msg)
+        self.assertEqual(self.curl("SEP0000000000FF.cnf.xml")[0], "404")
+        self.wait_for(lambda: "non-secure cluster" in self.ok("events", "--device", f"SEP{MAC}", "--limit", "200"),
+                      "not-found events naming the phone")
+
+    def test_traversal_and_bad_names_are_refused(self):
+        outside = os.path.join(self.dir, "secret.txt")
+        with open(outside, "w") as f:
+            f.write("secret")
+        os.symlink(outside, os.path.join(self.files, "link.txt"))
+        # TFTP, raw packets: traversal, absolute, control characters, symlink out.
+        for name in (b"../secret.txt", b"/../../etc/passwd", b"a/../../secret.txt", b"bad\x01name", b"link.txt"):
+            with self.subTest(name=name):
+                op, rest = self.raw_tftp(b"\x00\x01" + name + b"\x00octet\x00")
+                self.assertEqual(op, 5)
+                self.assertEqual(struct.unpack(">H", rest[:2])[0], 2)  # access violation
+        # HTTP, raw request lines (curl would normalise the path).
+        for target in ("/../secret.txt", "/a/%2e%2e/%2e%2e/secret.txt", "/link.txt", "/x%00y"):
+            with self.subTest(target=target):
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=10) as s:
+                    s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                    reply = s.recv(4096).decode(errors="replace")
+                self.assertRegex(reply, r"^HTTP/1.1 400")
+        self.wait_for(lambda: "file_refused" in self.ok("events", "--limit", "200"), "refusal events")
+
+    def test_writes_and_other_methods_are_refused(self):
+        src = os.path.join(self.dir, "up.txt")
+        with open(src, "w") as f:
+            f.write("x")
+        r = subprocess.run(["tftp", "127.0.0.1", str(self.tftp_port), "-c", "put", src, "up.txt"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertIn("Error code 2", r.stdout + r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.files, "up.txt")))
+        self.assertEqual(self.curl("x", extra=("-X", "POST"))[0], "405")
+        code, _ = self.curl(f"SEP{MAC}.cnf.xml", extra=("-I",))
+        self.assertEqual(code, "200")
+        op, _ = self.raw_tftp(b"\x00\x01f\x00mail\x00")
+        self.assertEqual(op, 5)
+
+    def test_malformed_datagrams_are_dropped_and_counted(self):
+        for junk in (b"", b"\x00", b"\x00\x01", b"\x00\x01name-without-nul", b"\x00\x04\x00\x01", b"\xff" * 600):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.sendto(junk, ("127.0.0.1", self.tftp_port))
+        # The server still answers, and counted what it dropped.
+        self.assertEqual(self.tftp_hpa("dialplan.xml", os.path.join(self.dir, "d"))[0], 0)
+        self.wait_for(lambda: self.status()["tftp_dropped"] >= 5, "dropped datagrams to be counted")
+
+    def status(self):
+        import json
+        return json.loads(self.ok("--json", "status"))["result"]
+
+    def test_large_files_byte_identical_past_rollover_and_with_windows(self):
+        big = self.write_files_entry("Firmware/rootfs78xx.big.sbn", os.urandom(40 * 1024 * 1024))
+        mid = self.write_files_entry("kern88xx.mid.SBN", os.urandom(30 * 1024 * 1024))
+        want_big, want_mid = sha256(big), sha256(mid)
+        out = os.path.join(self.dir, "big.out")
+        # 40 MiB at 512-byte blocks: 81921 blocks, past block 65535.
+        rc, msg = self.tftp_hpa("firmware/ROOTFS78XX.BIG.SBN", out)
+        self.assertEqual(rc, 0, msg)
+        self.assertEqual(sha256(out), want_big)
+        # 30 MiB at blksize 1428 x windowsize 8 (RFC 7440).
+        rc, msg = self.atftp("kern88xx.mid.sbn", out, "blksize 1428", "windowsize 8")
+        self.assertEqual(rc, 0, msg)
+        self.assertEqual(sha256(out), want_mid)
+        rc, msg = self.curl_tftp("kern88xx.mid.sbn", out, "--tftp-blksize", "8192")
+        self.assertEqual(rc, 0, msg)
+        self.assertEqual(sha256(out), want_mid)
+        code, path = self.curl("Firmware/rootfs78xx.big.sbn", out)
+        self.assertEqual(code, "200")
+        self.assertEqual(sha256(path), want_big)
+        self.wait_for(lambda: "blksize 1428, window 8" in self.ok("events", "--limit", "50"), "the transfer event")
+
+    def test_setting_change_changes_the_file_and_its_version_stamp(self):
+        before = self.http_get(f"SEP{MAC}.cnf.xml").decode()
+        stamp = re.search(r"<versionStamp>(.*)</versionStamp>", before).group(1)
+        self.ok("setting", "set", "timezone", "America/Chicago")   # through the control socket
+        after = self.http_get(f"SEP{MAC}.cnf.xml").decode()
+        self.assertIn("<timeZone>Central Standard/Daylight Time</timeZone>", after)
+        new_stamp = re.search(r"<versionStamp>(.*)</versionStamp>", after).group(1)
+        self.assertNotEqual(stamp, new_stamp)
+        # A line change, too; and the same bytes give the same stamp.
+        self.ok("line", "add", f"SEP{MAC}", "1003")
+        third = self.http_get(f"SEP{MAC}.cnf.xml").decode()
+        self.assertIn("<name>1003</name>", third)
+        self.assertNotEqual(re.search(r"<versionStamp>(.*)</versionStamp>", third).group(1), new_stamp)
+        self.assertEqual(self.http_get(f"SEP{MAC}.cnf.xml").decode(), third)
+
+    def test_firmware_with_a_missing_image_is_flagged(self):
+        self.write_files_entry("sip8845_65.14-2-1-0001-14.loads",
+                               loads_file(["sip8845_65.14-2-1-0001-14", "#HARDWARE_COMP_1 5", "",
+                                           "kern8845.14-2-1-0001-14.sbn  ", "rootfs8845.14-2-1-0001-14.sbn"]))
+        self.write_files_entry("kern8845.14-2-1-0001-14.sbn", b"k" * 1000)
+        r = self.labcm("model", "set", "8845", "sip8845_65.14-2-1-0001-14")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("1 of 2 image files missing: rootfs8845.14-2-1-0001-14.sbn", r.stderr)
+        r = self.labcm("firmware", "check")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("FAIL load sip8845_65.14-2-1-0001-14: 1 of 2 image files missing", r.stdout)
+        self.assertIn("used by model 8845", r.stdout)
+        self.wait_for(lambda: "firmware_incomplete" in self.ok("events", "--limit", "50"), "the firmware event")
+        # The phone is told to use it (that is the admin's choice), and can fetch what exists.
+        self.assertIn("<loadInformation>sip8845_65.14-2-1-0001-14</loadInformation>",
+                      self.http_get(f"SEP{MAC}.cnf.xml").decode())
+        self.write_files_entry("rootfs8845.14-2-1-0001-14.sbn", b"r" * 1000)
+        r = self.labcm("firmware", "check")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("ok   load sip8845_65.14-2-1-0001-14: complete (2 image files)", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()

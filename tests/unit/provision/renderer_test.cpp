@@ -1,0 +1,215 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <pugixml.hpp>
+
+#include "provision/renderer.h"
+#include "provision/timezones.h"
+#include "test_util.h"
+
+using namespace labcm;
+using namespace labcm::provision;
+
+namespace {
+
+Device desk() {
+    Device d;
+    d.mac = "001122AABBCC";
+    d.model = "8845";
+    d.description = "Desk 1";
+    d.lines = {{1, "1001", "Alice Example", "Alice", "alice", "s3cret", "c-1001"}, {2, "1000", "", "", "", "", ""}};
+    return d;
+}
+
+RenderInputs inputs() {
+    RenderInputs in;
+    in.settings.timezone = "Europe/Berlin";
+    in.settings.ntpServers = {"10.0.0.1"};
+    in.settings.voicemailNumber = "8000";
+    in.registrar = "10.0.0.2";
+    in.modelLoads = {{"8845", "sip8845_65.14-2-1-0001-14"}, {"7821", "sip78xx.14-2-1-0001-14"}};
+    in.sharedDns = {"1000"};
+    in.dialPatterns = dialPatternsFor({"1000", "1001", "2000"});
+    return in;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+pugi::xml_document parse(const std::string& text) {
+    pugi::xml_document doc;
+    auto r = doc.load_string(text.c_str());
+    INFO(r.description());
+    REQUIRE(r);
+    return doc;
+}
+
+std::string stampOf(const std::string& text) {
+    auto doc = parse(text);
+    return doc.document_element().child_value("versionStamp");
+}
+
+const std::string kGoldenDir = LABCM_SOURCE_DIR "/tests/unit/provision/golden/";
+
+} // namespace
+
+TEST_CASE("renderer: SEP file matches the golden file") {
+    TemplateSet t;
+    auto out = renderDeviceConfig(desk(), inputs(), t);
+    if (std::getenv("LABCM_UPDATE_GOLDEN")) std::ofstream(kGoldenDir + "SEP001122AABBCC.cnf.xml", std::ios::binary) << out;
+    CHECK(out == slurp(kGoldenDir + "SEP001122AABBCC.cnf.xml"));
+}
+
+TEST_CASE("renderer: XMLDefault matches the golden file") {
+    TemplateSet t;
+    auto out = renderDefaultConfig(inputs(), t);
+    if (std::getenv("LABCM_UPDATE_GOLDEN")) std::ofstream(kGoldenDir + "XMLDefault.cnf.xml", std::ios::binary) << out;
+    CHECK(out == slurp(kGoldenDir + "XMLDefault.cnf.xml"));
+    auto doc = parse(out);
+    CHECK(std::string(doc.child("Default").child("loadInformation36224").attribute("model").value()) == "Cisco 8845");
+    CHECK(std::string(doc.child("Default").child_value("loadInformation621")) == "sip78xx.14-2-1-0001-14");
+}
+
+TEST_CASE("renderer: what registration needs is in the SEP file") {
+    TemplateSet t;
+    auto doc = parse(renderDeviceConfig(desk(), inputs(), t));
+    auto dev = doc.child("device");
+    auto cm = dev.child("devicePool").child("callManagerGroup").child("members").child("member").child("callManager");
+    CHECK(std::string(cm.child_value("processNodeName")) == "10.0.0.2");
+    CHECK(std::string(cm.child("ports").child_value("sipPort")) == "5060");
+    CHECK(std::string(dev.child("sipProfile").child("sipProxies").child_value("registerWithProxy")) == "true");
+    auto line1 = dev.child("sipProfile").child("sipLines").child("line");
+    CHECK(std::string(line1.attribute("lineIndex").value()) == "1");
+    CHECK(std::string(line1.child_value("featureID")) == "9");
+    CHECK(std::string(line1.child_value("proxy")) == "USECALLMANAGER");
+    CHECK(std::string(line1.child_value("authName")) == "alice");
+    CHECK(std::string(line1.child_value("authPassword")) == "s3cret");
+    CHECK(std::string(line1.child_value("messagesNumber")) == "8000");
+    auto line2 = line1.next_sibling("line");
+    CHECK(!line2.child("authName")); // no credentials: no element
+    CHECK(std::string(line2.child_value("sharedLine")) == "true");
+    CHECK(std::string(line2.child_value("featureLabel")) == "1000");
+    CHECK(std::string(dev.child_value("loadInformation")) == "sip8845_65.14-2-1-0001-14");
+    CHECK(std::string(dev.child_value("transportLayerProtocol")) == "1");
+    CHECK(std::string(dev.child_value("deviceSecurityMode")) == "1");
+    CHECK(std::string(dev.child("vendorConfig").child_value("webAccess")) == "0");
+    CHECK(std::string(dev.child("vendorConfig").child_value("videoCapability")) == "1");
+    auto dt = dev.child("devicePool").child("dateTimeSetting");
+    CHECK(std::string(dt.child_value("timeZone")) == "W. Europe Standard/Daylight Time");
+    CHECK(std::string(dt.child_value("olsonTimeZone")) == "Europe/Berlin");
+    CHECK(!dev.child("userLocale")); // no locale files: not sent
+    CHECK(!dev.child("networkLocale"));
+}
+
+TEST_CASE("renderer: the device override wins; UDP; locales only when present") {
+    TemplateSet t;
+    auto d = desk();
+    d.loadOverride = "sip8845_65.12-8-1-0001-455";
+    d.transport = "udp";
+    auto in = inputs();
+    in.userLocalePresent = in.networkLocalePresent = true;
+    auto doc = parse(renderDeviceConfig(d, in, t));
+    CHECK(std::string(doc.child("device").child_value("loadInformation")) == "sip8845_65.12-8-1-0001-455");
+    CHECK(std::string(doc.child("device").child_value("transportLayerProtocol")) == "2");
+    CHECK(std::string(doc.child("device").child("userLocale").child_value("name")) == "English_United_States");
+    CHECK(std::string(doc.child("device").child_value("networkLocale")) == "United_States");
+}
+
+TEST_CASE("renderer: versionStamp changes exactly when the bytes change, whatever changed") {
+    test::TempDir tmp;
+    TemplateSet plain;
+    auto base = renderDeviceConfig(desk(), inputs(), plain);
+    CHECK(renderDeviceConfig(desk(), inputs(), plain) == base); // deterministic
+    const auto baseStamp = stampOf(base);
+    CHECK(baseStamp.size() == 36);
+
+    auto changedDevice = desk();
+    changedDevice.model = "8865";
+    auto changedLine = desk();
+    changedLine.lines[0].displayName = "Alice B";
+    auto changedSetting = inputs();
+    changedSetting.settings.sipPort = 5070;
+    auto changedDefault = inputs();
+    changedDefault.modelLoads["8845"] = "sip8845_65.14-3-1-0001-1";
+    for (const auto& out : {renderDeviceConfig(changedDevice, inputs(), plain), renderDeviceConfig(changedLine, inputs(), plain),
+                            renderDeviceConfig(desk(), changedSetting, plain),
+                            renderDeviceConfig(desk(), changedDefault, plain)}) {
+        CHECK(out != base);
+        CHECK(stampOf(out) != baseStamp);
+    }
+    // A description is not in the SEP file: same bytes, same stamp.
+    auto changedDescription = desk();
+    changedDescription.description = "elsewhere";
+    CHECK(stampOf(renderDeviceConfig(changedDescription, inputs(), plain)) == baseStamp);
+
+    // Template edit: an admin's copy in the override directory.
+    TemplateSet overridden(tmp.path());
+    auto gen0 = overridden.generation();
+    auto text = TemplateSet::builtIn().at("SEPMAC.cnf.xml");
+    text.replace(text.find("<dateTemplate>D/M/Y</dateTemplate>"), 34, "<dateTemplate>M/D/Y</dateTemplate>");
+    std::ofstream(tmp.file("SEPMAC.cnf.xml")) << text;
+    CHECK(overridden.generation() != gen0);
+    auto edited = renderDeviceConfig(desk(), inputs(), overridden);
+    CHECK(edited.find("M/D/Y") != std::string::npos);
+    CHECK(stampOf(edited) != baseStamp);
+}
+
+TEST_CASE("renderer: hostile database strings still give well-formed XML without control characters") {
+    TemplateSet t;
+    auto d = desk();
+    std::string nasty = "]]><x>&amp;\"'<!-- \x01\x02\x0b\x1f \xC3\xA9";
+    d.lines[0].displayName = nasty;
+    d.lines[0].label = "</featureLabel>";
+    d.lines[0].authPassword = "<![CDATA[x]]>";
+    auto in = inputs();
+    in.settings.voicemailNumber = "\"><evil/>";
+    auto out = renderDeviceConfig(d, in, t);
+    auto doc = parse(out);
+    auto line = doc.child("device").child("sipProfile").child("sipLines").child("line");
+    CHECK(std::string(line.child_value("authPassword")) == "<![CDATA[x]]>");
+    CHECK(std::string(line.child_value("featureLabel")) == "</featureLabel>");
+    for (unsigned char c : out) CHECK((c >= 0x20 || c == '\n' || c == '\t' || c == '\r'));
+}
+
+TEST_CASE("renderer: dial patterns per (first digit, length); overlapping lengths wait") {
+    auto p = dialPatternsFor({"1001", "1999", "2000", "100", "+4930", "sales"});
+    REQUIRE(p.size() == 3);
+    CHECK(p[0].match == "1..");
+    CHECK(p[0].timeoutSeconds == kOverlapTimeout); // 100 vs 1xxx
+    CHECK(p[1].match == "1...");
+    CHECK(p[1].timeoutSeconds == 0);
+    CHECK(p[2].match == "2...");
+    TemplateSet t;
+    auto in = inputs();
+    in.dialPatterns = p;
+    auto doc = parse(renderStatic(kDialTemplateFile, in, t));
+    int n = 0;
+    for (auto tpl : doc.child("DIALTEMPLATE").children("TEMPLATE")) {
+        ++n;
+        if (std::string(tpl.attribute("MATCH").value()) == "1...") CHECK(std::string(tpl.attribute("Timeout").value()) == "0");
+    }
+    CHECK(n == 4); // three patterns and the catch-all
+}
+
+TEST_CASE("renderer: every built-in template renders to well-formed XML") {
+    TemplateSet t;
+    for (const auto& [name, text] : TemplateSet::builtIn()) {
+        CAPTURE(name);
+        std::string out = name == "SEPMAC.cnf.xml"       ? renderDeviceConfig(desk(), inputs(), t)
+                          : name == "XMLDefault.cnf.xml" ? renderDefaultConfig(inputs(), t)
+                                                         : renderStatic(name, inputs(), t);
+        parse(out);
+    }
+}
+
+TEST_CASE("timezones: known zones map, unknown ones fall back") {
+    CHECK(ciscoTimeZone("America/Chicago") == "Central Standard/Daylight Time");
+    CHECK(ciscoTimeZone("UTC") == kFallbackCiscoTimeZone);
+    CHECK(!ciscoTimeZone("Antarctica/Troll"));
+}
