@@ -83,6 +83,11 @@ void printDevice(const json::object& d) {
                                  l.at("auth_password_set").as_bool() ? " (password set)" : "",
                                  shared.empty() ? std::string() : fmt::format(" shared with{}", shared));
     }
+    for (const auto& kv : d.at("speed_dials").as_array()) {
+        const auto& k = kv.as_object();
+        std::cout << fmt::format("button {}:    {}speed dial {} label=\"{}\"\n", k.at("button").to_number<std::int64_t>(),
+                                 k.at("blf").as_bool() ? "BLF " : "", text(k.at("number")), text(k.at("label")));
+    }
 }
 
 // Prints the reply; returns the exit code.
@@ -254,6 +259,33 @@ int main(int argc, char** argv) {
     lRm->add_option("index", la.index, "Button number")->required();
     lRm->callback([&] {
         call({{"cmd", "line.rm"}, {"args", {{"device", la.device}, {"index", la.index}}}},
+             [](const json::value& r) { printDevice(r.as_object()); });
+    });
+
+    // speed dials ---------------------------------------------------------------------------
+    auto* speeddial = app.add_subcommand("speeddial", "Speed-dial and BLF keys of a phone: add, rm");
+    speeddial->require_subcommand(1);
+    struct KeyArgs {
+        std::string device, number, label;
+        int button = 0;
+        bool blf = false;
+    } ka;
+    auto* kAdd = speeddial->add_subcommand("add", "Add a key: labcm speeddial add SEP001122AABBCC 1002 --label Bob --blf");
+    kAdd->add_option("device", ka.device, "SEP<MAC> or the MAC")->required();
+    kAdd->add_option("number", ka.number, "Number it dials")->required();
+    kAdd->add_option("--label", ka.label, "Text next to the button");
+    auto* kButton = kAdd->add_option("--button", ka.button, "Button number (default: the first free one)");
+    kAdd->add_flag("--blf", ka.blf, "BLF speed dial: shows the line's state, picks up its calls");
+    kAdd->callback([&] {
+        json::object args{{"device", ka.device}, {"number", ka.number}, {"label", ka.label}, {"blf", ka.blf}};
+        if (kButton->count()) args["button"] = ka.button;
+        call({{"cmd", "speeddial.add"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
+    });
+    auto* kRm = speeddial->add_subcommand("rm", "Remove a key: labcm speeddial rm SEP001122AABBCC 3");
+    kRm->add_option("device", ka.device, "SEP<MAC> or the MAC")->required();
+    kRm->add_option("button", ka.button, "Button number")->required();
+    kRm->callback([&] {
+        call({{"cmd", "speeddial.rm"}, {"args", {{"device", ka.device}, {"button", ka.button}}}},
              [](const json::value& r) { printDevice(r.as_object()); });
     });
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -101,10 +102,13 @@ json::object lineJson(const Line& l, store::DeviceStore& ds, const std::string& 
 json::object deviceJson(const Device& d, store::DeviceStore& ds) {
     json::array lines;
     for (const auto& l : d.lines) lines.push_back(lineJson(l, ds, d.mac));
+    json::array keys;
+    for (const auto& s : d.speedDials)
+        keys.push_back({{"button", s.button}, {"number", s.number}, {"label", s.label}, {"blf", s.blf}});
     return {{"name", d.name()},        {"mac", d.mac},
             {"model", d.model},        {"description", d.description},
             {"load", d.loadOverride},  {"transport", d.transport},
-            {"lines", std::move(lines)},
+            {"lines", std::move(lines)},   {"speed_dials", std::move(keys)},
             {"created_at", d.createdAt}, {"updated_at", d.updatedAt}};
 }
 
@@ -336,6 +340,53 @@ void Commands::registerDeviceCommands() {
                 return deviceJson(*ds.get(mac), ds);
             },
             adminEvent(EventKind::LineRemoved, mac, fmt::format("line {} removed from SEP{}", *index, mac)),
+            reply);
+    });
+
+    add("speeddial.add", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto requested = optInt(a, "button");
+        SpeedDial sd;
+        sd.button = static_cast<int>(requested.value_or(1));
+        sd.number = reqString(a, "number");
+        sd.label = optString(a, "label").value_or("");
+        sd.blf = optBool(a, "blf");
+        if (auto e = validateSpeedDial(sd, "speed_dial")) invalid(*e);
+        auto now = nowMs();
+        write(
+            [=](store::Db& db) mutable -> json::value {
+                store::DeviceStore ds(db);
+                auto d = ds.get(mac);
+                if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+                if (!requested) {
+                    // The first button no line and no key uses.
+                    std::set<int> used;
+                    for (const auto& l : d->lines) used.insert(l.index);
+                    for (const auto& k : d->speedDials) used.insert(k.button);
+                    sd.button = 1;
+                    while (used.contains(sd.button)) ++sd.button;
+                    if (auto e = validateSpeedDial(sd, "speed_dial")) invalid(*e);
+                }
+                ds.addSpeedDial(mac, sd, now);
+                return deviceJson(*ds.get(mac), ds);
+            },
+            adminEvent(EventKind::DeviceChanged, mac,
+                       fmt::format("{}speed dial {} added to SEP{}", sd.blf ? "BLF " : "", sd.number, mac)),
+            reply);
+    });
+
+    add("speeddial.rm", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto button = optInt(a, "button");
+        if (!button) badArg("button", "is required");
+        auto now = nowMs();
+        write(
+            [=](store::Db& db) -> json::value {
+                store::DeviceStore ds(db);
+                ds.removeSpeedDial(mac, static_cast<int>(*button), now);
+                return deviceJson(*ds.get(mac), ds);
+            },
+            adminEvent(EventKind::DeviceChanged, mac, fmt::format("speed dial on button {} removed from SEP{}", *button, mac)),
             reply);
     });
 

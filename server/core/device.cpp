@@ -67,6 +67,21 @@ std::optional<FieldError> validateDevice(Device& d) {
     return std::nullopt;
 }
 
+std::optional<FieldError> validateSpeedDial(const SpeedDial& s, const std::string& prefix) {
+    if (s.button < 1 || s.button > limits::kMaxLinesPerDevice)
+        return FieldError{prefix + ".button", fmt::format("must be between 1 and {}", limits::kMaxLinesPerDevice)};
+    if (s.number.empty()) return FieldError{prefix + ".number", "is required"};
+    if (s.number.size() > limits::kMaxDn)
+        return FieldError{prefix + ".number", fmt::format("is longer than {} characters", limits::kMaxDn)};
+    for (char c : s.number)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '*' || c == '#' || c == '+' || c == '.' || c == '-' ||
+              c == '_' || c == ','))
+            return FieldError{prefix + ".number", fmt::format("contains '{}': use digits, letters, * # + . - _ ,",
+                                                              c < 0x20 ? '?' : c)};
+    if (auto e = checkText(s.label, limits::kMaxLabel)) return FieldError{prefix + ".label", *e};
+    return std::nullopt;
+}
+
 std::optional<FieldError> validateLine(const Line& l, const std::string& prefix) {
     if (l.index < 1 || l.index > limits::kMaxLinesPerDevice)
         return FieldError{prefix + ".index", fmt::format("must be between 1 and {}", limits::kMaxLinesPerDevice)};

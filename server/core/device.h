@@ -19,6 +19,15 @@ struct Line {
     std::string contact;       ///< user part of the REGISTER Contact; empty = phone's choice
 };
 
+/// @brief A speed-dial key (featureID 2) or a BLF speed dial (featureID 21, shows the
+/// other line's state and picks up its calls).
+struct SpeedDial {
+    int button = 0;      ///< button number, 1-based; not shared with a line
+    std::string number;  ///< what it dials
+    std::string label;   ///< text next to the button; empty = the number
+    bool blf = false;
+};
+
 struct Device {
     std::string mac;           ///< 12 upper-case hex digits
     std::string model;         ///< short model name from models.h ("8845")
@@ -26,6 +35,7 @@ struct Device {
     std::string loadOverride;  ///< firmware load for this device; empty = model default
     std::string transport = "tcp"; ///< SIP transport the phone is told to use: "tcp" or "udp"
     std::vector<Line> lines;   ///< ordered by index
+    std::vector<SpeedDial> speedDials; ///< ordered by button
     std::int64_t createdAt = 0; ///< unix time, milliseconds
     std::int64_t updatedAt = 0; ///< unix time, milliseconds
 
@@ -44,6 +54,9 @@ std::optional<FieldError> validateDevice(Device& d);
 
 /// @brief Checks a line's fields; `prefix` names it in the error ("line2").
 std::optional<FieldError> validateLine(const Line& l, const std::string& prefix);
+
+/// @brief Checks a speed dial's fields; `prefix` names it in the error.
+std::optional<FieldError> validateSpeedDial(const SpeedDial& s, const std::string& prefix);
 
 /// @brief Checks a text field: length and characters XML 1.0 cannot carry (control
 /// characters other than tab), plus invalid UTF-8.

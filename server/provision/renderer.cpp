@@ -143,6 +143,14 @@ std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const Te
                                          {"shared", in.sharedDns.contains(l.dn) ? "true" : "false"}},
                                         {}});
     }
+    auto& keys = ctx.lists["speed_dials"];
+    for (const auto& k : d.speedDials)
+        keys.push_back(TemplateContext{{{"button", std::to_string(k.button)},
+                                        {"feature_id", k.blf ? "21" : "2"},
+                                        {"label", k.label.empty() ? k.number : k.label},
+                                        {"number", k.number},
+                                        {"blf", k.blf ? "true" : ""}},
+                                       {}});
     return render("SEPMAC.cnf.xml", ctx, t);
 }
 

@@ -41,6 +41,46 @@ std::vector<Line> DeviceStore::linesOf(std::int64_t deviceId) {
     return out;
 }
 
+std::vector<SpeedDial> DeviceStore::speedDialsOf(std::int64_t deviceId) {
+    auto s = db_.prepare("SELECT button, number, label, blf FROM speed_dials WHERE device_id = ? ORDER BY button");
+    s.bind(1, deviceId);
+    std::vector<SpeedDial> out;
+    while (s.step()) out.push_back({static_cast<int>(s.getInt(0)), s.getText(1), s.getText(2), s.getInt(3) != 0});
+    return out;
+}
+
+bool DeviceStore::buttonTaken(std::int64_t deviceId, int button) {
+    auto s = db_.prepare("SELECT 1 FROM lines WHERE device_id = ?1 AND line_index = ?2 "
+                         "UNION ALL SELECT 1 FROM speed_dials WHERE device_id = ?1 AND button = ?2");
+    s.bind(1, deviceId).bind(2, button);
+    return s.step();
+}
+
+void DeviceStore::touch(std::int64_t deviceId, std::int64_t nowMs) {
+    auto u = db_.prepare("UPDATE devices SET updated_at = ? WHERE id = ?");
+    u.bind(1, nowMs).bind(2, deviceId);
+    u.run();
+}
+
+void DeviceStore::addSpeedDial(std::string_view mac, const SpeedDial& sd, std::int64_t nowMs) {
+    auto id = idOf(mac);
+    if (buttonTaken(id, sd.button))
+        throw Conflict("button", fmt::format("button {} of SEP{} is already in use", sd.button, mac));
+    auto s = db_.prepare("INSERT INTO speed_dials (device_id, button, number, label, blf) VALUES (?, ?, ?, ?, ?)");
+    s.bind(1, id).bind(2, sd.button).bind(3, sd.number).bind(4, sd.label).bind(5, sd.blf ? 1 : 0);
+    s.run();
+    touch(id, nowMs);
+}
+
+void DeviceStore::removeSpeedDial(std::string_view mac, int button, std::int64_t nowMs) {
+    auto id = idOf(mac);
+    auto s = db_.prepare("DELETE FROM speed_dials WHERE device_id = ? AND button = ?");
+    s.bind(1, id).bind(2, button);
+    s.run();
+    if (db_.changes() == 0) throw NotFound(fmt::format("device SEP{} has no speed dial on button {}", mac, button));
+    touch(id, nowMs);
+}
+
 std::vector<Device> DeviceStore::list(const DeviceFilter& f) {
     std::string sql = fmt::format("SELECT {} FROM devices", kDeviceColumns);
     if (!f.text.empty())
@@ -56,6 +96,7 @@ std::vector<Device> DeviceStore::list(const DeviceFilter& f) {
     out.reserve(rows.size());
     for (auto& [id, d] : rows) {
         d.lines = linesOf(id);
+        d.speedDials = speedDialsOf(id);
         out.push_back(std::move(d));
     }
     return out;
@@ -73,6 +114,7 @@ std::optional<Device> DeviceStore::get(std::string_view mac) {
     if (!s.step()) return std::nullopt;
     auto d = readDevice(s);
     d.lines = linesOf(s.getInt(0));
+    d.speedDials = speedDialsOf(s.getInt(0));
     return d;
 }
 
@@ -87,6 +129,8 @@ void DeviceStore::insertLine(std::int64_t deviceId, const Line& l) {
     auto exists = db_.prepare("SELECT 1 FROM lines WHERE device_id = ? AND line_index = ?");
     exists.bind(1, deviceId).bind(2, l.index);
     if (exists.step()) throw Conflict("index", fmt::format("line {} is already configured on this device", l.index));
+    if (buttonTaken(deviceId, l.index))
+        throw Conflict("index", fmt::format("button {} is a speed dial on this device", l.index));
     auto s = db_.prepare("INSERT INTO lines (device_id, line_index, dn, display_name, label, auth_name, "
                          "auth_password, contact) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, deviceId).bind(2, l.index).bind(3, l.dn).bind(4, l.displayName).bind(5, l.label).bind(6, l.authName)
@@ -131,9 +175,7 @@ void DeviceStore::remove(std::string_view mac) {
 void DeviceStore::addLine(std::string_view mac, const Line& l, std::int64_t nowMs) {
     auto id = idOf(mac);
     insertLine(id, l);
-    auto s = db_.prepare("UPDATE devices SET updated_at = ? WHERE id = ?");
-    s.bind(1, nowMs).bind(2, id);
-    s.run();
+    touch(id, nowMs);
 }
 
 void DeviceStore::removeLine(std::string_view mac, int index, std::int64_t nowMs) {
@@ -142,9 +184,7 @@ void DeviceStore::removeLine(std::string_view mac, int index, std::int64_t nowMs
     s.bind(1, id).bind(2, index);
     s.run();
     if (db_.changes() == 0) throw NotFound(fmt::format("device SEP{} has no line {}", mac, index));
-    auto u = db_.prepare("UPDATE devices SET updated_at = ? WHERE id = ?");
-    u.bind(1, nowMs).bind(2, id);
-    u.run();
+    touch(id, nowMs);
 }
 
 std::vector<std::string> DeviceStore::macsWithDn(std::string_view dn) {

@@ -56,6 +56,10 @@ public:
     void addLine(std::string_view mac, const Line& l, std::int64_t nowMs);
     /// @throw NotFound (device or line)
     void removeLine(std::string_view mac, int index, std::int64_t nowMs);
+    /// @throw NotFound (device), Conflict (button taken by a line or another key)
+    void addSpeedDial(std::string_view mac, const SpeedDial& s, std::int64_t nowMs);
+    /// @throw NotFound (device or key)
+    void removeSpeedDial(std::string_view mac, int button, std::int64_t nowMs);
     /// @brief Devices that have a line with this DN (shared lines give several).
     std::vector<std::string> macsWithDn(std::string_view dn);
     /// @brief Every DN in use, once.
@@ -67,6 +71,9 @@ private:
     std::int64_t idOf(std::string_view mac);
     void insertLine(std::int64_t deviceId, const Line& l);
     std::vector<Line> linesOf(std::int64_t deviceId);
+    std::vector<SpeedDial> speedDialsOf(std::int64_t deviceId);
+    bool buttonTaken(std::int64_t deviceId, int button);
+    void touch(std::int64_t deviceId, std::int64_t nowMs);
 
     Db& db_;
 };

@@ -113,6 +113,10 @@ class Provisioning(LabcmTestCase):
         for client, path in outs.items():
             with open(path, "rb") as f:
                 self.assertEqual(f.read(), body, client)
+        self.ok("speeddial", "add", f"SEP{MAC}", "1000", "--label", "Main", "--blf")
+        keyed = self.http_get(f"SEP{MAC}.cnf.xml").decode()
+        self.assertRegex(keyed, r'<line button="4">\s*<featureID>21</featureID>\s*<featureLabel>Main</featureLabel>'
+                                r'\s*<speedDialNumber>1000</speedDialNumber>')
         udp = self.http_get("SEP001122AABBCD.cnf.xml").decode()
         self.assertIn("<transportLayerProtocol>2</transportLayerProtocol>", udp)
 

@@ -119,6 +119,23 @@ TEST_CASE("commands: errors carry HTTP-like status, code and field, and write no
     CHECK(h.deviceCount() == 1);
 }
 
+TEST_CASE("commands: speed dials take the first free button; errors name the field") {
+    Harness h;
+    h.ok("device.add", {{"device", "SEP001122AABBCC"}, {"model", "8845"},
+                        {"lines", json::array{json::object{{"dn", "1000"}}, json::object{{"dn", "1001"}}}}});
+    auto d = h.ok("speeddial.add", {{"device", "SEP001122AABBCC"}, {"number", "1002"}, {"label", "Bob"}, {"blf", true}});
+    auto keys = d.at("speed_dials").as_array();
+    REQUIRE(keys.size() == 1);
+    CHECK(keys[0].at("button").to_number<std::int64_t>() == 3);
+    CHECK(keys[0].at("blf").as_bool());
+    CHECK(h.error("speeddial.add", {{"device", "SEP001122AABBCC"}, {"number", "1"}, {"button", 1}}).at("status").to_number<int>() == 409);
+    CHECK(h.error("speeddial.add", {{"device", "SEP001122AABBCC"}, {"number", "1 2"}}).at("field").as_string() ==
+          "speed_dial.number");
+    CHECK(h.error("speeddial.rm", {{"device", "SEP001122AABBCC"}, {"button", 9}}).at("status").to_number<int>() == 404);
+    h.ok("speeddial.rm", {{"device", "SEP001122AABBCC"}, {"button", 3}});
+    CHECK(h.ok("device.show", {{"device", "SEP001122AABBCC"}}).at("speed_dials").as_array().empty());
+}
+
 TEST_CASE("commands: a shared DN is allowed and shown on each device") {
     Harness h;
     h.ok("device.add", {{"device", "SEP001122AABBCC"}, {"model", "8845"}, {"lines", json::array{json::object{{"dn", "1000"}}}}});

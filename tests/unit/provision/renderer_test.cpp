@@ -20,6 +20,7 @@ Device desk() {
     d.model = "8845";
     d.description = "Desk 1";
     d.lines = {{1, "1001", "Alice Example", "Alice", "alice", "s3cret", "c-1001"}, {2, "1000", "", "", "", "", ""}};
+    d.speedDials = {{3, "1002", "Bob", true}, {4, "0049301234567", "", false}};
     return d;
 }
 
@@ -95,6 +96,16 @@ TEST_CASE("renderer: what registration needs is in the SEP file") {
     CHECK(!line2.child("authName")); // no credentials: no element
     CHECK(std::string(line2.child_value("sharedLine")) == "true");
     CHECK(std::string(line2.child_value("featureLabel")) == "1000");
+    auto key = line2.next_sibling("line");
+    CHECK(std::string(key.attribute("button").value()) == "3");
+    CHECK(!key.attribute("lineIndex"));
+    CHECK(std::string(key.child_value("featureID")) == "21");
+    CHECK(std::string(key.child_value("speedDialNumber")) == "1002");
+    CHECK(std::string(key.child_value("featureOptionMask")) == "1");
+    auto plainKey = key.next_sibling("line");
+    CHECK(std::string(plainKey.child_value("featureID")) == "2");
+    CHECK(std::string(plainKey.child_value("featureLabel")) == "0049301234567");
+    CHECK(!plainKey.child("featureOptionMask"));
     CHECK(std::string(dev.child_value("loadInformation")) == "sip8845_65.14-2-1-0001-14");
     CHECK(std::string(dev.child_value("transportLayerProtocol")) == "1");
     CHECK(std::string(dev.child_value("deviceSecurityMode")) == "1");

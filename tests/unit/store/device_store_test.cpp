@@ -104,6 +104,30 @@ TEST_CASE_TEMPLATE("device store: update, lines, filter, remove cascades", Fixtu
     CHECK(orphans.getInt(0) == 0);
 }
 
+TEST_CASE_TEMPLATE("device store: speed dials share the button space with lines", Fixture, MemoryDb, FileDb) {
+    Fixture f;
+    DeviceStore ds(f.db);
+    ds.insert(desk("001122AABBCC", {{1, "1000"}}), 1);
+    ds.addSpeedDial("001122AABBCC", {3, "1002", "Bob", true}, 2);
+    ds.addSpeedDial("001122AABBCC", {2, "0049301234", "", false}, 2);
+    auto d = ds.get("001122AABBCC");
+    REQUIRE(d->speedDials.size() == 2);
+    CHECK(d->speedDials[0].button == 2); // ordered by button
+    CHECK(d->speedDials[1].blf);
+    CHECK(d->speedDials[1].label == "Bob");
+    CHECK_THROWS_WITH_AS(ds.addSpeedDial("001122AABBCC", {1, "5", "", false}, 3),
+                         "button 1 of SEP001122AABBCC is already in use", Conflict);
+    CHECK_THROWS_AS(ds.addSpeedDial("001122AABBCC", {3, "5", "", false}, 3), Conflict);
+    CHECK_THROWS_WITH_AS(ds.addLine("001122AABBCC", {3, "1003"}, 3), "button 3 is a speed dial on this device", Conflict);
+    CHECK(ds.list().at(0).speedDials.size() == 2);
+    ds.removeSpeedDial("001122AABBCC", 2, 4);
+    CHECK_THROWS_AS(ds.removeSpeedDial("001122AABBCC", 2, 4), NotFound);
+    ds.remove("001122AABBCC");
+    auto left = f.db.prepare("SELECT count(*) FROM speed_dials");
+    left.step();
+    CHECK(left.getInt(0) == 0); // cascaded
+}
+
 TEST_CASE_TEMPLATE("device store: the schema itself refuses bad rows", Fixture, MemoryDb, FileDb) {
     Fixture f;
     CHECK_THROWS_AS(f.db.exec("INSERT INTO devices (mac, model, created_at, updated_at) VALUES ('00112233445g', 'x', 0, 0)"),
