@@ -155,7 +155,9 @@ std::string canonicalSetting(std::string_view key, std::string_view value) { ret
 
 Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
     Settings s;
-    for (const auto& [key, raw] : rows) {
+    for (const auto& row : rows) {
+        const std::string& key = row.first;
+        const std::string& raw = row.second;
         // A key this build does not know (written by hand) is ignored, not fatal.
         if (std::none_of(kInfos.begin(), kInfos.end(), [&](const SettingInfo& i) { return i.key == key; })) continue;
         std::string v = canonical(key, raw);

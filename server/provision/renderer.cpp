@@ -180,7 +180,9 @@ std::vector<DialPattern> dialPatternsFor(const std::vector<std::string>& dns) {
         shapes.emplace(dn[0], dn.size());
     }
     std::vector<DialPattern> out;
-    for (const auto& [first, len] : shapes) {
+    for (const auto& shape : shapes) {
+        const char first = shape.first;
+        const std::size_t len = shape.second;
         bool extended = std::any_of(shapes.begin(), shapes.end(),
                                     [&](const auto& s) { return s.first == first && s.second > len; });
         std::string match(len, '.');
