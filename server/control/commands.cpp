@@ -314,12 +314,7 @@ void Commands::registerDeviceCommands() {
                 store::DeviceStore ds(db);
                 auto d = ds.get(mac);
                 if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
-                if (!requested) {
-                    // The first free button, as CUCM's "Add a new DN" does.
-                    line.index = 1;
-                    for (const auto& l : d->lines)
-                        if (l.index == line.index) ++line.index;
-                }
+                if (!requested) line.index = firstFreeButton(*d); // as CUCM's "Add a new DN" does
                 if (auto e = validateLine(line, "line")) invalid(*e);
                 ds.addLine(mac, line, now);
                 return deviceJson(*ds.get(mac), ds);
@@ -359,12 +354,7 @@ void Commands::registerDeviceCommands() {
                 auto d = ds.get(mac);
                 if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
                 if (!requested) {
-                    // The first button no line and no key uses.
-                    std::set<int> used;
-                    for (const auto& l : d->lines) used.insert(l.index);
-                    for (const auto& k : d->speedDials) used.insert(k.button);
-                    sd.button = 1;
-                    while (used.contains(sd.button)) ++sd.button;
+                    sd.button = firstFreeButton(*d);
                     if (auto e = validateSpeedDial(sd, "speed_dial")) invalid(*e);
                 }
                 ds.addSpeedDial(mac, sd, now);

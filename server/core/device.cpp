@@ -1,5 +1,6 @@
 #include "core/device.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
@@ -67,34 +68,49 @@ std::optional<FieldError> validateDevice(Device& d) {
     return std::nullopt;
 }
 
+namespace {
+
+std::optional<FieldError> checkButton(int button, const std::string& field) {
+    if (button < 1 || button > limits::kMaxLinesPerDevice)
+        return FieldError{field, fmt::format("must be between 1 and {}", limits::kMaxLinesPerDevice)};
+    return std::nullopt;
+}
+
+// A DN or a number to dial: the user part of a SIP URI, so digits, letters and the few
+// characters dial plans use, plus `extra` (',' = pause, for speed dials).
+std::optional<FieldError> checkDialString(const std::string& value, const std::string& field, std::string_view extra) {
+    if (value.empty()) return FieldError{field, "is required"};
+    if (value.size() > limits::kMaxDn) return FieldError{field, fmt::format("is longer than {} characters", limits::kMaxDn)};
+    for (char c : value)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("*#+.-_").find(c) != std::string_view::npos ||
+              extra.find(c) != std::string_view::npos))
+            return FieldError{field, fmt::format("contains '{}': use digits, letters, * # + . - _{}{}", c < 0x20 ? '?' : c,
+                                                 extra.empty() ? "" : " ", extra)};
+    return std::nullopt;
+}
+
+} // namespace
+
+int firstFreeButton(const Device& d) {
+    int b = 1;
+    auto taken = [&](int n) {
+        return std::any_of(d.lines.begin(), d.lines.end(), [n](const Line& l) { return l.index == n; }) ||
+               std::any_of(d.speedDials.begin(), d.speedDials.end(), [n](const SpeedDial& s) { return s.button == n; });
+    };
+    while (taken(b)) ++b;
+    return b;
+}
+
 std::optional<FieldError> validateSpeedDial(const SpeedDial& s, const std::string& prefix) {
-    if (s.button < 1 || s.button > limits::kMaxLinesPerDevice)
-        return FieldError{prefix + ".button", fmt::format("must be between 1 and {}", limits::kMaxLinesPerDevice)};
-    if (s.number.empty()) return FieldError{prefix + ".number", "is required"};
-    if (s.number.size() > limits::kMaxDn)
-        return FieldError{prefix + ".number", fmt::format("is longer than {} characters", limits::kMaxDn)};
-    for (char c : s.number)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '*' || c == '#' || c == '+' || c == '.' || c == '-' ||
-              c == '_' || c == ','))
-            return FieldError{prefix + ".number", fmt::format("contains '{}': use digits, letters, * # + . - _ ,",
-                                                              c < 0x20 ? '?' : c)};
+    if (auto e = checkButton(s.button, prefix + ".button")) return e;
+    if (auto e = checkDialString(s.number, prefix + ".number", ",")) return e;
     if (auto e = checkText(s.label, limits::kMaxLabel)) return FieldError{prefix + ".label", *e};
     return std::nullopt;
 }
 
 std::optional<FieldError> validateLine(const Line& l, const std::string& prefix) {
-    if (l.index < 1 || l.index > limits::kMaxLinesPerDevice)
-        return FieldError{prefix + ".index", fmt::format("must be between 1 and {}", limits::kMaxLinesPerDevice)};
-    if (l.dn.empty()) return FieldError{prefix + ".dn", "is required"};
-    if (l.dn.size() > limits::kMaxDn)
-        return FieldError{prefix + ".dn", fmt::format("is longer than {} characters", limits::kMaxDn)};
-    for (char c : l.dn) {
-        // A DN is the user part of a SIP URI: digits, and the few characters dial plans use.
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '*' || c == '#' || c == '+' || c == '.' ||
-              c == '-' || c == '_'))
-            return FieldError{prefix + ".dn", fmt::format("contains '{}': use digits, letters, * # + . - _",
-                                                          c < 0x20 ? '?' : c)};
-    }
+    if (auto e = checkButton(l.index, prefix + ".index")) return e;
+    if (auto e = checkDialString(l.dn, prefix + ".dn", "")) return e;
     if (auto e = checkText(l.displayName, limits::kMaxDisplayName)) return FieldError{prefix + ".display_name", *e};
     if (auto e = checkText(l.label, limits::kMaxLabel)) return FieldError{prefix + ".label", *e};
     if (auto e = checkText(l.authName, limits::kMaxAuthField)) return FieldError{prefix + ".auth_name", *e};

@@ -55,6 +55,9 @@ std::optional<FieldError> validateDevice(Device& d);
 /// @brief Checks a line's fields; `prefix` names it in the error ("line2").
 std::optional<FieldError> validateLine(const Line& l, const std::string& prefix);
 
+/// @brief The lowest button that no line and no speed dial of the device uses.
+int firstFreeButton(const Device& d);
+
 /// @brief Checks a speed dial's fields; `prefix` names it in the error.
 std::optional<FieldError> validateSpeedDial(const SpeedDial& s, const std::string& prefix);
 

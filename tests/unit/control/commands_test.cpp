@@ -132,6 +132,9 @@ TEST_CASE("commands: speed dials take the first free button; errors name the fie
     CHECK(h.error("speeddial.add", {{"device", "SEP001122AABBCC"}, {"number", "1 2"}}).at("field").as_string() ==
           "speed_dial.number");
     CHECK(h.error("speeddial.rm", {{"device", "SEP001122AABBCC"}, {"button", 9}}).at("status").to_number<int>() == 404);
+    // A new line skips the button the key holds.
+    auto withLine = h.ok("line.add", {{"device", "SEP001122AABBCC"}, {"dn", "1003"}});
+    CHECK(withLine.at("lines").as_array().at(2).at("index").to_number<int>() == 4);
     h.ok("speeddial.rm", {{"device", "SEP001122AABBCC"}, {"button", 3}});
     CHECK(h.ok("device.show", {{"device", "SEP001122AABBCC"}}).at("speed_dials").as_array().empty());
 }
