@@ -12,7 +12,7 @@ PACKAGES=(
   # fuzz targets only: clang + libFuzzer
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # test clients and tools
-  python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps
+  python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps sip-tester
 )
 
 missing=()

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <set>
 
 #include <fmt/format.h>
 

@@ -1,0 +1,151 @@
+#include "sip/registrar.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace labcm::sip {
+
+namespace {
+// Below 20 s (after the phone subtracts its 5 s delta) the phone treats the 200 as a failure.
+constexpr int kMinGranted = 25;
+} // namespace
+
+std::string_view toString(RegisterOutcome o) {
+    switch (o) {
+    case RegisterOutcome::NewRegistration: return "registered";
+    case RegisterOutcome::Refresh: return "refreshed";
+    case RegisterOutcome::BackupKeepAlive: return "backup keep-alive";
+    case RegisterOutcome::Unregistered: return "unregistered";
+    case RegisterOutcome::UnknownDevice: return "unknown device";
+    case RegisterOutcome::Unidentified: return "unidentified";
+    }
+    return "?";
+}
+
+Registrar::Registrar(int grantedSeconds, std::chrono::seconds grace)
+    : granted_(std::max(kMinGranted, grantedSeconds)), grace_(grace) {}
+
+void Registrar::setGrantedSeconds(int seconds) { granted_ = std::max(kMinGranted, seconds); }
+
+void Registrar::setDevices(std::vector<DeviceView> devices) {
+    devices_.clear();
+    for (auto& d : devices) devices_.emplace(d.mac, std::move(d));
+    // Lines of live bindings follow the configuration at once.
+    for (auto& [mac, b] : bindings_)
+        if (auto it = devices_.find(mac); it != devices_.end()) b.dns = it->second.dns;
+}
+
+const DeviceView* Registrar::device(const std::string& mac) const {
+    auto it = devices_.find(mac);
+    return it == devices_.end() ? nullptr : &it->second;
+}
+
+const Binding* Registrar::binding(const std::string& mac) const {
+    auto it = bindings_.find(mac);
+    return it == bindings_.end() ? nullptr : &it->second;
+}
+
+void Registrar::restore(Binding b) {
+    b.live = false;
+    auto mac = b.mac;
+    bindings_[mac] = std::move(b);
+}
+
+std::vector<std::string> Registrar::pruneUnknown() {
+    std::vector<std::string> gone;
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if (!devices_.contains(it->first)) {
+            gone.push_back(it->first);
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
+RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_point now,
+                                       std::chrono::system_clock::time_point wallNow) {
+    RegisterDecision d;
+    if (r.mac.empty()) {
+        d.outcome = RegisterOutcome::Unidentified;
+        d.status = 404;
+        d.detail = "REGISTER names no device (no +u.sip!devicename, Reason Name= or +sip.instance)";
+        return d;
+    }
+    const auto* dev = device(r.mac);
+    if (!dev) {
+        d.outcome = RegisterOutcome::UnknownDevice;
+        d.status = 404;
+        d.detail = fmt::format("SEP{} is not configured (labcm device add SEP{} --model ...)", r.mac, r.mac);
+        return d;
+    }
+    auto it = bindings_.find(r.mac);
+
+    if (r.expires == 0) {
+        if (r.contactParams.keepAlive) {
+            // A keep-alive to a backup call manager: not an unregister.
+            d.outcome = RegisterOutcome::BackupKeepAlive;
+            d.detail = "keep-alive (Expires 0, cisco-keep-alive): binding kept";
+            return d;
+        }
+        d.outcome = RegisterOutcome::Unregistered;
+        d.detail = fmt::format("unregistered{}", r.reason && !r.reason->last.empty() ? " (Last=" + r.reason->last + ")" : "");
+        if (it != bindings_.end()) bindings_.erase(it);
+        return d;
+    }
+
+    const int grant = static_cast<int>(std::clamp<long>(r.expires, kMinGranted, granted_));
+    const bool hadLive = it != bindings_.end() && it->second.live;
+    const bool newCycle = !hadLive || r.bulk || it->second.callId != r.callId;
+    Binding& b = bindings_[r.mac]; // a restored binding keeps its loads until a Reason says otherwise
+    b.mac = r.mac;
+    b.callId = r.callId;
+    b.contact = r.contact;
+    b.source = r.source;
+    b.transport = r.transport;
+    if (!r.userAgent.empty()) b.userAgent = r.userAgent;
+    if (r.contactParams.model) b.modelId = r.contactParams.model;
+    // Reason (with the loads) comes only on the first REGISTER of a cycle: keep the last.
+    if (r.reason) {
+        b.activeLoad = r.reason->activeLoad;
+        b.inactiveLoad = r.reason->inactiveLoad;
+        b.lastReason = r.reason->last;
+        b.alarm = r.reason->alarm;
+    }
+    b.grantedSeconds = grant;
+    b.expiresAt = now + std::chrono::seconds(grant);
+    if (newCycle) b.registeredAt = wallNow;
+    b.live = true;
+    b.dns = dev->dns;
+
+    d.expires = grant;
+    if (newCycle) {
+        d.outcome = RegisterOutcome::NewRegistration;
+        d.newreg = true;
+        d.optionsInd = true;
+        d.detail = fmt::format("registered {} line(s) over {} from {} for {} s{}{}", b.dns.size(), r.transport, r.source,
+                               grant, b.activeLoad.empty() ? "" : ", active load " + b.activeLoad,
+                               !r.bulk && !hadLive ? " (keep-alive for a binding labcm did not have: all lines re-created)" : "");
+    } else {
+        d.outcome = RegisterOutcome::Refresh;
+        d.detail = fmt::format("refreshed for {} s", grant);
+    }
+    return d;
+}
+
+std::vector<Binding> Registrar::sweep(Clock::time_point now) {
+    std::vector<Binding> gone;
+    for (auto it = bindings_.begin(); it != bindings_.end();) {
+        if (now > it->second.expiresAt + grace_) {
+            gone.push_back(std::move(it->second));
+            it = bindings_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return gone;
+}
+
+} // namespace labcm::sip

@@ -1,0 +1,113 @@
+// The registrar's decisions, pure: which REGISTER is a new registration, a refresh, a
+// keep-alive to a backup, an unregister; what expiry to grant; when to say x-cisco-newreg;
+// when a binding has expired. The sofia layer (sip_service) turns requests into
+// RegisterRequest and RegisterDecision into a 200 OK; this class never sees sofia types.
+//
+// One binding per device (bulk registration: the primary line's REGISTER registers every
+// line of the device, as CUCM does).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sip/cisco.h"
+
+namespace labcm::sip {
+
+using Clock = std::chrono::steady_clock;
+
+/// @brief What the registrar knows about a configured device (pushed from the store).
+struct DeviceView {
+    std::string mac;
+    std::string model;
+    std::vector<std::string> dns; ///< the device's lines, by button order
+};
+
+/// @brief A REGISTER, reduced to what the decision needs (copied out of the SIP stack).
+struct RegisterRequest {
+    std::string mac;              ///< identified device; empty = could not identify
+    std::string callId;
+    std::string contact;          ///< the Contact header as sent (echoed back)
+    std::string source;           ///< "transport:ip:port" it came from
+    std::string transport;        ///< "udp" or "tcp"
+    std::string userAgent;
+    long expires = 3600;          ///< Expires header (or Contact expires); 0 = unregister / keep-alive
+    CiscoContact contactParams;
+    std::optional<CiscoReason> reason;
+    bool bulk = false;            ///< carried the bulkregisterreq body (start of a registration cycle)
+};
+
+/// @brief A live registration.
+struct Binding {
+    std::string mac;
+    std::string callId;
+    std::string contact;
+    std::string source;
+    std::string transport;
+    std::string userAgent;
+    std::optional<int> modelId;
+    std::string activeLoad, inactiveLoad, lastReason;
+    int alarm = -1;
+    int grantedSeconds = 0;
+    Clock::time_point expiresAt;  ///< after this (plus the grace) the phone counts as gone
+    std::chrono::system_clock::time_point registeredAt;
+    bool live = true;             ///< false: restored from the database after a restart
+    std::vector<std::string> dns; ///< lines registered with it
+};
+
+enum class RegisterOutcome {
+    NewRegistration, ///< first REGISTER of a cycle, or no live binding: x-cisco-newreg + optionsind
+    Refresh,         ///< keep-alive REGISTER of a live binding: plain 200
+    BackupKeepAlive, ///< Expires 0 with cisco-keep-alive: 200, binding untouched
+    Unregistered,    ///< Expires 0: binding removed
+    UnknownDevice,   ///< 404
+    Unidentified,    ///< no devicename, Name= or instance MAC: 404
+};
+std::string_view toString(RegisterOutcome o);
+
+struct RegisterDecision {
+    RegisterOutcome outcome;
+    int status = 200;
+    int expires = 0;        ///< Expires header value to send
+    bool newreg = false;    ///< append ;x-cisco-newreg to the Contact echo
+    bool optionsInd = false;///< send the optionsind response body
+    std::string detail;     ///< for the event and the log
+};
+
+class Registrar {
+public:
+    /// @param grantedSeconds the Expires labcm grants (CUCM: 120); clamped to >= 25
+    /// @param grace how long after the expiry a missing refresh is tolerated (CUCM: ~15 s)
+    Registrar(int grantedSeconds, std::chrono::seconds grace);
+
+    void setDevices(std::vector<DeviceView> devices);
+    void setGrantedSeconds(int seconds);
+    const DeviceView* device(const std::string& mac) const;
+
+    RegisterDecision onRegister(const RegisterRequest& r, Clock::time_point now,
+                                std::chrono::system_clock::time_point wallNow);
+
+    /// @brief Removes bindings past expiry + grace; returns them.
+    std::vector<Binding> sweep(Clock::time_point now);
+
+    /// @brief Puts back a binding loaded from the database (not live: the next REGISTER
+    /// gets x-cisco-newreg).
+    void restore(Binding b);
+
+    const Binding* binding(const std::string& mac) const;
+    const std::map<std::string, Binding>& bindings() const { return bindings_; }
+    /// @brief Drops bindings of devices that no longer exist; returns their MACs.
+    std::vector<std::string> pruneUnknown();
+
+private:
+    int granted_;
+    std::chrono::seconds grace_;
+    std::map<std::string, DeviceView> devices_;
+    std::map<std::string, Binding> bindings_;
+};
+
+} // namespace labcm::sip

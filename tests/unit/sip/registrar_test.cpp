@@ -1,0 +1,153 @@
+#include <doctest/doctest.h>
+
+#include "sip/registrar.h"
+
+using namespace labcm::sip;
+using namespace std::chrono_literals;
+
+namespace {
+
+Registrar makeRegistrar() {
+    Registrar r(120, 15s);
+    r.setDevices({{"001122AABBCC", "8851", {"1001", "1000"}}, {"001122AABBCD", "7821", {"1002"}}});
+    return r;
+}
+
+RegisterRequest first(const char* mac = "001122AABBCC") {
+    RegisterRequest q;
+    q.mac = mac;
+    q.callId = "c1@10.0.0.50";
+    q.contact = "<sip:uuid@10.0.0.50:51234;transport=tcp>";
+    q.source = "tcp:10.0.0.50:51234";
+    q.transport = "tcp";
+    q.userAgent = "Cisco-CP8851/14.2.1";
+    q.expires = 3600;
+    q.bulk = true;
+    q.reason = CiscoReason{23, "SEP001122AABBCC", "sip88xx.14-2-1-0001-14", "sip88xx.12-8-1-0001-455", "reset-restart"};
+    q.contactParams.model = 684;
+    return q;
+}
+
+RegisterRequest keepAlive(const char* mac = "001122AABBCC") {
+    auto q = first(mac);
+    q.bulk = false;
+    q.reason.reset();
+    return q;
+}
+
+const auto t0 = Clock::time_point{} + 1000s;
+const auto w0 = std::chrono::system_clock::now();
+
+} // namespace
+
+TEST_CASE("registrar: first REGISTER is new (newreg + optionsind), refreshes are plain") {
+    auto r = makeRegistrar();
+    auto d = r.onRegister(first(), t0, w0);
+    CHECK((d.outcome == RegisterOutcome::NewRegistration));
+    CHECK(d.status == 200);
+    CHECK(d.expires == 120); // CUCM grants 120 whatever the phone asks
+    CHECK(d.newreg);
+    CHECK(d.optionsInd);
+    const auto* b = r.binding("001122AABBCC");
+    REQUIRE(b);
+    CHECK(b->activeLoad == "sip88xx.14-2-1-0001-14");
+    CHECK(b->inactiveLoad == "sip88xx.12-8-1-0001-455");
+    CHECK(b->lastReason == "reset-restart");
+    CHECK(b->modelId == 684);
+    CHECK(b->dns == std::vector<std::string>{"1001", "1000"}); // bulk: every line
+
+    auto k = r.onRegister(keepAlive(), t0 + 115s, w0);
+    CHECK((k.outcome == RegisterOutcome::Refresh));
+    CHECK(!k.newreg);
+    CHECK(!k.optionsInd);
+    CHECK(r.binding("001122AABBCC")->activeLoad == "sip88xx.14-2-1-0001-14"); // kept without Reason
+}
+
+TEST_CASE("registrar: granted expiry is clamped to [25, setting]") {
+    auto r = makeRegistrar();
+    auto q = first();
+    q.expires = 60;
+    CHECK(r.onRegister(q, t0, w0).expires == 60);
+    q.expires = 5;
+    CHECK(r.onRegister(q, t0, w0).expires == 25);
+    r.setGrantedSeconds(10); // never below 25
+    q.expires = 3600;
+    CHECK(r.onRegister(q, t0, w0).expires == 25);
+}
+
+TEST_CASE("registrar: backup keep-alive keeps the binding; Expires 0 unregisters") {
+    auto r = makeRegistrar();
+    r.onRegister(first(), t0, w0);
+    auto ka = keepAlive();
+    ka.expires = 0;
+    ka.contactParams.keepAlive = true;
+    CHECK((r.onRegister(ka, t0 + 1s, w0).outcome == RegisterOutcome::BackupKeepAlive));
+    CHECK(r.binding("001122AABBCC"));
+    auto un = first();
+    un.expires = 0;
+    un.reason->last = "reset-reset";
+    auto d = r.onRegister(un, t0 + 2s, w0);
+    CHECK((d.outcome == RegisterOutcome::Unregistered));
+    CHECK(d.detail == "unregistered (Last=reset-reset)");
+    CHECK(!r.binding("001122AABBCC"));
+}
+
+TEST_CASE("registrar: unknown and unidentified devices get 404") {
+    auto r = makeRegistrar();
+    auto d = r.onRegister(first("0011223344FF"), t0, w0);
+    CHECK((d.outcome == RegisterOutcome::UnknownDevice));
+    CHECK(d.status == 404);
+    CHECK(d.detail.find("SEP0011223344FF") != std::string::npos);
+    auto q = first();
+    q.mac.clear();
+    CHECK((r.onRegister(q, t0, w0).outcome == RegisterOutcome::Unidentified));
+    CHECK(r.bindings().empty());
+}
+
+TEST_CASE("registrar: expiry after granted + grace; a new call-id starts a new cycle") {
+    auto r = makeRegistrar();
+    r.onRegister(first(), t0, w0);
+    CHECK(r.sweep(t0 + 120s + 15s).empty());
+    auto gone = r.sweep(t0 + 136s);
+    REQUIRE(gone.size() == 1);
+    CHECK(gone[0].mac == "001122AABBCC");
+    CHECK(!r.binding("001122AABBCC"));
+    r.onRegister(first(), t0, w0);
+    auto other = keepAlive();
+    other.callId = "c2@10.0.0.50";
+    CHECK(r.onRegister(other, t0 + 1s, w0).newreg);
+}
+
+TEST_CASE("registrar: a keep-alive for a lost or restored binding re-creates all lines with newreg") {
+    auto r = makeRegistrar();
+    // labcm restarted and lost the binding: the phone's bodyless keep-alive comes in.
+    auto d = r.onRegister(keepAlive(), t0, w0);
+    CHECK((d.outcome == RegisterOutcome::NewRegistration));
+    CHECK(d.newreg);
+    CHECK(r.binding("001122AABBCC")->dns.size() == 2);
+    CHECK(d.detail.find("all lines re-created") != std::string::npos);
+
+    // Restored from the database: not live, so the first REGISTER says newreg, loads kept.
+    Registrar r2 = makeRegistrar();
+    Binding b;
+    b.mac = "001122AABBCD";
+    b.callId = "c1@10.0.0.50";
+    b.activeLoad = "sip78xx.14-2-1-0001-14";
+    b.expiresAt = t0 + 60s;
+    r2.restore(b);
+    auto k = keepAlive("001122AABBCD");
+    auto d2 = r2.onRegister(k, t0 + 1s, w0);
+    CHECK(d2.newreg);
+    CHECK(r2.binding("001122AABBCD")->activeLoad == "sip78xx.14-2-1-0001-14");
+    CHECK(r2.binding("001122AABBCD")->live);
+}
+
+TEST_CASE("registrar: configuration changes flow into live bindings; removed devices are pruned") {
+    auto r = makeRegistrar();
+    r.onRegister(first(), t0, w0);
+    r.setDevices({{"001122AABBCC", "8851", {"1001", "1000", "1009"}}});
+    CHECK(r.binding("001122AABBCC")->dns.size() == 3);
+    r.setDevices({});
+    CHECK(r.pruneUnknown() == std::vector<std::string>{"001122AABBCC"});
+    CHECK(r.bindings().empty());
+}
