@@ -46,7 +46,7 @@ bool iequals(std::string_view a, std::string_view b) {
 std::string stripLoadsSuffix(std::string_view load) {
     load = trim(load);
     if (load.size() >= 6 && iequals(load.substr(load.size() - 6), ".loads")) load.remove_suffix(6);
-    return std::string(load);
+    return std::string(trim(load));
 }
 
 std::optional<CiscoReason> parseCiscoReasonText(std::string_view text) {
@@ -71,6 +71,9 @@ std::optional<CiscoReason> parseCiscoReasonText(std::string_view text) {
         if (eq == std::string_view::npos) continue;
         auto key = token.substr(0, eq);
         auto value = token.substr(eq + 1);
+        // Values end up in the database and on the admin page: none with control characters.
+        if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; }))
+            continue;
         if (iequals(key, "Name")) r.name = std::string(value);
         else if (iequals(key, "ActiveLoad") || iequals(key, "Load")) r.activeLoad = stripLoadsSuffix(value);
         else if (iequals(key, "InactiveLoad")) r.inactiveLoad = stripLoadsSuffix(value);

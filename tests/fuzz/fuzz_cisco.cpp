@@ -1,6 +1,6 @@
 // Fuzz the Cisco header parsers (Reason, Contact parameters, User-Agent) with what a phone,
-// or anything pretending to be one, sends. Properties: parsed loads never keep a ".loads"
-// suffix, an identified device is a 12-hex MAC, parameter lists stay bounded.
+// or anything pretending to be one, sends. Properties: stored Reason values carry no control
+// characters or edge whitespace, an identified device is a 12-hex MAC, parameter lists stay bounded.
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +16,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto reason = parseReasonHeader(s);
     if (auto t = parseCiscoReasonText(s)) reason = t;
     if (reason) {
-        for (const auto* load : {&reason->activeLoad, &reason->inactiveLoad})
-            if (load->size() >= 6 && stripLoadsSuffix(*load) != *load) std::abort();
+        // What is stored: no control characters, no surrounding whitespace.
+        for (const auto* v : {&reason->activeLoad, &reason->inactiveLoad, &reason->name, &reason->last}) {
+            for (char c : *v)
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) std::abort();
+            if (!v->empty() && (std::isspace(static_cast<unsigned char>(v->front())) ||
+                                std::isspace(static_cast<unsigned char>(v->back()))))
+                std::abort();
+        }
     }
     auto params = parseContactParamList(s);
     if (params.size() > 64) std::abort();

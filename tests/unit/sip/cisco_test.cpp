@@ -31,6 +31,15 @@ TEST_CASE("cisco: the older Load= form (7970, CIPC), and other spellings") {
     CHECK(u->activeLoad.empty());
 }
 
+TEST_CASE("cisco: control characters never reach a stored value (found by fuzzing)") {
+    auto r = parseCiscoReasonText("cisco-alarm:1 Name=SEP\x01X ActiveLoad=sip88xx.1\r.loads InactiveLoad=b.loads");
+    REQUIRE(r);
+    CHECK(r->name.empty());
+    CHECK(r->activeLoad.empty());
+    CHECK(r->inactiveLoad == "b");
+    CHECK(stripLoadsSuffix(" a .loads ") == "a");
+}
+
 TEST_CASE("cisco: what is not a Cisco Reason") {
     CHECK(!parseReasonHeader("Q.850;cause=16;text=\"Normal\""));
     CHECK(!parseReasonHeader("SIP;cause=200"));
