@@ -55,7 +55,8 @@ std::string text(const json::value& v) {
 }
 
 void printDevices(const json::array& devices) {
-    std::cout << fmt::format("{:<16} {:<6} {:<28} {:<28} {}\n", "NAME", "MODEL", "DESCRIPTION", "LINES", "LOAD");
+    std::cout << fmt::format("{:<16} {:<6} {:<24} {:<20} {:<12} {:<16} {}\n", "NAME", "MODEL", "DESCRIPTION", "LINES",
+                             "STATE", "ADDRESS", "ACTIVE LOAD");
     for (const auto& dv : devices) {
         const auto& d = dv.as_object();
         std::string lines;
@@ -63,8 +64,16 @@ void printDevices(const json::array& devices) {
             const auto& l = lv.as_object();
             lines += fmt::format("{}{}:{}", lines.empty() ? "" : " ", l.at("index").to_number<std::int64_t>(), text(l.at("dn")));
         }
-        std::cout << fmt::format("{:<16} {:<6} {:<28} {:<28} {}\n", text(d.at("name")), text(d.at("model")),
-                                 text(d.at("description")), lines, text(d.at("load")));
+        const auto& reg = d.at("registration").as_object();
+        std::string address;
+        if (auto* src = reg.if_contains("source")) {
+            auto s = text(*src); // "tcp:10.0.0.50:51234"
+            auto a = s.find(':'), b = s.rfind(':');
+            if (a != std::string::npos && b > a) address = s.substr(a + 1, b - a - 1);
+        }
+        std::cout << fmt::format("{:<16} {:<6} {:<24} {:<20} {:<12} {:<16} {}\n", text(d.at("name")), text(d.at("model")),
+                                 text(d.at("description")), lines, text(reg.at("state")), address,
+                                 reg.contains("active_load") ? text(reg.at("active_load")) : "");
     }
 }
 
@@ -82,6 +91,18 @@ void printDevice(const json::object& d) {
                                  text(l.at("label")), text(l.at("auth_name")),
                                  l.at("auth_password_set").as_bool() ? " (password set)" : "",
                                  shared.empty() ? std::string() : fmt::format(" shared with{}", shared));
+    }
+    const auto& reg = d.at("registration").as_object();
+    std::cout << fmt::format("registration: {}\n", text(reg.at("state")));
+    if (reg.contains("source")) {
+        std::cout << fmt::format("  from:          {} ({})\n  user agent:    {}\n  active load:   {}\n"
+                                 "  inactive load: {}\n  last reason:   {}{}\n  contact:       {}\n",
+                                 text(reg.at("source")), text(reg.at("transport")), text(reg.at("user_agent")),
+                                 text(reg.at("active_load")), text(reg.at("inactive_load")), text(reg.at("last")),
+                                 reg.at("alarm").to_number<std::int64_t>() >= 0
+                                     ? fmt::format(" (cisco-alarm {})", reg.at("alarm").to_number<std::int64_t>())
+                                     : std::string(),
+                                 text(reg.at("contact")));
     }
     for (const auto& kv : d.at("speed_dials").as_array()) {
         const auto& k = kv.as_object();
@@ -223,6 +244,19 @@ int main(int argc, char** argv) {
         if (eTransport->count()) args["transport"] = da.transport;
         call({{"cmd", "device.edit"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
     });
+
+    for (const char* action : {"restart", "reset", "apply-config"}) {
+        auto* dCtl = device->add_subcommand(
+            action, std::string("Send a registered phone a service-control NOTIFY: ") + action +
+                        (std::string(action) == "restart" ? " (re-read config, re-register)"
+                         : std::string(action) == "reset" ? " (reboot)"
+                                                          : " (apply a changed config without restarting)"));
+        dCtl->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+        dCtl->callback([&, action] {
+            call({{"cmd", "device.control"}, {"args", {{"device", da.name}, {"action", action}}}},
+                 [](const json::value& r) { std::cout << text(r.at("detail")) << "\n"; });
+        });
+    }
 
     auto* dRm = device->add_subcommand("rm", "Remove a phone and its lines");
     dRm->add_option("device", da.name, "SEP<MAC> or the MAC")->required();

@@ -26,6 +26,8 @@
 #include "provision/file_namespace.h"
 #include "provision/firmware.h"
 #include "store/device_store.h"
+#include "sip/sip_service.h"
+#include "store/registration_store.h"
 #include "tftp/service.h"
 #include "store/event_log.h"
 #include "store/migrations.h"
@@ -106,6 +108,22 @@ std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::
     return out;
 }
 
+// The registrar's view of the configured phones.
+std::vector<sip::DeviceView> deviceViews(store::Db& db) {
+    std::vector<sip::DeviceView> out;
+    for (const auto& d : store::DeviceStore(db).list()) {
+        sip::DeviceView v{d.mac, d.model, {}};
+        for (const auto& l : d.lines) v.dns.push_back(l.dn);
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
+std::int64_t nowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 // Events after which rendered files may differ.
 bool changesRenderedFiles(EventKind k) {
     switch (k) {
@@ -125,6 +143,8 @@ bool changesRenderedFiles(EventKind k) {
 } // namespace
 
 int serve(const DataDir& dir) {
+    // A phone that drops its TCP connection mid-write must not kill the server.
+    ::signal(SIGPIPE, SIG_IGN);
     DataDirLock lock(dir);
     if (!lock.held()) {
         spdlog::error("another labcm holds the data dir {} (lock {}); stop it first", dir.root.string(),
@@ -161,10 +181,6 @@ int serve(const DataDir& dir) {
     info.extra = [&] {
         return json::object{{"events_written", eventSink.written()}, {"events_dropped", eventSink.dropped()}};
     };
-    control::Commands commands({reader, writer, bus, settings, info,
-                                [&io](std::function<void()> f) { asio::post(io, std::move(f)); }});
-    control::ControlServer control(io, dir.socket(), commands);
-
     // Phone-facing file services: one namespace for HTTP 6970 and TFTP.
     provision::FileNamespace files(reader, settings, dir.files(), dir.templates());
     provision::ClientMacs clientMacs;
@@ -172,6 +188,63 @@ int serve(const DataDir& dir) {
         if (changesRenderedFiles(e.kind)) files.invalidate();
     });
     auto s0 = settings.get();
+    const auto registrar = net::registrarAddress(s0->registrarAddress, s0->bindAddress);
+
+    // SIP registrar: its own thread; saves registrations behind itself through the writer.
+    sip::SipService sipService(
+        {s0->bindAddress, s0->sipPort, s0->registerExpires, registrar}, bus, [&writer](store::RegistrationRecord r) {
+            try {
+                writer.submit([r, now = nowMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); },
+                              [mac = r.mac](store::Outcome<std::monostate> o) {
+                                  if (o.error) spdlog::error("sip mac={}: registration not saved", mac);
+                              });
+            } catch (const std::exception& e) {
+                spdlog::error("sip mac={}: registration not saved: {}", r.mac, e.what());
+            }
+        });
+    try {
+        sipService.start(deviceViews(reader), store::RegistrationStore(reader).live(nowMs()));
+    } catch (const std::exception& e) {
+        spdlog::error("{} (setting bind_address / sip_port)", e.what());
+        return 1;
+    }
+    auto sipDevicesSub = bus.subscribe([&](const Event& e) {
+        if (changesRenderedFiles(e.kind)) asio::post(io, [&] { sipService.setDevices(deviceViews(reader)); });
+    });
+
+    control::Commands commands({reader, writer, bus, settings, info,
+                                [&io](std::function<void()> f) { asio::post(io, std::move(f)); },
+                                [&](const std::string& mac, const std::string& action,
+                                    std::function<void(json::object)> reply) {
+                                    // The stamp of the config the phone will fetch, so apply-config/check-version
+                                    // compare against what labcm serves now.
+                                    std::string stamp;
+                                    auto f = files.resolve("SEP" + mac + ".cnf.xml");
+                                    if (auto a = f.body.find("<versionStamp>"); a != std::string::npos) {
+                                        auto b = f.body.find("</versionStamp>", a);
+                                        if (b != std::string::npos) stamp = f.body.substr(a + 14, b - a - 14);
+                                    }
+                                    sipService.control(mac, *sip::parsePhoneAction(action), stamp,
+                                                       [&io, reply](sip::ControlResult r) {
+                                                           asio::post(io, [reply, r] {
+                                                               if (!r.sent || r.status >= 300) {
+                                                                   // Not registered (409), or the phone (or sofia, for a
+                                                                   // timeout or a dead connection) said no (502).
+                                                                   reply(control::Commands::errorReply(std::make_exception_ptr(
+                                                                       control::CommandError(r.sent ? 502 : 409,
+                                                                                             r.sent ? "phone_refused" : "not_registered",
+                                                                                             "device", r.detail))));
+                                                                   return;
+                                                               }
+                                                               json::object res{{"status", r.status},
+                                                                                {"phrase", r.phrase},
+                                                                                {"detail", r.detail}};
+                                                               reply({{"ok", true}, {"result", res}});
+                                                           });
+                                                       });
+                                }});
+    control::ControlServer control(io, dir.socket(), commands);
+
     std::unique_ptr<http::PhoneHttpServer> phoneHttp;
     try {
         phoneHttp = std::make_unique<http::PhoneHttpServer>(
@@ -205,7 +278,8 @@ int serve(const DataDir& dir) {
                             {"tftp_refused", t.refused},
                             {"tftp_active", tftpService->active()},
                             {"renders", files.renders()},
-                            {"render_cache_hits", files.cacheHits()}};
+                            {"render_cache_hits", files.cacheHits()},
+                            {"sip_port", sipService.port()}};
     };
     for (const auto& c : checkFirmware(reader, files.files()))
         if (!c.complete())
@@ -229,14 +303,16 @@ int serve(const DataDir& dir) {
     });
 
     bus.publish(Service::System, EventKind::ServerStarted, Severity::Info, "", "",
-                fmt::format("listening: control socket {}, HTTP {}:{}, TFTP {}:{} (pid {}); phones register to {}; "
-                            "files dir {}",
+                fmt::format("listening: control socket {}, HTTP {}:{}, TFTP {}:{}, SIP {}:{} udp+tcp (pid {}); phones "
+                            "register to {}; files dir {}",
                             dir.socket().string(), s0->bindAddress, phoneHttp->localEndpoint().port(), s0->bindAddress,
-                            tftpService->localEndpoint().port(), ::getpid(),
-                            net::registrarAddress(s0->registrarAddress, s0->bindAddress), dir.files().string()));
+                            tftpService->localEndpoint().port(), s0->bindAddress, sipService.port(), ::getpid(),
+                            registrar, dir.files().string()));
     io.run();
 
-    // Shutdown: everything queued reaches the database before it is closed.
+    // Shutdown: the registrar stops first (its last saves go to the writer), then
+    // everything queued reaches the database before it is closed.
+    sipService.stop();
     eventSink.flush().wait();
     writer.stop();
     spdlog::info("labcm stopped cleanly ({} transactions, {} events stored, {} dropped)", writer.commits(),

@@ -12,6 +12,7 @@
 #include "core/models.h"
 #include "provision/firmware.h"
 #include "store/device_store.h"
+#include "store/registration_store.h"
 #include "store/event_log.h"
 #include "store/migrations.h"
 #include "store/settings_store.h"
@@ -98,6 +99,18 @@ json::object lineJson(const Line& l, store::DeviceStore& ds, const std::string& 
             {"shared_with", std::move(sharedWith)}};
 }
 
+json::value registrationJson(store::Db& db, const std::string& mac) {
+    auto r = store::RegistrationStore(db).get(mac);
+    if (!r) return json::object{{"state", "never"}};
+    json::object o{{"state", r->state},           {"active_load", r->activeLoad},   {"inactive_load", r->inactiveLoad},
+                   {"last", r->lastReason},       {"alarm", r->alarm},              {"user_agent", r->userAgent},
+                   {"contact", r->contact},       {"source", r->source},            {"transport", r->transport},
+                   {"call_id", r->callId},        {"lines", r->lines},              {"registered_at", r->registeredAtMs},
+                   {"expires_at", r->expiresAtMs}};
+    if (r->modelId) o["model_id"] = *r->modelId;
+    return o;
+}
+
 json::object deviceJson(const Device& d, store::DeviceStore& ds) {
     json::array lines;
     for (const auto& l : d.lines) lines.push_back(lineJson(l, ds, d.mac));
@@ -108,6 +121,7 @@ json::object deviceJson(const Device& d, store::DeviceStore& ds) {
             {"model", d.model},        {"description", d.description},
             {"load", d.loadOverride},  {"transport", d.transport},
             {"lines", std::move(lines)},   {"speed_dials", std::move(keys)},
+            {"registration", registrationJson(ds.db(), d.mac)},
             {"created_at", d.createdAt}, {"updated_at", d.updatedAt}};
 }
 
@@ -335,6 +349,18 @@ void Commands::registerDeviceCommands() {
             },
             adminEvent(EventKind::LineRemoved, mac, fmt::format("line {} removed from SEP{}", *index, mac)),
             reply);
+    });
+
+    add("device.control", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto action = reqString(a, "action");
+        if (action != "restart" && action != "reset" && action != "apply-config" && action != "check-version" &&
+            action != "prt-report")
+            badArg("action", fmt::format("'{}' is not one of restart, reset, apply-config, check-version, prt-report", action));
+        if (!store::DeviceStore(ctx_.reader).get(mac)) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+        if (!ctx_.phoneControl)
+            throw CommandError(503, "no_server", "", "phones can only be restarted while 'labcm serve' runs");
+        ctx_.phoneControl(mac, action, reply);
     });
 
     add("speeddial.add", [this](const json::object& a, Reply reply) {

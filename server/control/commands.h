@@ -58,6 +58,10 @@ struct Context {
     SettingsHolder& settings;
     RuntimeInfo& info;
     std::function<void(std::function<void()>)> post;
+    /// @brief Sends a service-control NOTIFY (restart, reset, ...) to a registered phone and
+    /// replies with the outcome; empty when no server runs (direct mode).
+    std::function<void(const std::string& mac, const std::string& action, std::function<void(json::object)> reply)>
+        phoneControl = {};
 };
 
 class Commands {

@@ -16,8 +16,10 @@ constexpr std::array kKindNames{
     "line_removed",   "devices_imported", "setting_changed",      "model_default_changed",
     "file_served",    "file_not_found",  "file_refused",          "file_failed",
     "firmware_incomplete",
+    "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",
+    "phone_controlled",
 };
-static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::FirmwareIncomplete) + 1,
+static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::PhoneControlled) + 1,
               "every EventKind needs a name");
 
 template <class Names>

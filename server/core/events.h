@@ -50,6 +50,12 @@ enum class EventKind : std::uint8_t {
     FileRefused,        ///< the name or request was refused (traversal, bad option, WRQ)
     FileFailed,         ///< a transfer started but did not finish (timeout, client error)
     FirmwareIncomplete, ///< a load in use lacks its .loads or image files
+    // sip
+    PhoneRegistered,    ///< a new registration (or a lost one re-created); details carry the loads
+    PhoneUnregistered,  ///< Expires 0 (details carry Last=)
+    PhoneExpired,       ///< no refresh within expiry + grace
+    RegisterRejected,   ///< unknown or unidentifiable device, or bad credentials
+    PhoneControlled,    ///< a service-control NOTIFY and how it ended
 };
 
 std::string_view toString(Service s);

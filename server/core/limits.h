@@ -113,6 +113,9 @@ inline constexpr int kTftpMaxRetries = 5;
 /// TFTP: netascii is converted in memory; larger files are refused in that mode (config
 /// files are a few KiB; firmware is always fetched in octet mode).
 inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
+/// SIP: a phone that misses its refresh counts as gone this long after its expiry (CUCM
+/// declares a phone unregistered ~15 s after a missed keep-alive).
+inline constexpr auto kSipExpiryGrace = 15s;
 /// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
 inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 

@@ -26,6 +26,7 @@ constexpr std::array kInfos{
     SettingInfo{"voicemail_number", "dn-or-empty", "Number the phones' Messages button dials (empty: none)"},
     SettingInfo{"user_locale", "folder", "User locale folder under <data-dir>/files (sent to phones only if present)"},
     SettingInfo{"network_locale", "folder", "Network locale (tones) folder under <data-dir>/files (sent only if present)"},
+    SettingInfo{"register_expires", "expires", "Seconds a phone's registration lasts before it must refresh (25-3600; CUCM: 120)"},
 };
 
 [[noreturn]] void fail(std::string_view key, std::string message) {
@@ -126,6 +127,14 @@ std::string canonical(std::string_view key, std::string_view value) {
         }
         return out;
     }
+    if (type == "expires") {
+        int n = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc{} || p != v.data() + v.size() || n < 25 || n > 3600)
+            fail(key, fmt::format("'{}' is not a number of seconds from 25 to 3600 (a phone refreshes 5 s early "
+                                  "and fails below 20 s)", v));
+        return std::to_string(n);
+    }
     if (type == "folder") {
         if (v.empty() || v.size() > 64 || !std::all_of(v.begin(), v.end(), [](char c) {
                 return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -184,6 +193,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "voicemail_number") s.voicemailNumber = v;
         else if (key == "user_locale") s.userLocale = v;
         else if (key == "network_locale") s.networkLocale = v;
+        else if (key == "register_expires") s.registerExpires = std::stoi(v);
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
     if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
@@ -214,6 +224,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "voicemail_number") return s.voicemailNumber;
     if (key == "user_locale") return s.userLocale;
     if (key == "network_locale") return s.networkLocale;
+    if (key == "register_expires") return std::to_string(s.registerExpires);
     fail(key, fmt::format("unknown setting '{}'", key));
 }
 

@@ -33,6 +33,7 @@ struct Settings {
     std::string voicemailNumber;           ///< messagesNumber on every line; empty = none
     std::string userLocale = "English_United_States"; ///< locale folder under files/ (sent only if present)
     std::string networkLocale = "United_States";      ///< tones folder under files/ (sent only if present)
+    int registerExpires = 120;             ///< Expires granted to phones, seconds (CUCM: 120; >= 25)
 };
 
 /// @brief One setting as the CLI, API and store see it.

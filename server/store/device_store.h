@@ -40,6 +40,7 @@ struct DeviceFilter {
 class DeviceStore {
 public:
     explicit DeviceStore(Db& db) : db_(db) {}
+    Db& db() { return db_; }
 
     std::vector<Device> list(const DeviceFilter& filter = {});
     std::size_t count();

@@ -86,9 +86,11 @@ class LabcmTestCase(unittest.TestCase):
             return
         self.http_port = self.free_port()
         self.tftp_port = self.free_port(socket.SOCK_DGRAM)
+        self.sip_port = self.free_port()
         self.ok("setting", "set", "bind_address", "127.0.0.1")
         self.ok("setting", "set", "http_port", str(self.http_port))
         self.ok("setting", "set", "tftp_port", str(self.tftp_port))
+        self.ok("setting", "set", "sip_port", str(self.sip_port))
 
     def start_server(self):
         self.use_loopback_ports()

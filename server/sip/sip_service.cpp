@@ -1,0 +1,493 @@
+// All of labcm's sofia-sip code. One thread: it creates and runs the su_root, and every nta,
+// tport and msg call happens on it. Jobs from other threads arrive through an eventfd-woken
+// queue; data leaves as copies.
+#include "sip/sip_service.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+#include <sofia-sip/su_string.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/tport.h>
+#include <sofia-sip/tport_tag.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/limits.h"
+
+namespace labcm::sip {
+
+namespace {
+
+std::int64_t wallMs(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// A header as text. sofia's sip_header_as_string() drops the last parameter of headers
+// longer than 127 characters; encoding with headroom does not.
+std::string headerText(msg_header_t const* h) {
+    std::vector<char> buf(1024);
+    for (int i = 0; i < 6; ++i) {
+        auto n = msg_header_field_e(buf.data(), static_cast<isize_t>(buf.size()), h, 0);
+        if (n >= 0 && static_cast<std::size_t>(n) + 64 < buf.size()) return std::string(buf.data(), static_cast<std::size_t>(n));
+        buf.resize(buf.size() * 4);
+    }
+    return {};
+}
+
+// "<sip:u@h:p;transport=tcp>;+sip.instance=..." -> "sip:u@h:p;transport=tcp"
+std::string contactUri(const std::string& contact) {
+    auto lt = contact.find('<');
+    auto gt = contact.find('>', lt == std::string::npos ? 0 : lt);
+    if (lt != std::string::npos && gt != std::string::npos) return contact.substr(lt + 1, gt - lt - 1);
+    return contact.substr(0, contact.find(';'));
+}
+
+// The host part of a SIP URI string.
+std::string uriHost(const std::string& uri) {
+    auto at = uri.find('@');
+    auto start = at == std::string::npos ? uri.find(':') + 1 : at + 1;
+    auto end = uri.find_first_of(":;>", start);
+    return uri.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+} // namespace
+
+class SipService::Impl {
+public:
+    Impl(SipConfig c, EventBus& b, Persist p)
+        : cfg(std::move(c)), bus(b), persist(std::move(p)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {}
+
+    // --- any thread -------------------------------------------------------------------
+    void post(std::function<void()> job) {
+        bool wake;
+        {
+            std::lock_guard lock(mutex);
+            wake = jobs.empty();
+            jobs.push_back(std::move(job));
+        }
+        // Write the eventfd only on empty -> non-empty (reference: 4x cheaper than always).
+        if (wake && efd >= 0) {
+            std::uint64_t one = 1;
+            [[maybe_unused]] auto n = ::write(efd, &one, sizeof one);
+        }
+    }
+
+    void start(std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored) {
+        efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (efd < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
+        std::promise<void> ready;
+        auto started = ready.get_future();
+        thread = std::thread([this, &ready, devices = std::move(devices), restored = std::move(restored)]() mutable {
+            run(ready, std::move(devices), std::move(restored));
+        });
+        try {
+            started.get();
+        } catch (...) {
+            thread.join();
+            ::close(efd);
+            efd = -1;
+            throw;
+        }
+    }
+
+    void stop() {
+        if (!thread.joinable()) return;
+        post([this] { su_root_break(root); });
+        thread.join();
+        ::close(efd);
+        efd = -1;
+    }
+
+    // --- the sofia thread ----------------------------------------------------------------
+    void run(std::promise<void>& ready, std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored) {
+        su_init();
+        root = su_root_create(nullptr);
+        if (!root) {
+            ready.set_exception(std::make_exception_ptr(std::runtime_error("su_root_create failed")));
+            su_deinit();
+            return;
+        }
+        su_wait_create(wait, efd, SU_WAIT_IN);
+        su_root_register(root, wait, &Impl::onWake, reinterpret_cast<su_wakeup_arg_t*>(this), 0);
+
+        std::string host = cfg.bindAddress == "0.0.0.0" || cfg.bindAddress.empty() ? "*" : cfg.bindAddress;
+        if (host.find(':') != std::string::npos && host != "*") host = "[" + host + "]";
+        std::string url = fmt::format("sip:{}:{}", host, cfg.port);
+        agent = nta_agent_create(root, URL_STRING_MAKE(url.c_str()), nullptr, nullptr,
+                                 NTATAG_SERVER_RPORT(1),        // 79xx over UDP: answer to the Via port
+                                 NTATAG_UDP_MTU(65535),         // never switch our requests to TCP
+                                 TPTAG_QUEUESIZE(1000),         // listen backlog for boot storms
+                                 TAG_END());
+        if (!agent) {
+            auto err = std::strerror(errno);
+            su_root_unregister(root, wait, &Impl::onWake, reinterpret_cast<su_wakeup_arg_t*>(this));
+            su_root_destroy(root);
+            su_deinit();
+            ready.set_exception(std::make_exception_ptr(
+                std::runtime_error(fmt::format("cannot listen for SIP on {}: {}", url, err))));
+            return;
+        }
+        leg = nta_leg_tcreate(agent, &Impl::onRequest, reinterpret_cast<nta_leg_magic_t*>(this), NTATAG_NO_DIALOG(1),
+                              TAG_END());
+        sweepTimer = su_timer_create(su_root_task(root), 1000);
+        su_timer_set_interval(sweepTimer, &Impl::onSweep, reinterpret_cast<su_timer_arg_t*>(this), 1000);
+
+        registrar.setDevices(std::move(devices));
+        auto now = Clock::now();
+        auto wall = std::chrono::system_clock::now();
+        for (const auto& r : restored) {
+            Binding b;
+            b.mac = r.mac;
+            b.callId = r.callId;
+            b.contact = r.contact;
+            b.source = r.source;
+            b.transport = r.transport;
+            b.userAgent = r.userAgent;
+            b.modelId = r.modelId;
+            b.activeLoad = r.activeLoad;
+            b.inactiveLoad = r.inactiveLoad;
+            b.lastReason = r.lastReason;
+            b.alarm = r.alarm;
+            b.expiresAt = now + std::chrono::milliseconds(std::max<std::int64_t>(0, r.expiresAtMs - wallMs(wall)));
+            b.registeredAt = std::chrono::system_clock::time_point(std::chrono::milliseconds(r.registeredAtMs));
+            if (registrar.device(r.mac)) registrar.restore(std::move(b));
+        }
+        if (auto* c = nta_agent_contact(agent); c && c->m_url->url_port) boundPort = static_cast<std::uint16_t>(std::atoi(c->m_url->url_port));
+        else boundPort = cfg.port;
+        ready.set_value();
+
+        su_root_run(root);
+
+        // Teardown, in the order that is known to be clean.
+        for (auto& [mac, tp] : tports) tport_unref(tp);
+        tports.clear();
+        su_timer_destroy(sweepTimer);
+        nta_leg_destroy(leg);
+        nta_agent_destroy(agent);
+        su_root_unregister(root, wait, &Impl::onWake, reinterpret_cast<su_wakeup_arg_t*>(this));
+        su_root_destroy(root);
+        su_deinit();
+    }
+
+    static int onWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg) {
+        auto* self = reinterpret_cast<Impl*>(arg);
+        std::uint64_t v;
+        [[maybe_unused]] auto n = ::read(self->efd, &v, sizeof v);
+        std::deque<std::function<void()>> batch;
+        {
+            std::lock_guard lock(self->mutex);
+            batch.swap(self->jobs);
+        }
+        for (auto& job : batch) {
+            try {
+                job();
+            } catch (const std::exception& e) {
+                spdlog::error("sip: a job failed: {}", e.what());
+            }
+        }
+        return 0;
+    }
+
+    static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
+        auto* self = reinterpret_cast<Impl*>(arg);
+        for (auto& b : self->registrar.sweep(Clock::now())) {
+            self->dropTport(b.mac);
+            self->bus.publish(Service::Sip, EventKind::PhoneExpired, Severity::Warning, b.mac, "",
+                              fmt::format("no REGISTER refresh within {} s + {} s grace: phone counted as gone",
+                                          b.grantedSeconds, limits::kSipExpiryGrace.count()));
+            auto rec = record(b, "expired");
+            self->persist(rec);
+        }
+    }
+
+    static int onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
+        auto* self = reinterpret_cast<Impl*>(magic);
+        if (!sip || !sip->sip_request) return 400;
+        try {
+            switch (sip->sip_request->rq_method) {
+            case sip_method_register: return self->onRegister(irq, sip);
+            case sip_method_options: return 200;
+            case sip_method_notify: return 200; // dialog (hook state) and refer NOTIFYs
+            case sip_method_refer:
+                // Alarm and token REFERs before registration, remotecc softkeys: accepted.
+                nta_incoming_treply(irq, SIP_202_ACCEPTED, TAG_END());
+                return 202;
+            case sip_method_publish: {
+                // DND presence: accepted; SIP-ETag so the phone can refresh it (RFC 3903).
+                auto etag = fmt::format("SIP-ETag: labcm{}\r\n", ++self->etag);
+                nta_incoming_treply(irq, SIP_200_OK, SIPTAG_HEADER_STR(etag.c_str()), SIPTAG_EXPIRES_STR("3600"), TAG_END());
+                return 200;
+            }
+            case sip_method_subscribe: return 489; // Bad Event: no server-side features yet
+            default: return 501;                   // calls come with their own issue
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("sip: handling {} failed: {}", sip->sip_request->rq_method_name, e.what());
+            return 500;
+        }
+    }
+
+    int onRegister(nta_incoming_t* irq, sip_t const* sip) {
+        su_home_t home[1] = {SU_HOME_INIT(home)};
+        struct HomeGuard {
+            su_home_t* h;
+            ~HomeGuard() { su_home_deinit(h); }
+        } guard{home};
+
+        RegisterRequest q;
+        if (sip->sip_call_id) q.callId = sip->sip_call_id->i_id;
+        if (sip->sip_user_agent && sip->sip_user_agent->g_string) q.userAgent = sip->sip_user_agent->g_string;
+        for (sip_reason_t const* r = sip->sip_reason; r; r = r->re_next)
+            if (r->re_protocol && su_casematch(r->re_protocol, "SIP") && r->re_text)
+                if (auto parsed = parseCiscoReasonText(r->re_text)) {
+                    q.reason = parsed;
+                    break;
+                }
+        if (sip->sip_payload && sip->sip_payload->pl_data)
+            q.bulk = isBulkRegister(std::string_view(sip->sip_payload->pl_data, sip->sip_payload->pl_len));
+
+        auto date = sip_date_create(home, sip_now());
+        if (!sip->sip_contact) {
+            // A query for the current bindings: nothing to change.
+            nta_incoming_treply(irq, SIP_200_OK, SIPTAG_DATE(date), TAG_END());
+            return 200;
+        }
+        sip_contact_t const* c = sip->sip_contact;
+        q.contact = headerText(reinterpret_cast<msg_header_t const*>(c));
+        std::vector<std::pair<std::string, std::string>> params;
+        for (msg_param_t const* p = c->m_params; p && *p; ++p) {
+            std::string_view v(*p);
+            auto eq = v.find('=');
+            params.emplace_back(std::string(v.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(v.substr(eq + 1)));
+        }
+        q.contactParams = parseContactParams(params);
+        if (c->m_url->url_type == url_any) q.expires = 0; // Contact: *
+        else if (q.contactParams.expires) q.expires = *q.contactParams.expires;
+        else if (sip->sip_expires) q.expires = static_cast<long>(sip->sip_expires->ex_delta);
+        q.mac = identifyDevice(q.contactParams, q.reason).value_or("");
+
+        tport_t* tp = nta_incoming_transport(agent, irq, nullptr); // a new reference
+        if (tp) {
+            if (auto const* n = tport_name(tp)) {
+                std::string proto = n->tpn_proto ? n->tpn_proto : "";
+                for (auto& ch : proto) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                q.transport = proto;
+                q.source = fmt::format("{}:{}:{}", proto, n->tpn_host ? n->tpn_host : "", n->tpn_port ? n->tpn_port : "");
+            }
+        }
+        std::string ip = q.source.empty() ? "" : q.source.substr(q.source.find(':') + 1, q.source.rfind(':') - q.source.find(':') - 1);
+
+        auto d = registrar.onRegister(q, Clock::now(), std::chrono::system_clock::now());
+        if (d.status != 200) {
+            if (tp) tport_unref(tp);
+            nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), SIPTAG_DATE(date), TAG_END());
+            bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
+                        fmt::format("REGISTER answered {}: {}", d.status, d.detail));
+            return d.status;
+        }
+
+        // Keep the phone's TCP connection open (and usable for NOTIFY) while it is registered.
+        bool keep = tp && tport_is_reliable(tp) &&
+                    (d.outcome == RegisterOutcome::NewRegistration || d.outcome == RegisterOutcome::Refresh);
+        if (keep) {
+            dropTport(q.mac);
+            tports[q.mac] = tp;
+        } else {
+            if (tp) tport_unref(tp);
+            if (d.outcome == RegisterOutcome::Unregistered) dropTport(q.mac);
+        }
+
+        sip_contact_t* echo = nullptr;
+        if (d.outcome == RegisterOutcome::NewRegistration || d.outcome == RegisterOutcome::Refresh) {
+            echo = sip_contact_dup(home, sip->sip_contact);
+            if (echo && echo->m_next) echo->m_next = nullptr; // Cisco sends one; echo the one we bound
+            if (echo && d.newreg) msg_header_add_param(home, reinterpret_cast<msg_common_t*>(echo), "x-cisco-newreg");
+        }
+        auto expires = std::to_string(d.expires);
+        auto body = d.optionsInd ? optionsIndResponse() : std::string();
+        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_DATE(date), TAG_IF(echo, SIPTAG_CONTACT(echo)),
+                            SIPTAG_EXPIRES_STR(expires.c_str()),
+                            SIPTAG_SUPPORTED_STR("X-cisco-srtp-fallback,X-cisco-sis-10.0.0"),
+                            SIPTAG_SERVER_STR("labcm/" LABCM_VERSION),
+                            TAG_IF(d.optionsInd, SIPTAG_CONTENT_TYPE_STR(kRemoteccResponseType)),
+                            TAG_IF(d.optionsInd, SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
+
+        switch (d.outcome) {
+        case RegisterOutcome::NewRegistration:
+            bus.publish(Service::Sip, EventKind::PhoneRegistered, Severity::Info, q.mac, ip, d.detail);
+            break;
+        case RegisterOutcome::Unregistered:
+            bus.publish(Service::Sip, EventKind::PhoneUnregistered, Severity::Info, q.mac, ip, d.detail);
+            break;
+        default: spdlog::debug("sip mac={} ip={}: {}", q.mac, ip, d.detail); break;
+        }
+        if (d.outcome == RegisterOutcome::Unregistered) {
+            Binding gone;
+            gone.mac = q.mac;
+            gone.callId = q.callId;
+            gone.contact = q.contact;
+            gone.source = q.source;
+            gone.transport = q.transport;
+            if (q.reason) {
+                gone.lastReason = q.reason->last;
+                gone.alarm = q.reason->alarm;
+                gone.activeLoad = q.reason->activeLoad;
+                gone.inactiveLoad = q.reason->inactiveLoad;
+            }
+            persist(record(gone, "unregistered"));
+        } else if (auto const* b = registrar.binding(q.mac); b && d.outcome != RegisterOutcome::BackupKeepAlive) {
+            persist(record(*b, "registered"));
+        }
+        return 200;
+    }
+
+    static store::RegistrationRecord record(const Binding& b, const char* state) {
+        store::RegistrationRecord r;
+        r.mac = b.mac;
+        r.state = state;
+        r.contact = b.contact;
+        r.callId = b.callId;
+        r.source = b.source;
+        r.transport = b.transport;
+        r.userAgent = b.userAgent;
+        r.modelId = b.modelId;
+        r.activeLoad = b.activeLoad;
+        r.inactiveLoad = b.inactiveLoad;
+        r.lastReason = b.lastReason;
+        r.alarm = b.alarm;
+        r.lines = static_cast<int>(b.dns.size());
+        r.registeredAtMs = b.registeredAt == std::chrono::system_clock::time_point{} ? 0 : wallMs(b.registeredAt);
+        auto left = b.expiresAt - Clock::now();
+        r.expiresAtMs = std::string_view(state) == "registered"
+                            ? wallMs(std::chrono::system_clock::now()) +
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(left).count()
+                            : 0;
+        return r;
+    }
+
+    void dropTport(const std::string& mac) {
+        if (auto it = tports.find(mac); it != tports.end()) {
+            tport_unref(it->second);
+            tports.erase(it);
+        }
+    }
+
+    struct ControlCtx {
+        Impl* self;
+        std::string mac;
+        PhoneAction action;
+        std::function<void(ControlResult)> done;
+    };
+
+    void sendControl(std::string mac, PhoneAction action, std::string stamp, std::function<void(ControlResult)> done) {
+        auto const* b = registrar.binding(mac);
+        if (!b) {
+            done({false, 0, "", fmt::format("SEP{} is not registered", mac)});
+            return;
+        }
+        auto uri = contactUri(b->contact);
+        tport_t* tp = nullptr;
+        if (auto it = tports.find(mac); it != tports.end() && !tport_is_closed(it->second)) tp = it->second;
+        std::string dn = b->dns.empty() ? "labcm" : b->dns.front();
+        auto from = fmt::format("<sip:labcm@{}>", cfg.advertisedHost);
+        auto to = fmt::format("<sip:{}@{}>", dn, uriHost(uri));
+        auto body = serviceControlBody(action, b->callId, stamp);
+        auto* ctx = new ControlCtx{this, mac, action, std::move(done)};
+        auto* orq = nta_outgoing_tcreate(leg, &Impl::onControlResponse, reinterpret_cast<nta_outgoing_magic_t*>(ctx),
+                                         nullptr, SIP_METHOD_NOTIFY, URL_STRING_MAKE(uri.c_str()),
+                                         SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
+                                         SIPTAG_EVENT_STR("service-control"), SIPTAG_SUBSCRIPTION_STATE_STR("active"),
+                                         SIPTAG_CONTENT_TYPE_STR("text/plain"), SIPTAG_PAYLOAD_STR(body.c_str()),
+                                         TAG_IF(tp, NTATAG_TPORT(tp)), TAG_END());
+        if (!orq) {
+            auto d = std::move(ctx->done);
+            delete ctx;
+            d({false, 0, "", fmt::format("could not send the NOTIFY to {}", uri)});
+        }
+    }
+
+    static int onControlResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip) {
+        int status = nta_outgoing_status(orq);
+        if (status < 200) return 0;
+        auto* ctx = reinterpret_cast<ControlCtx*>(magic);
+        ControlResult r;
+        r.sent = true;
+        r.status = status;
+        r.phrase = sip && sip->sip_status && sip->sip_status->st_phrase ? sip->sip_status->st_phrase : sip_status_phrase(status);
+        r.detail = fmt::format("service-control {} -> {} {}", toString(ctx->action), status, r.phrase);
+        ctx->self->bus.publish(Service::Sip, EventKind::PhoneControlled, status < 300 ? Severity::Info : Severity::Warning,
+                               ctx->mac, "", r.detail);
+        ctx->done(r);
+        nta_outgoing_destroy(orq);
+        delete ctx;
+        return 0;
+    }
+
+    SipConfig cfg;
+    EventBus& bus;
+    Persist persist;
+    Registrar registrar;
+
+    std::thread thread;
+    std::mutex mutex;
+    std::deque<std::function<void()>> jobs;
+    int efd = -1;
+    std::atomic<std::uint16_t> boundPort{0};
+
+    // Owned by the sofia thread.
+    su_root_t* root = nullptr;
+    su_wait_t wait[1] = {};
+    nta_agent_t* agent = nullptr;
+    nta_leg_t* leg = nullptr;
+    su_timer_t* sweepTimer = nullptr;
+    std::map<std::string, tport_t*> tports; ///< mac -> referenced TCP connection
+    std::uint64_t etag = 0;
+};
+
+SipService::SipService(SipConfig config, EventBus& bus, Persist persist)
+    : impl_(std::make_unique<Impl>(std::move(config), bus, std::move(persist))) {}
+
+SipService::~SipService() { stop(); }
+
+void SipService::start(std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored) {
+    impl_->start(std::move(devices), std::move(restored));
+}
+
+void SipService::stop() { impl_->stop(); }
+
+void SipService::setDevices(std::vector<DeviceView> devices) {
+    impl_->post([impl = impl_.get(), devices = std::move(devices)]() mutable {
+        impl->registrar.setDevices(std::move(devices));
+        for (const auto& mac : impl->registrar.pruneUnknown()) impl->dropTport(mac);
+    });
+}
+
+void SipService::control(std::string mac, PhoneAction action, std::string configStamp,
+                         std::function<void(ControlResult)> done) {
+    impl_->post([impl = impl_.get(), mac = std::move(mac), action, stamp = std::move(configStamp),
+                 done = std::move(done)]() mutable { impl->sendControl(std::move(mac), action, std::move(stamp), std::move(done)); });
+}
+
+std::uint16_t SipService::port() const { return impl_->boundPort.load(); }
+
+} // namespace labcm::sip

@@ -1,0 +1,70 @@
+// The SIP registrar on sofia-sip (nta): its own thread owns su_root, the nta agent, the
+// registrar state and the phones' TCP connections (tport references). Everything else talks
+// to it by posting jobs (setDevices, control); it talks back with copied data only: events on
+// the EventBus (thread-safe) and registration records to `persist` (the store writer).
+//
+// All sofia types stay inside sip_service.cpp (reference: sofia-sip threading, one TU).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/events.h"
+#include "sip/cisco.h"
+#include "sip/registrar.h"
+#include "store/registration_store.h"
+
+namespace labcm::sip {
+
+struct SipConfig {
+    std::string bindAddress;   ///< explicit address to bind (sofia binds per address; "0.0.0.0" = all of them)
+    std::uint16_t port = 5060; ///< UDP and TCP
+    int grantedSeconds = 120;  ///< Expires granted to phones
+    std::string advertisedHost;///< our address in From of requests we send (the registrar address)
+};
+
+/// @brief Outcome of a service-control NOTIFY, for the CLI/web.
+struct ControlResult {
+    bool sent = false;     ///< a final response came back
+    int status = 0;        ///< SIP status (408/503 synthesised by sofia for timeout / dead connection)
+    std::string phrase;
+    std::string detail;    ///< one line for the admin
+};
+
+class SipService {
+public:
+    using Persist = std::function<void(store::RegistrationRecord)>;
+
+    SipService(SipConfig config, EventBus& bus, Persist persist);
+    ~SipService();
+    SipService(const SipService&) = delete;
+    SipService& operator=(const SipService&) = delete;
+
+    /// @brief Starts the sofia thread, binds UDP and TCP, restores `restored` bindings.
+    /// @throw std::runtime_error when the stack cannot start (address in use, ...).
+    void start(std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored);
+    /// @brief Unregisters nothing, keeps the database as it is, releases the phones'
+    /// connections, joins the thread. Idempotent.
+    void stop();
+
+    /// @brief Replaces the registrar's device view (posted to the sofia thread).
+    void setDevices(std::vector<DeviceView> devices);
+
+    /// @brief Sends `Event: service-control` to the phone over its own connection (TCP) or
+    /// to its contact (UDP); `done` runs on the sofia thread with the outcome: post onwards.
+    void control(std::string mac, PhoneAction action, std::string configStamp,
+                 std::function<void(ControlResult)> done);
+
+    /// @brief The port actually bound (tests bind explicit free ports).
+    std::uint16_t port() const;
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace labcm::sip
