@@ -1,0 +1,150 @@
+"""The SIP registrar of a real `labcm serve`, driven by sipp (Debian sip-tester) as a Cisco
+8845: CUCM-style answers checked header by header in the scenarios (tests/integration/sipp/),
+load IDs and Last= stored, restart NOTIFY over the phone's own connection, and a labcm
+restart survived."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+from labcm_test import LabcmTestCase
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAC = "001122AABBCC"
+CALL_ID = "001122aa-bbcc0003-11223344-55667788@127.0.0.1"
+
+
+class Registrar(LabcmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001", "--line", "1000")
+        self.server = self.start_server()
+        self.sipps = []
+
+    def tearDown(self):
+        for p in self.sipps:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=10)
+        super().tearDown()
+
+    def sipp(self, scenario, transport, mac=MAC):
+        """Starts sipp (one call) as a phone on its own loopback port; returns the process.
+        -aa: sipp answers labcm's out-of-dialog NOTIFY with 200 and logs it (-trace_msg)."""
+        port = self.free_port() if transport == "t1" else self.free_port(socket.SOCK_DGRAM)
+        n = len(self.sipps)
+        log = open(os.path.join(self.dir, f"sipp-{n}.log"), "w")
+        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", os.path.join(HERE, "sipp", scenario), "-m", "1",
+                "-t", transport, "-i", "127.0.0.1", "-p", str(port), "-key", "mac", mac, "-cid_str", CALL_ID.replace("127.0.0.1", "%s"),
+                "-aa", "-timeout", "60s", "-timeout_error", "-trace_err",
+                "-error_file", os.path.join(self.dir, f"sipp-{n}.err"),
+                "-trace_msg", "-message_file", os.path.join(self.dir, f"sipp-{n}.msg")]
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
+        p.log = log
+        self.sipps.append(p)
+        return p
+
+    def finish(self, p):
+        rc = p.wait(timeout=90)
+        p.log.close()
+        err = os.path.join(self.dir, f"sipp-{self.sipps.index(p)}.err")
+        errors = ""
+        if os.path.exists(err):
+            with open(err) as f:
+                errors = f.read()
+        self.assertEqual(rc, 0, f"sipp failed (exit {rc}):\n{errors[-3000:]}")
+
+    def received_notify(self, p):
+        """The NOTIFY labcm sent to this sipp, as sipp received it."""
+        with open(os.path.join(self.dir, f"sipp-{self.sipps.index(p)}.msg"), errors="replace") as f:
+            trace = f.read()
+        start = trace.find("NOTIFY sip:")
+        self.assertNotEqual(start, -1, "sipp received no NOTIFY")
+        return trace[start:start + 2000]
+
+    def registration(self):
+        return json.loads(self.ok("--json", "device", "show", f"SEP{MAC}"))["result"]["registration"]
+
+    def restart_phone(self):
+        # The NOTIFY goes out once sipp is waiting for it; retry while the keep-alive is in flight.
+        for _ in range(100):
+            r = self.labcm("device", "restart", f"SEP{MAC}")
+            if r.returncode == 0:
+                return r.stdout
+            time.sleep(0.1)
+        self.fail(f"labcm device restart never succeeded: {r.stderr}")
+
+    def run_register_notify(self, transport):
+        p = self.sipp("register_notify.xml", transport)
+        self.wait_for(lambda: self.registration()["state"] == "registered", "the phone to be registered")
+        reg = self.registration()
+        self.assertEqual(reg["active_load"], "sip8845_65.14-2-1-0001-14")
+        self.assertEqual(reg["inactive_load"], "sip8845_65.12-8-1-0001-455")
+        self.assertEqual(reg["user_agent"], "Cisco-CP8845/14.2.1")
+        self.assertEqual(reg["model_id"], 36224)
+        self.assertEqual(reg["lines"], 2)  # bulk registration: every line of the device
+        self.assertEqual(reg["transport"], "tcp" if transport == "t1" else "udp")
+        out = self.restart_phone()
+        self.assertIn("service-control restart -> 200", out)
+        self.finish(p)
+        notify = self.received_notify(p)
+        self.assertRegex(notify, r"^NOTIFY sip:3f2a9c1e-0b7d-4e55-9a10-6c2d8e4f1a00@127\.0\.0\.1:\d+;transport=")
+        self.assertRegex(notify, r"(?m)^Event: service-control")
+        self.assertRegex(notify, r"(?m)^Subscription-State: active")
+        self.assertRegex(notify, r"(?m)^Content-Type: text/plain")
+        self.assertIn("action=restart", notify)
+        self.assertIn(f"RegisterCallId={{{CALL_ID}}}", notify)
+        self.assertRegex(notify, r"ConfigVersionStamp=\{[0-9a-f-]{36}\}")
+        self.wait_for(lambda: self.registration()["state"] == "unregistered", "the unregister to be stored")
+        reg = self.registration()
+        self.assertEqual(reg["last"], "reset-restart")
+        self.assertEqual(reg["alarm"], 23)
+        show = self.ok("device", "show", f"SEP{MAC}")
+        self.assertIn("active load:   sip8845_65.14-2-1-0001-14", show)
+        self.assertIn("last reason:   reset-restart (cisco-alarm 23)", show)
+        # Events reach the table in batches (every 250 ms).
+        for kind in ("phone_registered", "phone_controlled", "phone_unregistered"):
+            self.wait_for(lambda: kind in self.ok("events", "--device", f"SEP{MAC}", "--limit", "100"), kind)
+
+    def test_register_keepalive_restart_unregister_over_tcp(self):
+        self.run_register_notify("t1")
+
+    def test_register_keepalive_restart_unregister_over_udp(self):
+        self.run_register_notify("u1")
+
+    def test_unknown_device_gets_404_and_an_event(self):
+        p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")
+        self.finish(p)
+        self.wait_for(lambda: "register_rejected" in self.ok("events", "--limit", "20"), "the rejection event")
+        self.assertIn("SEP0011223344FF is not configured", self.ok("events", "--limit", "20"))
+
+    def test_restart_of_an_unregistered_phone_is_refused(self):
+        r = self.labcm("device", "restart", f"SEP{MAC}")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"SEP{MAC} is not registered", r.stderr)
+
+    def test_labcm_restart_is_survived(self):
+        p = self.sipp("register_only.xml", "t1")
+        self.finish(p)
+        self.wait_for(lambda: self.registration()["state"] == "registered", "the registration to be stored")
+        self.assertEqual(self.stop_server(self.server), 0)
+        self.server = self.start_server()
+        # Restored from the database: still registered, loads known.
+        reg = self.registration()
+        self.assertEqual(reg["state"], "registered")
+        self.assertEqual(reg["active_load"], "sip8845_65.14-2-1-0001-14")
+        # The phone's next keep-alive (new connection, same Call-ID, no body) gets x-cisco-newreg,
+        # and a NOTIFY then reaches it on that new connection.
+        p = self.sipp("keepalive_notify.xml", "t1")
+        self.wait_for(lambda: "all lines re-created" in self.ok("events", "--device", f"SEP{MAC}", "--limit", "20"),
+                      "the keep-alive to re-create the binding")
+        self.assertIn("service-control restart -> 200", self.restart_phone())
+        self.finish(p)
+        self.assertIn("action=restart", self.received_notify(p))
+
+
+if __name__ == "__main__":
+    unittest.main()
