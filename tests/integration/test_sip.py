@@ -115,6 +115,18 @@ class Registrar(LabcmTestCase):
     def test_register_keepalive_restart_unregister_over_udp(self):
         self.run_register_notify("u1")
 
+    def test_7970_oddities_over_udp_and_the_other_methods(self):
+        mac = "001122AABB70"
+        self.ok("device", "add", f"SEP{mac}", "--model", "7970", "--line", "1001", "--transport", "udp")
+        p = self.sipp("oddities_methods.xml", "u1", mac=mac)
+        self.finish(p)
+        reg = json.loads(self.ok("--json", "device", "show", f"SEP{mac}"))["result"]["registration"]
+        self.assertEqual(reg["state"], "registered")
+        self.assertEqual(reg["active_load"], "SIP70.8-4-2-30S")  # Load= form
+        self.assertEqual(reg["inactive_load"], "")
+        self.assertEqual(reg["last"], "phone-keypad")
+        self.assertEqual(reg["model_id"], 30006)
+
     def test_unknown_device_gets_404_and_an_event(self):
         p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")
         self.finish(p)
