@@ -79,9 +79,10 @@ void printDevices(const json::array& devices) {
 
 void printDevice(const json::object& d) {
     std::cout << fmt::format("name:        {}\nmac:         {}\nmodel:       {}\ndescription: {}\nload:        {}\n"
-                             "transport:   {}\n",
+                             "transport:   {}\ndigest auth: {}\n",
                              text(d.at("name")), text(d.at("mac")), text(d.at("model")), text(d.at("description")),
-                             text(d.at("load")).empty() ? "(model default)" : text(d.at("load")), text(d.at("transport")));
+                             text(d.at("load")).empty() ? "(model default)" : text(d.at("load")), text(d.at("transport")),
+                             d.at("digest_auth").as_bool() ? "on" : "off");
     for (const auto& lv : d.at("lines").as_array()) {
         const auto& l = lv.as_object();
         std::string shared;
@@ -197,6 +198,8 @@ int main(int argc, char** argv) {
         std::string name, model, description, load, filter, transport = "tcp";
         std::vector<std::string> lines;
         std::int64_t limit = 0;
+        bool digest = false;
+        std::string digestOnOff;
     } da;
 
     auto* dAdd = device->add_subcommand("add", "Add a phone: labcm device add SEP001122AABBCC --model 8845 --line 1001");
@@ -206,12 +209,13 @@ int main(int argc, char** argv) {
     dAdd->add_option("--load", da.load, "Firmware load for this phone (default: the model's)");
     dAdd->add_option("--line", da.lines, "DN for the next line (repeat for lines 1, 2, ...)");
     dAdd->add_option("--transport", da.transport, "SIP transport the phone uses: tcp or udp")->capture_default_str();
+    dAdd->add_flag("--digest", da.digest, "Challenge its REGISTER (digest, realm ccmsipline; lines' auth name/password)");
     dAdd->callback([&] {
         json::array lines;
         for (const auto& dn : da.lines) lines.push_back(json::object{{"dn", dn}});
         call({{"cmd", "device.add"},
               {"args", {{"device", da.name}, {"model", da.model}, {"description", da.description}, {"load", da.load},
-                        {"transport", da.transport}, {"lines", lines}}}},
+                        {"transport", da.transport}, {"digest_auth", da.digest}, {"lines", lines}}}},
              [](const json::value& r) { std::cout << "added " << text(r.at("name")) << "\n"; });
     });
 
@@ -236,12 +240,15 @@ int main(int argc, char** argv) {
     auto* eDesc = dEdit->add_option("--description", da.description, "Description");
     auto* eLoad = dEdit->add_option("--load", da.load, "Firmware load ('' = model default)");
     auto* eTransport = dEdit->add_option("--transport", da.transport, "SIP transport: tcp or udp");
+    auto* eDigest = dEdit->add_option("--digest", da.digestOnOff, "Digest authentication of REGISTER: on or off")
+                        ->check(CLI::IsMember({"on", "off"}));
     dEdit->callback([&] {
         json::object args{{"device", da.name}};
         if (eModel->count()) args["model"] = da.model;
         if (eDesc->count()) args["description"] = da.description;
         if (eLoad->count()) args["load"] = da.load;
         if (eTransport->count()) args["transport"] = da.transport;
+        if (eDigest->count()) args["digest_auth"] = da.digestOnOff == "on";
         call({{"cmd", "device.edit"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
     });
 

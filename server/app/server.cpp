@@ -112,8 +112,11 @@ std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::
 std::vector<sip::DeviceView> deviceViews(store::Db& db) {
     std::vector<sip::DeviceView> out;
     for (const auto& d : store::DeviceStore(db).list()) {
-        sip::DeviceView v{d.mac, d.model, {}};
-        for (const auto& l : d.lines) v.dns.push_back(l.dn);
+        sip::DeviceView v{d.mac, d.model, {}, d.digestAuth, {}};
+        for (const auto& l : d.lines) {
+            v.dns.push_back(l.dn);
+            if (!l.authName.empty()) v.credentials.emplace(l.authName, l.authPassword);
+        }
         out.push_back(std::move(v));
     }
     return out;

@@ -120,6 +120,7 @@ json::object deviceJson(const Device& d, store::DeviceStore& ds) {
     return {{"name", d.name()},        {"mac", d.mac},
             {"model", d.model},        {"description", d.description},
             {"load", d.loadOverride},  {"transport", d.transport},
+            {"digest_auth", d.digestAuth},
             {"lines", std::move(lines)},   {"speed_dials", std::move(keys)},
             {"registration", registrationJson(ds.db(), d.mac)},
             {"created_at", d.createdAt}, {"updated_at", d.updatedAt}};
@@ -257,6 +258,7 @@ void Commands::registerDeviceCommands() {
         d.description = optString(a, "description").value_or("");
         d.loadOverride = optString(a, "load").value_or("");
         d.transport = optString(a, "transport").value_or("tcp");
+        d.digestAuth = optBool(a, "digest_auth");
         if (auto e = validateDevice(d)) invalid(*e);
         if (auto* lines = a.if_contains("lines"); lines && !lines->is_null()) {
             if (!lines->is_array()) badArg("lines", "must be an array");
@@ -286,8 +288,10 @@ void Commands::registerDeviceCommands() {
         auto description = optString(a, "description");
         auto load = optString(a, "load");
         auto transport = optString(a, "transport");
-        if (!model && !description && !load && !transport)
-            badArg("model", "nothing to change: give model, description, load or transport");
+        std::optional<bool> digest;
+        if (a.contains("digest_auth")) digest = optBool(a, "digest_auth");
+        if (!model && !description && !load && !transport && !digest)
+            badArg("model", "nothing to change: give model, description, load, transport or digest_auth");
         auto now = nowMs();
         write(
             [=](store::Db& db) -> json::value {
@@ -298,6 +302,7 @@ void Commands::registerDeviceCommands() {
                 if (description) d->description = *description;
                 if (load) d->loadOverride = *load;
                 if (transport) d->transport = *transport;
+                if (digest) d->digestAuth = *digest;
                 if (auto e = validateDevice(*d)) invalid(*e);
                 ds.update(*d, false, now);
                 return deviceJson(*ds.get(mac), ds);

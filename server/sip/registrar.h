@@ -25,6 +25,8 @@ struct DeviceView {
     std::string mac;
     std::string model;
     std::vector<std::string> dns; ///< the device's lines, by button order
+    bool digest = false;          ///< challenge REGISTER
+    std::map<std::string, std::string> credentials; ///< auth name -> password, from the lines
 };
 
 /// @brief A REGISTER, reduced to what the decision needs (copied out of the SIP stack).

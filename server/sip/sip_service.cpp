@@ -28,6 +28,10 @@
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
+// auth_module.h declares auth_mod_check() only after sip.h (its #ifdef SIP_H guard).
+#include <sofia-sip/auth_module.h>
+#include <sofia-sip/auth_plugin.h>
+#include <sofia-sip/auth_digest.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -69,6 +73,9 @@ std::string uriHost(const std::string& uri) {
     auto end = uri.find_first_of(":;>", start);
     return uri.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
+
+// CUCM's SIP Station Realm default; phones answer with their line's authName/authPassword.
+constexpr const char* kRealm = "ccmsipline";
 
 } // namespace
 
@@ -149,6 +156,9 @@ public:
         }
         leg = nta_leg_tcreate(agent, &Impl::onRequest, reinterpret_cast<nta_leg_magic_t*>(this), NTATAG_NO_DIALOG(1),
                               TAG_END());
+        // Digest as CUCM does it: realm ccmsipline, MD5, no qop; nonces live 600 s.
+        auth = auth_mod_create(root, AUTHTAG_METHOD("Digest"), AUTHTAG_REALM(kRealm), AUTHTAG_EXPIRES(600), TAG_END());
+        credsHome = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
         sweepTimer = su_timer_create(su_root_task(root), 1000);
         su_timer_set_interval(sweepTimer, &Impl::onSweep, reinterpret_cast<su_timer_arg_t*>(this), 1000);
 
@@ -182,6 +192,8 @@ public:
         for (auto& [mac, tp] : tports) tport_unref(tp);
         tports.clear();
         su_timer_destroy(sweepTimer);
+        if (auth) auth_mod_destroy(auth);
+        if (credsHome) su_home_unref(credsHome);
         nta_leg_destroy(leg);
         nta_agent_destroy(agent);
         su_root_unregister(root, wait, &Impl::onWake, reinterpret_cast<su_wakeup_arg_t*>(this));
@@ -297,6 +309,18 @@ public:
         }
         std::string ip = q.source.empty() ? "" : q.source.substr(q.source.find(':') + 1, q.source.rfind(':') - q.source.find(':') - 1);
 
+        if (auto const* dev = registrar.device(q.mac); dev && dev->digest) {
+            std::string why;
+            if (int status = authenticate(irq, sip, *dev, home, why); status != 0) {
+                if (tp) tport_unref(tp);
+                if (why.empty()) spdlog::debug("sip mac={} ip={}: REGISTER challenged ({})", q.mac, ip, status);
+                else
+                    bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
+                                fmt::format("digest authentication failed ({}): {}", status, why));
+                return status;
+            }
+        }
+
         auto d = registrar.onRegister(q, Clock::now(), std::chrono::system_clock::now());
         if (d.status != 200) {
             if (tp) tport_unref(tp);
@@ -359,6 +383,46 @@ public:
             persist(record(*b, "registered"));
         }
         return 200;
+    }
+
+    // Digest check of a REGISTER against the device's line credentials. Returns 0 when
+    // authenticated; otherwise the status it replied (401 with a challenge) and, for a
+    // failed attempt (not a first challenge), why.
+    int authenticate(nta_incoming_t* irq, sip_t const* sip, const DeviceView& dev, su_home_t* home, std::string& why) {
+        auth_status_t* as = auth_status_new(home);
+        as->as_method = sip->sip_request->rq_method_name;
+        as->as_realm = kRealm;
+        as->as_user_uri = sip->sip_from ? sip->sip_from->a_url : nullptr;
+        std::string user;
+        if (sip->sip_authorization) {
+            auth_response_t ar[1] = {};
+            ar->ar_size = sizeof ar;
+            auth_digest_response_get(home, ar, sip->sip_authorization->au_params);
+            user = ar->ar_username ? ar->ar_username : "";
+            auto it = dev.credentials.find(user);
+            auth_passwd_t* apw = user.empty() ? nullptr : auth_mod_getpass(auth, user.c_str(), kRealm);
+            if (user.empty()) {
+                why = "empty username";
+            } else if (it == dev.credentials.end()) {
+                why = fmt::format("no credentials for '{}' on this device (set the line's auth name and password)", user);
+                // A name removed from the device must not keep working with its old password.
+                if (apw) apw->apw_pass = su_sprintf(credsHome, "%llx-unusable", static_cast<unsigned long long>(++etag));
+            } else {
+                if (!apw) apw = auth_mod_addpass(auth, user.c_str(), kRealm);
+                if (apw) {
+                    apw->apw_pass = su_strdup(credsHome, it->second.c_str()); // follows password changes
+                    apw->apw_hash = nullptr;
+                }
+            }
+        }
+        auth_mod_check(auth, as, sip, auth_server);
+        int status = as->as_status;
+        if (status != 0) {
+            if (sip->sip_authorization && why.empty()) why = fmt::format("wrong password for '{}'", user);
+            nta_incoming_treply(irq, status, as->as_phrase, SIPTAG_HEADER(reinterpret_cast<sip_header_t const*>(as->as_response)), TAG_END());
+        }
+        auth_status_unref(as);
+        return status;
     }
 
     static store::RegistrationRecord record(const Binding& b, const char* state) {
@@ -460,6 +524,8 @@ public:
     nta_agent_t* agent = nullptr;
     nta_leg_t* leg = nullptr;
     su_timer_t* sweepTimer = nullptr;
+    auth_mod_t* auth = nullptr;
+    su_home_t* credsHome = nullptr; ///< passwords handed to auth_mod live here
     std::map<std::string, tport_t*> tports; ///< mac -> referenced TCP connection
     std::uint64_t etag = 0;
 };

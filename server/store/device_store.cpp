@@ -5,7 +5,8 @@
 namespace labcm::store {
 namespace {
 
-constexpr const char* kDeviceColumns = "id, mac, model, description, load_override, created_at, updated_at, transport";
+constexpr const char* kDeviceColumns =
+    "id, mac, model, description, load_override, created_at, updated_at, transport, digest_auth";
 
 Device readDevice(Stmt& s) {
     Device d;
@@ -16,6 +17,7 @@ Device readDevice(Stmt& s) {
     d.createdAt = s.getInt(5);
     d.updatedAt = s.getInt(6);
     d.transport = s.getText(7);
+    d.digestAuth = s.getInt(8) != 0;
     return d;
 }
 
@@ -142,10 +144,10 @@ void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
     auto exists = db_.prepare("SELECT 1 FROM devices WHERE mac = ?");
     exists.bind(1, d.mac);
     if (exists.step()) throw Conflict("mac", fmt::format("device SEP{} already exists", d.mac));
-    auto s = db_.prepare("INSERT INTO devices (mac, model, description, load_override, created_at, updated_at, transport) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    auto s = db_.prepare("INSERT INTO devices (mac, model, description, load_override, created_at, updated_at, transport, "
+                         "digest_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, d.mac).bind(2, d.model).bind(3, d.description).bind(4, d.loadOverride).bind(5, nowMs).bind(6, nowMs)
-        .bind(7, d.transport);
+        .bind(7, d.transport).bind(8, d.digestAuth ? 1 : 0);
     s.run();
     auto id = db_.lastInsertRowid();
     for (const auto& l : d.lines) insertLine(id, l);
@@ -153,9 +155,10 @@ void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
 
 void DeviceStore::update(const Device& d, bool replaceLines, std::int64_t nowMs) {
     auto id = idOf(d.mac);
-    auto s = db_.prepare("UPDATE devices SET model = ?, description = ?, load_override = ?, updated_at = ?, transport = ? "
-                         "WHERE id = ?");
-    s.bind(1, d.model).bind(2, d.description).bind(3, d.loadOverride).bind(4, nowMs).bind(5, d.transport).bind(6, id);
+    auto s = db_.prepare("UPDATE devices SET model = ?, description = ?, load_override = ?, updated_at = ?, transport = ?, "
+                         "digest_auth = ? WHERE id = ?");
+    s.bind(1, d.model).bind(2, d.description).bind(3, d.loadOverride).bind(4, nowMs).bind(5, d.transport)
+        .bind(6, d.digestAuth ? 1 : 0).bind(7, id);
     s.run();
     if (replaceLines) {
         auto del = db_.prepare("DELETE FROM lines WHERE device_id = ?");

@@ -31,7 +31,7 @@ class Registrar(LabcmTestCase):
                 p.wait(timeout=10)
         super().tearDown()
 
-    def sipp(self, scenario, transport, mac=MAC):
+    def sipp(self, scenario, transport, mac=MAC, extra=()):
         """Starts sipp (one call) as a phone on its own loopback port; returns the process.
         -aa: sipp answers labcm's out-of-dialog NOTIFY with 200 and logs it (-trace_msg)."""
         port = self.free_port() if transport == "t1" else self.free_port(socket.SOCK_DGRAM)
@@ -41,7 +41,7 @@ class Registrar(LabcmTestCase):
                 "-t", transport, "-i", "127.0.0.1", "-p", str(port), "-key", "mac", mac, "-cid_str", CALL_ID.replace("127.0.0.1", "%s"),
                 "-aa", "-timeout", "60s", "-timeout_error", "-trace_err",
                 "-error_file", os.path.join(self.dir, f"sipp-{n}.err"),
-                "-trace_msg", "-message_file", os.path.join(self.dir, f"sipp-{n}.msg")]
+                "-trace_msg", "-message_file", os.path.join(self.dir, f"sipp-{n}.msg"), *extra]
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
         p.log = log
         self.sipps.append(p)
@@ -126,6 +126,30 @@ class Registrar(LabcmTestCase):
         self.assertEqual(reg["inactive_load"], "")
         self.assertEqual(reg["last"], "phone-keypad")
         self.assertEqual(reg["model_id"], 30006)
+
+    def test_digest_authentication(self):
+        self.ok("line", "add", f"SEP{MAC}", "1002", "--index", "3", "--auth-name", "alice", "--auth-password", "s3cret")
+        # Off by default: no challenge.
+        self.finish(self.sipp("register_only.xml", "u1"))
+        self.ok("device", "edit", f"SEP{MAC}", "--digest", "on")
+        self.assertIn("digest auth: on", self.ok("device", "show", f"SEP{MAC}"))
+        for transport in ("u1", "t1"):
+            with self.subTest(transport=transport):
+                self.finish(self.sipp("register_auth.xml", transport, extra=("-au", "alice", "-ap", "s3cret")))
+        self.finish(self.sipp("register_auth_wrong.xml", "u1", extra=("-au", "alice", "-ap", "guess")))
+        self.finish(self.sipp("register_auth_wrong.xml", "u1", extra=("-au", "mallory", "-ap", "s3cret")))
+        for why in ("wrong password for 'alice'", "no credentials for 'mallory'"):
+            self.wait_for(lambda: why in self.ok("events", "--device", f"SEP{MAC}", "--limit", "50"), why)
+        # A password change takes effect at once.
+        self.ok("line", "rm", f"SEP{MAC}", "3")
+        self.ok("line", "add", f"SEP{MAC}", "1002", "--index", "3", "--auth-name", "alice", "--auth-password", "n3w")
+        # The new device view reaches the SIP thread as a posted job: poll until the new
+        # password works (bounded), then the old one must fail.
+        def new_password_works():
+            p = self.sipp("register_auth.xml", "u1", extra=("-au", "alice", "-ap", "n3w"))
+            return p.wait(timeout=90) == 0
+        self.wait_for(new_password_works, "the new password to be accepted", seconds=10, step=0.2)
+        self.finish(self.sipp("register_auth_wrong.xml", "u1", extra=("-au", "alice", "-ap", "s3cret")))
 
     def test_unknown_device_gets_404_and_an_event(self):
         p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")
