@@ -1,0 +1,60 @@
+#include <doctest/doctest.h>
+
+#include "store/migrations.h"
+#include "store/registration_store.h"
+#include "test_util.h"
+
+using namespace labcm::store;
+
+TEST_CASE("registration store: save, keep loads across keep-alives, restore what is live") {
+    Db db(":memory:");
+    migrate(db);
+    RegistrationStore rs(db);
+    RegistrationRecord r;
+    r.mac = "001122AABBCC";
+    r.state = "registered";
+    r.contact = "<sip:u@10.0.0.50:5060>";
+    r.callId = "c1";
+    r.source = "tcp:10.0.0.50:51234";
+    r.transport = "tcp";
+    r.userAgent = "Cisco-CP8845/14.2.1";
+    r.modelId = 36224;
+    r.activeLoad = "sip8845_65.14-2-1-0001-14";
+    r.inactiveLoad = "sip8845_65.12-8-1-0001-455";
+    r.lastReason = "reset-restart";
+    r.alarm = 23;
+    r.lines = 2;
+    r.registeredAtMs = 1000;
+    r.expiresAtMs = 200'000;
+    rs.save(r, 1000);
+
+    // A keep-alive carries no Reason and no model: what was stored stays.
+    RegistrationRecord keep = r;
+    keep.activeLoad.clear();
+    keep.inactiveLoad.clear();
+    keep.lastReason.clear();
+    keep.alarm = -1;
+    keep.modelId.reset();
+    keep.userAgent.clear();
+    keep.registeredAtMs = 0;
+    keep.expiresAtMs = 300'000;
+    rs.save(keep, 2000);
+    auto got = rs.get("001122AABBCC");
+    REQUIRE(got);
+    CHECK(got->activeLoad == "sip8845_65.14-2-1-0001-14");
+    CHECK(got->inactiveLoad == "sip8845_65.12-8-1-0001-455");
+    CHECK(got->lastReason == "reset-restart");
+    CHECK(got->alarm == 23);
+    CHECK(got->modelId == 36224);
+    CHECK(got->userAgent == "Cisco-CP8845/14.2.1");
+    CHECK(got->registeredAtMs == 1000);
+    CHECK(got->expiresAtMs == 300'000);
+
+    CHECK(rs.live(299'999).size() == 1);
+    CHECK(rs.live(300'000).empty()); // expired by then: not restored
+    keep.state = "unregistered";
+    rs.save(keep, 3000);
+    CHECK(rs.live(0).empty());
+    CHECK(rs.all().size() == 1);
+    CHECK(!rs.get("0011223344FF"));
+}
