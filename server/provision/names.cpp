@@ -5,27 +5,16 @@
 #include <fmt/format.h>
 
 #include "core/limits.h"
+#include "core/text.h"
 
 namespace labcm::provision {
 namespace {
-
-std::string lowerOf(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool isHex12(std::string_view s) {
     if (s.size() != 12) return false;
     for (char c : s)
         if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
     return true;
-}
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return out;
 }
 
 } // namespace
@@ -64,7 +53,7 @@ RequestName parseRequestName(std::string_view raw) {
         if (slash == std::string_view::npos) break;
         pos = slash + 1;
     }
-    r.lower = lowerOf(raw);
+    r.lower = text::toLower(raw);
     r.ok = true;
 
     std::string_view base = r.lower;
@@ -74,14 +63,14 @@ RequestName parseRequestName(std::string_view raw) {
     if ((base.starts_with("ctl") || base.starts_with("itl")) && base.ends_with(".tlv")) {
         r.kind = NameKind::TrustList;
         auto mid = base.substr(3, base.size() - 7);
-        if (mid.starts_with("sep") && isHex12(mid.substr(3))) r.mac = upper(mid.substr(3));
+        if (mid.starts_with("sep") && isHex12(mid.substr(3))) r.mac = text::toUpper(mid.substr(3));
     } else if (base.ends_with(".sgn")) {
         r.kind = NameKind::Signed;
-        if (base.starts_with("sep") && base.size() >= 15 && isHex12(base.substr(3, 12))) r.mac = upper(base.substr(3, 12));
+        if (base.starts_with("sep") && base.size() >= 15 && isHex12(base.substr(3, 12))) r.mac = text::toUpper(base.substr(3, 12));
     } else if (topLevel && base.size() == 23 && base.starts_with("sep") && base.ends_with(".cnf.xml") &&
                isHex12(base.substr(3, 12))) {
         r.kind = NameKind::DeviceConfig;
-        r.mac = upper(base.substr(3, 12));
+        r.mac = text::toUpper(base.substr(3, 12));
     } else if (topLevel && base == "xmldefault.cnf.xml") {
         r.kind = NameKind::DefaultConfig;
     } else if (topLevel && (base == "dialplan.xml" || base == "softkeys.xml" || base == "appdialrules.xml")) {

@@ -7,21 +7,14 @@
 #include <fmt/format.h>
 
 #include "core/mac.h"
+#include "core/text.h"
 
 namespace labcm::sip {
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
+using text::iequals;
+using text::toLower;
+using text::trim;
 
 std::string unquote(std::string_view v) {
     v = trim(v);
@@ -34,11 +27,6 @@ std::string unquote(std::string_view v) {
         return out;
     }
     return std::string(v);
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
 }
 
 } // namespace
@@ -106,8 +94,8 @@ std::vector<std::pair<std::string, std::string>> parseContactParamList(std::stri
         ++i;
         if (p.empty()) continue;
         auto eq = p.find('=');
-        if (eq == std::string_view::npos) out.emplace_back(lower(p), "");
-        else out.emplace_back(lower(trim(p.substr(0, eq))), unquote(p.substr(eq + 1)));
+        if (eq == std::string_view::npos) out.emplace_back(toLower(p), "");
+        else out.emplace_back(toLower(trim(p.substr(0, eq))), unquote(p.substr(eq + 1)));
         if (out.size() >= 64) break; // bounded: no header has more
     }
     return out;
@@ -116,7 +104,7 @@ std::vector<std::pair<std::string, std::string>> parseContactParamList(std::stri
 CiscoContact parseContactParams(const std::vector<std::pair<std::string, std::string>>& params) {
     CiscoContact c;
     for (const auto& [rawName, rawValue] : params) {
-        auto name = lower(rawName);
+        auto name = toLower(rawName);
         auto value = unquote(rawValue);
         if (name == "+u.sip!devicename.ccm.cisco.com" || name == "+u.sip!devicename.ccm.features.cisco.com") {
             if (c.deviceName.empty()) c.deviceName = value;
@@ -182,7 +170,7 @@ std::string optionsIndResponse() {
 }
 
 std::optional<PhoneAction> parsePhoneAction(std::string_view text) {
-    auto t = lower(trim(text));
+    auto t = toLower(trim(text));
     if (t == "restart") return PhoneAction::Restart;
     if (t == "reset") return PhoneAction::Reset;
     if (t == "apply-config") return PhoneAction::ApplyConfig;

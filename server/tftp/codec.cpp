@@ -6,15 +6,10 @@
 
 #include "core/byte_reader.h"
 #include "core/limits.h"
+#include "core/text.h"
 
 namespace labcm::tftp {
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 void put16(std::vector<std::uint8_t>& out, std::uint16_t v) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -42,10 +37,10 @@ Request parseRequest(std::span<const std::uint8_t> packet) {
         req.op = static_cast<Opcode>(op);
         req.filename = std::string(r.cstring("file name"));
         if (req.filename.empty()) throw ParseError("empty file name");
-        req.mode = lower(r.cstring("mode"));
+        req.mode = text::toLower(r.cstring("mode"));
         if (req.mode.empty()) throw ParseError("empty mode");
         while (!r.empty()) {
-            auto name = lower(r.cstring("option name"));
+            auto name = text::toLower(r.cstring("option name"));
             if (name.empty()) {
                 // Some clients pad with NULs after the last option (RFC 2347 allows none): stop.
                 break;
