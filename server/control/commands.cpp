@@ -362,7 +362,13 @@ void Commands::registerDeviceCommands() {
         if (action != "restart" && action != "reset" && action != "apply-config" && action != "check-version" &&
             action != "prt-report")
             badArg("action", fmt::format("'{}' is not one of restart, reset, apply-config, check-version, prt-report", action));
-        if (!store::DeviceStore(ctx_.reader).get(mac)) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+        auto device = store::DeviceStore(ctx_.reader).get(mac);
+        if (!device) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+        if (auto m = findModel(device->model); m && m->family == "79x0")
+            throw CommandError(422, "not_supported", "device",
+                               fmt::format("SEP{} is a {}: 7940/7960 SIP phones are not controlled by labcm "
+                                           "(they use check-sync and text configs); power-cycle it",
+                                           mac, device->model));
         if (!ctx_.phoneControl)
             throw CommandError(503, "no_server", "", "phones can only be restarted while 'labcm serve' runs");
         ctx_.phoneControl(mac, action, reply);

@@ -24,9 +24,11 @@ constexpr std::array kModels{
     ModelInfo{"7906", 369, "Cisco 7906", "SIP11.", "79xx", "tc-sip.jar", false},
     ModelInfo{"7911", 307, "Cisco 7911", "SIP11.", "79xx", "tc-sip.jar", false},
     ModelInfo{"7931", 348, "Cisco 7931", "SIP31.", "79xx", "", false}, // load prefix [I]
+    ModelInfo{"7940", 8, "Cisco 7940", "P0S3-", "79x0", "", false}, // SIP 8.x: registers; not controlled
     ModelInfo{"7941", 115, "Cisco 7941", "SIP41.", "79xx", "mk-sip.jar", false},
     ModelInfo{"7942", 434, "Cisco 7942", "SIP42.", "79xx", "mk-sip.jar", false},
     ModelInfo{"7945", 435, "Cisco 7945", "SIP45.", "79xx", "be-sip.jar", false},
+    ModelInfo{"7960", 7, "Cisco 7960", "P0S3-", "79x0", "", false}, // SIP 8.x: registers; not controlled
     ModelInfo{"7961", 30018, "Cisco 7961", "SIP41.", "79xx", "mk-sip.jar", false},
     ModelInfo{"7962", 404, "Cisco 7962", "SIP42.", "79xx", "mk-sip.jar", false},
     ModelInfo{"7965", 436, "Cisco 7965", "SIP45.", "79xx", "be-sip.jar", false},

@@ -157,6 +157,17 @@ class Registrar(LabcmTestCase):
         self.wait_for(lambda: "register_rejected" in self.ok("events", "--limit", "20"), "the rejection event")
         self.assertIn("SEP0011223344FF is not configured", self.ok("events", "--limit", "20"))
 
+    def test_7960_registers_per_line_over_udp_but_is_not_controlled(self):
+        mac = "001122AA7960"
+        self.ok("device", "add", f"SEP{mac}", "--model", "7960", "--line", "1001", "--transport", "udp")
+        self.finish(self.sipp("register_7960.xml", "u1", mac=mac))
+        reg = json.loads(self.ok("--json", "device", "show", f"SEP{mac}"))["result"]["registration"]
+        self.assertEqual(reg["state"], "registered")
+        self.assertEqual(reg["model_id"], 7)
+        r = self.labcm("device", "restart", f"SEP{mac}")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("7940/7960 SIP phones are not controlled", r.stderr)
+
     def test_restart_of_an_unregistered_phone_is_refused(self):
         r = self.labcm("device", "restart", f"SEP{MAC}")
         self.assertEqual(r.returncode, 1)
