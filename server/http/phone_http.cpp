@@ -51,6 +51,7 @@ struct Outcome {
     std::string reason;
     std::uint64_t bytes = 0;
     EventKind kind = EventKind::FileServed;
+    std::string method = "-"; ///< as the client sent it; "-" when the request did not parse
 };
 
 template <class Body>
@@ -75,8 +76,9 @@ bhttp::message_generator handle(const bhttp::request<bhttp::empty_body>& req, pr
                                 Outcome& out) {
     const bool keepAlive = req.keep_alive();
     const bool head = req.method() == bhttp::verb::head;
+    const std::string method(req.method_string());
     if (req.method() != bhttp::verb::get && !head) {
-        out = {405, std::string(req.target()), "", "method not allowed", 0, EventKind::FileRefused};
+        out = {405, std::string(req.target()), "", "method not allowed", 0, EventKind::FileRefused, method};
         bhttp::response<bhttp::string_body> res{bhttp::status::method_not_allowed, req.version()};
         commonHeaders(res, keepAlive);
         res.set(bhttp::field::allow, "GET, HEAD");
@@ -87,10 +89,11 @@ bhttp::message_generator handle(const bhttp::request<bhttp::empty_body>& req, pr
     if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
     auto decoded = percentDecode(target);
     if (!decoded) {
-        out = {400, std::string(target), "", "malformed %-escape", 0, EventKind::FileRefused};
+        out = {400, std::string(target), "", "malformed %-escape", 0, EventKind::FileRefused, method};
         return textResponse(bhttp::status::bad_request, "malformed request target", req.version(), keepAlive, head);
     }
     auto r = files.resolve(*decoded);
+    out.method = method;
     out.name = *decoded;
     out.mac = r.mac;
     out.reason = r.reason;
@@ -213,7 +216,7 @@ private:
         auto severity = o.kind == EventKind::FileServed     ? Severity::Info
                         : o.kind == EventKind::FileNotFound ? Severity::Info
                                                             : Severity::Warning;
-        std::string detail = fmt::format("GET {} -> {} {} bytes {:.1f} ms{}{}", o.name, o.status, o.bytes,
+        std::string detail = fmt::format("{} {} -> {} {} bytes {:.1f} ms{}{}", o.method, o.name, o.status, o.bytes,
                                          us.count() / 1000.0, o.reason.empty() ? "" : ": ", o.reason);
         shared_->bus.publish(Service::Http, o.kind, severity, mac, ip_, std::move(detail));
     }

@@ -174,6 +174,8 @@ class Provisioning(LabcmTestCase):
         self.assertEqual(self.curl("x", extra=("-X", "POST"))[0], "405")
         code, _ = self.curl(f"SEP{MAC}.cnf.xml", extra=("-I",))
         self.assertEqual(code, "200")
+        self.wait_for(lambda: f"HEAD /SEP{MAC}.cnf.xml -> 200" in self.ok("events", "--limit", "20")
+                      and "POST /x -> 405" in self.ok("events", "--limit", "20"), "events naming the method")
         op, _ = self.raw_tftp(b"\x00\x01f\x00mail\x00")
         self.assertEqual(op, 5)
 
