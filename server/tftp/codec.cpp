@@ -79,6 +79,32 @@ ErrorPacket parseError(std::span<const std::uint8_t> packet) {
     }
 }
 
+Data parseData(std::span<const std::uint8_t> packet) {
+    if (packet.size() < 4) throw ParseError(fmt::format("DATA of {} bytes (at least 4)", packet.size()));
+    if (peekOpcode(packet) != Opcode::Data) throw ParseError("not a DATA");
+    if (packet.size() - 4 > 65464) throw ParseError("DATA payload larger than the largest blksize");
+    return {static_cast<std::uint16_t>((packet[2] << 8) | packet[3]), packet.subspan(4)};
+}
+
+std::vector<std::pair<std::string, std::string>> parseOack(std::span<const std::uint8_t> packet) {
+    try {
+        ByteReader r(packet);
+        if (r.u16("opcode") != 6) throw ParseError("not an OACK");
+        std::vector<std::pair<std::string, std::string>> options;
+        while (!r.empty()) {
+            auto name = text::toLower(r.cstring("option name"));
+            if (name.empty()) throw ParseError("empty option name");
+            auto value = std::string(r.cstring("option value"));
+            if (options.size() >= limits::kTftpMaxOptions)
+                throw ParseError(fmt::format("more than {} options", limits::kTftpMaxOptions));
+            options.emplace_back(std::move(name), std::move(value));
+        }
+        return options;
+    } catch (const TruncatedError& e) {
+        throw ParseError(e.what());
+    }
+}
+
 std::vector<std::uint8_t> makeData(std::uint16_t block, std::span<const std::uint8_t> payload) {
     std::vector<std::uint8_t> out;
     out.reserve(4 + payload.size());

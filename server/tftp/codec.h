@@ -61,6 +61,16 @@ Ack parseAck(std::span<const std::uint8_t> packet);
 /// @throw ParseError
 ErrorPacket parseError(std::span<const std::uint8_t> packet);
 
+/// @brief A DATA packet's block number and payload (a view into `packet`).
+struct Data {
+    std::uint16_t block;
+    std::span<const std::uint8_t> payload;
+};
+/// @throw ParseError unless opcode 3 and at least 4 bytes (client side).
+Data parseData(std::span<const std::uint8_t> packet);
+/// @brief An OACK's options, names lower-cased. @throw ParseError (client side).
+std::vector<std::pair<std::string, std::string>> parseOack(std::span<const std::uint8_t> packet);
+
 std::vector<std::uint8_t> makeData(std::uint16_t block, std::span<const std::uint8_t> payload);
 std::vector<std::uint8_t> makeError(ErrorCode code, std::string_view message);
 std::vector<std::uint8_t> makeOack(const std::vector<std::pair<std::string, std::string>>& options);

@@ -1,0 +1,856 @@
+#include "boot.h"
+
+#include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
+#include <random>
+#include <variant>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <sofia-sip/su_md5.h>
+
+#include "core/text.h"
+#include "phone_config.h"
+#include "provision/firmware.h"
+#include "sip/cisco.h"
+#include "sip_message.h"
+#include "tftp/codec.h"
+#include "wire.h"
+
+namespace labcm::phone {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::awaitable;
+using asio::ip::tcp;
+using asio::ip::udp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+
+/// Largest file the simulator keeps in memory (configs, .loads); images are only counted.
+constexpr std::size_t kMaxKeptFile = 4 * 1024 * 1024;
+/// Largest file it accepts at all (a 88xx image set is ~100 MB in a few files).
+constexpr std::size_t kMaxFile = 512 * 1024 * 1024;
+/// TFTP retransmissions of one packet before the transfer is given up.
+constexpr int kTftpRetries = 5;
+
+std::string_view stepName(int step) {
+    switch (step) {
+    case kStepDhcp: return "dhcp";
+    case kStepCtl: return "ctl";
+    case kStepItl: return "itl";
+    case kStepConfig: return "config";
+    case kStepFirmware: return "firmware";
+    case kStepDialRules: return "dial-rules";
+    case kStepConnect: return "connect";
+    case kStepRegister: return "register";
+    case kStepLocale: return "locale";
+    case kStepSoftkeys: return "softkeys";
+    case kStepRingtones: return "ringtones";
+    case kStepRegistered: return "registered";
+    default: return "start";
+    }
+}
+
+namespace {
+
+double msSince(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// ---------------------------------------------------------------------------------------
+// File fetches: HTTP 6970 and TFTP, as the phone does them.
+
+struct Fetch {
+    enum Status { Ok, NotFound, Error } status = Error;
+    std::string body;       ///< kept when asked and small enough
+    std::size_t bytes = 0;
+    std::string detail;     ///< "http 404", "tftp error 1 File not found", "tftp: no answer"
+};
+
+awaitable<Fetch> httpGet(const std::string& localIp, const Target& t, const std::string& name,
+                         std::string_view userAgent, std::chrono::milliseconds timeout, bool keep) {
+    Fetch f;
+    auto ex = co_await asio::this_coro::executor;
+    beast::tcp_stream stream(ex);
+    boost::system::error_code ec;
+    stream.socket().open(tcp::v4(), ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(asio::ip::make_address(localIp), 0), ec);
+    if (ec) {
+        f.detail = "http: " + ec.message();
+        co_return f;
+    }
+    stream.expires_after(timeout);
+    auto [cec] = co_await stream.async_connect(tcp::endpoint(asio::ip::make_address(t.server), t.httpPort), kTuple);
+    if (cec) {
+        f.detail = "http connect: " + cec.message();
+        co_return f;
+    }
+    http::request<http::empty_body> req{http::verb::get, "/" + name, 11};
+    req.set(http::field::host, fmt::format("{}:{}", t.server, t.httpPort));
+    req.set(http::field::user_agent, userAgent);
+    req.set(http::field::connection, "close");
+    auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+    (void)wn;
+    if (wec) {
+        f.detail = "http write: " + wec.message();
+        co_return f;
+    }
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxFile);
+    stream.expires_after(timeout * 30);
+    auto [rec, rn] = co_await http::async_read(stream, buf, parser, kTuple);
+    (void)rn;
+    if (rec) {
+        f.detail = "http read: " + rec.message();
+        co_return f;
+    }
+    auto& res = parser.get();
+    f.detail = fmt::format("http {}", res.result_int());
+    if (res.result() == http::status::ok) {
+        f.status = Fetch::Ok;
+        f.bytes = res.body().size();
+        if (keep && f.bytes <= kMaxKeptFile) f.body = std::move(res.body());
+    } else if (res.result() == http::status::not_found) {
+        f.status = Fetch::NotFound;
+    }
+    co_return f;
+}
+
+awaitable<Fetch> tftpGet(const std::string& localIp, const Target& t, const std::string& name, bool options,
+                         std::chrono::milliseconds timeout, bool keep) {
+    Fetch f;
+    auto ex = co_await asio::this_coro::executor;
+    udp::socket sock(ex);
+    boost::system::error_code ec;
+    sock.open(udp::v4(), ec);
+    if (!ec) sock.bind(udp::endpoint(asio::ip::make_address(localIp), 0), ec);
+    if (ec) {
+        f.detail = "tftp: " + ec.message();
+        co_return f;
+    }
+    const udp::endpoint server(asio::ip::make_address(t.server), t.tftpPort);
+    tftp::Request rq{tftp::Opcode::Rrq, name, "octet", {}};
+    std::size_t blksize = 512;
+    if (options) rq.options = {{"blksize", "1428"}, {"tsize", "0"}};
+    std::vector<std::uint8_t> last = tftp::makeRequest(rq);
+    std::optional<udp::endpoint> peer;
+    std::uint16_t expected = 1;
+    int tries = 0;
+    std::vector<std::uint8_t> buf(65536);
+    asio::steady_timer timer(ex);
+    co_await sock.async_send_to(asio::buffer(last), server, kTuple);
+    for (;;) {
+        udp::endpoint from;
+        timer.expires_after(timeout);
+        auto r = co_await (sock.async_receive_from(asio::buffer(buf), from, kTuple) || timer.async_wait(kTuple));
+        if (r.index() == 1) {
+            if (++tries > kTftpRetries) {
+                f.detail = fmt::format("tftp: no answer after {} tries", tries);
+                co_return f;
+            }
+            co_await sock.async_send_to(asio::buffer(last), peer.value_or(server), kTuple);
+            continue;
+        }
+        auto [rec, n] = std::get<0>(r);
+        if (rec) {
+            f.detail = "tftp: " + rec.message();
+            co_return f;
+        }
+        if (peer && from != *peer) {
+            auto err = tftp::makeError(tftp::ErrorCode::UnknownTid, "unknown transfer ID");
+            co_await sock.async_send_to(asio::buffer(err), from, kTuple);
+            continue;
+        }
+        std::span<const std::uint8_t> pkt(buf.data(), n);
+        try {
+            auto op = tftp::peekOpcode(pkt);
+            if (op == tftp::Opcode::Error) {
+                auto e = tftp::parseError(pkt);
+                f.status = e.code == tftp::ErrorCode::FileNotFound ? Fetch::NotFound : Fetch::Error;
+                f.detail = fmt::format("tftp error {} {}", static_cast<int>(e.code), e.message);
+                co_return f;
+            }
+            if (op == tftp::Opcode::Oack && !peer) {
+                for (const auto& [k, v] : tftp::parseOack(pkt))
+                    if (k == "blksize") blksize = std::clamp<std::size_t>(std::stoul(v), 8, 65464);
+                peer = from;
+                last = tftp::makeAck(0);
+                tries = 0;
+                co_await sock.async_send_to(asio::buffer(last), from, kTuple);
+                continue;
+            }
+            if (op != tftp::Opcode::Data) continue; // not for a reading client: ignore
+            auto d = tftp::parseData(pkt);
+            if (!peer) peer = from;
+            if (d.block == expected) {
+                f.bytes += d.payload.size();
+                if (f.bytes > kMaxFile) {
+                    f.detail = "tftp: file larger than 512 MiB";
+                    co_return f;
+                }
+                if (keep && f.bytes <= kMaxKeptFile) f.body.append(d.payload.begin(), d.payload.end());
+                last = tftp::makeAck(expected);
+                tries = 0;
+                co_await sock.async_send_to(asio::buffer(last), from, kTuple);
+                if (d.payload.size() < blksize) {
+                    f.status = Fetch::Ok;
+                    f.detail = "tftp";
+                    if (keep && f.bytes > kMaxKeptFile) f.body.clear();
+                    co_return f;
+                }
+                ++expected; // wraps to 0 after 65535, as the server's rollover does
+            } else if (d.block == static_cast<std::uint16_t>(expected - 1)) {
+                co_await sock.async_send_to(asio::buffer(last), from, kTuple); // our ACK was lost
+            }
+        } catch (const std::exception& e) { // malformed packet: dropped, the transfer goes on
+            continue;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The SIP link: one TCP connection (or one UDP socket) per phone, as a real phone has.
+
+class LinkClosed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class SipLink {
+public:
+    SipLink(asio::any_io_executor ex, Transport t, std::string localIp, int udpPort, udp::endpoint server)
+        : transport_(t), localIp_(std::move(localIp)), udpPort_(udpPort), server_(std::move(server)), tcp_(ex),
+          udp_(ex), timer_(ex) {}
+
+    awaitable<void> open() {
+        boost::system::error_code ec;
+        auto local = asio::ip::make_address(localIp_);
+        if (transport_ == Transport::Tcp) {
+            tcp_.open(tcp::v4(), ec);
+            if (!ec) tcp_.bind(tcp::endpoint(local, 0), ec);
+            if (ec) throw LinkClosed("cannot bind " + localIp_ + ": " + ec.message());
+            timer_.expires_after(std::chrono::seconds(5));
+            auto r = co_await (tcp_.async_connect(tcp::endpoint(server_.address(), server_.port()), kTuple) ||
+                               timer_.async_wait(kTuple));
+            if (r.index() == 1) throw LinkClosed("TCP connect timed out");
+            if (auto [cec] = std::get<0>(r); cec) throw LinkClosed("TCP connect: " + cec.message());
+            tcp_.set_option(tcp::no_delay(true), ec); // a 200 OK then a REGISTER: no Nagle wait
+            localPort_ = tcp_.local_endpoint().port();
+        } else {
+            udp_.open(udp::v4(), ec);
+            if (!ec) udp_.set_option(udp::socket::reuse_address(true), ec);
+            if (!ec) udp_.bind(udp::endpoint(local, static_cast<unsigned short>(udpPort_)), ec);
+            if (ec) throw LinkClosed("cannot bind UDP " + localIp_ + ": " + ec.message());
+            localPort_ = udp_.local_endpoint().port();
+        }
+    }
+
+    int localPort() const { return localPort_; }
+    Transport transport() const { return transport_; }
+    int malformed() const { return malformed_; }
+
+    awaitable<void> send(const std::string& msg, std::optional<udp::endpoint> to = std::nullopt) {
+        if (transport_ == Transport::Tcp) {
+            auto [ec, n] = co_await asio::async_write(tcp_, asio::buffer(msg), kTuple);
+            (void)n;
+            if (ec) throw LinkClosed("TCP write: " + ec.message());
+        } else {
+            auto [ec, n] = co_await udp_.async_send_to(asio::buffer(msg), to.value_or(server_), kTuple);
+            (void)n;
+            if (ec) throw LinkClosed("UDP send: " + ec.message());
+        }
+    }
+
+    /// The next message, or nullopt at the deadline. Malformed messages are counted and
+    /// dropped (UDP) or close the link (TCP: the stream cannot be resynchronised).
+    awaitable<std::optional<SipMessage>> receive(Clock::time_point deadline) {
+        for (;;) {
+            if (transport_ == Transport::Tcp) {
+                if (auto msg = takeFramed()) {
+                    if (msg->empty()) continue; // CRLF keep-alive
+                    co_return parseOrCount(*msg);
+                }
+            }
+            if (Clock::now() >= deadline) co_return std::nullopt;
+            timer_.expires_at(deadline);
+            std::array<char, 8192> chunk;
+            if (transport_ == Transport::Tcp) {
+                auto r = co_await (tcp_.async_read_some(asio::buffer(chunk), kTuple) || timer_.async_wait(kTuple));
+                if (r.index() == 1) co_return std::nullopt;
+                auto [ec, n] = std::get<0>(r);
+                if (ec) throw LinkClosed(ec == asio::error::eof ? "server closed the TCP connection" : "TCP read: " + ec.message());
+                stream_.append(chunk.data(), n);
+            } else {
+                udp::endpoint from;
+                auto r = co_await (udp_.async_receive_from(asio::buffer(chunk), from, kTuple) || timer_.async_wait(kTuple));
+                if (r.index() == 1) co_return std::nullopt;
+                auto [ec, n] = std::get<0>(r);
+                if (ec) throw LinkClosed("UDP read: " + ec.message());
+                lastFrom_ = from;
+                if (auto m = parseOrCount(std::string_view(chunk.data(), n))) co_return m;
+            }
+        }
+    }
+
+    /// Where a UDP request came from: responses go to its Via, which for labcm is the same.
+    const udp::endpoint& lastFrom() const { return lastFrom_; }
+
+    void close() {
+        boost::system::error_code ec;
+        tcp_.close(ec);
+        udp_.close(ec);
+    }
+
+private:
+    std::optional<std::string> takeFramed() {
+        std::optional<std::size_t> len;
+        try {
+            len = frameLength(stream_);
+        } catch (const SipParseError& e) {
+            ++malformed_;
+            throw LinkClosed(std::string("unframeable SIP on TCP: ") + e.what());
+        }
+        if (!len) return std::nullopt;
+        std::string msg = stream_.substr(0, *len);
+        stream_.erase(0, *len);
+        if (msg.find_first_not_of("\r\n") == std::string::npos) return std::string();
+        return msg;
+    }
+
+    std::optional<SipMessage> parseOrCount(std::string_view text) {
+        try {
+            return parseSipMessage(text);
+        } catch (const SipParseError&) {
+            ++malformed_;
+            return std::nullopt;
+        }
+    }
+
+    Transport transport_;
+    std::string localIp_;
+    int udpPort_;
+    udp::endpoint server_;
+    tcp::socket tcp_;
+    udp::socket udp_;
+    asio::steady_timer timer_;
+    std::string stream_;
+    udp::endpoint lastFrom_;
+    int localPort_ = 0;
+    int malformed_ = 0;
+};
+
+std::string md5hex(const std::string& s) {
+    su_md5_t ctx;
+    su_md5_init(&ctx);
+    su_md5_update(&ctx, s.data(), s.size());
+    char hex[33];
+    su_md5_hexdigest(&ctx, hex);
+    return std::string(hex, 32);
+}
+
+std::string randomHex(std::mt19937& rng, int digits) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string s;
+    for (int i = 0; i < digits; ++i) s += kHex[rng() % 16];
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------
+
+class Phone {
+public:
+    Phone(PhoneSpec spec, Target target, RunOptions opt, PhoneResult& res)
+        : spec_(std::move(spec)), target_(std::move(target)), opt_(std::move(opt)), res_(res),
+          rng_(std::random_device{}()) {
+        res_.mac = spec_.mac;
+        res_.activeLoad = spec_.activeLoad;
+        res_.inactiveLoad = spec_.inactiveLoad;
+    }
+
+    awaitable<void> run() {
+        const int maxCycles = opt_.boots + 3; // restarts asked for + a firmware upgrade or two
+        for (int cycle = 0; cycle < maxCycles; ++cycle) {
+            ++boot_;
+            bool upgraded = false;
+            if (!co_await bootOnce(upgraded)) co_return finish();
+            if (upgraded) continue; // the phone reboots into the new load
+            ++res_.bootsRegistered;
+            bool last = res_.bootsRegistered >= opt_.boots;
+            auto next = co_await stayRegistered(last ? Clock::now() + opt_.hold : Clock::time_point::max());
+            if (next == Next::Stop || next == Next::Failed) co_return finish();
+        }
+        fail(res_.currentStep, "too many boots (firmware upgrade loop?)");
+        finish();
+    }
+
+private:
+    enum class Next { Stop, Reboot, Failed };
+
+    void finish() { res_.done = true; }
+
+    void fail(int step, const std::string& why) {
+        res_.currentStep = step;
+        if (res_.failure.empty()) res_.failure = fmt::format("step {}: {}", step, why);
+        log(fmt::format("FAILED {}", res_.failure));
+    }
+
+    void log(const std::string& s) {
+        if (opt_.log) opt_.log(fmt::format("SEP{} [{:>7.1f} ms] {}", spec_.mac, msSince(bootStart_), s));
+    }
+
+    void record(int step, std::string what, std::string outcome, bool ok, Clock::time_point t0) {
+        StepRecord r{boot_, step, std::move(what), std::move(outcome), ok, msSince(t0)};
+        log(fmt::format("step {} {}: {}", step, r.what, r.outcome));
+        res_.steps.push_back(std::move(r));
+    }
+
+    // HTTP 6970 first (78xx/88xx), TFTP after any HTTP failure; TFTP only for 79xx.
+    awaitable<Fetch> fetch(int step, const std::string& name, bool keep) {
+        res_.currentStep = step;
+        auto t0 = Clock::now();
+        std::string trail;
+        Fetch f;
+        if (spec_.profile.httpFirst) {
+            f = co_await httpGet(spec_.localIp, target_, name, spec_.profile.userAgent, opt_.fileTimeout, keep);
+            if (f.status == Fetch::Ok) {
+                record(step, name, fmt::format("ok via http, {} bytes", f.bytes), true, t0);
+                co_return f;
+            }
+            trail = f.detail + ", ";
+        }
+        auto h = co_await tftpGet(spec_.localIp, target_, name, spec_.profile.httpFirst, opt_.fileTimeout, keep);
+        h.detail = trail + h.detail;
+        if (h.status == Fetch::Ok)
+            record(step, name, fmt::format("ok via {}, {} bytes", trail.empty() ? "tftp" : "tftp after " + trail.substr(0, trail.size() - 2), h.bytes), true, t0);
+        else
+            record(step, name, fmt::format("{} ({})", h.status == Fetch::NotFound ? "not found" : "error", h.detail), false, t0);
+        co_return h;
+    }
+
+    awaitable<bool> expectNotFound(int step, const std::string& name) {
+        auto f = co_await fetch(step, name, false);
+        if (f.status == Fetch::Ok) {
+            fail(step, name + " was served: a secure-cluster trust list; labcm-phone simulates a non-secure phone");
+            co_return false;
+        }
+        if (f.status == Fetch::Error) {
+            fail(step, name + ": " + f.detail);
+            co_return false;
+        }
+        co_return true;
+    }
+
+    void tolerate(int step, const std::string& name, const Fetch& f) {
+        if (f.status != Fetch::Ok)
+            res_.warnings.push_back(fmt::format("step {}: {} {}", step, name, f.status == Fetch::NotFound ? "not found" : f.detail));
+    }
+
+    awaitable<bool> bootOnce(bool& upgraded) {
+        bootStart_ = Clock::now();
+        link_.reset();
+        const std::string sep = "SEP" + spec_.mac;
+        record(kStepDhcp, "dhcp", "skipped: TFTP server " + target_.server + " given", true, bootStart_);
+
+        if (!co_await expectNotFound(kStepCtl, "CTL" + sep + ".tlv")) co_return false;
+        if (!co_await expectNotFound(kStepItl, "ITL" + sep + ".tlv")) co_return false;
+        if (spec_.profile.itlFile && !co_await expectNotFound(kStepItl, "ITLFile.tlv")) co_return false;
+
+        // Step 6: the config, else XMLDefault.
+        auto cf = co_await fetch(kStepConfig, sep + ".cnf.xml", true);
+        if (cf.status == Fetch::Error) {
+            fail(kStepConfig, sep + ".cnf.xml: " + cf.detail);
+            co_return false;
+        }
+        if (cf.status == Fetch::NotFound) {
+            auto df = co_await fetch(kStepConfig, "XMLDefault.cnf.xml", true);
+            if (df.status != Fetch::Ok) {
+                fail(kStepConfig, sep + ".cnf.xml not found and XMLDefault.cnf.xml " +
+                                      (df.status == Fetch::NotFound ? "not found" : df.detail));
+                co_return false;
+            }
+            // A phone on XMLDefault only registers through auto-registration.
+            fail(kStepConfig, sep + ".cnf.xml not found (XMLDefault.cnf.xml served; the device is not provisioned)");
+            co_return false;
+        }
+        try {
+            cfg_ = parsePhoneConfig(cf.body, spec_.profile.typemodel);
+        } catch (const ConfigError& e) {
+            fail(kStepConfig, sep + ".cnf.xml: " + e.what());
+            co_return false;
+        }
+        if (cfg_.lines.empty()) {
+            fail(kStepConfig, sep + ".cnf.xml has no line");
+            co_return false;
+        }
+
+        // Step 7: firmware, when the config names a load the phone does not run.
+        if (!cfg_.load.empty() && !text::iequals(cfg_.load, res_.activeLoad)) {
+            if (co_await upgrade(cfg_.load)) {
+                upgraded = true;
+                co_return true;
+            }
+        }
+
+        // Step 8: dial rules.
+        if (spec_.profile.appDialRules) tolerate(kStepDialRules, "AppDialRules.xml", co_await fetch(kStepDialRules, "AppDialRules.xml", false));
+        if (!cfg_.dialTemplate.empty())
+            tolerate(kStepDialRules, cfg_.dialTemplate, co_await fetch(kStepDialRules, cfg_.dialTemplate, false));
+
+        // Steps 9-10: connect and register.
+        if (!co_await connectAndRegister(lastAlarm_, lastReason_)) co_return false;
+        res_.bootToRegisteredMs.push_back(msSince(bootStart_));
+
+        // Steps 11-13: locale, softkeys, ring list.
+        if (!cfg_.userLocale.empty() && !spec_.profile.localeJar.empty()) {
+            std::string name = cfg_.userLocale + "/" + std::string(spec_.profile.localeJar);
+            tolerate(kStepLocale, name, co_await fetch(kStepLocale, name, false));
+        }
+        if (!cfg_.networkLocale.empty()) {
+            std::string name = cfg_.networkLocale + "/" + std::string(spec_.profile.tones);
+            tolerate(kStepLocale, name, co_await fetch(kStepLocale, name, false));
+        }
+        if (!cfg_.softKeyFile.empty())
+            tolerate(kStepSoftkeys, cfg_.softKeyFile, co_await fetch(kStepSoftkeys, cfg_.softKeyFile, false));
+        std::string ring(spec_.profile.ringList);
+        tolerate(kStepRingtones, ring, co_await fetch(kStepRingtones, ring, false));
+        res_.currentStep = kStepRegistered;
+        log(fmt::format("registered {} line(s), primary {} over {}", cfg_.lines.size(), res_.line, res_.transport));
+        co_return true;
+    }
+
+    // Fetches <load>.loads and the images it lists; true when the phone switched loads.
+    awaitable<bool> upgrade(const std::string& load) {
+        auto lf = co_await fetch(kStepFirmware, load + ".loads", true);
+        if (lf.status != Fetch::Ok) {
+            res_.warnings.push_back(fmt::format("step 7: {}.loads {}; keeps running {}", load,
+                                                lf.status == Fetch::NotFound ? "not found" : lf.detail, res_.activeLoad));
+            co_return false;
+        }
+        auto loads = provision::parseLoads(std::span(reinterpret_cast<const std::uint8_t*>(lf.body.data()), lf.body.size()));
+        if (loads.images.empty()) {
+            res_.warnings.push_back(fmt::format("step 7: {}.loads lists no image; keeps running {}", load, res_.activeLoad));
+            co_return false;
+        }
+        if (opt_.fetchImages) {
+            for (const auto& image : loads.images) {
+                auto f = co_await fetch(kStepFirmware, image, false);
+                if (f.status != Fetch::Ok) {
+                    res_.warnings.push_back(fmt::format("step 7: image {} {}; upgrade to {} aborted, keeps running {}", image,
+                                                        f.status == Fetch::NotFound ? "not found" : f.detail, load, res_.activeLoad));
+                    co_return false;
+                }
+            }
+        }
+        log(fmt::format("upgraded {} -> {}; rebooting", res_.activeLoad, load));
+        res_.inactiveLoad = res_.activeLoad;
+        res_.activeLoad = load;
+        ++res_.upgrades;
+        lastAlarm_ = 25;
+        lastReason_ = "initialized";
+        co_return true;
+    }
+
+    awaitable<bool> connectAndRegister(int alarm, const std::string& lastWhy) {
+        res_.currentStep = kStepConnect;
+        auto t0 = Clock::now();
+        Transport tr = spec_.profile.defaultTransport;
+        switch (cfg_.transportLayerProtocol) {
+        case 1:
+        case 4: tr = Transport::Tcp; break;
+        case 2: tr = Transport::Udp; break;
+        case 3: fail(kStepConnect, "transportLayerProtocol 3 (TLS) is not simulated"); co_return false;
+        default: break;
+        }
+        boost::system::error_code ec;
+        auto addr = asio::ip::make_address(cfg_.processNodeName, ec);
+        if (ec) {
+            fail(kStepConnect, "processNodeName '" + cfg_.processNodeName + "' is not an IP address");
+            co_return false;
+        }
+        server_ = udp::endpoint(addr, static_cast<unsigned short>(cfg_.sipPort));
+        auto ex = co_await asio::this_coro::executor;
+        link_ = std::make_unique<SipLink>(ex, tr, spec_.localIp, spec_.sipPort, server_);
+        try {
+            co_await link_->open();
+        } catch (const LinkClosed& e) {
+            fail(kStepConnect, fmt::format("{}:{} {}: {}", cfg_.processNodeName, cfg_.sipPort, toString(tr), e.what()));
+            co_return false;
+        }
+        record(kStepConnect, fmt::format("{}:{} {}", cfg_.processNodeName, cfg_.sipPort, toString(tr)),
+               fmt::format("ok from port {}", link_->localPort()), true, t0);
+        res_.transport = std::string(toString(tr));
+        res_.line = cfg_.lines.front().name;
+
+        if (callId_.empty()) {
+            callId_ = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
+            fromTag_ = text::toLower(spec_.mac) + "00" + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);
+            sessionId_ = randomHex(rng_, 32);
+        }
+        res_.currentStep = kStepRegister;
+        t0 = Clock::now();
+        std::string why;
+        auto resp = co_await registerOnce(reasonFor(alarm, lastWhy), true, cfg_.registerExpires, why);
+        if (!resp) {
+            fail(kStepRegister, why);
+            co_return false;
+        }
+        if (resp->status != 200) {
+            fail(kStepRegister, fmt::format("REGISTER answered {} {}", resp->status, resp->reason));
+            co_return false;
+        }
+        granted_ = grantedExpires(*resp);
+        record(kStepRegister, "REGISTER " + res_.line, fmt::format("200 OK, expires {}", granted_), true, t0);
+        co_return true;
+    }
+
+    std::string reasonFor(int alarm, const std::string& why) const {
+        return reasonText(spec_.profile, alarm, "SEP" + spec_.mac, res_.activeLoad, res_.inactiveLoad, why);
+    }
+
+    static int grantedExpires(const SipMessage& r) {
+        if (auto e = r.header("Expires")) try {
+                return std::stoi(std::string(*e));
+            } catch (...) {
+            }
+        if (auto c = r.header("Contact"))
+            if (auto e = headerParam(*c, "expires")) try {
+                    return std::stoi(*e);
+                } catch (...) {
+                }
+        return 120;
+    }
+
+    // Sends one REGISTER (answering a digest challenge once) and waits for its final answer.
+    // Requests that arrive meanwhile are answered (a restart is remembered).
+    awaitable<std::optional<SipMessage>> registerOnce(std::optional<std::string> reason, bool body, int expires,
+                                                      std::string& why) {
+        std::string authorization;
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            RegisterRequest r;
+            r.server = cfg_.processNodeName;
+            r.serverPort = cfg_.sipPort;
+            r.transport = link_->transport();
+            r.localIp = spec_.localIp;
+            r.localPort = link_->localPort();
+            r.mac = spec_.mac;
+            r.line = cfg_.lines.front().name;
+            r.contactUser = contactUser();
+            r.callId = callId_;
+            r.fromTag = fromTag_;
+            r.branch = "z9hG4bK" + randomHex(rng_, 8);
+            r.cseq = ++cseq_;
+            r.expires = expires;
+            r.reason = reason;
+            r.bulkBody = body;
+            r.authorization = authorization;
+            r.date = rfc1123Date(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch()).count());
+            r.sessionId = sessionId_;
+            std::string text = buildRegister(spec_.profile, r);
+            auto resp = co_await transaction(text, r.cseq, why);
+            if (!resp) co_return std::nullopt;
+            if ((resp->status == 401 || resp->status == 407) && attempt == 0) {
+                const auto& line = cfg_.lines.front();
+                if (line.authName.empty()) {
+                    why = fmt::format("REGISTER challenged ({}) but the config has no authName", resp->status);
+                    co_return std::nullopt;
+                }
+                auto ch = parseDigestChallenge(
+                    resp->header(resp->status == 401 ? "WWW-Authenticate" : "Proxy-Authenticate").value_or(""));
+                if (ch.empty() || !ch.count("nonce")) {
+                    why = "REGISTER challenged without a Digest nonce";
+                    co_return std::nullopt;
+                }
+                std::string uri = "sip:" + cfg_.processNodeName;
+                if (cfg_.sipPort != 5060) uri += ":" + std::to_string(cfg_.sipPort);
+                std::string ha1 = md5hex(line.authName + ":" + ch["realm"] + ":" + line.authPassword);
+                std::string ha2 = md5hex("REGISTER:" + uri);
+                std::string response = md5hex(ha1 + ":" + ch["nonce"] + ":" + ha2);
+                authorization = fmt::format(
+                    "Digest username=\"{}\",realm=\"{}\",uri=\"{}\",response=\"{}\",nonce=\"{}\",algorithm=MD5",
+                    line.authName, ch["realm"], uri, response, ch["nonce"]);
+                continue;
+            }
+            co_return resp;
+        }
+        why = "REGISTER rejected after digest authentication (wrong authName/authPassword?)";
+        co_return std::nullopt;
+    }
+
+    std::string contactUser() const {
+        const auto& line = cfg_.lines.front();
+        return spec_.profile.contactUserIsLine || line.contact.empty() ? line.name : line.contact;
+    }
+
+    // Sends a request and waits for the final response with the same Call-ID and CSeq;
+    // over UDP retransmits with T1 = 500 ms doubling up to T2 = 4 s.
+    awaitable<std::optional<SipMessage>> transaction(const std::string& text, long cseq, std::string& why) {
+        auto deadline = Clock::now() + opt_.sipTimeout;
+        auto interval = std::chrono::milliseconds(500);
+        try {
+            co_await link_->send(text);
+            auto nextRetx = Clock::now() + interval;
+            for (;;) {
+                auto wait = link_->transport() == Transport::Udp ? std::min(deadline, nextRetx) : deadline;
+                auto msg = co_await link_->receive(wait);
+                if (!msg) {
+                    if (Clock::now() >= deadline) {
+                        why = fmt::format("no answer to REGISTER within {} ms", opt_.sipTimeout.count());
+                        co_return std::nullopt;
+                    }
+                    interval = std::min(interval * 2, std::chrono::milliseconds(4000));
+                    nextRetx = Clock::now() + interval;
+                    co_await link_->send(text);
+                    continue;
+                }
+                if (msg->request) {
+                    co_await answer(*msg);
+                    continue;
+                }
+                if (msg->header("Call-ID").value_or("") != callId_ || msg->cseq() != cseq || msg->status < 200) continue;
+                co_return msg;
+            }
+        } catch (const LinkClosed& e) {
+            why = e.what();
+            co_return std::nullopt;
+        }
+    }
+
+    // Answers a request from the server as the phone does (reference: sip-wire §5, §6).
+    awaitable<void> answer(const SipMessage& req) {
+        std::string tag = randomHex(rng_, 8);
+        std::string resp;
+        if (req.method == "NOTIFY") {
+            // The phone's own acceptance rules: Request-URI user is the line name or contact.
+            auto uri = std::string_view(req.uri);
+            auto colon = uri.find(':');
+            auto at = uri.find('@');
+            std::string user = colon != std::string_view::npos && at != std::string_view::npos && at > colon
+                                   ? std::string(uri.substr(colon + 1, at - colon - 1))
+                                   : std::string();
+            auto event = text::toLower(text::trim(req.header("Event").value_or("")));
+            if (user != cfg_.lines.front().name && user != contactUser()) {
+                resp = buildResponse(req, 404, "Not Found", tag);
+            } else if (event.empty()) {
+                resp = buildResponse(req, 400, "Missing Event", tag);
+            } else {
+                resp = buildResponse(req, 200, "OK", tag);
+                if (event == "service-control") {
+                    for (const auto& [k, v] : parseKeyValueBody(req.body))
+                        if (k == "action") pendingAction_ = text::toLower(v);
+                    log(fmt::format("service-control NOTIFY: action={}", pendingAction_));
+                }
+            }
+        } else if (req.method == "OPTIONS") {
+            resp = buildResponse(req, 200, "OK", tag);
+        } else if (req.method == "ACK") {
+            co_return;
+        } else {
+            resp = buildResponse(req, 501, "Not Implemented", tag);
+        }
+        if (link_->transport() == Transport::Udp)
+            co_await link_->send(resp, link_->lastFrom());
+        else
+            co_await link_->send(resp);
+    }
+
+    // Registered: keep-alives at (granted - 5) s; obeys service-control restart/reset.
+    awaitable<Next> stayRegistered(Clock::time_point until) {
+        auto interval = opt_.keepalive.count() > 0 ? opt_.keepalive
+                                                    : std::chrono::milliseconds(std::max(1, granted_ - 5) * 1000);
+        auto nextKeepalive = Clock::now() + interval;
+        try {
+            for (;;) {
+                if (pendingAction_ == "restart" || pendingAction_ == "reset") {
+                    bool reset = pendingAction_ == "reset";
+                    pendingAction_.clear();
+                    ++res_.restarts;
+                    co_return co_await unregisterAndReboot(reset);
+                }
+                if (!pendingAction_.empty()) {
+                    // apply-config / check-version: a real phone compares stamps; the
+                    // simulator has nothing to re-read, so it logs and stays registered.
+                    pendingAction_.clear();
+                }
+                auto now = Clock::now();
+                if (now >= until) co_return Next::Stop;
+                if (now >= nextKeepalive) {
+                    std::string why;
+                    auto resp = co_await registerOnce(std::nullopt, false, cfg_.registerExpires, why);
+                    if (!resp || resp->status != 200) {
+                        fail(kStepRegistered, resp ? fmt::format("keep-alive answered {} {}", resp->status, resp->reason)
+                                                   : "keep-alive: " + why);
+                        co_return Next::Failed;
+                    }
+                    ++res_.keepalives;
+                    nextKeepalive = Clock::now() + interval;
+                    continue;
+                }
+                auto msg = co_await link_->receive(std::min(until, nextKeepalive));
+                if (msg && msg->request) co_await answer(*msg);
+            }
+        } catch (const LinkClosed& e) {
+            fail(kStepRegistered, e.what());
+            co_return Next::Failed;
+        }
+    }
+
+    awaitable<Next> unregisterAndReboot(bool reset) {
+        lastAlarm_ = 23;
+        lastReason_ = reset ? "reset-reset" : "reset-restart";
+        std::string why;
+        auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), false, 0, why);
+        if (!resp || resp->status != 200) {
+            fail(kStepRegistered, resp ? fmt::format("unregister answered {} {}", resp->status, resp->reason)
+                                       : "unregister: " + why);
+            co_return Next::Failed;
+        }
+        log(fmt::format("unregistered (Last={}); rebooting", lastReason_));
+        link_->close();
+        // A reset clears the phone's registration identity; a restart keeps none either
+        // (the Call-ID is regenerated at boot on real phones [I]).
+        callId_.clear();
+        co_return Next::Reboot;
+    }
+
+    PhoneSpec spec_;
+    Target target_;
+    RunOptions opt_;
+    PhoneResult& res_;
+    std::mt19937 rng_;
+    int boot_ = 0;
+    Clock::time_point bootStart_ = Clock::now();
+    PhoneConfig cfg_;
+    std::unique_ptr<SipLink> link_;
+    udp::endpoint server_;
+    std::string callId_, fromTag_, sessionId_;
+    long cseq_ = 100;
+    int granted_ = 120;
+    int lastAlarm_ = 25;
+    std::string lastReason_ = "initialized";
+    std::string pendingAction_;
+};
+
+} // namespace
+
+awaitable<void> runPhone(PhoneSpec spec, Target target, RunOptions opt, PhoneResult& result) {
+    Phone phone(std::move(spec), std::move(target), std::move(opt), result);
+    co_await phone.run();
+}
+
+} // namespace labcm::phone

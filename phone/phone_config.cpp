@@ -1,0 +1,94 @@
+#include "phone_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+
+#include <pugixml.hpp>
+
+#include "core/text.h"
+
+namespace labcm::phone {
+
+namespace {
+
+std::string textOf(const pugi::xml_node& n) { return std::string(text::trim(n.child_value())); }
+
+int intOf(const pugi::xml_node& n, int fallback, int lo, int hi, const char* what) {
+    if (!n) return fallback;
+    std::string v = textOf(n);
+    if (v.empty()) return fallback;
+    int out = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi)
+        throw ConfigError(std::string("bad <") + what + "> value '" + v + "'");
+    return out;
+}
+
+} // namespace
+
+PhoneConfig parsePhoneConfig(std::string_view xml, int typemodel) {
+    pugi::xml_document doc;
+    auto res = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+    if (!res) throw ConfigError(std::string("not well-formed XML: ") + res.description());
+    PhoneConfig c;
+    pugi::xml_node root = doc.document_element();
+    pugi::xml_node group;
+    if (std::string_view(root.name()) == "device") {
+        group = root.child("devicePool").child("callManagerGroup");
+    } else if (std::string_view(root.name()) == "Default") {
+        c.isDefault = true;
+        group = root.child("callManagerGroup");
+    } else {
+        throw ConfigError(std::string("unexpected root element <") + root.name() + ">");
+    }
+
+    // The member with the lowest priority number is the primary call manager.
+    pugi::xml_node best;
+    int bestPriority = INT_MAX;
+    for (auto member : group.child("members").children("member")) {
+        int prio = member.attribute("priority").as_int(INT_MAX - 1);
+        if (member.child("callManager") && prio < bestPriority) {
+            best = member.child("callManager");
+            bestPriority = prio;
+        }
+    }
+    if (!best) throw ConfigError("no callManagerGroup member");
+    c.processNodeName = textOf(best.child("processNodeName"));
+    if (c.processNodeName.empty()) throw ConfigError("empty <processNodeName>");
+    c.sipPort = intOf(best.child("ports").child("sipPort"), 5060, 1, 65535, "sipPort");
+
+    if (c.isDefault) {
+        std::string name = "loadInformation" + std::to_string(typemodel);
+        c.load = textOf(root.child(name.c_str()));
+        c.versionStamp = textOf(root.child("versionStamp"));
+        return c;
+    }
+
+    c.transportLayerProtocol = intOf(root.child("transportLayerProtocol"), 0, 0, 4, "transportLayerProtocol");
+    auto profile = root.child("sipProfile");
+    c.registerExpires =
+        intOf(profile.child("sipStack").child("timerRegisterExpires"), 3600, 1, 86400, "timerRegisterExpires");
+    for (auto line : profile.child("sipLines").children("line")) {
+        if (textOf(line.child("featureID")) != "9") continue;
+        LineConfig l;
+        l.index = line.attribute("lineIndex").as_int(line.attribute("button").as_int(0));
+        l.name = textOf(line.child("name"));
+        l.displayName = textOf(line.child("displayName"));
+        l.contact = textOf(line.child("contact"));
+        l.authName = textOf(line.child("authName"));
+        l.authPassword = textOf(line.child("authPassword"));
+        if (l.name.empty()) throw ConfigError("a line has no <name>");
+        c.lines.push_back(std::move(l));
+    }
+    std::stable_sort(c.lines.begin(), c.lines.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    c.load = textOf(root.child("loadInformation"));
+    c.dialTemplate = textOf(profile.child("dialTemplate"));
+    c.softKeyFile = textOf(profile.child("softKeyFile"));
+    c.userLocale = textOf(root.child("userLocale").child("name"));
+    c.networkLocale = textOf(root.child("networkLocale"));
+    c.versionStamp = textOf(root.child("versionStamp"));
+    return c;
+}
+
+} // namespace labcm::phone

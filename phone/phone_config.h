@@ -1,0 +1,47 @@
+// What a simulated phone reads from the config file it was served: SEP<MAC>.cnf.xml or
+// XMLDefault.cnf.xml, parsed with pugixml the way a phone's DOM-style reader does
+// (element order does not matter; unknown elements are ignored).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace labcm::phone {
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct LineConfig {
+    int index = 0;
+    std::string name;         ///< the DN: REGISTER From/To user
+    std::string displayName;
+    std::string contact;      ///< Contact user (CUCM: a UUID); empty = use name
+    std::string authName;
+    std::string authPassword;
+};
+
+struct PhoneConfig {
+    bool isDefault = false;          ///< came from XMLDefault.cnf.xml
+    std::string processNodeName;     ///< registrar host of the highest-priority callManager
+    int sipPort = 5060;
+    int transportLayerProtocol = 0;  ///< 0 = absent; 1 TCP, 2 UDP, 3 TLS, 4 TCP (CUCM's)
+    int registerExpires = 3600;      ///< timerRegisterExpires
+    std::vector<LineConfig> lines;   ///< featureID 9 lines, by lineIndex
+    std::string load;                ///< loadInformation (XMLDefault: loadInformation<typemodel>)
+    std::string dialTemplate;
+    std::string softKeyFile;
+    std::string userLocale;          ///< userLocale/name
+    std::string networkLocale;
+    std::string versionStamp;
+};
+
+/// @brief Parses a SEP<MAC>.cnf.xml (root <device>) or XMLDefault.cnf.xml (root <Default>);
+/// for the latter, the load is `loadInformation<typemodel>`.
+/// @throw ConfigError naming the problem: not XML, wrong root, no callManager, bad port.
+PhoneConfig parsePhoneConfig(std::string_view xml, int typemodel);
+
+} // namespace labcm::phone

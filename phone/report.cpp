@@ -1,0 +1,115 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "core/text.h"
+
+namespace labcm::phone {
+
+Percentiles percentiles(std::vector<double> v) {
+    Percentiles p;
+    p.count = v.size();
+    if (v.empty()) return p;
+    std::sort(v.begin(), v.end());
+    auto rank = [&](double q) {
+        auto idx = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+        return v[std::clamp<std::size_t>(idx, 1, v.size()) - 1];
+    };
+    p.p50 = rank(0.50);
+    p.p90 = rank(0.90);
+    p.p99 = rank(0.99);
+    p.max = v.back();
+    return p;
+}
+
+std::string genericReason(const std::string& reason, const std::string& mac) {
+    if (mac.empty()) return reason;
+    std::string out = reason;
+    std::string upper = text::toUpper(mac), lower = text::toLower(mac);
+    for (const auto& m : {upper, lower}) {
+        for (auto pos = out.find(m); pos != std::string::npos; pos = out.find(m, pos + 5)) out.replace(pos, m.size(), "<MAC>");
+    }
+    return out;
+}
+
+Report summarize(const std::vector<PhoneResult>& phones, int boots, double seconds) {
+    Report r;
+    r.phones = phones.size();
+    r.seconds = seconds;
+    std::vector<double> b2r;
+    std::map<int, std::vector<double>> steps;
+    for (const auto& p : phones) {
+        bool ok = p.failure.empty() && p.bootsRegistered >= boots;
+        if (ok)
+            ++r.registered;
+        else {
+            ++r.failed;
+            std::string why = p.failure.empty()
+                                  ? fmt::format("step {}: timeout ({})", p.currentStep, stepName(p.currentStep))
+                                  : p.failure;
+            ++r.failures[genericReason(why, p.mac)];
+        }
+        for (const auto& w : p.warnings) ++r.warnings[genericReason(w, p.mac)];
+        b2r.insert(b2r.end(), p.bootToRegisteredMs.begin(), p.bootToRegisteredMs.end());
+        for (const auto& s : p.steps) steps[s.step].push_back(s.ms);
+        r.restarts += static_cast<std::size_t>(p.restarts);
+        r.keepalives += static_cast<std::size_t>(p.keepalives);
+        r.upgrades += static_cast<std::size_t>(p.upgrades);
+    }
+    r.bootToRegistered = percentiles(std::move(b2r));
+    for (auto& [step, v] : steps) r.perStep[step] = percentiles(std::move(v));
+    return r;
+}
+
+std::string formatReport(const Report& r) {
+    std::string out = fmt::format("labcm-phone: {} phone(s), {} registered, {} failed in {:.1f} s\n", r.phones,
+                                  r.registered, r.failed, r.seconds);
+    const auto& b = r.bootToRegistered;
+    out += fmt::format("boot-to-registered ms: n={} p50={:.1f} p90={:.1f} p99={:.1f} max={:.1f}\n", b.count, b.p50,
+                       b.p90, b.p99, b.max);
+    out += fmt::format("restarts obeyed {}, keep-alives {}, firmware upgrades {}\n", r.restarts, r.keepalives,
+                       r.upgrades);
+    out += "step            records     p50 ms     p99 ms     max ms\n";
+    for (const auto& [step, p] : r.perStep)
+        out += fmt::format("{:>2} {:<12} {:>7} {:>10.1f} {:>10.1f} {:>10.1f}\n", step, stepName(step), p.count, p.p50,
+                           p.p99, p.max);
+    if (!r.failures.empty()) {
+        out += "failures:\n";
+        for (const auto& [why, n] : r.failures) out += fmt::format("  {:>6}  {}\n", n, why);
+    }
+    if (!r.warnings.empty()) {
+        out += "tolerated (the phone goes on):\n";
+        for (const auto& [why, n] : r.warnings) out += fmt::format("  {:>6}  {}\n", n, why);
+    }
+    return out;
+}
+
+std::string reportJson(const Report& r) {
+    namespace json = boost::json;
+    auto pct = [](const Percentiles& p) {
+        return json::object{{"count", p.count}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"max", p.max}};
+    };
+    json::object steps;
+    for (const auto& [step, p] : r.perStep) steps[std::to_string(step) + " " + std::string(stepName(step))] = pct(p);
+    json::object failures, warnings;
+    for (const auto& [why, n] : r.failures) failures[why] = n;
+    for (const auto& [why, n] : r.warnings) warnings[why] = n;
+    json::object o{{"phones", r.phones},
+                   {"registered", r.registered},
+                   {"failed", r.failed},
+                   {"seconds", r.seconds},
+                   {"boot_to_registered_ms", pct(r.bootToRegistered)},
+                   {"steps_ms", steps},
+                   {"failures", failures},
+                   {"warnings", warnings},
+                   {"restarts", r.restarts},
+                   {"keepalives", r.keepalives},
+                   {"upgrades", r.upgrades}};
+    return json::serialize(o);
+}
+
+} // namespace labcm::phone
