@@ -23,6 +23,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tport.h>
@@ -306,6 +307,17 @@ public:
                 q.transport = proto;
                 q.source = fmt::format("{}:{}:{}", proto, n->tpn_host ? n->tpn_host : "", n->tpn_port ? n->tpn_port : "");
             }
+        }
+        // A UDP request arrives on the shared listening tport, whose name is our own
+        // address: the phone's address is the message's source.
+        if (msg_t* m = nta_incoming_getrequest(irq)) {
+            if (su_addrinfo_t const* ai = msg_addrinfo(m); ai && ai->ai_addr) {
+                auto const* su = reinterpret_cast<su_sockaddr_t const*>(ai->ai_addr);
+                char host[64] = "";
+                if (su_inet_ntop(su->su_family, SU_ADDR(su), host, sizeof host))
+                    q.source = fmt::format("{}:{}:{}", q.transport, host, ntohs(su->su_port));
+            }
+            msg_destroy(m);
         }
         std::string ip = q.source.empty() ? "" : q.source.substr(q.source.find(':') + 1, q.source.rfind(':') - q.source.find(':') - 1);
 
