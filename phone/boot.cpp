@@ -664,7 +664,12 @@ private:
             std::string text = buildRegister(spec_.profile, r);
             auto resp = co_await transaction(text, r.cseq, why);
             if (!resp) co_return std::nullopt;
-            if ((resp->status == 401 || resp->status == 407) && attempt == 0) {
+            if ((resp->status == 401 || resp->status == 407) && attempt == 1) {
+                why = fmt::format("REGISTER answered {} again after digest authentication (wrong authName/authPassword?)",
+                                  resp->status);
+                co_return std::nullopt;
+            }
+            if (resp->status == 401 || resp->status == 407) {
                 const auto& line = cfg_.lines.front();
                 if (line.authName.empty()) {
                     why = fmt::format("REGISTER challenged ({}) but the config has no authName", resp->status);
@@ -688,8 +693,7 @@ private:
             }
             co_return resp;
         }
-        why = "REGISTER rejected after digest authentication (wrong authName/authPassword?)";
-        co_return std::nullopt;
+        co_return std::nullopt; // not reached: the second attempt always returns above
     }
 
     std::string contactUser() const {

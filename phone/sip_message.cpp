@@ -71,8 +71,10 @@ Head parseHead(std::string_view head) {
         if (line.empty()) continue;
         if (line.front() == ' ' || line.front() == '\t') {
             if (h.headers.empty()) throw SipParseError("continuation line before any header");
-            h.headers.back().second += ' ';
-            h.headers.back().second += trim(line);
+            auto& value = h.headers.back().second;
+            if (!value.empty()) value += ' ';
+            value += trim(line);
+            value = std::string(trim(value)); // a fold after an empty value must not lead with a space
             continue;
         }
         auto colon = line.find(':');

@@ -33,6 +33,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)parseError(in);
     } catch (const ParseError&) {
     }
+    try { // client side (labcm-phone): a DATA's payload is what follows its 4-byte head
+        auto d = parseData(in);
+        if (d.payload.size() != size - 4) std::abort();
+    } catch (const ParseError&) {
+    }
+    try {
+        auto opts = parseOack(in);
+        if (parseOack(makeOack(opts)) != opts) std::abort();
+    } catch (const ParseError&) {
+    }
 
     // Drive a transfer: the first bytes choose options, the rest are ACKs (2 bytes) or,
     // for 0xFFFF, a timeout.

@@ -77,3 +77,31 @@ TEST_CASE("tftp codec: ACK, ERROR, DATA, OACK") {
     CHECK(makeData(0x1234, payload) == std::vector<std::uint8_t>{0, 3, 0x12, 0x34, 1, 2, 3});
     CHECK(makeOack({{"blksize", "1428"}}) == bytes(std::string("\x00\x06" "blksize\x00" "1428\x00", 15)));
 }
+
+TEST_CASE("tftp codec: DATA and OACK as a client reads them, and their truncations") {
+    std::vector<std::uint8_t> payload{1, 2, 3};
+    const auto packet = makeData(7, payload); // the payload is a view into the packet
+    auto d = parseData(packet);
+    CHECK(d.block == 7);
+    CHECK(std::vector<std::uint8_t>(d.payload.begin(), d.payload.end()) == payload);
+    CHECK(parseData(makeData(65535, {})).payload.empty()); // the empty last block
+    CHECK_THROWS_AS(parseData(makeAck(1)), ParseError);
+    auto oack = makeOack({{"blksize", "1428"}, {"tsize", "12345"}});
+    auto opts = parseOack(oack);
+    REQUIRE(opts.size() == 2);
+    CHECK(opts[1] == std::pair<std::string, std::string>{"tsize", "12345"});
+    CHECK_THROWS_AS(parseOack(makeAck(0)), ParseError);
+    // Every cut of the OACK inside a name or value is refused; cuts after a value parse.
+    int parsed = 0;
+    for (std::size_t n = 0; n < oack.size(); ++n) {
+        try {
+            parseOack(std::span(oack).first(n));
+            ++parsed;
+        } catch (const ParseError&) {
+        }
+    }
+    CHECK(parsed == 2); // "\0\6" alone (no options) and after "1428\0"
+    const auto data = makeData(1, payload);
+    for (std::size_t n = 0; n < 4; ++n) CHECK_THROWS_AS(parseData(std::span(data).first(n)), ParseError);
+}
+

@@ -1,0 +1,212 @@
+"""labcm-phone (the phone simulator) boots simulated Cisco phones against a real `labcm serve`:
+every boot step, the registered state and loads as labcm records them, a restart cycle, a
+firmware upgrade, digest, and a fleet with a report."""
+import json
+import os
+import subprocess
+import unittest
+
+from labcm_test import LabcmTestCase, LABCM
+
+PHONE = os.environ.get("LABCM_PHONE_BIN", os.path.join(os.path.dirname(LABCM), "labcm-phone"))
+
+
+class PhoneSimulatorTest(LabcmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.ok("device", "add", "0011220A0001", "--model", "7821", "--line", "1001")
+        self.ok("device", "add", "0011220A0002", "--model", "8845", "--line", "1002", "--line", "1012")
+        self.ok("device", "add", "0011220A0003", "--model", "7975", "--line", "1003")
+        self.ok("device", "add", "0011220A0004", "--model", "7970", "--line", "1004", "--transport", "udp")
+        self.server = self.start_server()
+
+    def phone(self, *args, timeout=60):
+        cmd = [PHONE, "--tftp", "127.0.0.1", "--tftp-port", str(self.tftp_port),
+               "--http-port", str(self.http_port), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+    def start_phone(self, *args):
+        cmd = [PHONE, "--tftp", "127.0.0.1", "--tftp-port", str(self.tftp_port),
+               "--http-port", str(self.http_port), *args]
+        out = open(os.path.join(self.dir, "phone.out"), "w+", encoding="utf-8")
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(lambda: (proc.poll() is None and proc.kill(), proc.wait(timeout=10), out.close()))
+        return proc, out
+
+    @staticmethod
+    def read(out):
+        with open(out.name, encoding="utf-8") as f:
+            return f.read()
+
+    def show(self, device):
+        return self.ok("device", "show", device)
+
+    def assertRegistered(self, device, active, inactive, agent):
+        text = self.show(device)
+        self.assertIn("registration: registered", text)
+        self.assertIn(f"active load:   {active}", text)
+        self.assertIn(f"inactive load: {inactive}", text)
+        self.assertIn(f"user agent:    {agent}", text)
+        return text
+
+    # --- one phone per model ----------------------------------------------------------
+    def test_7821_boots_over_http_first_and_registers_with_its_loads(self):
+        r = self.phone("--model", "7821", "--mac", "0011220A0001")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"^SEP0011220A0001 7821: registered 1 boot\(s\) as 1001 over tcp, "
+                                   r"active sip78xx\.14-2-1-0001-14 inactive sip78xx\.12-8-1-0001-455")
+        log = r.stderr
+        # Steps in the seed order, each with its outcome.
+        self.assertRegex(log, r"step 3 dhcp: skipped")
+        self.assertRegex(log, r"step 4 CTLSEP0011220A0001\.tlv: not found \(http 404, tftp error 1 File not found\)")
+        self.assertRegex(log, r"step 5 ITLSEP0011220A0001\.tlv: not found \(http 404, tftp error 1")
+        self.assertRegex(log, r"step 5 ITLFile\.tlv: not found")
+        self.assertRegex(log, r"step 6 SEP0011220A0001\.cnf\.xml: ok via http, \d+ bytes")
+        self.assertRegex(log, r"step 8 AppDialRules\.xml: ok via http")
+        self.assertRegex(log, r"step 8 dialplan\.xml: ok via http")
+        self.assertRegex(log, rf"step 9 127\.0\.0\.1:{self.sip_port} tcp: ok from port \d+")
+        self.assertRegex(log, r"step 10 REGISTER 1001: 200 OK, expires \d+")
+        self.assertRegex(log, r"step 12 softkeys\.xml: ok via http")
+        self.assertRegex(log, r"step 13 Ringlist-wb\.xml: not found")
+        order = [log.index(s) for s in ("step 4 ", "step 5 ", "step 6 ", "step 8 ", "step 9 ", "step 10 ", "step 12 ", "step 13 ")]
+        self.assertEqual(order, sorted(order))
+        self.assertRegistered("SEP0011220A0001", "sip78xx.14-2-1-0001-14", "sip78xx.12-8-1-0001-455", "Cisco-CP7821/14.2.1")
+
+    def test_8845_registers_both_lines_with_one_register(self):
+        r = self.phone("--model", "8845", "--mac", "0011220A0002", "-q")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        text = self.assertRegistered("SEP0011220A0002", "sip8845_65.14-2-1-0001-14", "sip8845_65.12-8-1-0001-455",
+                                     "Cisco-CP8845/14.2.1")
+        self.assertIn('+u.sip!model.ccm.cisco.com="36224"', text)
+        listing = self.ok("device", "list")
+        row = next(l for l in listing.splitlines() if l.startswith("SEP0011220A0002"))
+        self.assertIn("registered", row)
+
+    def test_7975_uses_tftp_only_and_the_load_form(self):
+        r = self.phone("--model", "7975", "--mac", "0011220A0003")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertNotIn("http", r.stderr.replace("http_port", ""))  # a 79xx never tries HTTP
+        self.assertRegex(r.stderr, r"step 6 SEP0011220A0003\.cnf\.xml: ok via tftp, \d+ bytes")
+        self.assertRegistered("SEP0011220A0003", "SIP75.9-4-2SR4-3S", "", "Cisco-CP7975G/9.4.2")
+
+    def test_7970_registers_over_udp_from_its_own_port(self):
+        r = self.phone("--model", "7970", "--mac", "0011220A0004")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, rf"step 9 127\.0\.0\.1:{self.sip_port} udp: ok from port (\d+)")
+        port = int(__import__("re").search(r"udp: ok from port (\d+)", r.stderr).group(1))
+        text = self.assertRegistered("SEP0011220A0004", "SIP70.8-4-2-30S", "", "Cisco-CP7970G/8.4.0")
+        self.assertIn(f"from:          udp:127.0.0.1:{port} (udp)", text)
+
+    # --- failures name their step -----------------------------------------------------
+    def test_an_unknown_phone_fails_at_step_6_with_the_reason(self):
+        r = self.phone("--model", "8845", "--mac", "0011220A0099", "-q")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout.strip(), "SEP0011220A0099 8845: step 6: SEP0011220A0099.cnf.xml not found "
+                                           "(XMLDefault.cnf.xml served; the device is not provisioned)")
+
+    def test_a_stopped_server_fails_at_step_4(self):
+        self.stop_server(self.server)
+        r = self.phone("--model", "7975", "--mac", "0011220A0003", "-q", timeout=60)
+        self.assertEqual(r.returncode, 1)
+        self.assertRegex(r.stdout, r"step 4: CTLSEP0011220A0003\.tlv: tftp: no answer after \d+ tries")
+
+    def test_bad_arguments_are_refused(self):
+        for args, message in ((["--tftp", "127.0.0.1", "--model", "1234"], "no profile for model"),
+                              (["--tftp", "127.0.0.1", "--mac", "nope"], "is not a MAC"),
+                              (["--model", "8845"], "give --tftp"),
+                              (["--count", "5", "--tftp", "10.0.0.1"], "loopback only")):
+            r = subprocess.run([PHONE, *args], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(message, r.stderr)
+
+    # --- restart, upgrade, digest -----------------------------------------------------
+    def test_restart_and_reset_from_labcm_reboot_the_phone(self):
+        proc, out = self.start_phone("--model", "8845", "--mac", "0011220A0002", "--boots", "3", "--timeout", "40")
+        self.wait_for(lambda: "registration: registered" in self.show("SEP0011220A0002"), "the 8845 to register")
+        self.assertIn("restart -> 200 OK", self.ok("device", "restart", "SEP0011220A0002"))
+        self.wait_for(lambda: self.read(out).count("registered 2 line(s)") == 2, "the second boot")
+        self.assertIn("last reason:   reset-restart", self.show("SEP0011220A0002"))
+        self.assertIn("reset -> 200 OK", self.ok("device", "reset", "SEP0011220A0002"))
+        self.assertEqual(proc.wait(timeout=30), 0)
+        log = self.read(out)
+        self.assertIn("service-control NOTIFY: action=restart", log)
+        self.assertIn("unregistered (Last=reset-restart); rebooting", log)
+        self.assertIn("unregistered (Last=reset-reset); rebooting", log)
+        self.assertEqual(log.count("step 4 CTLSEP0011220A0002.tlv"), 3)  # three boots from the start
+        self.assertIn("registered 3 boot(s)", log)
+        text = self.show("SEP0011220A0002")
+        self.assertIn("registration: registered", text)
+        self.assertIn("last reason:   reset-reset", text)
+
+    def test_a_new_model_default_load_is_fetched_and_the_phone_reports_it(self):
+        files = os.path.join(self.data, "files")
+        new = "sip78xx.14-3-1-0001-77"
+        images = ["boot78xx.14-3-1-77.sbn", "kern78xx.14-3-1-77.sbn", "rootfs78xx.14-3-1-77.sbn"]
+        header = bytes([1, 0, 1, 0x31, 2, 0, 2, 0, 0, 12, 0, 0])  # signed-header TLVs, length 12 at byte 8
+        body = "\n".join(["# labcm test load", "#HARDWARE_COMP 621", *[i + "   " for i in images]]) + "\n"
+        with open(os.path.join(files, new + ".loads"), "wb") as f:
+            f.write(header + body.encode())
+        for i, name in enumerate(images):
+            with open(os.path.join(files, name), "wb") as f:
+                f.write(os.urandom(1000 + 70000 * i))
+        self.ok("model", "set", "7821", new)
+        r = self.phone("--model", "7821", "--mac", "0011220A0001", "--timeout", "60")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, rf"step 7 {new}\.loads: ok via http")
+        for name in images:
+            self.assertRegex(r.stderr, rf"step 7 {name}: ok via http, \d+ bytes")
+        self.assertIn(f"upgraded sip78xx.14-2-1-0001-14 -> {new}; rebooting", r.stderr)
+        self.assertEqual(r.stderr.count("step 4 CTLSEP0011220A0001.tlv"), 2)  # boot, upgrade, boot again
+        self.assertIn(f"active {new} inactive sip78xx.14-2-1-0001-14", r.stdout)
+        self.assertRegistered("SEP0011220A0001", new, "sip78xx.14-2-1-0001-14", "Cisco-CP7821/14.2.1")
+
+    def test_a_missing_load_is_tolerated_and_reported(self):
+        self.ok("model", "set", "7821", "sip78xx.99-9-9-0001-1")
+        r = self.phone("--model", "7821", "--mac", "0011220A0001", "--count", "1", "--json", "-q")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        report = json.loads(r.stdout.splitlines()[-1])
+        self.assertEqual(report["registered"], 1)
+        self.assertEqual(report["warnings"]["step 7: sip78xx.99-9-9-0001-1.loads not found; keeps running "
+                                            "sip78xx.14-2-1-0001-14"], 1)
+
+    def test_digest_credentials_from_the_config_answer_the_challenge(self):
+        self.ok("device", "add", "0011220A0005", "--model", "8851", "--digest")
+        self.ok("line", "add", "SEP0011220A0005", "1005", "--auth-name", "alice", "--auth-password", "s3cret")
+        r = self.phone("--model", "8851", "--mac", "0011220A0005", "-q")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("registration: registered", self.show("SEP0011220A0005"))
+        # Digest on, but the line has no credentials: the phone cannot answer; the step says so.
+        self.ok("device", "add", "0011220A0006", "--model", "8851", "--line", "1006", "--digest")
+        r = self.phone("--model", "8851", "--mac", "0011220A0006", "-q")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout.strip(), "SEP0011220A0006 8851: step 10: REGISTER challenged (401) "
+                                           "but the config has no authName")
+
+    # --- many phones ------------------------------------------------------------------
+    def test_a_fleet_of_three_models_registers_and_keeps_alive(self):
+        rows = ["mac,model,description,load,transport,line1_dn"]
+        models = ["7821", "8845", "7975"]
+        n = 150
+        for i in range(n):
+            rows.append(f"{0x001122300000 + i:012X},{models[i % 3]},,,,{30000 + i}")
+        self.ok("import", self.write_file("fleet.csv", "\n".join(rows) + "\n"))
+        r = self.phone("--model", "7821,8845,7975", "--mac", "001122300000", "--count", str(n), "--rate", "300",
+                       "--ip-base", "127.1.0.1", "--keepalive", "0.5", "--hold", "1.2", "--timeout", "60", "--json",
+                       "-q", timeout=90)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        report = json.loads(r.stdout.splitlines()[-1])
+        self.assertEqual(report["phones"], n)
+        self.assertEqual(report["registered"], n)
+        self.assertEqual(report["failed"], 0)
+        self.assertGreaterEqual(report["keepalives"], 2 * n)
+        self.assertEqual(report["boot_to_registered_ms"]["count"], n)
+        self.assertIn("10 register", report["steps_ms"])
+        listing = self.ok("device", "list")
+        registered = [l for l in listing.splitlines() if l.startswith("SEP0011223") and " registered " in l]
+        self.assertEqual(len(registered), n)
+        # Each phone came from its own address.
+        self.assertIn("127.1.0.150", listing)
+
+
+if __name__ == "__main__":
+    unittest.main()
