@@ -409,6 +409,11 @@ private:
         log(fmt::format("FAILED {}", res_.failure));
     }
 
+    void warn(std::string what) {
+        log("tolerated: " + what);
+        res_.warnings.push_back(std::move(what));
+    }
+
     void log(const std::string& s) {
         if (opt_.log) opt_.log(fmt::format("SEP{} [{:>7.1f} ms] {}", spec_.mac, msSince(bootStart_), s));
     }
@@ -457,7 +462,7 @@ private:
 
     void tolerate(int step, const std::string& name, const Fetch& f) {
         if (f.status != Fetch::Ok)
-            res_.warnings.push_back(fmt::format("step {}: {} {}", step, name, f.status == Fetch::NotFound ? "not found" : f.detail));
+            warn(fmt::format("step {}: {} {}", step, name, f.status == Fetch::NotFound ? "not found" : f.detail));
     }
 
     awaitable<bool> bootOnce(bool& upgraded) {
@@ -537,20 +542,20 @@ private:
     awaitable<bool> upgrade(const std::string& load) {
         auto lf = co_await fetch(kStepFirmware, load + ".loads", true);
         if (lf.status != Fetch::Ok) {
-            res_.warnings.push_back(fmt::format("step 7: {}.loads {}; keeps running {}", load,
+            warn(fmt::format("step 7: {}.loads {}; keeps running {}", load,
                                                 lf.status == Fetch::NotFound ? "not found" : lf.detail, res_.activeLoad));
             co_return false;
         }
         auto loads = provision::parseLoads(std::span(reinterpret_cast<const std::uint8_t*>(lf.body.data()), lf.body.size()));
         if (loads.images.empty()) {
-            res_.warnings.push_back(fmt::format("step 7: {}.loads lists no image; keeps running {}", load, res_.activeLoad));
+            warn(fmt::format("step 7: {}.loads lists no image; keeps running {}", load, res_.activeLoad));
             co_return false;
         }
         if (opt_.fetchImages) {
             for (const auto& image : loads.images) {
                 auto f = co_await fetch(kStepFirmware, image, false);
                 if (f.status != Fetch::Ok) {
-                    res_.warnings.push_back(fmt::format("step 7: image {} {}; upgrade to {} aborted, keeps running {}", image,
+                    warn(fmt::format("step 7: image {} {}; upgrade to {} aborted, keeps running {}", image,
                                                         f.status == Fetch::NotFound ? "not found" : f.detail, load, res_.activeLoad));
                     co_return false;
                 }
@@ -615,24 +620,59 @@ private:
         }
         granted_ = grantedExpires(*resp);
         record(kStepRegister, "REGISTER " + res_.line, fmt::format("200 OK, expires {}", granted_), true, t0);
+        if (granted_ - 5 < 20) {
+            // The firmware refuses a registration period under MIN_REGISTRATION_PERIOD (20 s).
+            fail(kStepRegister, fmt::format("200 OK grants {} s; the phone needs at least 25 and unregisters", granted_));
+            co_return false;
+        }
+        checkInitialOk(*resp);
         co_return true;
+    }
+
+    // What a Cisco phone takes from the first 200 OK beyond "registered" (sip-wire §3.2):
+    // noted as tolerated problems, since the phone still registers without them.
+    void checkInitialOk(const SipMessage& r) {
+        auto note = [&](const std::string& what) { warn("step 10: 200 OK " + what); };
+        if (!r.header("Date")) note("has no Date (the phone sets its clock from it)");
+        auto supported = text::toLower(r.header("Supported").value_or(""));
+        if (supported.find("x-cisco-sis-") == std::string::npos)
+            note("names no X-cisco-sis version (the phone falls back to SIS 1.0.0)");
+        if (!r.header("Contact") || r.header("Contact")->find("x-cisco-newreg") == std::string_view::npos)
+            note("has no x-cisco-newreg on the Contact (the phone keeps stale subscriptions)");
+        if (r.body.find("<x-cisco-remotecc-response>") == std::string::npos || r.body.find("<optionsind>") == std::string::npos)
+            note("has no optionsind response (bulk registration of lines 2..n unconfirmed [I])");
     }
 
     std::string reasonFor(int alarm, const std::string& why) const {
         return reasonText(spec_.profile, alarm, "SEP" + spec_.mac, res_.activeLoad, res_.inactiveLoad, why);
     }
 
-    static int grantedExpires(const SipMessage& r) {
-        if (auto e = r.header("Expires")) try {
-                return std::stoi(std::string(*e));
-            } catch (...) {
+    // The firmware's rule (sip-wire §3.2): a Contact expires= counts only when that
+    // Contact's user is the line's (name or contact) and its host is the phone's address;
+    // else the Expires header; either only when below the configured timerRegisterExpires.
+    int grantedExpires(const SipMessage& r) const {
+        std::optional<int> value;
+        if (auto c = r.header("Contact")) {
+            std::string_view contact = *c;
+            auto at = contact.find('@');
+            auto colon = contact.find("sip:");
+            if (at != std::string_view::npos && colon != std::string_view::npos && colon < at) {
+                auto user = contact.substr(colon + 4, at - colon - 4);
+                auto host = contact.substr(at + 1, contact.find_first_of(":;>", at + 1) - at - 1);
+                if ((user == cfg_.lines.front().name || user == contactUser()) && host == spec_.localIp)
+                    if (auto e = headerParam(contact, "expires")) try {
+                            value = std::stoi(*e);
+                        } catch (...) {
+                        }
             }
-        if (auto c = r.header("Contact"))
-            if (auto e = headerParam(*c, "expires")) try {
-                    return std::stoi(*e);
+        }
+        if (!value)
+            if (auto e = r.header("Expires")) try {
+                    value = std::stoi(std::string(*e));
                 } catch (...) {
                 }
-        return 120;
+        if (!value || *value <= 0 || *value >= cfg_.registerExpires) return cfg_.registerExpires;
+        return *value;
     }
 
     // Sends one REGISTER (answering a digest challenge once) and waits for its final answer.
