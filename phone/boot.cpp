@@ -383,7 +383,7 @@ public:
     }
 
     awaitable<void> run() {
-        const int maxCycles = opt_.boots + 3; // restarts asked for + a firmware upgrade or two
+        const int maxCycles = opt_.boots + 5; // restarts asked for + firmware upgrades + auto-registration resets
         for (int cycle = 0; cycle < maxCycles; ++cycle) {
             ++boot_;
             bool upgraded = false;
@@ -488,9 +488,7 @@ private:
                                       (df.status == Fetch::NotFound ? "not found" : df.detail));
                 co_return false;
             }
-            // A phone on XMLDefault only registers through auto-registration.
-            fail(kStepConfig, sep + ".cnf.xml not found (XMLDefault.cnf.xml served; the device is not provisioned)");
-            co_return false;
+            co_return co_await onDefaultConfig(df.body, upgraded);
         }
         try {
             cfg_ = parsePhoneConfig(cf.body, spec_.profile.typemodel);
@@ -535,6 +533,52 @@ private:
         tolerate(kStepRingtones, ring, co_await fetch(kStepRingtones, ring, false));
         res_.currentStep = kStepRegistered;
         log(fmt::format("registered {} line(s), primary {} over {}", cfg_.lines.size(), res_.line, res_.transport));
+        co_return true;
+    }
+
+    // On XMLDefault the phone takes its model's load, then registers with the call manager
+    // so an auto-registering server can create it, and resets; its next boot finds its SEP
+    // file or, after a second try, gives up. (What an unprovisioned phone sends is not in
+    // any capture: the REGISTER with the device name as user is inferred [I].)
+    awaitable<bool> onDefaultConfig(const std::string& xml, bool& reboot) {
+        const std::string sep = "SEP" + spec_.mac;
+        try {
+            cfg_ = parsePhoneConfig(xml, spec_.profile.typemodel);
+        } catch (const ConfigError& e) {
+            fail(kStepConfig, "XMLDefault.cnf.xml: " + std::string(e.what()));
+            co_return false;
+        }
+        if (!cfg_.load.empty() && !text::iequals(cfg_.load, res_.activeLoad) && co_await upgrade(cfg_.load)) {
+            reboot = true;
+            co_return true;
+        }
+        if (++autoRegTries_ > kAutoRegTries) {
+            fail(kStepConfig, sep + ".cnf.xml not found (XMLDefault.cnf.xml served; the device is not provisioned)");
+            co_return false;
+        }
+        cfg_.lines = {LineConfig{1, sep, "", "", "", ""}};
+        std::string outcome;
+        try {
+            boost::system::error_code ec;
+            auto addr = asio::ip::make_address(cfg_.processNodeName, ec);
+            if (ec) throw LinkClosed("processNodeName is not an IP address");
+            auto tr = spec_.profile.defaultTransport;
+            link_ = std::make_unique<SipLink>(co_await asio::this_coro::executor, tr, spec_.localIp, spec_.sipPort,
+                                              udp::endpoint(addr, static_cast<unsigned short>(cfg_.sipPort)));
+            co_await link_->open();
+            callId_ = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
+            fromTag_ = text::toLower(spec_.mac) + "00" + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);
+            std::string why;
+            auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), true, cfg_.registerExpires, why);
+            outcome = resp ? fmt::format("answered {} {}", resp->status, resp->reason) : why;
+            link_->close();
+        } catch (const LinkClosed& e) {
+            outcome = e.what();
+        }
+        callId_.clear();
+        warn(fmt::format("step 6: {}.cnf.xml not found; on XMLDefault.cnf.xml the REGISTER as {} {}; the phone resets", sep,
+                         sep, outcome));
+        reboot = true;
         co_return true;
     }
 
@@ -886,6 +930,8 @@ private:
     long cseq_ = 100;
     int granted_ = 120;
     int lastAlarm_ = 25;
+    int autoRegTries_ = 0;
+    static constexpr int kAutoRegTries = 2;
     std::string lastReason_ = "initialized";
     std::string pendingAction_;
 };

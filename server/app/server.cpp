@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <map>
 #include <set>
 
 #include <boost/asio/io_context.hpp>
@@ -33,6 +34,8 @@
 #include "store/migrations.h"
 #include "store/settings_store.h"
 #include "store/writer.h"
+#include "store/seen_phone_store.h"
+#include "provision/auto_registration.h"
 
 namespace labcm::app {
 
@@ -204,6 +207,18 @@ int serve(const DataDir& dir) {
             } catch (const std::exception& e) {
                 spdlog::error("sip mac={}: registration not saved: {}", r.mac, e.what());
             }
+        },
+        [&writer](std::string mac, std::string model, std::string ua, std::string ip) {
+            // An unknown phone: remembered (with its model) for auto-registration.
+            try {
+                store::SeenPhone p{mac, model, "sip", ua, ip, 0, 0};
+                writer.submit([p, now = nowMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
+                              [mac](store::Outcome<std::monostate> o) {
+                                  if (o.error) spdlog::error("sip mac={}: sighting not saved", mac);
+                              });
+            } catch (const std::exception& e) {
+                spdlog::error("sip mac={}: sighting not saved: {}", mac, e.what());
+            }
         });
     try {
         sipService.start(deviceViews(reader), store::RegistrationStore(reader).live(nowMs()));
@@ -247,6 +262,59 @@ int serve(const DataDir& dir) {
                                                        });
                                 }});
     control::ControlServer control(io, dir.socket(), commands);
+
+    // Auto-registration: an unknown SEP<MAC>.cnf.xml from a phone that has sent a REGISTER
+    // (so labcm knows its model) creates the device through device.add, and the file is
+    // rendered at once from the device being created. All on the io thread.
+    provision::CreationRate autoRate(limits::kAutoRegBurst, limits::kAutoRegInterval);
+    std::map<std::string, Device> autoPending; // created, not yet committed
+    files.setAutoRegistration([&](const std::string& mac, std::string& why) -> std::optional<Device> {
+        auto s = settings.get();
+        if (!s->autoRegistration) {
+            why = "off (setting auto_registration)";
+            return std::nullopt;
+        }
+        if (auto it = autoPending.find(mac); it != autoPending.end()) return it->second;
+        auto seen = store::SeenPhoneStore(reader).get(mac);
+        if (!seen || seen->model.empty()) {
+            why = seen ? "the phone did not report its model"
+                       : "this MAC has not sent a REGISTER yet (labcm learns a phone's model from it)";
+            return std::nullopt;
+        }
+        auto dns = store::DeviceStore(reader).allDns();
+        std::set<std::string> used(dns.begin(), dns.end());
+        for (const auto& [m, d] : autoPending) used.insert(d.lines.front().dn);
+        auto dn = provision::nextFreeDn(s->autoRegDnFirst, s->autoRegDnLast, used);
+        if (!dn) {
+            why = fmt::format("no free DN in {}-{}", s->autoRegDnFirst, s->autoRegDnLast);
+            bus.publish(Service::Admin, EventKind::RegisterRejected, Severity::Warning, mac, seen->address,
+                        "auto-registration: " + why);
+            return std::nullopt;
+        }
+        if (!autoRate.allow(std::chrono::steady_clock::now())) {
+            why = "rate limit reached; the phone's next try is served";
+            return std::nullopt;
+        }
+        Device d;
+        d.mac = mac;
+        d.model = seen->model;
+        d.description = "auto-registered";
+        Line line;
+        line.index = 1;
+        line.dn = *dn;
+        d.lines.push_back(line);
+        autoPending[mac] = d;
+        json::object args{{"device", mac}, {"model", d.model}, {"description", d.description},
+                          {"lines", json::array{json::object{{"dn", *dn}}}}};
+        commands.execute(json::object{{"cmd", "device.add"}, {"args", args}}, [&autoPending, mac, dn = *dn](json::object r) {
+            autoPending.erase(mac);
+            if (r["ok"].as_bool())
+                spdlog::info("auto-registration mac={}: added SEP{} with DN {}", mac, mac, dn);
+            else
+                spdlog::warn("auto-registration mac={}: not added: {}", mac, json::serialize(r["error"]));
+        });
+        return d;
+    });
 
     std::unique_ptr<http::PhoneHttpServer> phoneHttp;
     try {

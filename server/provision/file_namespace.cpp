@@ -67,10 +67,12 @@ FileResult FileNamespace::rendered(const RequestName& name) {
         switch (name.kind) {
         case NameKind::DeviceConfig: {
             auto d = store::DeviceStore(reader_).get(name.mac);
+            std::string why;
+            if (!d && autoRegister_) d = autoRegister_(name.mac, why);
             if (!d) {
                 r.kind = FileResult::Kind::NotFound;
-                r.reason = fmt::format("no device SEP{} in the database (the phone falls back to XMLDefault.cnf.xml)",
-                                       name.mac);
+                r.reason = fmt::format("no device SEP{} in the database (the phone falls back to XMLDefault.cnf.xml){}",
+                                       name.mac, why.empty() ? "" : "; auto-registration: " + why);
                 return r;
             }
             r.body = renderDeviceConfig(*d, inputs(d->model), templates_);

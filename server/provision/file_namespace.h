@@ -6,6 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -39,6 +41,12 @@ public:
 
     FileResult resolve(std::string_view rawName);
 
+    /// @brief Called for a SEP<MAC>.cnf.xml with no device: returns the device being
+    /// auto-registered (its file is rendered from it at once, before the commit) or nullopt
+    /// with the reason in `why`.
+    using AutoRegister = std::function<std::optional<Device>(const std::string& mac, std::string& why)>;
+    void setAutoRegistration(AutoRegister f) { autoRegister_ = std::move(f); }
+
     /// @brief Drops every cached render (any thread): call on any change of devices,
     /// lines, settings or model defaults.
     void invalidate() { generation_.fetch_add(1); }
@@ -53,6 +61,7 @@ private:
 
     store::Db& reader_;
     const SettingsHolder& settings_;
+    AutoRegister autoRegister_;
     FilesDir files_;
     TemplateSet templates_;
     std::atomic<std::uint64_t> generation_{1};

@@ -3,6 +3,8 @@
 // queue; data leaves as copies.
 #include "sip/sip_service.h"
 
+#include "core/models.h"
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -82,8 +84,8 @@ constexpr const char* kRealm = "ccmsipline";
 
 class SipService::Impl {
 public:
-    Impl(SipConfig c, EventBus& b, Persist p)
-        : cfg(std::move(c)), bus(b), persist(std::move(p)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {}
+    Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u)
+        : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {}
 
     // --- any thread -------------------------------------------------------------------
     void post(std::function<void()> job) {
@@ -339,6 +341,16 @@ public:
             nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), SIPTAG_DATE(date), TAG_END());
             bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
                         fmt::format("REGISTER answered {}: {}", d.status, d.detail));
+            if (d.outcome == RegisterOutcome::UnknownDevice && unknown && !q.mac.empty()) {
+                // Remembered for auto-registration: the model the phone reported.
+                std::string model;
+                if (q.contactParams.model)
+                    if (auto m = findModelByTypemodel(*q.contactParams.model)) model = std::string(m->name);
+                if (model.empty())
+                    if (auto ua = parseCiscoUserAgent(q.userAgent))
+                        if (auto m = findModel(ua->first)) model = std::string(m->name);
+                unknown(q.mac, model, q.userAgent, ip);
+            }
             return d.status;
         }
 
@@ -522,6 +534,7 @@ public:
     SipConfig cfg;
     EventBus& bus;
     Persist persist;
+    UnknownPhone unknown;
     Registrar registrar;
 
     std::thread thread;
@@ -542,8 +555,8 @@ public:
     std::uint64_t etag = 0;
 };
 
-SipService::SipService(SipConfig config, EventBus& bus, Persist persist)
-    : impl_(std::make_unique<Impl>(std::move(config), bus, std::move(persist))) {}
+SipService::SipService(SipConfig config, EventBus& bus, Persist persist, UnknownPhone unknown)
+    : impl_(std::make_unique<Impl>(std::move(config), bus, std::move(persist), std::move(unknown))) {}
 
 SipService::~SipService() { stop(); }
 

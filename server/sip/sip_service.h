@@ -37,8 +37,11 @@ struct ControlResult {
 class SipService {
 public:
     using Persist = std::function<void(store::RegistrationRecord)>;
+    /// @brief A REGISTER from a device labcm does not know: its MAC, the model it reported
+    /// (labcm name, "" when none), its user agent and address. Runs on the sofia thread.
+    using UnknownPhone = std::function<void(std::string mac, std::string model, std::string userAgent, std::string ip)>;
 
-    SipService(SipConfig config, EventBus& bus, Persist persist);
+    SipService(SipConfig config, EventBus& bus, Persist persist, UnknownPhone unknown = {});
     ~SipService();
     SipService(const SipService&) = delete;
     SipService& operator=(const SipService&) = delete;

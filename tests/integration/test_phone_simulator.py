@@ -185,6 +185,47 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertEqual(r.stdout.strip(), "SEP0011220A0006 8851: step 10: REGISTER challenged (401) "
                                            "but the config has no authName")
 
+    # --- auto-registration --------------------------------------------------------------
+    def test_auto_registration_creates_seen_phones_with_the_next_free_dn(self):
+        self.ok("setting", "set", "auto_registration", "true")
+        self.ok("setting", "set", "auto_reg_dn_last", "5001")
+        self.ok("setting", "set", "auto_reg_dn_first", "5000")
+        self.ok("device", "add", "0011220A0007", "--model", "7821", "--line", "5000")  # 5000 is taken
+        r = self.phone("--model", "8861", "--mac", "0011220C0001")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # First boot: unknown, XMLDefault, a REGISTER that labcm answers 404 but remembers
+        # (with the model); the reset boot finds the SEP file labcm created.
+        self.assertIn("tolerated: step 6: SEP0011220C0001.cnf.xml not found; on XMLDefault.cnf.xml the REGISTER "
+                      "as SEP0011220C0001 answered 404 Not Found; the phone resets", r.stderr)
+        self.assertIn("registered 1 boot(s) as 5001 over tcp", r.stdout)
+        text = self.show("SEP0011220C0001")
+        self.assertIn("model:       8861", text)
+        self.assertIn("description: auto-registered", text)
+        self.assertIn("registration: registered", text)
+        # The range is full now: the next phone is told why, nothing is created.
+        r = self.phone("--model", "7821", "--mac", "0011220C0002", "-q")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("step 6: SEP0011220C0002.cnf.xml not found", r.stdout)
+        self.fails("device", "show", "SEP0011220C0002")
+        self.assertIn("auto-registration: no free DN in 5000-5001", self.log_of(self.server))
+        with self.db() as c:
+            seen = c.execute("SELECT model, source FROM seen_phones WHERE mac = '0011220C0002'").fetchall()
+        self.assertEqual(seen, [("7821", "sip")])
+
+    def test_auto_registration_off_or_never_seen_creates_nothing(self):
+        # Off (the default): the reason is in the log.
+        r = self.phone("--model", "8845", "--mac", "0011220C0003", "-q")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("auto-registration: off (setting auto_registration)", self.log_of(self.server))
+        # On, but a name no phone has registered from (a random SEP request): not created.
+        self.ok("setting", "set", "auto_registration", "true")
+        out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                              f"http://127.0.0.1:{self.http_port}/SEP0011220C0FFF.cnf.xml"],
+                             capture_output=True, text=True, timeout=10).stdout
+        self.assertEqual(out, "404")
+        self.assertIn("auto-registration: this MAC has not sent a REGISTER yet", self.log_of(self.server))
+        self.fails("device", "show", "SEP0011220C0FFF")
+
     # --- many phones ------------------------------------------------------------------
     def test_a_fleet_of_three_models_registers_and_keeps_alive(self):
         rows = ["mac,model,description,load,transport,line1_dn"]
