@@ -22,6 +22,7 @@
 #include <sofia-sip/su_md5.h>
 
 #include "core/text.h"
+#include "dhcp_client.h"
 #include "phone_config.h"
 #include "provision/firmware.h"
 #include "sip/cisco.h"
@@ -469,7 +470,29 @@ private:
         bootStart_ = Clock::now();
         link_.reset();
         const std::string sep = "SEP" + spec_.mac;
-        record(kStepDhcp, "dhcp", "skipped: TFTP server " + target_.server + " given", true, bootStart_);
+        if (spec_.dhcpIface.empty()) {
+            record(kStepDhcp, "dhcp", "skipped: TFTP server " + target_.server + " given", true, bootStart_);
+        } else {
+            res_.currentStep = kStepDhcp;
+            std::string why;
+            auto lease = co_await dhcpLease(spec_.dhcpIface, spec_.mac, std::string(spec_.profile.vendorClass),
+                                            opt_.fileTimeout * 2, why);
+            if (!lease) {
+                fail(kStepDhcp, why);
+                co_return false;
+            }
+            if (auto e = configureAddress(spec_.dhcpIface, *lease); !e.empty()) {
+                fail(kStepDhcp, e);
+                co_return false;
+            }
+            spec_.localIp = lease->ip;
+            target_.server = lease->tftpServer();
+            if (target_.server.empty()) {
+                fail(kStepDhcp, "the DHCP answer names no TFTP server (no option 150, 66 or siaddr): " + lease->summary);
+                co_return false;
+            }
+            record(kStepDhcp, "dhcp on " + spec_.dhcpIface, "ok: " + lease->summary, true, bootStart_);
+        }
 
         if (!co_await expectNotFound(kStepCtl, "CTL" + sep + ".tlv")) co_return false;
         if (!co_await expectNotFound(kStepItl, "ITL" + sep + ".tlv")) co_return false;

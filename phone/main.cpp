@@ -56,13 +56,15 @@ int main(int argc, char** argv) {
     CLI::App app{"labcm-phone: simulated Cisco SIP phones booting against labcm"};
     std::vector<std::string> models{"8845"};
     std::string mac = "0011220A0001";
-    std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad;
+    std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface;
     int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60;
     double rate = 100, hold = 0, keepalive = 0;
     bool noImages = false, json = false, quiet = false, listModels = false, labNetwork = false;
     app.add_option("--model", models, "model(s) to simulate, rotated over the phones (8845, 7821, 7975, ...)")->delimiter(',');
     app.add_option("--mac", mac, "MAC of the first phone; the others count up from it");
     app.add_option("--tftp", tftp, "TFTP/HTTP server address (what DHCP option 150 would give)");
+    app.add_option("--dhcp", dhcpIface, "run the DHCP step on this interface (in a network namespace of your own) "
+                                        "and take the TFTP server from option 150/66");
     app.add_option("--tftp-port", tftpPort, "TFTP port")->check(CLI::Range(1, 65535));
     app.add_option("--http-port", httpPort, "HTTP port the 78xx/88xx try first")->check(CLI::Range(1, 65535));
     app.add_option("--ip", ip, "the phone's own address (sockets bind to it)");
@@ -98,8 +100,12 @@ int main(int argc, char** argv) {
         }
         profs.push_back(*p);
     }
-    if (tftp.empty()) {
-        std::cerr << "labcm-phone: give --tftp <server address> (the DHCP step is not simulated yet)\n";
+    if (tftp.empty() && dhcpIface.empty()) {
+        std::cerr << "labcm-phone: give --tftp <server address>, or --dhcp <interface> to ask DHCP for it\n";
+        return 2;
+    }
+    if (!dhcpIface.empty() && count > 1 && !labNetwork) {
+        std::cerr << "labcm-phone: --count > 1 with --dhcp needs --lab-network (a namespace or lab of your own)\n";
         return 2;
     }
     auto norm = labcm::normalizeMac(mac);
@@ -108,12 +114,14 @@ int main(int argc, char** argv) {
         return 2;
     }
     boost::system::error_code ec;
-    auto tftpAddr = asio::ip::make_address(tftp, ec);
-    if (ec || !tftpAddr.is_v4()) {
-        std::cerr << "labcm-phone: --tftp must be an IPv4 address\n";
-        return 2;
+    if (!tftp.empty()) {
+        auto tftpAddr = asio::ip::make_address(tftp, ec);
+        if (ec || !tftpAddr.is_v4()) {
+            std::cerr << "labcm-phone: --tftp must be an IPv4 address\n";
+            return 2;
+        }
     }
-    if (count > 1 && !labNetwork && !isLoopback(tftp)) {
+    if (count > 1 && !labNetwork && dhcpIface.empty() && !isLoopback(tftp)) {
         std::cerr << "labcm-phone: --count > 1 sends a boot storm; it runs against loopback only unless --lab-network\n";
         return 2;
     }
@@ -153,6 +161,7 @@ int main(int argc, char** argv) {
                 s.mac = macPlus(*norm, static_cast<unsigned long long>(i));
                 s.localIp = base ? asio::ip::address_v4(base->to_uint() + static_cast<unsigned>(i)).to_string() : ip;
                 s.sipPort = sipPort != 0 ? sipPort : (base ? 5060 : 0);
+                s.dhcpIface = dhcpIface;
                 s.activeLoad = activeLoad.empty() ? std::string(s.profile.activeLoad) : activeLoad;
                 s.inactiveLoad = inactiveLoad.empty() ? std::string(s.profile.inactiveLoad) : inactiveLoad;
                 auto& r = results[static_cast<std::size_t>(i)];

@@ -13,6 +13,8 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # test clients and tools
   python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps sip-tester
+  # a peer DHCP server for labcm-phone's DHCP step in test namespaces (binary only, no service)
+  dnsmasq-base
 )
 
 missing=()

@@ -1,0 +1,37 @@
+// The simulated phone's DHCP step (boot step 3): DISCOVER/OFFER/REQUEST/ACK on one
+// interface, as a Cisco phone sends it (option 60 vendor class, a parameter request list
+// with 150 and 66), then the address is put on the interface as the phone's own. Needs
+// CAP_NET_ADMIN and raw-ish UDP on port 68: run it in a network namespace of your own.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace labcm::phone {
+
+struct DhcpLease {
+    std::string ip;                   ///< yiaddr
+    int prefix = 24;                  ///< from option 1
+    std::string server;               ///< option 54
+    std::vector<std::string> tftp150; ///< option 150, in preference order
+    std::string tftp66;               ///< option 66
+    std::string siaddr;
+    std::string summary;              ///< one line for the step log
+    /// @brief The TFTP server the phone uses: 150 first, then 66 (when an address), then siaddr.
+    std::string tftpServer() const;
+};
+
+/// @brief Runs DORA on `iface` for `mac`; nullopt with `why` set on failure (no offer,
+/// NAK, no TFTP server offered is *not* a failure here: the caller decides).
+boost::asio::awaitable<std::optional<DhcpLease>> dhcpLease(std::string iface, std::string mac, std::string vendorClass,
+                                                           std::chrono::milliseconds timeout, std::string& why);
+
+/// @brief `ip addr replace <ip>/<prefix> dev <iface>`: the phone takes its address.
+/// @return "" on success, else the reason.
+std::string configureAddress(const std::string& iface, const DhcpLease& lease);
+
+} // namespace labcm::phone
