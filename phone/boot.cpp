@@ -379,6 +379,7 @@ public:
         : spec_(std::move(spec)), target_(std::move(target)), opt_(std::move(opt)), res_(res),
           rng_(std::random_device{}()) {
         res_.mac = spec_.mac;
+        relayIp_ = spec_.localIp; // the relay agent keeps the phone's first address as giaddr
         res_.activeLoad = spec_.activeLoad;
         res_.inactiveLoad = spec_.inactiveLoad;
     }
@@ -470,19 +471,24 @@ private:
         bootStart_ = Clock::now();
         link_.reset();
         const std::string sep = "SEP" + spec_.mac;
-        if (spec_.dhcpIface.empty()) {
+        if (spec_.dhcpIface.empty() && spec_.dhcpRelay.empty()) {
             record(kStepDhcp, "dhcp", "skipped: TFTP server " + target_.server + " given", true, bootStart_);
         } else {
             res_.currentStep = kStepDhcp;
             std::string why;
-            auto lease = co_await dhcpLease(spec_.dhcpIface, spec_.mac, std::string(spec_.profile.vendorClass),
-                                            opt_.fileTimeout * 2, why);
+            DhcpPath path{spec_.dhcpIface, spec_.dhcpRelay, relayIp_, 67};
+            auto lease = co_await dhcpLease(path, spec_.mac, std::string(spec_.profile.vendorClass), opt_.fileTimeout * 2, why);
             if (!lease) {
                 fail(kStepDhcp, why);
                 co_return false;
             }
-            if (auto e = configureAddress(spec_.dhcpIface, *lease); !e.empty()) {
-                fail(kStepDhcp, e);
+            if (!spec_.dhcpIface.empty()) {
+                if (auto e = configureAddress(spec_.dhcpIface, *lease); !e.empty()) {
+                    fail(kStepDhcp, e);
+                    co_return false;
+                }
+            } else if (!asio::ip::make_address(lease->ip).is_loopback()) {
+                fail(kStepDhcp, "leased " + lease->ip + ", not a loopback address: add --dhcp <interface> to take it");
                 co_return false;
             }
             spec_.localIp = lease->ip;
@@ -954,6 +960,7 @@ private:
     int granted_ = 120;
     int lastAlarm_ = 25;
     int autoRegTries_ = 0;
+    std::string relayIp_;
     static constexpr int kAutoRegTries = 2;
     std::string lastReason_ = "initialized";
     std::string pendingAction_;

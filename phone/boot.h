@@ -41,7 +41,8 @@ struct PhoneSpec {
     std::string mac;           ///< 12 upper-case hex digits
     std::string localIp;       ///< the phone's address (sockets bind to it)
     int sipPort = 0;           ///< UDP listening port (0 = ephemeral); Via/Contact carry it
-    std::string dhcpIface;     ///< run the DHCP step on this interface ("" = skip: Target given)
+    std::string dhcpIface;     ///< the DHCP step's interface: broadcast there, and the leased address goes on it
+    std::string dhcpRelay;     ///< relay mode: this DHCP server, with localIp as giaddr ("" = broadcast or skip)
     std::string activeLoad;    ///< firmware the phone runs
     std::string inactiveLoad;
 };

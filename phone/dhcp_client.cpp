@@ -58,13 +58,12 @@ dhcp::Packet request(const std::string& mac, std::uint32_t xid, const std::strin
 // with our xid and MAC.
 asio::awaitable<std::optional<dhcp::Packet>> dhcpExchange(udp::socket& sock, asio::steady_timer& timer, dhcp::Packet out,
                                                           std::vector<dhcp::MessageType> want, std::string mac,
-                                                          std::chrono::milliseconds timeout) {
+                                                          std::chrono::milliseconds timeout, udp::endpoint to) {
     constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-    const udp::endpoint broadcast(asio::ip::address_v4::broadcast(), 67);
     std::vector<std::uint8_t> buf(1500);
     auto bytes = dhcp::serialize(out);
     for (int attempt = 0; attempt < kDhcpTries; ++attempt) {
-        co_await sock.async_send_to(asio::buffer(bytes), broadcast, kTuple);
+        co_await sock.async_send_to(asio::buffer(bytes), to, kTuple);
         auto deadline = std::chrono::steady_clock::now() + timeout;
         for (;;) {
             timer.expires_at(deadline);
@@ -118,35 +117,58 @@ DhcpLease leaseFrom(const dhcp::Packet& packet) {
 
 } // namespace
 
-asio::awaitable<std::optional<DhcpLease>> dhcpLease(std::string iface, std::string mac, std::string vendorClass,
+asio::awaitable<std::optional<DhcpLease>> dhcpLease(DhcpPath path, std::string mac, std::string vendorClass,
                                                     std::chrono::milliseconds timeout, std::string& why) {
     auto ex = co_await asio::this_coro::executor;
     udp::socket sock(ex);
     boost::system::error_code ec;
+    const bool relay = !path.relayServer.empty();
+    udp::endpoint to(asio::ip::address_v4::broadcast(), path.port);
+    asio::ip::address_v4 giaddr;
     sock.open(udp::v4(), ec);
     if (!ec) sock.set_option(udp::socket::reuse_address(true), ec);
-    if (!ec) sock.set_option(asio::socket_base::broadcast(true), ec);
-    if (!ec && setsockopt(sock.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, iface.c_str(),
-                          static_cast<socklen_t>(iface.size())) != 0)
-        ec = boost::system::error_code(errno, boost::system::system_category());
-    if (!ec) sock.bind(udp::endpoint(asio::ip::address_v4::any(), 68), ec);
-    if (ec) {
-        why = fmt::format("cannot open DHCP client port 68 on {}: {} (root in a network namespace?)", iface, ec.message());
-        co_return std::nullopt;
+    if (relay) {
+        // The phone is its own relay agent: the server answers giaddr:67 (RFC 2131 §4.1).
+        auto server = asio::ip::make_address_v4(path.relayServer, ec);
+        if (!ec) giaddr = asio::ip::make_address_v4(path.relayIp, ec);
+        if (!ec) sock.bind(udp::endpoint(giaddr, path.port), ec);
+        to = udp::endpoint(server, path.port);
+        if (ec) {
+            why = fmt::format("cannot be a relay agent at {}:{}: {}", path.relayIp, path.port, ec.message());
+            co_return std::nullopt;
+        }
+    } else {
+        if (!ec) sock.set_option(asio::socket_base::broadcast(true), ec);
+        if (!ec && setsockopt(sock.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, path.iface.c_str(),
+                              static_cast<socklen_t>(path.iface.size())) != 0)
+            ec = boost::system::error_code(errno, boost::system::system_category());
+        if (!ec) sock.bind(udp::endpoint(asio::ip::address_v4::any(), 68), ec);
+        if (ec) {
+            why = fmt::format("cannot open DHCP client port 68 on {}: {} (root in a network namespace?)", path.iface,
+                              ec.message());
+            co_return std::nullopt;
+        }
     }
     std::mt19937 rng(std::random_device{}());
     const std::uint32_t xid = static_cast<std::uint32_t>(rng());
     asio::steady_timer timer(ex);
     auto exchange = [&](dhcp::Packet out, std::vector<dhcp::MessageType> want) {
-        return dhcpExchange(sock, timer, std::move(out), std::move(want), mac, timeout);
+        if (relay) {
+            auto b = giaddr.to_bytes();
+            std::copy(b.begin(), b.end(), out.giaddr.begin());
+            out.hops = 1;
+            out.flags = 0;
+        }
+        return dhcpExchange(sock, timer, std::move(out), std::move(want), mac, timeout, to);
     };
+    const std::string where = relay ? fmt::format("via relay {} to {}", path.relayIp, path.relayServer) : "on " + path.iface;
 
     // (No braced lists in this coroutine: GCC 12 rejects initializer_list temporaries here.)
     std::vector<dhcp::MessageType> wantOffer(1, dhcp::MessageType::Offer), wantAck(1, dhcp::MessageType::Ack);
     wantAck.push_back(dhcp::MessageType::Nak);
     auto offer = co_await exchange(request(mac, xid, vendorClass, dhcp::MessageType::Discover), wantOffer);
     if (!offer) {
-        why = fmt::format("no DHCPOFFER on {} after {} DISCOVERs", iface, kDhcpTries);
+        why = fmt::format("no DHCPOFFER {} after {} DISCOVERs", where, kDhcpTries);
         co_return std::nullopt;
     }
     auto req = request(mac, xid, vendorClass, dhcp::MessageType::Request);
@@ -161,7 +183,9 @@ asio::awaitable<std::optional<DhcpLease>> dhcpLease(std::string iface, std::stri
         why = "DHCPNAK for " + dhcp::toString(offer->yiaddr);
         co_return std::nullopt;
     }
-    co_return leaseFrom(*ack);
+    auto lease = leaseFrom(*ack);
+    if (relay) lease.summary += " (" + where + ")";
+    co_return lease;
 }
 
 std::string configureAddress(const std::string& iface, const DhcpLease& lease) {

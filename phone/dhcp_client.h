@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,9 +26,17 @@ struct DhcpLease {
     std::string tftpServer() const;
 };
 
-/// @brief Runs DORA on `iface` for `mac`; nullopt with `why` set on failure (no offer,
-/// NAK, no TFTP server offered is *not* a failure here: the caller decides).
-boost::asio::awaitable<std::optional<DhcpLease>> dhcpLease(std::string iface, std::string mac, std::string vendorClass,
+/// How the phone reaches a DHCP server.
+struct DhcpPath {
+    std::string iface;       ///< broadcast from port 68 on this interface (when relayServer is "")
+    std::string relayServer; ///< relay mode: unicast to this server, the phone acting as its own
+    std::string relayIp;     ///< relay agent at this address (giaddr), replies come to relayIp:67
+    std::uint16_t port = 67; ///< the server (and relay agent) port
+};
+
+/// @brief Runs DORA for `mac`; nullopt with `why` set on failure (no offer, NAK). No TFTP
+/// server offered is *not* a failure here: the caller decides.
+boost::asio::awaitable<std::optional<DhcpLease>> dhcpLease(DhcpPath path, std::string mac, std::string vendorClass,
                                                            std::chrono::milliseconds timeout, std::string& why);
 
 /// @brief `ip addr replace <ip>/<prefix> dev <iface>`: the phone takes its address.

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
     CLI::App app{"labcm-phone: simulated Cisco SIP phones booting against labcm"};
     std::vector<std::string> models{"8845"};
     std::string mac = "0011220A0001";
-    std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface;
+    std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface, dhcpRelay;
     int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60;
     double rate = 100, hold = 0, keepalive = 0;
     bool noImages = false, json = false, quiet = false, listModels = false, labNetwork = false;
@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
     app.add_option("--tftp", tftp, "TFTP/HTTP server address (what DHCP option 150 would give)");
     app.add_option("--dhcp", dhcpIface, "run the DHCP step on this interface (in a network namespace of your own) "
                                         "and take the TFTP server from option 150/66");
+    app.add_option("--dhcp-relay", dhcpRelay, "ask this DHCP server through a relay agent at each phone's --ip/--ip-base "
+                                              "address (giaddr; the phone binds port 67 there)");
     app.add_option("--tftp-port", tftpPort, "TFTP port")->check(CLI::Range(1, 65535));
     app.add_option("--http-port", httpPort, "HTTP port the 78xx/88xx try first")->check(CLI::Range(1, 65535));
     app.add_option("--ip", ip, "the phone's own address (sockets bind to it)");
@@ -100,8 +102,16 @@ int main(int argc, char** argv) {
         }
         profs.push_back(*p);
     }
-    if (tftp.empty() && dhcpIface.empty()) {
+    if (tftp.empty() && dhcpIface.empty() && dhcpRelay.empty()) {
         std::cerr << "labcm-phone: give --tftp <server address>, or --dhcp <interface> to ask DHCP for it\n";
+        return 2;
+    }
+    if (!dhcpRelay.empty() && count > 1 && ipBase.empty()) {
+        std::cerr << "labcm-phone: --dhcp-relay with --count > 1 needs --ip-base (one relay address per phone)\n";
+        return 2;
+    }
+    if (!dhcpRelay.empty() && count > 1 && !labNetwork && !isLoopback(dhcpRelay)) {
+        std::cerr << "labcm-phone: --count > 1 sends a DHCP storm; it runs against loopback only unless --lab-network\n";
         return 2;
     }
     if (!dhcpIface.empty() && count > 1 && !labNetwork) {
@@ -121,7 +131,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    if (count > 1 && !labNetwork && dhcpIface.empty() && !isLoopback(tftp)) {
+    if (count > 1 && !labNetwork && dhcpIface.empty() && dhcpRelay.empty() && !isLoopback(tftp)) {
         std::cerr << "labcm-phone: --count > 1 sends a boot storm; it runs against loopback only unless --lab-network\n";
         return 2;
     }
@@ -162,6 +172,7 @@ int main(int argc, char** argv) {
                 s.localIp = base ? asio::ip::address_v4(base->to_uint() + static_cast<unsigned>(i)).to_string() : ip;
                 s.sipPort = sipPort != 0 ? sipPort : (base ? 5060 : 0);
                 s.dhcpIface = dhcpIface;
+                s.dhcpRelay = dhcpRelay;
                 s.activeLoad = activeLoad.empty() ? std::string(s.profile.activeLoad) : activeLoad;
                 s.inactiveLoad = inactiveLoad.empty() ? std::string(s.profile.inactiveLoad) : inactiveLoad;
                 auto& r = results[static_cast<std::size_t>(i)];

@@ -105,6 +105,30 @@ class PhoneDhcpTest(LabcmTestCase):
         self.assertIn("Cisco Systems, Inc. IP Phone CP-8845", dlog)
         self.assertRegex(dlog, r"DHCPACK\(vs\d+\) " + ip.replace(".", r"\.") + " 00:11:22:0d:00:01")
 
+    def test_three_phones_through_relay_agents_with_giaddr(self):
+        # Each phone is its own relay agent at an address of the client side (giaddr), as
+        # on a routed voice VLAN; the server answers the relay, the phone takes the lease.
+        for i in (2, 3, 4):
+            self.run_ok("ip", "-n", self.cli, "addr", "add", f"10.213.0.{i}/24", "dev", self.iface)
+        rows = ["mac,model,description,load,transport,line1_dn"] + [
+            f"0011220E000{i},{m},,,,{2000 + i}" for i, m in ((0, "7821"), (1, "8845"), (2, "7975"))]
+        self.ok("import", self.write_file("relay.csv", "\n".join(rows) + "\n"))
+        r = subprocess.run(["ip", "netns", "exec", self.cli, PHONE, "--dhcp-relay", "10.213.0.1", "--dhcp", self.iface,
+                            "--ip-base", "10.213.0.2", "--count", "3", "--lab-network", "--model", "7821,8845,7975",
+                            "--mac", "0011220E0000", "--timeout", "60", "--json"],
+                           capture_output=True, text=True, timeout=90)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for giaddr in ("10.213.0.2", "10.213.0.3", "10.213.0.4"):
+            self.assertIn(f"(via relay {giaddr} to 10.213.0.1)", r.stderr)
+        report = __import__("json").loads(r.stdout.splitlines()[-1])
+        self.assertEqual(report["registered"], 3)
+        listing = self.ok("device", "list")
+        for i in range(3):
+            row = next(l for l in listing.splitlines() if l.startswith(f"SEP0011220E000{i}"))
+            self.assertRegex(row, r" registered +10\.213\.0\.(5\d|[6-9]\d) ")  # a leased address, not the relay's
+        with open(self.dnsmasq_log.name, encoding="utf-8") as f:
+            self.assertIn("DHCPACK", f.read())
+
     def test_no_dhcp_server_fails_step_3_with_the_reason(self):
         self.stop(self.dnsmasq)
         r = subprocess.run(["ip", "netns", "exec", self.cli, PHONE, "--dhcp", self.iface, "--model", "7821",
