@@ -588,15 +588,8 @@ private:
         cfg_.lines = {LineConfig{1, sep, "", "", "", ""}};
         std::string outcome;
         try {
-            boost::system::error_code ec;
-            auto addr = asio::ip::make_address(cfg_.processNodeName, ec);
-            if (ec) throw LinkClosed("processNodeName is not an IP address");
-            auto tr = spec_.profile.defaultTransport;
-            link_ = std::make_unique<SipLink>(co_await asio::this_coro::executor, tr, spec_.localIp, spec_.sipPort,
-                                              udp::endpoint(addr, static_cast<unsigned short>(cfg_.sipPort)));
-            co_await link_->open();
-            callId_ = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
-            fromTag_ = text::toLower(spec_.mac) + "00" + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);
+            co_await openLink(spec_.profile.defaultTransport);
+            newIdentity();
             std::string why;
             auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), true, cfg_.registerExpires, why);
             outcome = resp ? fmt::format("answered {} {}", resp->status, resp->reason) : why;
@@ -643,6 +636,23 @@ private:
         co_return true;
     }
 
+    // A SIP link to the primary call manager of the config. @throw LinkClosed
+    awaitable<void> openLink(Transport tr) {
+        boost::system::error_code ec;
+        auto addr = asio::ip::make_address(cfg_.processNodeName, ec);
+        if (ec) throw LinkClosed("processNodeName '" + cfg_.processNodeName + "' is not an IP address");
+        link_ = std::make_unique<SipLink>(co_await asio::this_coro::executor, tr, spec_.localIp, spec_.sipPort,
+                                          udp::endpoint(addr, static_cast<unsigned short>(cfg_.sipPort)));
+        co_await link_->open();
+    }
+
+    // The registration's identity: Call-ID, From tag and Session-ID, new per boot.
+    void newIdentity() {
+        callId_ = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
+        fromTag_ = text::toLower(spec_.mac) + "00" + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);
+        sessionId_ = randomHex(rng_, 32);
+    }
+
     awaitable<bool> connectAndRegister(int alarm, const std::string& lastWhy) {
         res_.currentStep = kStepConnect;
         auto t0 = Clock::now();
@@ -654,17 +664,8 @@ private:
         case 3: fail(kStepConnect, "transportLayerProtocol 3 (TLS) is not simulated"); co_return false;
         default: break;
         }
-        boost::system::error_code ec;
-        auto addr = asio::ip::make_address(cfg_.processNodeName, ec);
-        if (ec) {
-            fail(kStepConnect, "processNodeName '" + cfg_.processNodeName + "' is not an IP address");
-            co_return false;
-        }
-        server_ = udp::endpoint(addr, static_cast<unsigned short>(cfg_.sipPort));
-        auto ex = co_await asio::this_coro::executor;
-        link_ = std::make_unique<SipLink>(ex, tr, spec_.localIp, spec_.sipPort, server_);
         try {
-            co_await link_->open();
+            co_await openLink(tr);
         } catch (const LinkClosed& e) {
             fail(kStepConnect, fmt::format("{}:{} {}: {}", cfg_.processNodeName, cfg_.sipPort, toString(tr), e.what()));
             co_return false;
@@ -674,11 +675,7 @@ private:
         res_.transport = std::string(toString(tr));
         res_.line = cfg_.lines.front().name;
 
-        if (callId_.empty()) {
-            callId_ = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
-            fromTag_ = text::toLower(spec_.mac) + "00" + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);
-            sessionId_ = randomHex(rng_, 32);
-        }
+        if (callId_.empty()) newIdentity();
         res_.currentStep = kStepRegister;
         t0 = Clock::now();
         std::string why;
@@ -954,7 +951,6 @@ private:
     Clock::time_point bootStart_ = Clock::now();
     PhoneConfig cfg_;
     std::unique_ptr<SipLink> link_;
-    udp::endpoint server_;
     std::string callId_, fromTag_, sessionId_;
     long cseq_ = 100;
     int granted_ = 120;
