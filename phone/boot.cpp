@@ -888,8 +888,9 @@ private:
         auto interval = opt_.keepalive.count() > 0 ? opt_.keepalive
                                                     : std::chrono::milliseconds(std::max(1, granted_ - 5) * 1000);
         auto nextKeepalive = Clock::now() + interval;
-        try {
-            for (;;) {
+        for (;;) {
+            std::string lost; // set when the SIP connection is gone (no co_await in a handler)
+            try {
                 if (pendingAction_ == "restart" || pendingAction_ == "reset") {
                     bool reset = pendingAction_ == "reset";
                     pendingAction_.clear();
@@ -906,9 +907,9 @@ private:
                 if (now >= nextKeepalive) {
                     std::string why;
                     auto resp = co_await registerOnce(std::nullopt, false, cfg_.registerExpires, why);
-                    if (!resp || resp->status != 200) {
-                        fail(kStepRegistered, resp ? fmt::format("keep-alive answered {} {}", resp->status, resp->reason)
-                                                   : "keep-alive: " + why);
+                    if (!resp) throw LinkClosed("keep-alive: " + why);
+                    if (resp->status != 200) {
+                        fail(kStepRegistered, fmt::format("keep-alive answered {} {}", resp->status, resp->reason));
                         co_return Next::Failed;
                     }
                     ++res_.keepalives;
@@ -917,11 +918,45 @@ private:
                 }
                 auto msg = co_await link_->receive(std::min(until, nextKeepalive));
                 if (msg && msg->request) co_await answer(*msg);
+            } catch (const LinkClosed& e) {
+                lost = e.what();
             }
-        } catch (const LinkClosed& e) {
-            fail(kStepRegistered, e.what());
-            co_return Next::Failed;
+            if (!lost.empty()) {
+                if (!co_await reconnect(lost)) co_return Next::Failed;
+                nextKeepalive = Clock::now() + interval;
+            }
         }
+    }
+
+    // The server closed the connection (or stopped answering): as a phone does, register
+    // again with Last=cm-closed-tcp, once a second for a few seconds (a restarting server).
+    awaitable<bool> reconnect(const std::string& lost) {
+        log(fmt::format("SIP connection lost ({}); registering again with Last=cm-closed-tcp", lost));
+        lastAlarm_ = 14;
+        lastReason_ = "cm-closed-tcp";
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        for (int attempt = 1; attempt <= kReconnectTries; ++attempt) {
+            pause.expires_after(std::chrono::seconds(1));
+            co_await pause.async_wait(asio::use_awaitable);
+            bool opened = true;
+            try {
+                co_await openLink(link_->transport());
+            } catch (const LinkClosed&) {
+                opened = false;
+            }
+            if (!opened) continue;
+            std::string why;
+            auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), true, cfg_.registerExpires, why);
+            if (resp && resp->status == 200) {
+                granted_ = grantedExpires(*resp);
+                ++res_.reconnects;
+                log(fmt::format("registered again after {} tries", attempt));
+                co_return true;
+            }
+        }
+        fail(kStepRegistered, fmt::format("SIP connection lost ({}); not registered again after {} tries", lost,
+                                          kReconnectTries));
+        co_return false;
     }
 
     awaitable<Next> unregisterAndReboot(bool reset) {
@@ -958,6 +993,7 @@ private:
     int autoRegTries_ = 0;
     std::string relayIp_;
     static constexpr int kAutoRegTries = 2;
+    static constexpr int kReconnectTries = 5;
     std::string lastReason_ = "initialized";
     std::string pendingAction_;
 };

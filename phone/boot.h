@@ -88,6 +88,7 @@ struct PhoneResult {
     int restarts = 0;                  ///< service-control restart/reset NOTIFYs obeyed
     int keepalives = 0;
     int upgrades = 0;
+    int reconnects = 0;                ///< registered again after the server closed the connection
 };
 
 /// @brief Runs one phone until it has registered `opt.boots` times and held for `opt.hold`,

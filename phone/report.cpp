@@ -59,6 +59,7 @@ Report summarize(const std::vector<PhoneResult>& phones, int boots, double secon
         r.restarts += static_cast<std::size_t>(p.restarts);
         r.keepalives += static_cast<std::size_t>(p.keepalives);
         r.upgrades += static_cast<std::size_t>(p.upgrades);
+        r.reconnects += static_cast<std::size_t>(p.reconnects);
     }
     r.bootToRegistered = percentiles(std::move(b2r));
     for (auto& [step, v] : steps) r.perStep[step] = percentiles(std::move(v));
@@ -71,8 +72,9 @@ std::string formatReport(const Report& r) {
     const auto& b = r.bootToRegistered;
     out += fmt::format("boot-to-registered ms: n={} p50={:.1f} p90={:.1f} p99={:.1f} max={:.1f}\n", b.count, b.p50,
                        b.p90, b.p99, b.max);
-    out += fmt::format("restarts obeyed {}, keep-alives {}, firmware upgrades {}\n", r.restarts, r.keepalives,
-                       r.upgrades);
+    out += fmt::format("restarts obeyed {}, keep-alives {}, firmware upgrades {}, registered again after a lost "
+                       "connection {}\n",
+                       r.restarts, r.keepalives, r.upgrades, r.reconnects);
     out += "step            records     p50 ms     p99 ms     max ms\n";
     for (const auto& [step, p] : r.perStep)
         out += fmt::format("{:>2} {:<12} {:>7} {:>10.1f} {:>10.1f} {:>10.1f}\n", step, stepName(step), p.count, p.p50,
@@ -108,7 +110,8 @@ std::string reportJson(const Report& r) {
                    {"warnings", warnings},
                    {"restarts", r.restarts},
                    {"keepalives", r.keepalives},
-                   {"upgrades", r.upgrades}};
+                   {"upgrades", r.upgrades},
+                   {"reconnects", r.reconnects}};
     return json::serialize(o);
 }
 

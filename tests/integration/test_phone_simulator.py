@@ -141,6 +141,19 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertIn("registration: registered", text)
         self.assertIn("last reason:   reset-reset", text)
 
+    def test_a_labcm_restart_makes_the_phone_register_again_with_cm_closed_tcp(self):
+        proc, out = self.start_phone("--model", "8845", "--mac", "0011220A0002", "--hold", "8", "--timeout", "40")
+        self.wait_for(lambda: "registration: registered" in self.show("SEP0011220A0002"), "the 8845 to register")
+        self.assertEqual(self.stop_server(self.server), 0)
+        self.server = self.start_server()
+        self.wait_for(lambda: "registered again after" in self.read(out), "the phone to register again", seconds=15)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        log = self.read(out)
+        self.assertIn("SIP connection lost (server closed the TCP connection); registering again with Last=cm-closed-tcp", log)
+        text = self.show("SEP0011220A0002")
+        self.assertIn("registration: registered", text)
+        self.assertIn("last reason:   cm-closed-tcp (cisco-alarm 14)", text)
+
     def test_a_new_model_default_load_is_fetched_and_the_phone_reports_it(self):
         files = os.path.join(self.data, "files")
         new = "sip78xx.14-3-1-0001-77"
