@@ -723,18 +723,12 @@ private:
     int grantedExpires(const SipMessage& r) const {
         std::optional<int> value;
         if (auto c = r.header("Contact")) {
-            std::string_view contact = *c;
-            auto at = contact.find('@');
-            auto colon = contact.find("sip:");
-            if (at != std::string_view::npos && colon != std::string_view::npos && colon < at) {
-                auto user = contact.substr(colon + 4, at - colon - 4);
-                auto host = contact.substr(at + 1, contact.find_first_of(":;>", at + 1) - at - 1);
-                if ((user == cfg_.lines.front().name || user == contactUser()) && host == spec_.localIp)
-                    if (auto e = headerParam(contact, "expires")) try {
-                            value = std::stoi(*e);
-                        } catch (...) {
-                        }
-            }
+            auto uri = parseSipUri(*c);
+            if (uri && isOurUser(uri->user) && uri->host == spec_.localIp)
+                if (auto e = headerParam(*c, "expires")) try {
+                        value = std::stoi(*e);
+                    } catch (...) {
+                    }
         }
         if (!value)
             if (auto e = r.header("Expires")) try {
@@ -806,6 +800,11 @@ private:
         co_return std::nullopt; // not reached: the second attempt always returns above
     }
 
+    // The phone's acceptance rule for a request or a Contact: the line's name or contact.
+    bool isOurUser(const std::string& user) const {
+        return !user.empty() && (user == cfg_.lines.front().name || user == contactUser());
+    }
+
     std::string contactUser() const {
         const auto& line = cfg_.lines.front();
         return spec_.profile.contactUserIsLine || line.contact.empty() ? line.name : line.contact;
@@ -851,14 +850,9 @@ private:
         std::string resp;
         if (req.method == "NOTIFY") {
             // The phone's own acceptance rules: Request-URI user is the line name or contact.
-            auto uri = std::string_view(req.uri);
-            auto colon = uri.find(':');
-            auto at = uri.find('@');
-            std::string user = colon != std::string_view::npos && at != std::string_view::npos && at > colon
-                                   ? std::string(uri.substr(colon + 1, at - colon - 1))
-                                   : std::string();
+            auto uri = parseSipUri(req.uri);
             auto event = text::toLower(text::trim(req.header("Event").value_or("")));
-            if (user != cfg_.lines.front().name && user != contactUser()) {
+            if (!uri || !isOurUser(uri->user)) {
                 resp = buildResponse(req, 404, "Not Found", tag);
             } else if (event.empty()) {
                 resp = buildResponse(req, 400, "Missing Event", tag);

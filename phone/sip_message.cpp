@@ -223,6 +223,20 @@ std::optional<std::string> headerParam(std::string_view value, std::string_view 
     return std::nullopt;
 }
 
+std::optional<SipUri> parseSipUri(std::string_view value) {
+    auto scheme = value.find("sip:");
+    if (scheme == std::string_view::npos) return std::nullopt;
+    auto rest = value.substr(scheme + 4);
+    rest = rest.substr(0, rest.find_first_of(">;? \t")); // URI parameters and what follows
+    SipUri u;
+    if (auto at = rest.find('@'); at != std::string_view::npos) {
+        u.user = std::string(rest.substr(0, at));
+        rest.remove_prefix(at + 1);
+    }
+    u.host = std::string(rest.substr(0, rest.find(':')));
+    return u;
+}
+
 std::string buildResponse(const SipMessage& req, int status, std::string_view reason, std::string_view toTag,
                           const std::vector<std::pair<std::string, std::string>>& extra, std::string_view body) {
     std::string out = "SIP/2.0 " + std::to_string(status) + " ";

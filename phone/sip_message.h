@@ -59,6 +59,14 @@ SipMessage parseSipMessage(std::string_view text);
 /// `branch` of a Via. Quotes stripped. nullopt when absent.
 std::optional<std::string> headerParam(std::string_view value, std::string_view name);
 
+/// @brief The user and host of the first `sip:` URI in a value (a Request-URI, or a
+/// Contact/To with `<...>`); user is "" when the URI has none. nullopt without a sip: URI.
+struct SipUri {
+    std::string user;
+    std::string host;
+};
+std::optional<SipUri> parseSipUri(std::string_view value);
+
 /// @brief Builds a response to `req`: Via, From, To (with `toTag` added when non-empty and
 /// the To has none), Call-ID, CSeq copied, then `extra` headers, then the body.
 std::string buildResponse(const SipMessage& req, int status, std::string_view reason, std::string_view toTag,

@@ -146,3 +146,20 @@ TEST_CASE("sip message: responses copy the dialog headers and add a To tag once"
     auto twice = parseSipMessage(buildResponse(parseSipMessage(tagged), 200, "OK", "t2"));
     CHECK(headerParam(*twice.header("To"), "tag") == std::optional<std::string>("t1"));
 }
+
+TEST_CASE("sip message: the user and host of a SIP URI") {
+    auto r = parseSipUri("sip:3f2a9c1e@10.0.0.50:51234;transport=tcp");
+    REQUIRE(r);
+    CHECK(r->user == "3f2a9c1e");
+    CHECK(r->host == "10.0.0.50");
+    auto c = parseSipUri("<sip:1001@127.0.0.1;transport=udp>;expires=120;x-cisco-newreg");
+    REQUIRE(c);
+    CHECK(c->user == "1001");
+    CHECK(c->host == "127.0.0.1");
+    auto nouser = parseSipUri("<sip:10.0.0.10:5060>");
+    REQUIRE(nouser);
+    CHECK(nouser->user.empty());
+    CHECK(nouser->host == "10.0.0.10");
+    CHECK_FALSE(parseSipUri("tel:+4930123"));
+    CHECK_FALSE(parseSipUri(""));
+}
