@@ -197,28 +197,26 @@ int serve(const DataDir& dir) {
     const auto registrar = net::registrarAddress(s0->registrarAddress, s0->bindAddress);
 
     // SIP registrar: its own thread; saves registrations behind itself through the writer.
+    // The registrar's saves go behind it through the writer; a failure is logged, never fatal.
+    auto saveBehind = [&writer](const std::string& mac, const char* what, std::function<void(store::Db&)> job) {
+        try {
+            writer.submit(std::move(job), [mac, what](store::Outcome<std::monostate> o) {
+                if (o.error) spdlog::error("sip mac={}: {} not saved", mac, what);
+            });
+        } catch (const std::exception& e) {
+            spdlog::error("sip mac={}: {} not saved: {}", mac, what, e.what());
+        }
+    };
     sip::SipService sipService(
-        {s0->bindAddress, s0->sipPort, s0->registerExpires, registrar}, bus, [&writer](store::RegistrationRecord r) {
-            try {
-                writer.submit([r, now = nowMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); },
-                              [mac = r.mac](store::Outcome<std::monostate> o) {
-                                  if (o.error) spdlog::error("sip mac={}: registration not saved", mac);
-                              });
-            } catch (const std::exception& e) {
-                spdlog::error("sip mac={}: registration not saved: {}", r.mac, e.what());
-            }
+        {s0->bindAddress, s0->sipPort, s0->registerExpires, registrar}, bus,
+        [&saveBehind](store::RegistrationRecord r) {
+            saveBehind(r.mac, "registration",
+                       [r, now = nowMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); });
         },
-        [&writer](std::string mac, std::string model, std::string ua, std::string ip) {
+        [&saveBehind](std::string mac, std::string model, std::string ua, std::string ip) {
             // An unknown phone: remembered (with its model) for auto-registration.
-            try {
-                store::SeenPhone p{mac, model, "sip", ua, ip, 0, 0};
-                writer.submit([p, now = nowMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
-                              [mac](store::Outcome<std::monostate> o) {
-                                  if (o.error) spdlog::error("sip mac={}: sighting not saved", mac);
-                              });
-            } catch (const std::exception& e) {
-                spdlog::error("sip mac={}: sighting not saved: {}", mac, e.what());
-            }
+            store::SeenPhone p{mac, model, "sip", ua, ip, 0, 0};
+            saveBehind(mac, "sighting", [p, now = nowMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); });
         });
     try {
         sipService.start(deviceViews(reader), store::RegistrationStore(reader).live(nowMs()));
