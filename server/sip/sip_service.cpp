@@ -4,6 +4,7 @@
 #include "sip/sip_service.h"
 
 #include "core/models.h"
+#include "core/text.h"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -301,17 +302,11 @@ public:
         else if (sip->sip_expires) q.expires = static_cast<long>(sip->sip_expires->ex_delta);
         q.mac = identifyDevice(q.contactParams, q.reason).value_or("");
 
+        // The transport comes from the tport; the phone's address from the message's source
+        // (a UDP request arrives on the shared listening tport, whose name is our own).
         tport_t* tp = nta_incoming_transport(agent, irq, nullptr); // a new reference
-        if (tp) {
-            if (auto const* n = tport_name(tp)) {
-                std::string proto = n->tpn_proto ? n->tpn_proto : "";
-                for (auto& ch : proto) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-                q.transport = proto;
-                q.source = fmt::format("{}:{}:{}", proto, n->tpn_host ? n->tpn_host : "", n->tpn_port ? n->tpn_port : "");
-            }
-        }
-        // A UDP request arrives on the shared listening tport, whose name is our own
-        // address: the phone's address is the message's source.
+        if (tp)
+            if (auto const* n = tport_name(tp); n && n->tpn_proto) q.transport = text::toLower(n->tpn_proto);
         if (msg_t* m = nta_incoming_getrequest(irq)) {
             if (su_addrinfo_t const* ai = msg_addrinfo(m); ai && ai->ai_addr) {
                 auto const* su = reinterpret_cast<su_sockaddr_t const*>(ai->ai_addr);
