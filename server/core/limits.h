@@ -116,6 +116,8 @@ inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
 /// SIP: a phone that misses its refresh counts as gone this long after its expiry (CUCM
 /// declares a phone unregistered ~15 s after a missed keep-alive).
 inline constexpr auto kSipExpiryGrace = 15s;
+/// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
+inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 
 // --- auto-registration -----------------------------------------------------------------
 /// Devices auto-registration may create at once, then one per interval: a lab powering up
@@ -123,8 +125,6 @@ inline constexpr auto kSipExpiryGrace = 15s;
 /// DN range faster than that (and only MACs seen sending a REGISTER qualify at all).
 inline constexpr int kAutoRegBurst = 20;
 inline constexpr auto kAutoRegInterval = 1s;
-/// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
-inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 
 // --- shutdown --------------------------------------------------------------------------
 /// SIGTERM to exit: the deploy issue promises a clean stop within 10 s.
