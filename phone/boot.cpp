@@ -476,7 +476,7 @@ private:
         } else {
             res_.currentStep = kStepDhcp;
             std::string why;
-            DhcpPath path{spec_.dhcpIface, spec_.dhcpRelay, relayIp_, 67};
+            DhcpPath path{spec_.dhcpIface, spec_.dhcpRelay, relayIp_, spec_.dhcpPort};
             auto lease = co_await dhcpLease(path, spec_.mac, std::string(spec_.profile.vendorClass), opt_.fileTimeout * 2, why);
             if (!lease) {
                 fail(kStepDhcp, why);

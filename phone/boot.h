@@ -43,6 +43,7 @@ struct PhoneSpec {
     int sipPort = 0;           ///< UDP listening port (0 = ephemeral); Via/Contact carry it
     std::string dhcpIface;     ///< the DHCP step's interface: broadcast there, and the leased address goes on it
     std::string dhcpRelay;     ///< relay mode: this DHCP server, with localIp as giaddr ("" = broadcast or skip)
+    std::uint16_t dhcpPort = 67; ///< DHCP server (and relay agent) port; the client port is this + 1
     std::string activeLoad;    ///< firmware the phone runs
     std::string inactiveLoad;
 };

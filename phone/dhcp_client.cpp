@@ -142,10 +142,11 @@ asio::awaitable<std::optional<DhcpLease>> dhcpLease(DhcpPath path, std::string m
         if (!ec && setsockopt(sock.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, path.iface.c_str(),
                               static_cast<socklen_t>(path.iface.size())) != 0)
             ec = boost::system::error_code(errno, boost::system::system_category());
-        if (!ec) sock.bind(udp::endpoint(asio::ip::address_v4::any(), 68), ec);
+        const auto clientPort = static_cast<std::uint16_t>(path.port + 1);
+        if (!ec) sock.bind(udp::endpoint(asio::ip::address_v4::any(), clientPort), ec);
         if (ec) {
-            why = fmt::format("cannot open DHCP client port 68 on {}: {} (root in a network namespace?)", path.iface,
-                              ec.message());
+            why = fmt::format("cannot open DHCP client port {} on {}: {} (root in a network namespace?)", clientPort,
+                              path.iface, ec.message());
             co_return std::nullopt;
         }
     }

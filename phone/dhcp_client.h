@@ -31,7 +31,7 @@ struct DhcpPath {
     std::string iface;       ///< broadcast from port 68 on this interface (when relayServer is "")
     std::string relayServer; ///< relay mode: unicast to this server, the phone acting as its own
     std::string relayIp;     ///< relay agent at this address (giaddr), replies come to relayIp:67
-    std::uint16_t port = 67; ///< the server (and relay agent) port
+    std::uint16_t port = 67; ///< the server (and relay agent) port; the client port is port + 1
 };
 
 /// @brief Runs DORA for `mac`; nullopt with `why` set on failure (no offer, NAK). No TFTP

@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> models{"8845"};
     std::string mac = "0011220A0001";
     std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface, dhcpRelay;
-    int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60;
+    int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60, dhcpPort = 67;
     double rate = 100, hold = 0, keepalive = 0;
     bool noImages = false, json = false, quiet = false, listModels = false, labNetwork = false;
     app.add_option("--model", models, "model(s) to simulate, rotated over the phones (8845, 7821, 7975, ...)")->delimiter(',');
@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
                                         "and take the TFTP server from option 150/66");
     app.add_option("--dhcp-relay", dhcpRelay, "ask this DHCP server through a relay agent at each phone's --ip/--ip-base "
                                               "address (giaddr; the phone binds port 67 there)");
+    app.add_option("--dhcp-port", dhcpPort, "DHCP server and relay agent port (the client port is this + 1)")
+        ->check(CLI::Range(1, 65534));
     app.add_option("--tftp-port", tftpPort, "TFTP port")->check(CLI::Range(1, 65535));
     app.add_option("--http-port", httpPort, "HTTP port the 78xx/88xx try first")->check(CLI::Range(1, 65535));
     app.add_option("--ip", ip, "the phone's own address (sockets bind to it)");
@@ -173,6 +175,7 @@ int main(int argc, char** argv) {
                 s.sipPort = sipPort != 0 ? sipPort : (base ? 5060 : 0);
                 s.dhcpIface = dhcpIface;
                 s.dhcpRelay = dhcpRelay;
+                s.dhcpPort = static_cast<std::uint16_t>(dhcpPort);
                 s.activeLoad = activeLoad.empty() ? std::string(s.profile.activeLoad) : activeLoad;
                 s.inactiveLoad = inactiveLoad.empty() ? std::string(s.profile.inactiveLoad) : inactiveLoad;
                 auto& r = results[static_cast<std::size_t>(i)];

@@ -83,6 +83,7 @@ void printDevice(const json::object& d) {
                              text(d.at("name")), text(d.at("mac")), text(d.at("model")), text(d.at("description")),
                              text(d.at("load")).empty() ? "(model default)" : text(d.at("load")), text(d.at("transport")),
                              d.at("digest_auth").as_bool() ? "on" : "off");
+    if (!text(d.at("dhcp_address")).empty()) std::cout << fmt::format("dhcp address: {} (reserved)\n", text(d.at("dhcp_address")));
     for (const auto& lv : d.at("lines").as_array()) {
         const auto& l = lv.as_object();
         std::string shared;
@@ -195,7 +196,7 @@ int main(int argc, char** argv) {
     auto* device = app.add_subcommand("device", "Phones: add, list, show, edit, rm");
     device->require_subcommand(1);
     struct DeviceArgs {
-        std::string name, model, description, load, filter, transport = "tcp";
+        std::string name, model, description, load, filter, transport = "tcp", dhcpAddress;
         std::vector<std::string> lines;
         std::int64_t limit = 0;
         bool digest = false;
@@ -209,13 +210,15 @@ int main(int argc, char** argv) {
     dAdd->add_option("--load", da.load, "Firmware load for this phone (default: the model's)");
     dAdd->add_option("--line", da.lines, "DN for the next line (repeat for lines 1, 2, ...)");
     dAdd->add_option("--transport", da.transport, "SIP transport the phone uses: tcp or udp")->capture_default_str();
+    dAdd->add_option("--dhcp-address", da.dhcpAddress, "DHCP reservation: this phone always gets this address");
     dAdd->add_flag("--digest", da.digest, "Challenge its REGISTER (digest, realm ccmsipline; lines' auth name/password)");
     dAdd->callback([&] {
         json::array lines;
         for (const auto& dn : da.lines) lines.push_back(json::object{{"dn", dn}});
         call({{"cmd", "device.add"},
               {"args", {{"device", da.name}, {"model", da.model}, {"description", da.description}, {"load", da.load},
-                        {"transport", da.transport}, {"digest_auth", da.digest}, {"lines", lines}}}},
+                        {"transport", da.transport}, {"digest_auth", da.digest}, {"dhcp_address", da.dhcpAddress},
+                        {"lines", lines}}}},
              [](const json::value& r) { std::cout << "added " << text(r.at("name")) << "\n"; });
     });
 
@@ -240,6 +243,7 @@ int main(int argc, char** argv) {
     auto* eDesc = dEdit->add_option("--description", da.description, "Description");
     auto* eLoad = dEdit->add_option("--load", da.load, "Firmware load ('' = model default)");
     auto* eTransport = dEdit->add_option("--transport", da.transport, "SIP transport: tcp or udp");
+    auto* eDhcp = dEdit->add_option("--dhcp-address", da.dhcpAddress, "DHCP reservation ('' = none)");
     auto* eDigest = dEdit->add_option("--digest", da.digestOnOff, "Digest authentication of REGISTER: on or off")
                         ->check(CLI::IsMember({"on", "off"}));
     dEdit->callback([&] {
@@ -249,6 +253,7 @@ int main(int argc, char** argv) {
         if (eLoad->count()) args["load"] = da.load;
         if (eTransport->count()) args["transport"] = da.transport;
         if (eDigest->count()) args["digest_auth"] = da.digestOnOff == "on";
+        if (eDhcp->count()) args["dhcp_address"] = da.dhcpAddress;
         call({{"cmd", "device.edit"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
     });
 
@@ -416,6 +421,79 @@ int main(int argc, char** argv) {
                 std::cerr << "labcm: warning: " << text(*fw) << "\n";
             std::cout << "ok\n";
         });
+    });
+
+    // dhcp ----------------------------------------------------------------------------------
+    auto* dhcpCmd = app.add_subcommand("dhcp", "The DHCP server (off until a pool exists): pool set/rm/list, leases, lease rm");
+    dhcpCmd->require_subcommand(1);
+    auto* pool = dhcpCmd->add_subcommand("pool", "Address pools, one per subnet");
+    pool->require_subcommand(1);
+    struct PoolArgs {
+        std::string name, subnet, range, routers, dns, domain, ntp, tftp, option66, address;
+        std::int64_t leaseTime = 0;
+    } pa;
+    auto* pSet = pool->add_subcommand(
+        "set", "Add or change a pool: labcm dhcp pool set lab --subnet 10.150.0.0/24 --range 10.150.0.100-10.150.0.199");
+    pSet->add_option("name", pa.name, "Pool name")->required();
+    std::vector<std::pair<const char*, CLI::Option*>> poolOptions{
+        {"subnet", pSet->add_option("--subnet", pa.subnet, "Network and prefix, e.g. 10.150.0.0/24")},
+        {"range", pSet->add_option("--range", pa.range, "First-last address handed out, e.g. 10.150.0.100-10.150.0.199")},
+        {"routers", pSet->add_option("--routers", pa.routers, "Option 3: default gateway(s), comma separated")},
+        {"dns", pSet->add_option("--dns", pa.dns, "Option 6: DNS servers, comma separated")},
+        {"domain", pSet->add_option("--domain", pa.domain, "Option 15: domain name")},
+        {"ntp", pSet->add_option("--ntp", pa.ntp, "Option 42: NTP servers, comma separated")},
+        {"tftp", pSet->add_option("--tftp", pa.tftp, "Option 150: TFTP servers in order, comma separated (default: labcm's own address)")},
+        {"option66", pSet->add_option("--option66", pa.option66, "Option 66: TFTP server name (default: the first option-150 address)")}};
+    auto* pLease = pSet->add_option("--lease-time", pa.leaseTime, "Lease time in seconds (default 86400)");
+    pSet->callback([&] {
+        json::object args{{"name", pa.name}};
+        const std::map<std::string, std::string*> values{{"subnet", &pa.subnet}, {"range", &pa.range}, {"routers", &pa.routers},
+                                                         {"dns", &pa.dns},       {"domain", &pa.domain}, {"ntp", &pa.ntp},
+                                                         {"tftp", &pa.tftp},     {"option66", &pa.option66}};
+        for (const auto& [field, opt] : poolOptions)
+            if (opt->count()) args[field] = *values.at(field);
+        if (pLease->count()) args["lease_time"] = pa.leaseTime;
+        call({{"cmd", "dhcp.pool.set"}, {"args", args}}, [](const json::value& r) {
+            const auto& p = r.as_object();
+            std::cout << fmt::format("pool {}: {} {}-{}\n", text(p.at("name")), text(p.at("subnet")), text(p.at("range_first")),
+                                     text(p.at("range_last")));
+        });
+    });
+    auto* pRm = pool->add_subcommand("rm", "Remove a pool (its leases stay in the database)");
+    pRm->add_option("name", pa.name, "Pool name")->required();
+    pRm->callback([&] { call({{"cmd", "dhcp.pool.rm"}, {"args", {{"name", pa.name}}}}, [](const json::value&) { std::cout << "removed\n"; }); });
+    pool->add_subcommand("list", "List the pools")->callback([&] {
+        call({{"cmd", "dhcp.pool.list"}}, [](const json::value& r) {
+            for (const auto& pv : r.as_array()) {
+                const auto& p = pv.as_object();
+                std::cout << fmt::format("{}: subnet {} range {}-{} lease {} s routers '{}' dns '{}' domain '{}' ntp '{}' "
+                                         "tftp(150) '{}' option66 '{}'\n",
+                                         text(p.at("name")), text(p.at("subnet")), text(p.at("range_first")),
+                                         text(p.at("range_last")), p.at("lease_time").to_number<std::int64_t>(),
+                                         text(p.at("routers")), text(p.at("dns")), text(p.at("domain")), text(p.at("ntp")),
+                                         text(p.at("tftp")).empty() ? "labcm's address" : text(p.at("tftp")),
+                                         text(p.at("option66")));
+            }
+        });
+    });
+    dhcpCmd->add_subcommand("leases", "Leases: address, MAC, state, model from option 60, vendor class")->callback([&] {
+        call({{"cmd", "dhcp.lease.list"}}, [](const json::value& r) {
+            std::cout << fmt::format("{:<16} {:<13} {:<9} {:<17} {:<6} {:<10} {}\n", "ADDRESS", "MAC", "STATE", "DEVICE", "MODEL",
+                                     "POOL", "VENDOR CLASS");
+            for (const auto& lv : r.as_array()) {
+                const auto& l = lv.as_object();
+                std::cout << fmt::format("{:<16} {:<13} {:<9} {:<17} {:<6} {:<10} {}\n", text(l.at("address")), text(l.at("mac")),
+                                         text(l.at("state")), text(l.at("device")), text(l.at("model")), text(l.at("pool")),
+                                         text(l.at("vendor_class")));
+            }
+        });
+    });
+    auto* dhcpLease = dhcpCmd->add_subcommand("lease", "One lease: rm");
+    dhcpLease->require_subcommand(1);
+    auto* leaseRm = dhcpLease->add_subcommand("rm", "Forget the lease of an address (it is free again)");
+    leaseRm->add_option("address", pa.address, "The leased address")->required();
+    leaseRm->callback([&] {
+        call({{"cmd", "dhcp.lease.rm"}, {"args", {{"address", pa.address}}}}, [](const json::value&) { std::cout << "removed\n"; });
     });
 
     // firmware ------------------------------------------------------------------------------

@@ -36,6 +36,8 @@
 #include "store/writer.h"
 #include "store/seen_phone_store.h"
 #include "provision/auto_registration.h"
+#include "dhcp/service.h"
+#include "store/dhcp_store.h"
 
 namespace labcm::app {
 
@@ -228,6 +230,9 @@ int serve(const DataDir& dir) {
         if (changesRenderedFiles(e.kind)) asio::post(io, [&] { sipService.setDevices(deviceViews(reader)); });
     });
 
+    // DHCP: off until a pool exists; the socket opens with the first pool.
+    dhcp::DhcpService dhcpService(io, writer, bus);
+
     control::Commands commands({reader, writer, bus, settings, info,
                                 [&io](std::function<void()> f) { asio::post(io, std::move(f)); },
                                 [&](const std::string& mac, const std::string& action,
@@ -258,7 +263,8 @@ int serve(const DataDir& dir) {
                                                                reply({{"ok", true}, {"result", res}});
                                                            });
                                                        });
-                                }});
+                                },
+                                [&dhcpService](std::uint32_t address) { dhcpService.forget(address); }});
     control::ControlServer control(io, dir.socket(), commands);
 
     // Auto-registration: an unknown SEP<MAC>.cnf.xml from a phone that has sent a REGISTER
@@ -276,7 +282,7 @@ int serve(const DataDir& dir) {
         auto seen = store::SeenPhoneStore(reader).get(mac);
         if (!seen || seen->model.empty()) {
             why = seen ? "the phone did not report its model"
-                       : "this MAC has not sent a REGISTER yet (labcm learns a phone's model from it)";
+                       : "labcm has not seen this MAC yet (it learns a phone's model from its REGISTER or DHCP option 60)";
             return std::nullopt;
         }
         auto dns = store::DeviceStore(reader).allDns();
@@ -333,7 +339,80 @@ int serve(const DataDir& dir) {
                       s0->bindAddress, s0->tftpPort, e.what());
         return 1;
     }
+    // DHCP follows the pools, the devices (reservations, cisco-only) and the settings.
+    auto dhcpDevices = [&] {
+        std::map<std::string, dhcp::Addr> reserved;
+        store::DeviceStore ds(reader);
+        for (const auto& [mac, a] : ds.reservations())
+            if (auto addr = dhcp::parseAddr(a)) reserved.emplace(mac, *addr);
+        dhcpService.setDevices(std::move(reserved), ds.macs());
+    };
+    auto dhcpConfigure = [&]() -> std::string {
+        std::vector<dhcp::Pool> pools;
+        store::DhcpStore ds(reader);
+        for (const auto& spec : ds.pools()) {
+            dhcp::Pool p;
+            if (auto e = dhcp::buildPool(spec, p)) {
+                spdlog::error("dhcp: pool {} is not valid and is skipped: {}: {}", spec.name, e->field, e->message);
+                continue;
+            }
+            pools.push_back(std::move(p));
+        }
+        if (pools.empty()) {
+            if (dhcpService.running()) spdlog::info("dhcp: no pool left; the DHCP server is off");
+            dhcpService.stop();
+            return {};
+        }
+        auto s = settings.get();
+        dhcp::ServiceConfig c{s->dhcpInterface, s->bindAddress, s->dhcpPort, s->dhcpCiscoOnly,
+                              s->bindAddress == "0.0.0.0" ? std::string() : s->bindAddress};
+        try {
+            bool was = dhcpService.running();
+            auto before = dhcpService.localEndpoint();
+            dhcpService.configure(c, std::move(pools), ds.leases());
+            if (!was || before != dhcpService.localEndpoint())
+                spdlog::info("dhcp: serving {} pool(s) on {}:{}{}{}", ds.pools().size(),
+                             dhcpService.localEndpoint().address().to_string(), dhcpService.localEndpoint().port(),
+                             c.interface.empty() ? "" : " interface " + c.interface,
+                             c.ciscoOnly ? ", Cisco phones only" : "");
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        return {};
+    };
+    dhcpDevices();
+    if (auto err = dhcpConfigure(); !err.empty()) {
+        spdlog::error("{}", err);
+        return 1;
+    }
+    auto dhcpSub = bus.subscribe([&](const Event& e) {
+        if (e.kind == EventKind::DhcpPoolChanged || e.kind == EventKind::SettingChanged ||
+            e.kind == EventKind::StoreExternalChange)
+            asio::post(io, [&] {
+                if (auto err = dhcpConfigure(); !err.empty())
+                    bus.publish(Service::Dhcp, EventKind::DhcpIgnored, Severity::Error, "", "", "DHCP not serving: " + err);
+            });
+        if (changesRenderedFiles(e.kind)) asio::post(io, [&] { dhcpDevices(); });
+    });
+
     // The control socket answers only once io.run() runs, so the services exist by then.
+    auto dhcpJson = [&]() -> json::value {
+        if (!dhcpService.running()) return nullptr;
+        const auto& c = dhcpService.counters();
+        return json::object{{"port", dhcpService.localEndpoint().port()},
+                            {"received", c.received},
+                            {"dropped", c.dropped},
+                            {"ignored", c.ignored},
+                            {"offers", c.offers},
+                            {"acks", c.acks},
+                            {"naks", c.naks},
+                            {"releases", c.releases},
+                            {"declines", c.declines},
+                            {"informs", c.informs},
+                            {"exhausted", c.exhausted},
+                            {"commit_failures", c.commitFailures},
+                            {"leases", dhcpService.allocator().leases().size()}};
+    };
     info.extra = [&] {
         const auto& t = tftpService->counters();
         return json::object{{"events_written", eventSink.written()},
@@ -348,7 +427,8 @@ int serve(const DataDir& dir) {
                             {"tftp_active", tftpService->active()},
                             {"renders", files.renders()},
                             {"render_cache_hits", files.cacheHits()},
-                            {"sip_port", sipService.port()}};
+                            {"sip_port", sipService.port()},
+                            {"dhcp", dhcpJson()}};
     };
     for (const auto& c : checkFirmware(reader, files.files()))
         if (!c.complete())
@@ -366,6 +446,7 @@ int serve(const DataDir& dir) {
         control.stop();
         phoneHttp->stop();
         tftpService->stop();
+        dhcpService.stop();
         flushTicker.cancel();
         // Let replies already handed to the io thread go out, then stop.
         asio::post(io, [&io] { io.stop(); });

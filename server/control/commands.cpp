@@ -8,10 +8,13 @@
 
 #include "core/device_csv.h"
 #include "core/limits.h"
+#include "core/text.h"
 #include "core/mac.h"
 #include "core/models.h"
 #include "provision/firmware.h"
 #include "store/device_store.h"
+#include "store/dhcp_store.h"
+#include "dhcp/pool.h"
 #include "store/registration_store.h"
 #include "store/event_log.h"
 #include "store/migrations.h"
@@ -120,6 +123,7 @@ json::object deviceJson(const Device& d, store::DeviceStore& ds) {
     return {{"name", d.name()},        {"mac", d.mac},
             {"model", d.model},        {"description", d.description},
             {"load", d.loadOverride},  {"transport", d.transport},
+            {"dhcp_address", d.dhcpAddress},
             {"digest_auth", d.digestAuth},
             {"lines", std::move(lines)},   {"speed_dials", std::move(keys)},
             {"registration", registrationJson(ds.db(), d.mac)},
@@ -149,6 +153,7 @@ std::vector<CsvRowError> importConflicts(store::Db& db, const DeviceCsv& csv, bo
 Commands::Commands(Context ctx) : ctx_(std::move(ctx)) {
     registerDeviceCommands();
     registerOtherCommands();
+    registerDhcpCommands();
 }
 
 std::int64_t Commands::nowMs() const {
@@ -259,6 +264,7 @@ void Commands::registerDeviceCommands() {
         d.loadOverride = optString(a, "load").value_or("");
         d.transport = optString(a, "transport").value_or("tcp");
         d.digestAuth = optBool(a, "digest_auth");
+        d.dhcpAddress = optString(a, "dhcp_address").value_or("");
         if (auto e = validateDevice(d)) invalid(*e);
         if (auto* lines = a.if_contains("lines"); lines && !lines->is_null()) {
             if (!lines->is_array()) badArg("lines", "must be an array");
@@ -288,10 +294,11 @@ void Commands::registerDeviceCommands() {
         auto description = optString(a, "description");
         auto load = optString(a, "load");
         auto transport = optString(a, "transport");
+        auto dhcpAddress = optString(a, "dhcp_address");
         std::optional<bool> digest;
         if (a.contains("digest_auth")) digest = optBool(a, "digest_auth");
-        if (!model && !description && !load && !transport && !digest)
-            badArg("model", "nothing to change: give model, description, load, transport or digest_auth");
+        if (!model && !description && !load && !transport && !digest && !dhcpAddress)
+            badArg("model", "nothing to change: give model, description, load, transport, digest_auth or dhcp_address");
         auto now = nowMs();
         write(
             [=](store::Db& db) -> json::value {
@@ -303,6 +310,7 @@ void Commands::registerDeviceCommands() {
                 if (load) d->loadOverride = *load;
                 if (transport) d->transport = *transport;
                 if (digest) d->digestAuth = *digest;
+                if (dhcpAddress) d->dhcpAddress = *dhcpAddress;
                 if (auto e = validateDevice(*d)) invalid(*e);
                 ds.update(*d, false, now);
                 return deviceJson(*ds.get(mac), ds);
@@ -629,6 +637,136 @@ void Commands::registerOtherCommands() {
                            {"severity", e.severity},
                            {"detail", e.detail}});
         reply({{"ok", true}, {"result", std::move(out)}});
+    });
+}
+
+// --- DHCP -------------------------------------------------------------------------------
+
+namespace {
+
+json::object poolJson(const dhcp::PoolSpec& p) {
+    return {{"name", p.name},       {"subnet", p.subnet}, {"range_first", p.rangeFirst}, {"range_last", p.rangeLast},
+            {"routers", p.routers}, {"dns", p.dns},       {"domain", p.domain},          {"ntp", p.ntp},
+            {"tftp", p.tftp},       {"option66", p.option66}, {"lease_time", p.leaseSeconds}};
+}
+
+// The pool spec after applying the given fields to `base` (a new pool or the stored one).
+dhcp::PoolSpec poolFromArgs(const json::object& a, dhcp::PoolSpec base) {
+    if (auto v = optString(a, "subnet")) base.subnet = *v;
+    if (auto v = optString(a, "range")) {
+        auto dash = v->find('-');
+        if (dash == std::string::npos) badArg("range", fmt::format("'{}' is not a range like 10.0.0.100-10.0.0.199", *v));
+        base.rangeFirst = std::string(text::trim(v->substr(0, dash)));
+        base.rangeLast = std::string(text::trim(v->substr(dash + 1)));
+    }
+    for (auto [key, field] : {std::pair{"routers", &dhcp::PoolSpec::routers}, std::pair{"dns", &dhcp::PoolSpec::dns},
+                              std::pair{"ntp", &dhcp::PoolSpec::ntp}, std::pair{"tftp", &dhcp::PoolSpec::tftp}})
+        if (auto v = optString(a, key)) {
+            base.*field = *v;
+            if (auto e = dhcp::canonicalAddressList(key, base.*field)) invalid(*e);
+        }
+    if (auto v = optString(a, "domain")) base.domain = *v;
+    if (auto v = optString(a, "option66")) base.option66 = *v;
+    if (auto v = optInt(a, "lease_time")) base.leaseSeconds = *v;
+    return base;
+}
+
+} // namespace
+
+void Commands::registerDhcpCommands() {
+    add("dhcp.pool.list", [this](const json::object&, Reply reply) {
+        json::array out;
+        for (const auto& p : store::DhcpStore(ctx_.reader).pools()) out.push_back(poolJson(p));
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+
+    add("dhcp.pool.set", [this](const json::object& a, Reply reply) {
+        auto name = reqString(a, "name");
+        auto existing = store::DhcpStore(ctx_.reader).pool(name);
+        dhcp::PoolSpec base;
+        base.name = name;
+        if (!existing) {
+            if (!a.contains("subnet")) badArg("subnet", "a new pool needs its subnet, e.g. 10.150.0.0/24");
+            if (!a.contains("range")) badArg("range", "a new pool needs its range, e.g. 10.150.0.100-10.150.0.199");
+        }
+        auto spec = poolFromArgs(a, existing.value_or(base));
+        dhcp::Pool pool;
+        if (auto e = dhcp::buildPool(spec, pool)) invalid(*e);
+        auto now = nowMs();
+        write(
+            [spec, pool, now](store::Db& db) -> json::value {
+                store::DhcpStore ds(db);
+                for (const auto& other : ds.pools()) {
+                    dhcp::Pool o;
+                    if (other.name == spec.name || dhcp::buildPool(other, o)) continue;
+                    if (dhcp::overlaps(pool, o))
+                        throw store::Conflict("subnet", fmt::format("{} overlaps pool '{}' ({})", spec.subnet, o.name,
+                                                                    other.subnet));
+                }
+                ds.savePool(spec, now);
+                return poolJson(spec);
+            },
+            [this, name, existed = existing.has_value()](json::value& r) {
+                ctx_.bus.publish(Service::Admin, EventKind::DhcpPoolChanged, Severity::Info, "", "",
+                                 fmt::format("DHCP pool {} {}: {} {}-{}", name, existed ? "changed" : "added",
+                                             r.as_object()["subnet"].as_string().c_str(),
+                                             r.as_object()["range_first"].as_string().c_str(),
+                                             r.as_object()["range_last"].as_string().c_str()));
+            },
+            reply);
+    });
+
+    add("dhcp.pool.rm", [this](const json::object& a, Reply reply) {
+        auto name = reqString(a, "name");
+        write(
+            [name](store::Db& db) -> json::value {
+                store::DhcpStore(db).removePool(name);
+                return json::object{{"removed", name}};
+            },
+            [this, name](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::DhcpPoolChanged, Severity::Info, "", "",
+                                 fmt::format("DHCP pool {} removed", name));
+            },
+            reply);
+    });
+
+    add("dhcp.lease.list", [this](const json::object&, Reply reply) {
+        auto now = nowMs();
+        auto macs = store::DeviceStore(ctx_.reader).macs();
+        json::array out;
+        for (const auto& l : store::DhcpStore(ctx_.reader).leases()) {
+            std::string state(dhcp::toString(l.state));
+            if (l.state == dhcp::LeaseState::Bound && l.expiresMs <= now) state = "expired";
+            out.push_back({{"address", dhcp::addrText(l.address)},
+                           {"mac", l.mac},
+                           {"device", macs.contains(l.mac) ? deviceName(l.mac) : ""},
+                           {"state", state},
+                           {"expires_ms", l.expiresMs},
+                           {"pool", l.pool},
+                           {"vendor_class", l.vendorClass},
+                           {"model", l.model},
+                           {"hostname", l.hostname},
+                           {"updated_ms", l.updatedMs}});
+        }
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+
+    add("dhcp.lease.rm", [this](const json::object& a, Reply reply) {
+        auto text = reqString(a, "address");
+        auto address = dhcp::parseAddr(text);
+        if (!address) badArg("address", fmt::format("'{}' is not an IPv4 address", text));
+        write(
+            [address = *address, text](store::Db& db) -> json::value {
+                if (!store::DhcpStore(db).removeLease(address))
+                    throw store::NotFound(fmt::format("no lease for {}", text));
+                return json::object{{"removed", dhcp::addrText(address)}};
+            },
+            [this, address = *address](json::value&) {
+                if (ctx_.dhcpLeaseRemoved) ctx_.dhcpLeaseRemoved(address);
+                ctx_.bus.publish(Service::Admin, EventKind::DhcpPoolChanged, Severity::Info, "", dhcp::addrText(address),
+                                 fmt::format("DHCP lease of {} removed: the address is free again", dhcp::addrText(address)));
+            },
+            reply);
     });
 }
 

@@ -62,6 +62,8 @@ struct Context {
     /// replies with the outcome; empty when no server runs (direct mode).
     std::function<void(const std::string& mac, const std::string& action, std::function<void(json::object)> reply)>
         phoneControl = {};
+    /// @brief Tells the running DHCP server that the admin freed an address; empty in direct mode.
+    std::function<void(std::uint32_t address)> dhcpLeaseRemoved = {};
 };
 
 class Commands {
@@ -92,6 +94,7 @@ private:
 
     void registerDeviceCommands();
     void registerOtherCommands();
+    void registerDhcpCommands();
 
     Context ctx_;
     std::map<std::string, Handler> handlers_;

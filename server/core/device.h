@@ -34,6 +34,7 @@ struct Device {
     std::string description;
     std::string loadOverride;  ///< firmware load for this device; empty = model default
     std::string transport = "tcp"; ///< SIP transport the phone is told to use: "tcp" or "udp"
+    std::string dhcpAddress;   ///< DHCP reservation (dotted quad); empty = from the pool's range
     bool digestAuth = false;   ///< challenge this phone's REGISTER (credentials: the lines' auth name/password)
     std::vector<Line> lines;   ///< ordered by index
     std::vector<SpeedDial> speedDials; ///< ordered by button

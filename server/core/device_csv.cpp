@@ -28,7 +28,7 @@ std::string* lineField(Line& l, std::string_view name) {
 
 // Column meaning, resolved once from the header.
 struct Column {
-    enum Kind { Mac, Model, Description, Load, Transport, LineField } kind;
+    enum Kind { Mac, Model, Description, Load, Transport, DhcpAddress, LineField } kind;
     int line = 0;
     std::string_view field;
 };
@@ -39,6 +39,7 @@ std::optional<Column> parseHeader(std::string_view h) {
     if (h == "description") return Column{Column::Description};
     if (h == "load") return Column{Column::Load};
     if (h == "transport") return Column{Column::Transport};
+    if (h == "dhcp_address") return Column{Column::DhcpAddress};
     if (!h.starts_with("line")) return std::nullopt;
     h.remove_prefix(4);
     int n = 0;
@@ -114,6 +115,7 @@ DeviceCsv parseDeviceCsv(std::string_view text) {
             case Column::Description: d.description = v; break;
             case Column::Load: d.loadOverride = v; break;
             case Column::Transport: d.transport = v; break;
+            case Column::DhcpAddress: d.dhcpAddress = v; break;
             case Column::LineField: {
                 if (v.empty()) break;
                 auto& l = lines[columns[c].line];
@@ -157,15 +159,20 @@ std::string formatDeviceCsv(const std::vector<Device>& devices) {
     int maxLine = 0;
     for (const auto& d : devices)
         for (const auto& l : d.lines) maxLine = std::max(maxLine, l.index);
+    // dhcp_address only when a device has a reservation: files without DHCP stay as they were.
+    bool reservations = std::any_of(devices.begin(), devices.end(), [](const Device& d) { return !d.dhcpAddress.empty(); });
     std::vector<std::string> header{"mac", "model", "description", "load", "transport"};
+    if (reservations) header.push_back("dhcp_address");
+    const std::size_t fixed = header.size();
     for (int i = 1; i <= maxLine; ++i)
         for (auto f : kLineFields) header.push_back(fmt::format("line{}_{}", i, f));
     std::string out = formatCsvRow(header) + "\n";
     for (const auto& d : devices) {
         std::vector<std::string> row{d.mac, d.model, d.description, d.loadOverride, d.transport};
+        if (reservations) row.push_back(d.dhcpAddress);
         row.resize(header.size());
         for (auto l : d.lines) {
-            std::size_t base = 5 + static_cast<std::size_t>(l.index - 1) * std::size(kLineFields);
+            std::size_t base = fixed + static_cast<std::size_t>(l.index - 1) * std::size(kLineFields);
             for (std::size_t k = 0; k < std::size(kLineFields); ++k) row[base + k] = *lineField(l, kLineFields[k]);
         }
         out += formatCsvRow(row) + "\n";

@@ -18,8 +18,10 @@ constexpr std::array kKindNames{
     "firmware_incomplete",
     "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",
     "phone_controlled",
+    "dhcp_pool_changed", "dhcp_offered", "dhcp_acked", "dhcp_naked", "dhcp_released", "dhcp_declined",
+    "dhcp_ignored", "dhcp_exhausted",
 };
-static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::PhoneControlled) + 1,
+static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::DhcpExhausted) + 1,
               "every EventKind needs a name");
 
 template <class Names>

@@ -56,6 +56,15 @@ enum class EventKind : std::uint8_t {
     PhoneExpired,       ///< no refresh within expiry + grace
     RegisterRejected,   ///< unknown or unidentifiable device, or bad credentials
     PhoneControlled,    ///< a service-control NOTIFY and how it ended
+    // dhcp
+    DhcpPoolChanged,    ///< admin: a pool added, changed or removed (or a lease freed)
+    DhcpOffered,        ///< OFFER sent (details: address, pool, vendor class)
+    DhcpAcked,          ///< lease committed and ACK sent (also renewals)
+    DhcpNaked,          ///< NAK sent, and why
+    DhcpReleased,       ///< the client gave its address back
+    DhcpDeclined,       ///< the client found the address in use; quarantined
+    DhcpIgnored,        ///< not answered: cisco-only mode, no pool for the network, another server chosen
+    DhcpExhausted,      ///< no free address in the pool
 };
 
 std::string_view toString(Service s);

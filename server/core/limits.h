@@ -126,6 +126,17 @@ inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 inline constexpr int kAutoRegBurst = 20;
 inline constexpr auto kAutoRegInterval = 1s;
 
+// --- dhcp ------------------------------------------------------------------------------
+/// An offered address stays held for the client this long (a phone REQUESTs within a second;
+/// RFC 2131 leaves the time to the server).
+inline constexpr auto kDhcpOfferHold = 60s;
+/// A declined address (another host answers ARP for it) stays out of the pool this long.
+inline constexpr auto kDhcpDeclineHold = 10min;
+/// Datagrams read per wake-up of the io thread before other work runs.
+inline constexpr int kDhcpReadBatch = 64;
+/// Clients remembered for the once-a-minute "not answered" event before old entries go.
+inline constexpr std::size_t kDhcpQuietClients = 4096;
+
 // --- shutdown --------------------------------------------------------------------------
 /// SIGTERM to exit: the deploy issue promises a clean stop within 10 s.
 inline constexpr auto kShutdownBudget = 10s;

@@ -27,6 +27,9 @@ constexpr std::array kInfos{
     SettingInfo{"user_locale", "folder", "User locale folder under <data-dir>/files (sent to phones only if present)"},
     SettingInfo{"network_locale", "folder", "Network locale (tones) folder under <data-dir>/files (sent only if present)"},
     SettingInfo{"register_expires", "expires", "Seconds a phone's registration lasts before it must refresh (25-3600; CUCM: 120)"},
+    SettingInfo{"dhcp_interface", "interface-or-empty", "Interface the DHCP server answers broadcasts on (empty: relayed requests to bind_address only, or every interface when bind_address is 0.0.0.0). DHCP runs when a pool exists ('labcm dhcp pool set')"},
+    SettingInfo{"dhcp_port", "port", "DHCP server port (67; the client port is this + 1)"},
+    SettingInfo{"dhcp_cisco_only", "bool", "Answer only Cisco phones (option 60) and configured devices; stay silent for PCs"},
 };
 
 [[noreturn]] void fail(std::string_view key, std::string message) {
@@ -142,6 +145,13 @@ std::string canonical(std::string_view key, std::string_view value) {
             fail(key, fmt::format("'{}' is not a folder name (letters, digits, _ and -)", v));
         return v;
     }
+    if (type == "interface-or-empty") {
+        if (v.size() > 15 || v == "." || v == ".." || !std::all_of(v.begin(), v.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@';
+            }))
+            fail(key, fmt::format("'{}' is not a network interface name", v));
+        return v;
+    }
     if (type == "dn-or-empty" && v.empty()) return v;
     if (type == "dn" || type == "dn-or-empty") {
         if (v.empty() || v.size() > 30 || !std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
@@ -194,6 +204,9 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "user_locale") s.userLocale = v;
         else if (key == "network_locale") s.networkLocale = v;
         else if (key == "register_expires") s.registerExpires = std::stoi(v);
+        else if (key == "dhcp_interface") s.dhcpInterface = v;
+        else if (key == "dhcp_port") s.dhcpPort = toPort(v);
+        else if (key == "dhcp_cisco_only") s.dhcpCiscoOnly = v == "true";
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
     if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
@@ -225,6 +238,9 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "user_locale") return s.userLocale;
     if (key == "network_locale") return s.networkLocale;
     if (key == "register_expires") return std::to_string(s.registerExpires);
+    if (key == "dhcp_interface") return s.dhcpInterface;
+    if (key == "dhcp_port") return std::to_string(s.dhcpPort);
+    if (key == "dhcp_cisco_only") return s.dhcpCiscoOnly ? "true" : "false";
     fail(key, fmt::format("unknown setting '{}'", key));
 }
 

@@ -34,12 +34,16 @@ struct Settings {
     std::string userLocale = "English_United_States"; ///< locale folder under files/ (sent only if present)
     std::string networkLocale = "United_States";      ///< tones folder under files/ (sent only if present)
     int registerExpires = 120;             ///< Expires granted to phones, seconds (CUCM: 120; >= 25)
+    std::string dhcpInterface;             ///< DHCP answers broadcasts on this interface; "" = see dhcp_interface help
+    std::uint16_t dhcpPort = 67;           ///< DHCP server port; clients are on dhcpPort + 1
+    bool dhcpCiscoOnly = false;            ///< answer only Cisco phones and configured devices
 };
 
 /// @brief One setting as the CLI, API and store see it.
 struct SettingInfo {
     std::string_view key;
-    std::string_view type; ///< "host", "address", "port", "bool", "host-list", "olson", "dn", "dn-or-empty", "folder"
+    std::string_view type; ///< "host", "address", "port", "bool", "host-list", "olson", "dn", "dn-or-empty", "folder",
+                           ///< "interface-or-empty"
     std::string_view help;
 };
 

@@ -6,7 +6,7 @@ namespace labcm::store {
 namespace {
 
 constexpr const char* kDeviceColumns =
-    "id, mac, model, description, load_override, created_at, updated_at, transport, digest_auth";
+    "id, mac, model, description, load_override, created_at, updated_at, transport, digest_auth, dhcp_address";
 
 Device readDevice(Stmt& s) {
     Device d;
@@ -18,6 +18,7 @@ Device readDevice(Stmt& s) {
     d.updatedAt = s.getInt(6);
     d.transport = s.getText(7);
     d.digestAuth = s.getInt(8) != 0;
+    d.dhcpAddress = s.getText(9);
     return d;
 }
 
@@ -140,14 +141,37 @@ void DeviceStore::insertLine(std::int64_t deviceId, const Line& l) {
     s.run();
 }
 
+void DeviceStore::checkAddressFree(const Device& d) {
+    if (d.dhcpAddress.empty()) return;
+    auto s = db_.prepare("SELECT mac FROM devices WHERE dhcp_address = ? AND mac <> ?");
+    s.bind(1, d.dhcpAddress).bind(2, d.mac);
+    if (s.step())
+        throw Conflict("dhcp_address", fmt::format("{} is already reserved for SEP{}", d.dhcpAddress, s.getText(0)));
+}
+
+std::map<std::string, std::string> DeviceStore::reservations() {
+    auto s = db_.prepare("SELECT mac, dhcp_address FROM devices WHERE dhcp_address <> ''");
+    std::map<std::string, std::string> out;
+    while (s.step()) out.emplace(s.getText(0), s.getText(1));
+    return out;
+}
+
+std::set<std::string> DeviceStore::macs() {
+    auto s = db_.prepare("SELECT mac FROM devices");
+    std::set<std::string> out;
+    while (s.step()) out.insert(s.getText(0));
+    return out;
+}
+
 void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
     auto exists = db_.prepare("SELECT 1 FROM devices WHERE mac = ?");
     exists.bind(1, d.mac);
     if (exists.step()) throw Conflict("mac", fmt::format("device SEP{} already exists", d.mac));
+    checkAddressFree(d);
     auto s = db_.prepare("INSERT INTO devices (mac, model, description, load_override, created_at, updated_at, transport, "
-                         "digest_auth) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                         "digest_auth, dhcp_address) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, d.mac).bind(2, d.model).bind(3, d.description).bind(4, d.loadOverride).bind(5, nowMs).bind(6, nowMs)
-        .bind(7, d.transport).bind(8, d.digestAuth ? 1 : 0);
+        .bind(7, d.transport).bind(8, d.digestAuth ? 1 : 0).bind(9, d.dhcpAddress);
     s.run();
     auto id = db_.lastInsertRowid();
     for (const auto& l : d.lines) insertLine(id, l);
@@ -155,10 +179,11 @@ void DeviceStore::insert(const Device& d, std::int64_t nowMs) {
 
 void DeviceStore::update(const Device& d, bool replaceLines, std::int64_t nowMs) {
     auto id = idOf(d.mac);
+    checkAddressFree(d);
     auto s = db_.prepare("UPDATE devices SET model = ?, description = ?, load_override = ?, updated_at = ?, transport = ?, "
-                         "digest_auth = ? WHERE id = ?");
+                         "digest_auth = ?, dhcp_address = ? WHERE id = ?");
     s.bind(1, d.model).bind(2, d.description).bind(3, d.loadOverride).bind(4, nowMs).bind(5, d.transport)
-        .bind(6, d.digestAuth ? 1 : 0).bind(7, id);
+        .bind(6, d.digestAuth ? 1 : 0).bind(7, d.dhcpAddress).bind(8, id);
     s.run();
     if (replaceLines) {
         auto del = db_.prepare("DELETE FROM lines WHERE device_id = ?");

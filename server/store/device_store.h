@@ -3,6 +3,7 @@
 // writer job.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -68,7 +69,14 @@ public:
     /// @brief DNs that sit on more than one device.
     std::set<std::string> sharedDns();
 
+    /// @brief mac -> reserved DHCP address, for the devices that have one.
+    std::map<std::string, std::string> reservations();
+    /// @brief Every configured MAC.
+    std::set<std::string> macs();
+
 private:
+    /// @throw Conflict when another device reserved the same DHCP address.
+    void checkAddressFree(const Device& d);
     std::int64_t idOf(std::string_view mac);
     void insertLine(std::int64_t deviceId, const Line& l);
     std::vector<Line> linesOf(std::int64_t deviceId);

@@ -236,7 +236,7 @@ class PhoneSimulatorTest(LabcmTestCase):
                               f"http://127.0.0.1:{self.http_port}/SEP0011220C0FFF.cnf.xml"],
                              capture_output=True, text=True, timeout=10).stdout
         self.assertEqual(out, "404")
-        self.assertIn("auto-registration: this MAC has not sent a REGISTER yet", self.log_of(self.server))
+        self.assertIn("auto-registration: labcm has not seen this MAC yet", self.log_of(self.server))
         self.fails("device", "show", "SEP0011220C0FFF")
 
     # --- many phones ------------------------------------------------------------------
