@@ -13,8 +13,9 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # test clients and tools
   python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps sip-tester
-  # a peer DHCP server for labcm-phone's DHCP step in test namespaces (binary only, no service)
-  dnsmasq-base
+  # real DHCP clients for the DHCP server's namespace tests, and a third-party DHCP server
+  # for labcm-phone's DHCP step (binaries only, no service)
+  isc-dhcp-client busybox dnsmasq-base
 )
 
 missing=()

@@ -1,29 +1,20 @@
 """labcm-phone's DHCP step in network namespaces the test creates: a simulated 8845 gets its
-address and option 150/66 from a real DHCP server (dnsmasq, until labcm's own DHCP lands),
+address and option 150/66 from a third-party DHCP server (dnsmasq), so the simulator's client
+is proven against more than labcm's own server (test_dhcp.py covers that one),
 takes the address, then boots against `labcm serve` across the veth pair and registers from
 that address. Needs root (CI runs as root); skipped with a message where namespaces are
 unavailable."""
 import os
-import shutil
 import subprocess
 import unittest
 
 from labcm_test import LabcmTestCase, LABCM
+from netns_lab import namespaces_usable
 
 PHONE = os.environ.get("LABCM_PHONE_BIN", os.path.join(os.path.dirname(LABCM), "labcm-phone"))
 
 
-def namespaces_usable():
-    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("dnsmasq"):
-        return False
-    name = f"lcm-probe-{os.getpid()}"
-    ok = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
-    if ok:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True)
-    return ok
-
-
-@unittest.skipUnless(namespaces_usable(), "needs root, iproute2, dnsmasq and network namespaces")
+@unittest.skipUnless(namespaces_usable("dnsmasq"), "needs root, iproute2, dnsmasq and network namespaces")
 class PhoneDhcpTest(LabcmTestCase):
     def run_ok(self, *cmd):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
