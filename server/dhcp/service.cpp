@@ -301,6 +301,7 @@ Packet DhcpService::reply(const Incoming& in, const Pool& pool, MessageType type
     p.set(opt::MessageType, {static_cast<std::uint8_t>(type)});
     p.set(opt::ServerId, u32Data(in.local));
     if (type == MessageType::Nak) {
+        if (in.relayed) p.flags |= 0x8000; // RFC 2131 4.3.2: the relay broadcasts a NAK
         if (auto* o = q.find(opt::RelayAgent)) p.set(opt::RelayAgent, o->data);
         return p;
     }

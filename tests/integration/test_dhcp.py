@@ -7,6 +7,8 @@ import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import time
 import unittest
@@ -48,6 +50,51 @@ def read_env(path):
 
 def hex_ips(h):
     return " ".join(".".join(str(int(h[i + k:i + k + 2], 16)) for k in (0, 2, 4, 6)) for i in range(0, len(h), 8))
+
+
+DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = range(1, 9)
+
+
+class Relay:
+    """A relay agent on a loopback address: sends BOOTREQUESTs with giaddr set and reads the
+    server's replies on the server port, as RFC 2131 says a relay does."""
+
+    def __init__(self, address, port):
+        self.address = address
+        self.port = port
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, port))
+        self.xid = 0x1000
+
+    def close(self):
+        self.sock.close()
+
+    def ask(self, mtype, mac, options=None, ciaddr="0.0.0.0", wait=3.0):
+        self.xid += 1
+        head = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 1, self.xid, 0, 0, socket.inet_aton(ciaddr),
+                           bytes(4), bytes(4), socket.inet_aton(self.address), mac, b"", b"")
+        opts = bytes([53, 1, mtype])
+        for code, data in (options or {}).items():
+            opts += bytes([code, len(data)]) + data
+        self.sock.sendto(head + b"\x63\x82\x53\x63" + opts + b"\xff", ("127.0.0.1", self.port))
+        self.sock.settimeout(wait)
+        try:
+            while True:
+                data, _ = self.sock.recvfrom(2048)
+                if struct.unpack("!I", data[4:8])[0] == self.xid:
+                    break
+        except socket.timeout:
+            return None
+        reply = {"size": len(data), "yiaddr": socket.inet_ntoa(data[16:20])}
+        i = 240
+        while i < len(data) and data[i] != 255:
+            if data[i] == 0:
+                i += 1
+                continue
+            reply[data[i]] = data[i + 2:i + 2 + data[i + 1]]
+            i += 2 + data[i + 1]
+        reply["type"] = reply[53][0]
+        return reply
 
 
 @unittest.skipUnless(namespaces_usable("dhclient", "busybox"),
@@ -263,7 +310,7 @@ class DhcpLoopbackTest(LabcmTestCase):
     def setUp(self):
         super().setUp()
         self.use_loopback_ports()
-        self.dhcp_port = self.free_port(__import__("socket").SOCK_DGRAM)
+        self.dhcp_port = self.free_port(socket.SOCK_DGRAM)
         self.ok("setting", "set", "dhcp_port", str(self.dhcp_port))
         self.ok("dhcp", "pool", "set", "loop", "--subnet", "127.3.0.0/16", "--range", "127.3.1.1-127.3.1.200",
                 "--lease-time", "600")
@@ -332,6 +379,82 @@ class DhcpLoopbackTest(LabcmTestCase):
         self.assertIn("step 3", r.stdout)
         self.wait_for(lambda: "no pool for the network of 127.4.0.9" in self.ok("events", "--device", "0011223F2000"),
                       "the ignored event")
+
+    def test_option_60_feeds_auto_registration(self):
+        # An unknown phone: DHCP tells labcm its model (option 60), so its first request for
+        # SEP<MAC>.cnf.xml creates the device, and it registers on its first boot.
+        self.ok("setting", "set", "auto_registration", "true")
+        self.start_server()
+        r = subprocess.run([PHONE, "--dhcp-relay", "127.0.0.1", "--dhcp-port", str(self.dhcp_port), "--ip",
+                            "127.3.0.77", "--model", "7841", "--mac", "0011223F3000", "--tftp-port", str(self.tftp_port),
+                            "--http-port", str(self.http_port), "--timeout", "30"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, r"step 6 SEP0011223F3000\.cnf\.xml: ok")
+        text = self.ok("device", "show", "SEP0011223F3000")
+        self.assertIn("model:       7841", text)
+        self.assertIn("description: auto-registered", text)
+        self.assertIn("registration: registered", text)
+
+    def test_the_protocol_exchange_by_hand(self):
+        """Hand-built packets through a relay socket: every message type and its answer."""
+        self.start_server()
+        relay = Relay("127.3.0.200", self.dhcp_port)
+        self.addCleanup(relay.close)
+        mac_a, mac_b = bytes.fromhex("0011223F4001"), bytes.fromhex("0011223F4002")
+        agent = bytes([1, 4]) + b"port"  # option 82 circuit id: echoed back
+        offer = relay.ask(DISCOVER, mac_a, options={60: VCI_8841.encode(), 82: agent})
+        self.assertIsNotNone(offer)
+        self.assertGreaterEqual(offer["size"], 300)
+        self.assertEqual(offer["type"], OFFER)
+        yiaddr = offer["yiaddr"]
+        self.assertEqual(yiaddr, "127.3.1.1")
+        self.assertEqual(offer[54], socket.inet_aton("127.0.0.1"))
+        self.assertEqual(offer[150], socket.inet_aton("127.0.0.1"))  # labcm's own address by default
+        self.assertEqual(offer[66], b"127.0.0.1")
+        self.assertEqual(offer[51], (600).to_bytes(4, "big"))
+        self.assertEqual(offer[82], agent)
+        sid = {54: offer[54], 50: socket.inet_aton(yiaddr)}
+        # Another server chosen: no answer, and the offer is dropped.
+        self.assertIsNone(relay.ask(REQUEST, mac_a, options={54: socket.inet_aton("127.9.9.9"), 50: sid[50]}, wait=0.5))
+        ack = relay.ask(REQUEST, mac_a, options=sid)
+        self.assertEqual((ack["type"], ack["yiaddr"]), (ACK, yiaddr))
+        self.assertEqual(ack[58], (300).to_bytes(4, "big"))
+        # Renewing (ciaddr, no server id): ACK again.
+        renew = relay.ask(REQUEST, mac_a, ciaddr=yiaddr)
+        self.assertEqual((renew["type"], renew["yiaddr"]), (ACK, yiaddr))
+        # Another MAC asking for that address: NAK, with the reason.
+        nak = relay.ask(REQUEST, mac_b, options={50: sid[50]})
+        self.assertEqual(nak["type"], NAK)
+        self.assertIn(b"held by another client", nak[56])
+        # DECLINE: the address is quarantined, B gets another one.
+        offer_b = relay.ask(DISCOVER, mac_b)
+        self.assertEqual(relay.ask(DECLINE, mac_b, options={50: socket.inet_aton(offer_b["yiaddr"]), 54: offer[54]},
+                                   wait=0.3), None)
+        self.wait_for(lambda: self.lease_state(offer_b["yiaddr"]) == "declined", "the decline to be stored")
+        self.assertNotIn(relay.ask(DISCOVER, mac_b)["yiaddr"], (offer_b["yiaddr"], yiaddr))
+        # INFORM: options, no lease.
+        inform = relay.ask(INFORM, mac_b, ciaddr="127.3.0.50")
+        self.assertEqual(inform["type"], ACK)
+        self.assertNotIn(51, inform)
+        self.assertEqual(inform[150], socket.inet_aton("127.0.0.1"))
+        # Garbage is dropped and counted; the server goes on.
+        relay.sock.sendto(b"\x01\x01\x06", ("127.0.0.1", self.dhcp_port))
+        relay.sock.sendto(bytes(240), ("127.0.0.1", self.dhcp_port))
+        self.wait_for(lambda: self.dhcp_status().get("dropped", 0) >= 2, "two drops to be counted")
+        # RELEASE: the address is free again.
+        relay.ask(RELEASE, mac_a, ciaddr=yiaddr, options={54: offer[54]}, wait=0.3)
+        self.wait_for(lambda: self.lease_state(yiaddr) == "released", "the release to be stored")
+        st = self.dhcp_status()
+        self.assertEqual((st["offers"], st["naks"], st["declines"], st["releases"], st["informs"]), (3, 1, 1, 1, 1))
+        self.assertGreaterEqual(st["acks"], 2)
+
+    def lease_state(self, address):
+        r = self.labcm("--json", "dhcp", "leases")
+        return {l["address"]: l["state"] for l in json.loads(r.stdout)["result"]}.get(address)
+
+    def dhcp_status(self):
+        return json.loads(self.ok("--json", "status"))["result"]["dhcp"]
 
     def test_pool_commands_check_their_input(self):
         self.fails("dhcp", "pool", "set", "bad", "--subnet", "10.1.0.0/24", message="a new pool needs its range")
