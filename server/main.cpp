@@ -1,6 +1,9 @@
 // labcm: a lab replacement for Cisco Unified CM. This file is the command line: it parses
 // arguments, turns each command into a control request and runs it on the running server
 // (control socket) or, when none runs, directly on the database.
+#include <termios.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -16,6 +19,7 @@
 #include "control/control_client.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "http/admin_auth.h"
 #include "store/migrations.h"
 
 namespace json = boost::json;
@@ -146,6 +150,23 @@ std::string readFile(const std::string& path) {
     std::string s(size, '\0');
     in.read(s.data(), static_cast<std::streamsize>(size));
     return s;
+}
+
+// Reads one line from the terminal without echoing it.
+std::string readHidden(const char* prompt) {
+    std::cerr << prompt << std::flush;
+    termios old{};
+    bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
+    if (tty) {
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    if (tty) ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << "\n";
+    return line;
 }
 
 } // namespace
@@ -494,6 +515,26 @@ int main(int argc, char** argv) {
     leaseRm->add_option("address", pa.address, "The leased address")->required();
     leaseRm->callback([&] {
         call({{"cmd", "dhcp.lease.rm"}, {"args", {{"address", pa.address}}}}, [](const json::value&) { std::cout << "removed\n"; });
+    });
+
+    // admin ------------------------------------------------------------------------------------
+    auto* adminCmd = app.add_subcommand("admin", "The admin web page's login: password");
+    adminCmd->require_subcommand(1);
+    bool passwordStdin = false;
+    auto* aPass = adminCmd->add_subcommand("password", "Set the admin password (prompted twice, or one line on stdin)");
+    aPass->add_flag("--stdin", passwordStdin, "Read the password from the first line of stdin");
+    aPass->callback([&] {
+        std::string password;
+        if (passwordStdin || !::isatty(STDIN_FILENO)) {
+            std::getline(std::cin, password);
+        } else {
+            password = readHidden("New admin password: ");
+            if (readHidden("Again: ") != password) throw std::runtime_error("the two passwords differ");
+        }
+        if (auto problem = labcm::admin::passwordProblem(password); !problem.empty())
+            throw std::runtime_error("the password " + problem);
+        call({{"cmd", "admin.password"}, {"args", {{"hash", labcm::admin::hashPassword(password)}}}},
+             [](const json::value&) { std::cout << "admin password set; every admin session ends\n"; });
     });
 
     // firmware ------------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <future>
 #include <map>
+#include <mutex>
+#include <tuple>
 #include <set>
 
 #include <boost/asio/io_context.hpp>
@@ -37,6 +39,9 @@
 #include "store/seen_phone_store.h"
 #include "provision/auto_registration.h"
 #include "dhcp/service.h"
+#include "http/admin_auth.h"
+#include "http/admin_http.h"
+#include "store/admin_store.h"
 #include "store/dhcp_store.h"
 
 namespace labcm::app {
@@ -148,6 +153,63 @@ bool changesRenderedFiles(EventKind k) {
     }
 }
 
+// Events counted by service, kind and severity for /metrics (publish runs on any thread).
+class EventCounts {
+public:
+    explicit EventCounts(EventBus& bus)
+        : sub_(bus.subscribe([this](const Event& e) {
+              std::lock_guard lock(mutex_);
+              ++counts_[{e.service, e.kind, e.severity}];
+          })) {}
+    std::map<std::tuple<Service, EventKind, Severity>, std::uint64_t> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return counts_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::tuple<Service, EventKind, Severity>, std::uint64_t> counts_;
+    EventBus::Subscription sub_;
+};
+
+// Prometheus text format (version 0.0.4): gauges from the database, counters from the
+// services' status and the event stream.
+std::string metricsText(store::Db& reader, const EventCounts& counts, const json::object& status) {
+    std::string out;
+    auto metric = [&out](std::string_view name, std::string_view type, std::string_view help) {
+        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    };
+    metric("labcm_devices", "gauge", "Configured devices");
+    out += fmt::format("labcm_devices {}\n", store::DeviceStore(reader).count());
+    metric("labcm_registrations", "gauge", "Devices by registration state (stored)");
+    std::map<std::string, int> states{{"registered", 0}, {"unregistered", 0}, {"expired", 0}};
+    for (const auto& r : store::RegistrationStore(reader).all()) ++states[r.state];
+    for (const auto& [st, n] : states) out += fmt::format("labcm_registrations{{state=\"{}\"}} {}\n", st, n);
+    metric("labcm_events_total", "counter", "Events published, by service, kind and severity (requests, registrations, errors)");
+    for (const auto& [key, n] : counts.snapshot())
+        out += fmt::format("labcm_events_total{{service=\"{}\",kind=\"{}\",severity=\"{}\"}} {}\n",
+                           toString(std::get<0>(key)), toString(std::get<1>(key)), toString(std::get<2>(key)), n);
+    // The status counters: tftp_* and dhcp.* become labcm_tftp_*_total / labcm_dhcp_*_total.
+    for (const auto& [k, v] : status) {
+        std::string key(k);
+        if (v.is_object()) {
+            for (const auto& [k2, v2] : v.as_object())
+                if (v2.is_number() && k2 != "port") {
+                    bool gauge = k2 == "leases";
+                    auto name = fmt::format("labcm_{}_{}{}", key, std::string(k2), gauge ? "" : "_total");
+                    metric(name, gauge ? "gauge" : "counter", fmt::format("{} {}", key, std::string(k2)));
+                    out += fmt::format("{} {}\n", name, v2.to_number<double>());
+                }
+        } else if (v.is_number() && !key.ends_with("_port")) {
+            bool gauge = key.ends_with("_active");
+            auto name = fmt::format("labcm_{}{}", key, gauge ? "" : "_total");
+            metric(name, gauge ? "gauge" : "counter", key);
+            out += fmt::format("{} {}\n", name, v.to_number<double>());
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 int serve(const DataDir& dir) {
@@ -182,6 +244,22 @@ int serve(const DataDir& dir) {
         });
     });
     store::EventLogSink eventSink(bus, writer);
+    // The first run sets the admin password (LABCM_ADMIN_PASSWORD, else a random one, printed
+    // once), before anything answers.
+    if (!store::AdminStore(reader).passwordHash("admin")) {
+        const char* env = std::getenv("LABCM_ADMIN_PASSWORD");
+        std::string password = env && *env ? env : admin::randomPassword();
+        if (auto problem = admin::passwordProblem(password); !problem.empty()) {
+            spdlog::error("LABCM_ADMIN_PASSWORD {}", problem);
+            return 1;
+        }
+        auto hash = admin::hashPassword(password);
+        writer.submit([hash, now = nowMs()](store::Db& db) { store::AdminStore(db).setPasswordHash("admin", hash, now); }).get();
+        if (env && *env)
+            spdlog::info("admin: password set from LABCM_ADMIN_PASSWORD");
+        else
+            spdlog::warn("admin: first run: the admin password is {} (change it with 'labcm admin password')", password);
+    }
 
     info.dataDir = dir.display();
     info.filesDir = dir.files().string();
@@ -200,10 +278,16 @@ int serve(const DataDir& dir) {
 
     // SIP registrar: its own thread; saves registrations behind itself through the writer.
     // The registrar's saves go behind it through the writer; a failure is logged, never fatal.
-    auto saveBehind = [&writer](const std::string& mac, const char* what, std::function<void(store::Db&)> job) {
+    // After a registration commits, the admin page's live list gets the phone's new row.
+    std::unique_ptr<admin::AdminHttpServer> adminHttp;
+    auto saveBehind = [&](const std::string& mac, const char* what, std::function<void(store::Db&)> job, bool notify) {
         try {
-            writer.submit(std::move(job), [mac, what](store::Outcome<std::monostate> o) {
+            writer.submit(std::move(job), [&io, &adminHttp, mac, what, notify](store::Outcome<std::monostate> o) {
                 if (o.error) spdlog::error("sip mac={}: {} not saved", mac, what);
+                else if (notify)
+                    asio::post(io, [&adminHttp, mac] {
+                        if (adminHttp) adminHttp->deviceChanged(mac);
+                    });
             });
         } catch (const std::exception& e) {
             spdlog::error("sip mac={}: {} not saved: {}", mac, what, e.what());
@@ -213,12 +297,13 @@ int serve(const DataDir& dir) {
         {s0->bindAddress, s0->sipPort, s0->registerExpires, registrar}, bus,
         [&saveBehind](store::RegistrationRecord r) {
             saveBehind(r.mac, "registration",
-                       [r, now = nowMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); });
+                       [r, now = nowMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); }, true);
         },
         [&saveBehind](std::string mac, std::string model, std::string ua, std::string ip) {
             // An unknown phone: remembered (with its model) for auto-registration.
             store::SeenPhone p{mac, model, "sip", ua, ip, 0, 0};
-            saveBehind(mac, "sighting", [p, now = nowMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); });
+            saveBehind(mac, "sighting", [p, now = nowMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
+                       false);
         });
     try {
         sipService.start(deviceViews(reader), store::RegistrationStore(reader).live(nowMs()));
@@ -430,6 +515,38 @@ int serve(const DataDir& dir) {
                             {"sip_port", sipService.port()},
                             {"dhcp", dhcpJson()}};
     };
+    // Admin web: the page and API on admin_bind:admin_port (password set above).
+    EventCounts eventCounts(bus);
+    try {
+        adminHttp = std::make_unique<admin::AdminHttpServer>(
+            io, asio::ip::tcp::endpoint(asio::ip::make_address(s0->adminBind), s0->adminPort),
+            admin::AdminDeps{commands, reader, bus, [&] { return metricsText(reader, eventCounts, info.extra()); }});
+    } catch (const std::exception& e) {
+        spdlog::error("cannot listen for the admin page on {}:{}: {} (setting admin_bind / admin_port)", s0->adminBind,
+                      s0->adminPort, e.what());
+        return 1;
+    }
+    auto adminSub = bus.subscribe([&](const Event& e) {
+        switch (e.kind) {
+        case EventKind::DeviceAdded:
+        case EventKind::DeviceChanged:
+        case EventKind::DeviceRemoved:
+        case EventKind::LineAdded:
+        case EventKind::LineRemoved:
+            asio::post(io, [&adminHttp, mac = e.mac] {
+                if (adminHttp) adminHttp->deviceChanged(mac);
+            });
+            break;
+        case EventKind::DevicesImported:
+        case EventKind::StoreExternalChange:
+            asio::post(io, [&adminHttp] {
+                if (adminHttp) adminHttp->devicesReloaded();
+            });
+            break;
+        default: break;
+        }
+    });
+
     for (const auto& c : checkFirmware(reader, files.files()))
         if (!c.complete())
             bus.publish(Service::System, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
@@ -447,17 +564,18 @@ int serve(const DataDir& dir) {
         phoneHttp->stop();
         tftpService->stop();
         dhcpService.stop();
+        adminHttp->stop();
         flushTicker.cancel();
         // Let replies already handed to the io thread go out, then stop.
         asio::post(io, [&io] { io.stop(); });
     });
 
     bus.publish(Service::System, EventKind::ServerStarted, Severity::Info, "", "",
-                fmt::format("listening: control socket {}, HTTP {}:{}, TFTP {}:{}, SIP {}:{} udp+tcp (pid {}); phones "
-                            "register to {}; files dir {}",
+                fmt::format("listening: control socket {}, HTTP {}:{}, TFTP {}:{}, SIP {}:{} udp+tcp, admin page "
+                            "http://{}:{}/ (pid {}); phones register to {}; files dir {}",
                             dir.socket().string(), s0->bindAddress, phoneHttp->localEndpoint().port(), s0->bindAddress,
-                            tftpService->localEndpoint().port(), s0->bindAddress, sipService.port(), ::getpid(),
-                            registrar, dir.files().string()));
+                            tftpService->localEndpoint().port(), s0->bindAddress, sipService.port(), s0->adminBind,
+                            adminHttp->localEndpoint().port(), ::getpid(), registrar, dir.files().string()));
     io.run();
 
     // Shutdown: the registrar stops first (its last saves go to the writer), then

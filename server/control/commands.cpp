@@ -13,6 +13,8 @@
 #include "core/models.h"
 #include "provision/firmware.h"
 #include "store/device_store.h"
+#include "store/admin_store.h"
+#include "http/admin_auth.h"
 #include "store/dhcp_store.h"
 #include "dhcp/pool.h"
 #include "store/registration_store.h"
@@ -109,8 +111,11 @@ json::value registrationJson(store::Db& db, const std::string& mac) {
                    {"last", r->lastReason},       {"alarm", r->alarm},              {"user_agent", r->userAgent},
                    {"contact", r->contact},       {"source", r->source},            {"transport", r->transport},
                    {"call_id", r->callId},        {"lines", r->lines},              {"registered_at", r->registeredAtMs},
-                   {"expires_at", r->expiresAtMs}};
+                   {"expires_at", r->expiresAtMs}, {"last_seen", r->updatedAtMs}};
     if (r->modelId) o["model_id"] = *r->modelId;
+    // "tcp:10.0.0.50:51234" -> "10.0.0.50" (an IPv6 source keeps its colons).
+    auto a = r->source.find(':'), b = r->source.rfind(':');
+    o["ip"] = a != std::string::npos && b > a ? r->source.substr(a + 1, b - a - 1) : std::string();
     return o;
 }
 
@@ -154,6 +159,7 @@ Commands::Commands(Context ctx) : ctx_(std::move(ctx)) {
     registerDeviceCommands();
     registerOtherCommands();
     registerDhcpCommands();
+    registerAdminCommands();
 }
 
 std::int64_t Commands::nowMs() const {
@@ -245,6 +251,38 @@ void Commands::registerDeviceCommands() {
         store::DeviceStore ds(ctx_.reader);
         json::array out;
         for (const auto& d : ds.list(f)) out.push_back(deviceJson(d, ds));
+        reply({{"ok", true}, {"result", std::move(out)}});
+    });
+
+    // One page of devices for the admin list: filter, sort, paging, and the total.
+    add("device.page", [this](const json::object& a, Reply reply) {
+        store::DeviceFilter f;
+        f.text = optString(a, "filter").value_or("");
+        f.sort = optString(a, "sort").value_or("name");
+        auto limit = optInt(a, "limit").value_or(50);
+        auto offset = optInt(a, "offset").value_or(0);
+        if (limit < 1 || limit > 1000) badArg("limit", "must be between 1 and 1000");
+        if (offset < 0) badArg("offset", "must not be negative");
+        f.limit = static_cast<std::size_t>(limit);
+        f.offset = static_cast<std::size_t>(offset);
+        store::DeviceStore ds(ctx_.reader);
+        json::array items;
+        try {
+            for (const auto& d : ds.list(f)) items.push_back(deviceJson(d, ds));
+        } catch (const std::invalid_argument& e) {
+            badArg("sort", e.what());
+        }
+        reply({{"ok", true},
+               {"result", {{"items", std::move(items)}, {"total", ds.count(f)}, {"offset", offset}, {"limit", limit}}}});
+    });
+
+    add("registration.list", [this](const json::object&, Reply reply) {
+        json::array out;
+        for (const auto& r : store::RegistrationStore(ctx_.reader).all()) {
+            auto o = registrationJson(ctx_.reader, r.mac).as_object();
+            o["device"] = deviceName(r.mac);
+            out.push_back(std::move(o));
+        }
         reply({{"ok", true}, {"result", std::move(out)}});
     });
 
@@ -672,6 +710,25 @@ dhcp::PoolSpec poolFromArgs(const json::object& a, dhcp::PoolSpec base) {
 }
 
 } // namespace
+
+void Commands::registerAdminCommands() {
+    // The CLI hashes the password (slow, on purpose) and sends only the hash.
+    add("admin.password", [this](const json::object& a, Reply reply) {
+        auto hash = reqString(a, "hash");
+        if (!admin::isPasswordHash(hash)) badArg("hash", "not an argon2id password hash (use 'labcm admin password')");
+        auto now = nowMs();
+        write(
+            [hash, now](store::Db& db) -> json::value {
+                store::AdminStore(db).setPasswordHash("admin", hash, now);
+                return json::object{{"user", "admin"}};
+            },
+            [this](json::value&) {
+                ctx_.bus.publish(Service::Admin, EventKind::AdminPasswordChanged, Severity::Info, "", "",
+                                 "admin password changed; every admin session ends");
+            },
+            reply);
+    });
+}
 
 void Commands::registerDhcpCommands() {
     add("dhcp.pool.list", [this](const json::object&, Reply reply) {

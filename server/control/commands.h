@@ -95,6 +95,7 @@ private:
     void registerDeviceCommands();
     void registerOtherCommands();
     void registerDhcpCommands();
+    void registerAdminCommands();
 
     Context ctx_;
     std::map<std::string, Handler> handlers_;

@@ -20,8 +20,9 @@ constexpr std::array kKindNames{
     "phone_controlled",
     "dhcp_pool_changed", "dhcp_offered", "dhcp_acked", "dhcp_naked", "dhcp_released", "dhcp_declined",
     "dhcp_ignored", "dhcp_exhausted",
+    "admin_password_changed", "admin_login",
 };
-static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::DhcpExhausted) + 1,
+static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::AdminLogin) + 1,
               "every EventKind needs a name");
 
 template <class Names>

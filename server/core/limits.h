@@ -137,6 +137,26 @@ inline constexpr int kDhcpReadBatch = 64;
 /// Clients remembered for the once-a-minute "not answered" event before old entries go.
 inline constexpr std::size_t kDhcpQuietClients = 4096;
 
+// --- admin web ---------------------------------------------------------------------------
+/// A login lasts while used: it ends after this long without a request.
+inline constexpr auto kAdminSessionIdle = 8h;
+/// Sessions kept at once; the least recently used goes first.
+inline constexpr std::size_t kAdminMaxSessions = 256;
+/// Failed logins per client address within the window, then it waits out the window.
+inline constexpr int kAdminLoginFailures = 5;
+inline constexpr auto kAdminLoginWindow = 5min;
+/// Password checks running at once (each takes ~0.1 s and 64 MiB by design).
+inline constexpr int kAdminMaxVerifying = 4;
+/// Largest request body (a CSV import of tens of thousands of phones).
+inline constexpr std::size_t kAdminBodyLimit = kMaxCsvBytes + 64 * 1024;
+/// Live pages (Server-Sent Events) open at once.
+inline constexpr std::size_t kAdminMaxStreams = 64;
+/// A live page this far behind is disconnected (it reconnects and reloads).
+inline constexpr std::size_t kSseMaxQueueBytes = 32 * 1024 * 1024;
+inline constexpr auto kSseWriteTimeout = 30s;
+/// A comment line this often keeps proxies from closing an idle stream and finds dead clients.
+inline constexpr auto kSsePingInterval = 15s;
+
 // --- shutdown --------------------------------------------------------------------------
 /// SIGTERM to exit: the deploy issue promises a clean stop within 10 s.
 inline constexpr auto kShutdownBudget = 10s;

@@ -84,12 +84,45 @@ void DeviceStore::removeSpeedDial(std::string_view mac, int button, std::int64_t
     touch(id, nowMs);
 }
 
+namespace {
+// The WHERE clause of a filtered listing (?1 = the LIKE pattern).
+constexpr const char* kFilterWhere =
+    " WHERE ('SEP' || d.mac) LIKE ?1 ESCAPE '\\' OR d.description LIKE ?1 ESCAPE '\\' OR d.model LIKE ?1 "
+    "ESCAPE '\\' OR d.id IN (SELECT device_id FROM lines WHERE dn LIKE ?1 ESCAPE '\\')";
+
+// ORDER BY for a sort key ("-" first = descending); the MAC breaks ties so pages are stable.
+std::string orderBy(std::string_view sort) {
+    bool desc = sort.starts_with('-');
+    if (desc) sort.remove_prefix(1);
+    std::string col;
+    if (sort.empty() || sort == "name") col = "d.mac";
+    else if (sort == "model") col = "d.model";
+    else if (sort == "description") col = "d.description";
+    else if (sort == "dn") col = "(SELECT min(dn) FROM lines WHERE device_id = d.id)";
+    else if (sort == "state") col = "coalesce(r.state, 'never')";
+    else if (sort == "last_seen") col = "coalesce(r.updated_at, 0)";
+    else if (sort == "ip") col = "coalesce(r.source, '')";
+    else throw std::invalid_argument(fmt::format("cannot sort by '{}' (name, model, description, dn, state, last_seen, ip)", sort));
+    return fmt::format(" ORDER BY {} {}, d.mac", col, desc ? "DESC" : "ASC");
+}
+} // namespace
+
+std::size_t DeviceStore::count(const DeviceFilter& f) {
+    std::string sql = "SELECT count(*) FROM devices d";
+    if (!f.text.empty()) sql += kFilterWhere;
+    auto s = db_.prepare(sql);
+    if (!f.text.empty()) s.bind(1, likePattern(f.text));
+    s.step();
+    return static_cast<std::size_t>(s.getInt(0));
+}
+
 std::vector<Device> DeviceStore::list(const DeviceFilter& f) {
-    std::string sql = fmt::format("SELECT {} FROM devices", kDeviceColumns);
-    if (!f.text.empty())
-        sql += " WHERE ('SEP' || mac) LIKE ?1 ESCAPE '\\' OR description LIKE ?1 ESCAPE '\\' OR model LIKE ?1 "
-               "ESCAPE '\\' OR id IN (SELECT device_id FROM lines WHERE dn LIKE ?1 ESCAPE '\\')";
-    sql += " ORDER BY mac";
+    // kDeviceColumns, each prefixed with the devices alias (registrations has a mac too).
+    std::string columns = "d.";
+    for (const char* c = kDeviceColumns; *c; ++c) columns += *c == ' ' ? std::string(" d.") : std::string(1, *c);
+    std::string sql = fmt::format("SELECT {} FROM devices d LEFT JOIN registrations r ON r.mac = d.mac", columns);
+    if (!f.text.empty()) sql += kFilterWhere;
+    sql += orderBy(f.sort);
     if (f.limit) sql += fmt::format(" LIMIT {} OFFSET {}", f.limit, f.offset);
     auto s = db_.prepare(sql);
     if (!f.text.empty()) s.bind(1, likePattern(f.text));

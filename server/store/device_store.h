@@ -36,6 +36,7 @@ struct DeviceFilter {
     std::string text;   ///< case-insensitive match on name, MAC, description, model or a DN
     std::size_t limit = 0;  ///< 0 = all
     std::size_t offset = 0;
+    std::string sort;   ///< name (default), model, description, dn, state, last_seen, ip; "-" first = descending
 };
 
 class DeviceStore {
@@ -43,8 +44,11 @@ public:
     explicit DeviceStore(Db& db) : db_(db) {}
     Db& db() { return db_; }
 
+    /// @throw std::invalid_argument for an unknown sort key.
     std::vector<Device> list(const DeviceFilter& filter = {});
     std::size_t count();
+    /// @brief How many devices match the filter's text (limit/offset ignored).
+    std::size_t count(const DeviceFilter& filter);
     std::optional<Device> get(std::string_view mac);
 
     /// @throw Conflict when the MAC exists or two lines share an index.

@@ -4,7 +4,7 @@ namespace labcm::store {
 namespace {
 
 constexpr const char* kColumns = "mac, state, contact, call_id, source, transport, user_agent, model_id, active_load, "
-                                 "inactive_load, alarm, last_reason, lines, registered_at, expires_at";
+                                 "inactive_load, alarm, last_reason, lines, registered_at, expires_at, updated_at";
 
 RegistrationRecord read(Stmt& s) {
     RegistrationRecord r;
@@ -23,6 +23,7 @@ RegistrationRecord read(Stmt& s) {
     r.lines = static_cast<int>(s.getInt(12));
     r.registeredAtMs = s.getInt(13);
     r.expiresAtMs = s.getInt(14);
+    r.updatedAtMs = s.getInt(15);
     return r;
 }
 

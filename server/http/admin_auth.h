@@ -1,0 +1,81 @@
+// The admin login: salted slow password hashes (libsodium argon2id), random session and
+// CSRF tokens, sessions in memory (a restart logs everyone out), and a per-address limit on
+// failed logins. No sockets here: the admin HTTP server uses it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace labcm::admin {
+
+using Clock = std::chrono::steady_clock;
+
+/// @brief Starts libsodium once. @throw std::runtime_error when it cannot.
+void initCrypto();
+/// @brief An argon2id hash string (salt and cost inside). Slow on purpose (~0.1 s, 64 MiB):
+/// never on a protocol thread.
+std::string hashPassword(std::string_view password);
+/// @brief Checks a password against a hash string; false for a malformed hash. Slow too.
+bool verifyPassword(const std::string& hash, std::string_view password);
+/// @brief True when the text looks like a hash this build can verify.
+bool isPasswordHash(std::string_view hash);
+/// @brief `bytes` random bytes as lower-case hex.
+std::string randomToken(std::size_t bytes = 32);
+/// @brief A random password an admin can type: 16 characters from an unambiguous alphabet.
+std::string randomPassword();
+/// @brief Why a new password is refused ("" when it is acceptable).
+std::string passwordProblem(std::string_view password);
+/// @brief Compares in time independent of where the first difference is.
+bool equalTokens(std::string_view a, std::string_view b);
+
+struct Session {
+    std::string user;
+    std::string csrf;
+    Clock::time_point expires;
+};
+
+/// @brief Logged-in sessions by token; idle ones expire, the oldest go when the table is full.
+class Sessions {
+public:
+    Sessions(Clock::duration idle, std::size_t max) : idle_(idle), max_(max) {}
+    /// @brief A new session; returns its token.
+    std::string create(const std::string& user, Clock::time_point now);
+    /// @brief The live session of a token (its idle time restarts), else nullopt.
+    std::optional<Session> touch(const std::string& token, Clock::time_point now);
+    void remove(const std::string& token) { sessions_.erase(token); }
+    void clear() { sessions_.clear(); }
+    std::size_t size() const { return sessions_.size(); }
+
+private:
+    Clock::duration idle_;
+    std::size_t max_;
+    std::map<std::string, Session> sessions_;
+};
+
+/// @brief Failed logins per client address: after `maxFailures` within `window` the
+/// address waits until the window has passed since its first failure.
+class LoginLimiter {
+public:
+    LoginLimiter(int maxFailures, Clock::duration window, std::size_t maxClients)
+        : maxFailures_(maxFailures), window_(window), maxClients_(maxClients) {}
+    /// @brief How long this address must wait; zero when it may try now.
+    Clock::duration wait(const std::string& address, Clock::time_point now);
+    void failed(const std::string& address, Clock::time_point now);
+    void succeeded(const std::string& address) { clients_.erase(address); }
+
+private:
+    struct Entry {
+        int failures = 0;
+        Clock::time_point first;
+    };
+    int maxFailures_;
+    Clock::duration window_;
+    std::size_t maxClients_;
+    std::map<std::string, Entry> clients_;
+};
+
+} // namespace labcm::admin

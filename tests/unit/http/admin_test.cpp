@@ -1,0 +1,120 @@
+#include <doctest/doctest.h>
+
+#include "http/admin_api.h"
+#include "http/admin_auth.h"
+
+using namespace labcm::admin;
+using namespace std::chrono_literals;
+
+TEST_CASE("admin auth: hashes are salted and verify only the right password") {
+    auto a = hashPassword("correct horse");
+    auto b = hashPassword("correct horse");
+    CHECK(a != b); // salted
+    CHECK(isPasswordHash(a));
+    CHECK(verifyPassword(a, "correct horse"));
+    CHECK(!verifyPassword(a, "correct hors"));
+    CHECK(!verifyPassword("plain", "plain"));
+    CHECK(!isPasswordHash("$2y$10$bcrypt"));
+    CHECK(passwordProblem("short") != "");
+    CHECK(passwordProblem(std::string(300, 'x')) != "");
+    CHECK(passwordProblem("with\nnewline") != "");
+    CHECK(passwordProblem("long enough") == "");
+    CHECK(randomToken().size() == 64);
+    CHECK(randomToken() != randomToken());
+    CHECK(passwordProblem(randomPassword()) == "");
+    CHECK(equalTokens("abc", "abc"));
+    CHECK(!equalTokens("abc", "abd"));
+    CHECK(!equalTokens("", ""));
+    CHECK(!equalTokens("abc", "abcd"));
+}
+
+TEST_CASE("admin auth: sessions expire when idle and the table is bounded") {
+    Sessions s(10min, 2);
+    auto t0 = Clock::time_point{} + 1h;
+    auto a = s.create("admin", t0);
+    REQUIRE(s.touch(a, t0 + 9min));
+    CHECK(s.touch(a, t0 + 18min)); // touching restarts the idle time
+    CHECK(!s.touch(a, t0 + 29min));
+    CHECK(!s.touch("nope", t0));
+    auto b = s.create("admin", t0 + 30min);
+    auto c = s.create("admin", t0 + 31min);
+    auto d = s.create("admin", t0 + 32min); // full: the oldest (b) goes
+    CHECK(!s.touch(b, t0 + 33min));
+    CHECK(s.touch(c, t0 + 33min));
+    CHECK(s.touch(d, t0 + 33min));
+    CHECK(s.touch(c, t0 + 33min)->csrf.size() == 64);
+    s.remove(c);
+    CHECK(!s.touch(c, t0 + 33min));
+}
+
+TEST_CASE("admin auth: failed logins per address wait out the window") {
+    LoginLimiter l(3, 5min, 100);
+    auto t0 = Clock::time_point{} + 1h;
+    for (int i = 0; i < 3; ++i) {
+        CHECK(l.wait("10.0.0.1", t0) == Clock::duration::zero());
+        l.failed("10.0.0.1", t0 + std::chrono::seconds(i));
+    }
+    CHECK(l.wait("10.0.0.1", t0 + 10s) > 4min);
+    CHECK(l.wait("10.0.0.2", t0 + 10s) == Clock::duration::zero()); // others are not affected
+    CHECK(l.wait("10.0.0.1", t0 + 5min) == Clock::duration::zero());
+    l.failed("10.0.0.3", t0);
+    l.succeeded("10.0.0.3");
+    CHECK(l.wait("10.0.0.3", t0) == Clock::duration::zero());
+}
+
+TEST_CASE("admin api: requests map to the CLI's commands") {
+    auto m = mapRequest("GET", "/api/devices?filter=88+45&sort=-state&limit=10", "", "");
+    CHECK(m.request.at("cmd").as_string() == "device.page");
+    CHECK(m.request.at("args").at("filter").as_string() == "88 45");
+    CHECK(m.request.at("args").at("sort").as_string() == "-state");
+    m = mapRequest("PATCH", "/api/devices/SEP001122AABBCC", "application/json; charset=utf-8",
+                   R"({"description":"Desk","device":"ignored"})");
+    CHECK(m.request.at("cmd").as_string() == "device.edit");
+    CHECK(m.request.at("args").at("device").as_string() == "SEP001122AABBCC"); // the path wins
+    CHECK(m.request.at("args").at("description").as_string() == "Desk");
+    CHECK(m.route->write);
+    m = mapRequest("DELETE", "/api/devices/001122AABBCC/lines/2", "", "");
+    CHECK(m.request.at("args").at("index").as_string() == "2");
+    m = mapRequest("POST", "/api/devices/x/actions/restart", "", "");
+    CHECK(m.request.at("cmd").as_string() == "device.control");
+    CHECK(m.request.at("args").at("action").as_string() == "restart");
+    m = mapRequest("POST", "/api/import?dry_run=true&update=0", "text/csv", "mac,model\n");
+    CHECK(m.request.at("args").at("dry_run").as_bool());
+    CHECK(!m.request.at("args").at("update").as_bool());
+    CHECK(m.request.at("args").at("csv").as_string() == "mac,model\n");
+    m = mapRequest("DELETE", "/api/settings/ntp%5Fservers", "", "");
+    CHECK(m.request.at("args").at("key").as_string() == "ntp_servers");
+    CHECK(m.route->okStatus == 200);
+    CHECK(mapRequest("POST", "/api/devices", "application/json", "{}").route->okStatus == 201);
+
+    auto status = [](auto fn) {
+        try {
+            fn();
+        } catch (const ApiError& e) {
+            return e.status;
+        }
+        return 0u;
+    };
+    CHECK(status([] { mapRequest("GET", "/api/nothing", "", ""); }) == 404);
+    CHECK(status([] { mapRequest("PUT", "/api/devices", "", ""); }) == 405);
+    CHECK(status([] { mapRequest("POST", "/api/devices", "application/json", "{"); }) == 400);
+    CHECK(status([] { mapRequest("POST", "/api/devices", "application/json", "[1]"); }) == 400);
+    CHECK(status([] { mapRequest("POST", "/api/devices", "text/plain", "{}"); }) == 415);
+    CHECK(status([] { mapRequest("POST", "/api/import", "application/json", "{}"); }) == 415);
+    CHECK(status([] { mapRequest("GET", "/api/devices/%zz", "", ""); }) == 400);
+    CHECK(status([] { mapRequest("DELETE", "/api/devices/x", "", "body"); }) == 400);
+}
+
+TEST_CASE("admin api: command replies become HTTP statuses") {
+    const auto& add = *mapRequest("POST", "/api/devices", "", "").route;
+    CHECK(replyStatus({{"ok", true}}, add) == 201);
+    CHECK(replyStatus({{"ok", false}, {"error", {{"status", 409}}}}, add) == 409);
+    CHECK(replyStatus({{"ok", false}, {"error", {{"status", 422}}}}, add) == 422);
+    CHECK(replyStatus({{"ok", false}}, add) == 500);
+    CHECK(replyStatus({{"ok", false}, {"error", {{"status", 200}}}}, add) == 500);
+    CHECK(urlDecode("a%20b+c", true) == "a b c");
+    CHECK(urlDecode("a+b", false) == "a+b");
+    CHECK(!urlDecode("%4", true));
+    CHECK(queryParam("a=1&b=x%3Dy", "b") == "x=y");
+    CHECK(!queryParam("a=1", "b"));
+}

@@ -1,0 +1,448 @@
+// labcm admin page: plain JavaScript, no build step. Every change goes through /api (the
+// same handlers as the CLI); live updates come from /api/events/stream (Server-Sent Events).
+// Text from the server is only ever put into the page with textContent.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const state = { csrf: '', page: 0, limit: 50, sort: 'name', filter: '', total: 0, rows: new Map(), models: [],
+                device: null, stream: null, eventsFilter: '' };
+
+// --- HTTP -----------------------------------------------------------------------------------
+async function api(method, path, body, type) {
+  const headers = {};
+  if (method !== 'GET') headers['X-CSRF-Token'] = state.csrf;
+  let payload;
+  if (body !== undefined) {
+    headers['Content-Type'] = type || 'application/json';
+    payload = type ? body : JSON.stringify(body);
+  }
+  const res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (e) { data = { text }; }
+  if (res.status === 401 && path !== '/api/login') { showLogin(); }
+  if (!res.ok) {
+    const err = new Error((data && data.error && data.error.message) || res.statusText);
+    err.status = res.status;
+    err.details = data && data.error && data.error.details;
+    throw err;
+  }
+  return data && data.result !== undefined && data.ok === true ? data.result : data;
+}
+
+function toast(text, bad) {
+  const t = $('#toast');
+  t.textContent = text;
+  t.className = 'toast show' + (bad ? ' bad' : '');
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.className = 'toast'; }, 6000);
+}
+
+function el(tag, text, cls) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls;
+  return e;
+}
+
+function button(text, onClick, cls) {
+  const b = el('button', text, cls);
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function when(ms) {
+  if (!ms) return '';
+  const d = new Date(ms);
+  return d.toLocaleString();
+}
+
+// --- login ------------------------------------------------------------------------------------
+function showLogin() {
+  $('#app-view').hidden = true;
+  $('#login-view').hidden = false;
+  if (state.stream) { state.stream.close(); state.stream = null; }
+  $('#login-password').focus();
+}
+
+async function showApp(session) {
+  state.csrf = session.csrf;
+  $('#login-view').hidden = true;
+  $('#app-view').hidden = false;
+  try { state.models = await api('GET', '/api/models'); } catch (e) { state.models = []; }
+  fillModels($('#add-model'));
+  fillModels($('#dev-model'));
+  openStream();
+  route();
+}
+
+$('#login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('#login-error').textContent = '';
+  try {
+    const s = await api('POST', '/api/login', { password: $('#login-password').value });
+    $('#login-password').value = '';
+    await showApp(s);
+  } catch (e) {
+    $('#login-error').textContent = e.message;
+  }
+});
+
+$('#logout').addEventListener('click', async () => {
+  try { await api('POST', '/api/logout'); } catch (e) { /* already out */ }
+  showLogin();
+});
+
+// --- live updates --------------------------------------------------------------------------------
+function openStream() {
+  if (state.stream) state.stream.close();
+  const s = new EventSource('/api/events/stream');
+  state.stream = s;
+  s.onopen = () => { $('#live').textContent = 'live'; $('#live').className = 'live on'; };
+  s.onerror = () => { $('#live').textContent = 'reconnecting'; $('#live').className = 'live'; };
+  s.addEventListener('device', (m) => {
+    const d = JSON.parse(m.data);
+    if (state.rows.has(d.mac)) renderRow(d);
+    if (state.device && state.device.mac === d.mac && currentView() === 'device') renderDevice(d);
+  });
+  s.addEventListener('device_removed', (m) => {
+    const { mac } = JSON.parse(m.data);
+    if (state.rows.has(mac)) loadPhones();
+  });
+  s.addEventListener('reload', () => { if (currentView() === 'phones') loadPhones(); });
+  s.addEventListener('log', (m) => {
+    const e = JSON.parse(m.data);
+    if (currentView() === 'events') addEventRow($('#events tbody'), e, true, true);
+    if (currentView() === 'device' && state.device && e.mac === state.device.mac) addEventRow($('#dev-events tbody'), e, true, false);
+    if (currentView() === 'dhcp' && e.service === 'dhcp') loadDhcp();
+    if (e.kind === 'device_added' && currentView() === 'phones') loadPhones();
+  });
+}
+
+// --- navigation ------------------------------------------------------------------------------------
+function currentView() {
+  const h = location.hash.replace(/^#/, '') || 'phones';
+  return h.startsWith('device/') ? 'device' : h;
+}
+
+function route() {
+  const view = currentView();
+  document.querySelectorAll('[data-view]').forEach((s) => { s.hidden = s.dataset.view !== view; });
+  document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.getAttribute('href') === '#' + view));
+  if (view === 'phones') loadPhones();
+  if (view === 'device') loadDevice(location.hash.slice('#device/'.length));
+  if (view === 'models') loadModels();
+  if (view === 'settings') loadSettings();
+  if (view === 'dhcp') loadDhcp();
+  if (view === 'events') loadEvents();
+}
+window.addEventListener('hashchange', () => { if (!$('#app-view').hidden) route(); });
+
+// --- phones ------------------------------------------------------------------------------------
+function fillModels(select) {
+  select.replaceChildren();
+  for (const m of state.models) {
+    const o = el('option', m.model + ' ' + (m.display_name || ''));
+    o.value = m.model;
+    select.append(o);
+  }
+}
+
+async function loadPhones() {
+  const q = new URLSearchParams({ filter: state.filter, sort: state.sort, limit: state.limit, offset: state.page * state.limit });
+  let r;
+  try { r = await api('GET', '/api/devices?' + q); } catch (e) { return toast(e.message, true); }
+  state.total = r.total;
+  state.rows.clear();
+  $('#phones tbody').replaceChildren();
+  for (const d of r.items) renderRow(d);
+  const pages = Math.max(1, Math.ceil(r.total / state.limit));
+  $('#page').textContent = `page ${state.page + 1} of ${pages} (${r.total} phones)`;
+  $('#prev').disabled = state.page === 0;
+  $('#next').disabled = state.page + 1 >= pages;
+  updateCounts();
+}
+
+function updateCounts() {
+  const c = { registered: 0, unregistered: 0, never: 0 };
+  for (const d of state.rows.values()) {
+    const s = d.registration.state;
+    if (s === 'registered') c.registered++; else if (s === 'never') c.never++; else c.unregistered++;
+  }
+  $('#counts').textContent = `on this page: ${c.registered} registered, ${c.unregistered} unregistered, ${c.never} never seen`;
+}
+
+function renderRow(d) {
+  state.rows.set(d.mac, d);
+  const reg = d.registration;
+  const tr = el('tr');
+  tr.dataset.mac = d.mac;
+  tr.className = 'state-' + reg.state;
+  const st = el('td');
+  st.append(el('span', reg.state, 'badge ' + reg.state));
+  const name = el('td');
+  const link = el('a', d.name);
+  link.href = '#device/' + d.mac;
+  name.append(link);
+  const dns = d.lines.map((l) => l.dn + (l.shared_with.length ? ' (shared)' : '')).join(', ');
+  const actions = el('td', null, 'actions');
+  actions.append(button('Restart', () => control(d.mac, 'restart'), 'restart'),
+                 button('Reset', () => control(d.mac, 'reset'), 'reset'));
+  tr.append(st, name, el('td', d.description), el('td', d.model), el('td', dns), el('td', reg.ip || '', 'ip'),
+            el('td', reg.transport || ''), el('td', reg.active_load || '', 'active-load'),
+            el('td', reg.inactive_load || '', 'inactive-load'), el('td', reg.last || '', 'last'),
+            el('td', reg.user_agent || ''), el('td', when(reg.last_seen), 'seen'), actions);
+  const old = $(`#phones tbody tr[data-mac="${d.mac}"]`);
+  if (old) old.replaceWith(tr); else $('#phones tbody').append(tr);
+  updateCounts();
+}
+
+async function control(mac, action) {
+  toast(`SEP${mac}: ${action} sent…`);
+  try {
+    const r = await api('POST', `/api/devices/${mac}/actions/${action}`);
+    toast(`SEP${mac}: ${action}: the phone answered ${r.status} ${r.phrase}`);
+  } catch (e) {
+    toast(`SEP${mac}: ${action} failed: ${e.message}`, true);
+  }
+}
+
+$('#search').addEventListener('input', () => {
+  clearTimeout(state.searchTimer);
+  state.searchTimer = setTimeout(() => { state.filter = $('#search').value.trim(); state.page = 0; loadPhones(); }, 200);
+});
+$('#prev').addEventListener('click', () => { state.page = Math.max(0, state.page - 1); loadPhones(); });
+$('#next').addEventListener('click', () => { state.page++; loadPhones(); });
+document.querySelectorAll('#phones th[data-sort]').forEach((th) => th.addEventListener('click', () => {
+  const key = th.dataset.sort;
+  state.sort = state.sort === key ? '-' + key : key;
+  loadPhones();
+}));
+$('#add-toggle').addEventListener('click', () => { $('#add-form').hidden = !$('#add-form').hidden; $('#add-mac').focus(); });
+$('#add-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const lines = $('#add-lines').value.split(',').map((s) => s.trim()).filter(Boolean).map((dn) => ({ dn }));
+  try {
+    const d = await api('POST', '/api/devices', { device: $('#add-mac').value.trim(), model: $('#add-model').value,
+                                                  description: $('#add-description').value, lines });
+    toast(`${d.name} added`);
+    $('#add-form').reset();
+    $('#add-form').hidden = true;
+    loadPhones();
+  } catch (e) {
+    toast(e.message, true);
+  }
+});
+
+// --- one device ------------------------------------------------------------------------------------
+async function loadDevice(mac) {
+  try {
+    renderDevice(await api('GET', '/api/devices/' + encodeURIComponent(mac)));
+    const events = await api('GET', '/api/events?limit=100&device=' + encodeURIComponent(mac));
+    $('#dev-events tbody').replaceChildren();
+    for (const e of events) addEventRow($('#dev-events tbody'), e, false, false);
+  } catch (e) {
+    toast(e.message, true);
+  }
+}
+
+function renderDevice(d) {
+  state.device = d;
+  $('#device-title').textContent = `${d.name} (${d.model})`;
+  if (document.activeElement === null || !$('#device-form').contains(document.activeElement)) {
+    $('#dev-model').value = d.model;
+    $('#dev-description').value = d.description;
+    $('#dev-load').value = d.load;
+    $('#dev-transport').value = d.transport;
+    $('#dev-dhcp').value = d.dhcp_address || '';
+  }
+  const body = $('#dev-lines tbody');
+  body.replaceChildren();
+  for (const l of d.lines) {
+    const tr = el('tr');
+    const act = el('td');
+    act.append(button('Remove', async () => {
+      try { renderDevice(await api('DELETE', `/api/devices/${d.mac}/lines/${l.index}`)); } catch (e) { toast(e.message, true); }
+    }));
+    tr.append(el('td', l.index), el('td', l.dn), el('td', l.label), el('td', l.display_name), el('td', l.shared_with.join(', ')), act);
+    body.append(tr);
+  }
+  const reg = d.registration;
+  const facts = $('#dev-registration');
+  facts.replaceChildren();
+  const rows = [['State', reg.state], ['IP', reg.ip], ['Transport', reg.transport], ['Active load', reg.active_load],
+                ['Inactive load', reg.inactive_load], ['Last', reg.last], ['User agent', reg.user_agent],
+                ['Last seen', when(reg.last_seen)]];
+  for (const [k, v] of rows) { facts.append(el('dt', k), el('dd', v || '')); }
+}
+
+$('#device-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const d = state.device;
+  try {
+    const r = await api('PATCH', '/api/devices/' + d.mac, { model: $('#dev-model').value, description: $('#dev-description').value,
+      load: $('#dev-load').value, transport: $('#dev-transport').value, dhcp_address: $('#dev-dhcp').value.trim() });
+    renderDevice(r);
+    toast(`${r.name} saved`);
+  } catch (e) {
+    toast(e.message, true);
+  }
+});
+$('#line-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    renderDevice(await api('POST', `/api/devices/${state.device.mac}/lines`, { dn: $('#line-dn').value.trim(),
+      label: $('#line-label').value, display_name: $('#line-display').value }));
+    $('#line-form').reset();
+  } catch (e) {
+    toast(e.message, true);
+  }
+});
+$('#dev-restart').addEventListener('click', () => control(state.device.mac, 'restart'));
+$('#dev-reset').addEventListener('click', () => control(state.device.mac, 'reset'));
+$('#dev-apply').addEventListener('click', () => control(state.device.mac, 'apply-config'));
+$('#dev-delete').addEventListener('click', async () => {
+  if (!confirm(`Delete ${state.device.name}?`)) return;
+  try { await api('DELETE', '/api/devices/' + state.device.mac); toast(`${state.device.name} deleted`); location.hash = '#phones'; }
+  catch (e) { toast(e.message, true); }
+});
+
+// --- models, settings ------------------------------------------------------------------------------------
+async function loadModels() {
+  const body = $('#models tbody');
+  body.replaceChildren();
+  for (const m of await api('GET', '/api/models')) {
+    const input = el('input');
+    input.value = m.default_load;
+    input.placeholder = m.load_prefix + '…';
+    const td = el('td');
+    td.append(input);
+    const act = el('td');
+    act.append(button('Save', async () => {
+      try { await api('PUT', '/api/models/' + m.model, { load: input.value.trim() }); toast(`model ${m.model} saved`); }
+      catch (e) { toast(e.message, true); }
+    }));
+    const tr = el('tr');
+    tr.append(el('td', m.model), el('td', m.display_name), td, act);
+    body.append(tr);
+  }
+}
+
+async function loadSettings() {
+  const body = $('#settings tbody');
+  body.replaceChildren();
+  for (const s of await api('GET', '/api/settings')) {
+    const input = el('input');
+    input.value = s.value;
+    input.dataset.key = s.key;
+    const td = el('td');
+    td.append(input);
+    const act = el('td');
+    act.append(button('Save', async () => {
+      try { await api('PUT', '/api/settings/' + s.key, { value: input.value }); toast(`${s.key} saved`); loadSettings(); }
+      catch (e) { toast(e.message, true); }
+    }), button('Default', async () => {
+      try { await api('DELETE', '/api/settings/' + s.key); toast(`${s.key} back to its default`); loadSettings(); }
+      catch (e) { toast(e.message, true); }
+    }));
+    const tr = el('tr', null, s.changed ? 'changed' : '');
+    tr.append(el('td', s.key), td, el('td', s.default), el('td', s.help), act);
+    body.append(tr);
+  }
+}
+
+// --- DHCP ------------------------------------------------------------------------------------
+async function loadDhcp() {
+  const pools = $('#pools tbody');
+  const leases = $('#leases tbody');
+  let p, l;
+  try { [p, l] = await Promise.all([api('GET', '/api/dhcp/pools'), api('GET', '/api/dhcp/leases')]); }
+  catch (e) { return toast(e.message, true); }
+  pools.replaceChildren();
+  for (const x of p) {
+    const tr = el('tr');
+    const act = el('td');
+    act.append(button('Remove', async () => {
+      try { await api('DELETE', '/api/dhcp/pools/' + encodeURIComponent(x.name)); loadDhcp(); } catch (e) { toast(e.message, true); }
+    }));
+    tr.append(el('td', x.name), el('td', x.subnet), el('td', `${x.range_first}-${x.range_last}`), el('td', x.routers),
+              el('td', x.dns), el('td', x.tftp || "labcm's address"), el('td', x.option66), el('td', x.lease_time + ' s'), act);
+    pools.append(tr);
+  }
+  leases.replaceChildren();
+  for (const x of l) {
+    const tr = el('tr', null, 'lease-' + x.state);
+    const act = el('td');
+    act.append(button('Free', async () => {
+      try { await api('DELETE', '/api/dhcp/leases/' + x.address); loadDhcp(); } catch (e) { toast(e.message, true); }
+    }));
+    tr.append(el('td', x.address), el('td', x.mac), el('td', x.device), el('td', x.state),
+              el('td', x.model ? `${x.model} (${x.vendor_class})` : x.vendor_class), el('td', when(x.expires_ms)), act);
+    leases.append(tr);
+  }
+}
+
+$('#pool-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const body = {};
+  for (const [id, key] of [['#pool-subnet', 'subnet'], ['#pool-range', 'range'], ['#pool-routers', 'routers'], ['#pool-tftp', 'tftp']]) {
+    const v = $(id).value.trim();
+    if (v) body[key] = v;
+  }
+  try { await api('PUT', '/api/dhcp/pools/' + encodeURIComponent($('#pool-name').value.trim()), body); $('#pool-form').reset(); loadDhcp(); }
+  catch (e) { toast(e.message, true); }
+});
+
+// --- events ------------------------------------------------------------------------------------
+function addEventRow(body, e, atTop, withPhone) {
+  const tr = el('tr', null, 'sev-' + e.severity);
+  const cells = [el('td', when(e.time_ms))];
+  if (withPhone) cells.push(el('td', e.severity));
+  cells.push(el('td', e.service), el('td', e.kind));
+  if (withPhone) cells.push(el('td', e.mac ? 'SEP' + e.mac : ''), el('td', e.ip));
+  cells.push(el('td', e.detail));
+  tr.append(...cells);
+  if (atTop) body.prepend(tr); else body.append(tr);
+  while (body.children.length > 500) body.lastChild.remove();
+}
+
+async function loadEvents() {
+  const q = new URLSearchParams({ limit: 200 });
+  if (state.eventsFilter) q.set('device', state.eventsFilter);
+  const body = $('#events tbody');
+  try {
+    const events = await api('GET', '/api/events?' + q);
+    body.replaceChildren();
+    for (const e of events) addEventRow(body, e, false, true);
+  } catch (e) {
+    toast(e.message, true);
+  }
+}
+$('#events-filter').addEventListener('change', () => { state.eventsFilter = $('#events-filter').value.trim(); loadEvents(); });
+
+// --- import ------------------------------------------------------------------------------------
+$('#import-file').addEventListener('change', async () => {
+  const f = $('#import-file').files[0];
+  if (f) $('#import-text').value = await f.text();
+});
+
+async function runImport(dryRun) {
+  const q = new URLSearchParams({ dry_run: dryRun, update: $('#import-update').checked });
+  const out = $('#import-result');
+  try {
+    const r = await api('POST', '/api/import?' + q, $('#import-text').value, 'text/csv');
+    out.textContent = dryRun ? `${r.devices} phone(s) ready to import; nothing written yet.`
+                             : `imported: ${r.added} added, ${r.updated} updated.`;
+  } catch (e) {
+    const rows = (e.details || []).map((d) => `row ${d.row}: ${d.field}: ${d.message}`).join('\n');
+    out.textContent = e.message + (rows ? '\n' + rows : '');
+  }
+}
+$('#import-check').addEventListener('click', () => runImport(true));
+$('#import-run').addEventListener('click', () => runImport(false));
+
+// --- start ------------------------------------------------------------------------------------
+(async () => {
+  try { await showApp(await api('GET', '/api/session')); } catch (e) { showLogin(); }
+})();
