@@ -13,6 +13,8 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # test clients and tools
   python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps sip-tester
+  # the admin page's browser test: real headless Chromium driven through WebDriver
+  chromium chromium-driver python3-selenium
   # real DHCP clients for the DHCP server's namespace tests, and a third-party DHCP server
   # for labcm-phone's DHCP step (binaries only, no service)
   isc-dhcp-client busybox dnsmasq-base

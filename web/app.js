@@ -55,7 +55,8 @@ function button(text, onClick, cls) {
 function when(ms) {
   if (!ms) return '';
   const d = new Date(ms);
-  return d.toLocaleString();
+  // Today: the time only, so the list stays narrow.
+  return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
 }
 
 // --- login ------------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ function renderRow(d) {
   tr.append(st, name, el('td', d.description), el('td', d.model), el('td', dns), el('td', reg.ip || '', 'ip'),
             el('td', reg.transport || ''), el('td', reg.active_load || '', 'active-load'),
             el('td', reg.inactive_load || '', 'inactive-load'), el('td', reg.last || '', 'last'),
-            el('td', reg.user_agent || ''), el('td', when(reg.last_seen), 'seen'), actions);
+            el('td', reg.user_agent || '', 'ua'), el('td', when(reg.last_seen), 'seen'), actions);
   const old = $(`#phones tbody tr[data-mac="${d.mac}"]`);
   if (old) old.replaceWith(tr); else $('#phones tbody').append(tr);
   updateCounts();

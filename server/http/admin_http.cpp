@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <array>
 #include <deque>
 #include <optional>
 #include <vector>
@@ -298,6 +299,16 @@ private:
                 queue_.push_back(fmt::format("event: log\nid: {}\ndata: {}\n\n", e.seq, eventJson(e)));
         impl_->streams.push_back(weak_from_this());
         writeQueued();
+        watchClient();
+    }
+
+    // A pending read keeps the stream alive and notices when the client goes away (a page
+    // sends nothing on an event stream; anything it sends is ignored).
+    void watchClient() {
+        stream_.socket().async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->close();
+            self->watchClient();
+        });
     }
 
     void writeQueued() {
@@ -364,6 +375,7 @@ private:
     bool keepAlive_ = true;
     bool streaming_ = false, writing_ = false, closed_ = false;
     std::deque<std::string> queue_;
+    std::array<char, 512> sink_{};
     std::size_t queuedBytes_ = 0;
     std::string out_;
 };

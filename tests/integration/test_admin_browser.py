@@ -1,0 +1,140 @@
+"""The admin page in real headless Chromium (Debian chromium + chromium-driver, driven by
+python3-selenium): log in, add a phone with two lines, see it in the list; register it with
+sipp and watch its row turn registered with its active and inactive load IDs without a
+reload; press Restart and see the outcome, then the row turn unregistered with
+Last=reset-restart. A screenshot is kept in tests/artifacts/ (not committed)."""
+import os
+import shutil
+import socket
+import subprocess
+import time
+import unittest
+
+from labcm_test import LabcmTestCase
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+    HAVE_SELENIUM = True
+except ImportError:
+    HAVE_SELENIUM = False
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARTIFACTS = os.path.join(HERE, "..", "artifacts")
+PASSWORD = "browser-test-pw"
+MAC = "001122AABBCC"  # the sipp scenario's phone is SEP<mac>
+
+
+@unittest.skipUnless(HAVE_SELENIUM and shutil.which("chromium") and shutil.which("chromedriver") and shutil.which("sipp"),
+                     "needs chromium, chromium-driver, python3-selenium (run with /usr/bin/python3) and sipp")
+class AdminBrowserTest(LabcmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.use_loopback_ports()
+        os.environ["LABCM_ADMIN_PASSWORD"] = PASSWORD
+        self.addCleanup(os.environ.pop, "LABCM_ADMIN_PASSWORD", None)
+        self.start_server()
+        opts = webdriver.ChromeOptions()
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,900",
+                  f"--user-data-dir={os.path.join(self.dir, 'chromium')}", "--no-first-run", "--disable-extensions"):
+            opts.add_argument(a)
+        opts.binary_location = shutil.which("chromium")
+        self.browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+        self.addCleanup(self.browser.quit)
+        # A live update replaces a row while the test reads it: stale references are retried.
+        self.wait = WebDriverWait(self.browser, 20, poll_frequency=0.1,
+                                  ignored_exceptions=[StaleElementReferenceException])
+
+    def row(self):
+        rows = self.browser.find_elements(By.CSS_SELECTOR, f'#phones tbody tr[data-mac="{MAC}"]')
+        return rows[0] if rows else None
+
+    def cell(self, cls):
+        """The text of one cell of the phone's row, read again if the row is replaced meanwhile."""
+        for _ in range(50):
+            try:
+                r = self.row()
+                return r.find_element(By.CSS_SELECTOR, f"td.{cls}").text if r else None
+            except StaleElementReferenceException:
+                continue
+        self.fail("the row kept changing")
+
+    def state(self):
+        for _ in range(50):
+            try:
+                return self.row().find_element(By.CSS_SELECTOR, ".badge").text
+            except StaleElementReferenceException:
+                continue
+        self.fail("the row kept changing")
+
+    def test_log_in_add_a_phone_watch_it_register_and_restart_it(self):
+        b = self.browser
+        b.get(f"http://127.0.0.1:{self.admin_port}/")
+        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
+        b.find_element(By.ID, "login-password").send_keys("wrong-password")
+        b.find_element(By.ID, "login-submit").click()
+        self.wait.until(lambda d: "wrong password" in d.find_element(By.ID, "login-error").text)
+        b.find_element(By.ID, "login-password").clear()
+        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        b.find_element(By.ID, "login-submit").click()
+        self.wait.until(lambda d: d.find_element(By.ID, "search").is_displayed())
+        self.wait.until(lambda d: d.find_element(By.ID, "live").text == "live")
+
+        # Add a phone with two lines through the form.
+        b.find_element(By.ID, "add-toggle").click()
+        b.find_element(By.ID, "add-mac").send_keys(f"SEP{MAC}")
+        Select(b.find_element(By.ID, "add-model")).select_by_value("8845")
+        b.find_element(By.ID, "add-description").send_keys("Browser desk")
+        b.find_element(By.ID, "add-lines").send_keys("1001, 1000")
+        b.find_element(By.ID, "add-submit").click()
+        self.wait.until(lambda d: self.row() is not None)
+        self.wait.until(lambda d: "1001, 1000" in self.row().text)
+        self.assertEqual(self.state(), "never")
+        self.assertIn(f"SEP{MAC}", self.ok("device", "list"))
+
+        # A marker that a reload would wipe: the row must change live.
+        b.execute_script("window.__noReload = 42;")
+        log = open(os.path.join(self.dir, "sipp.log"), "w")
+        self.addCleanup(log.close)
+        sipp = subprocess.Popen(
+            ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", os.path.join(HERE, "sipp", "register_notify.xml"), "-m", "1",
+             "-t", "t1", "-i", "127.0.0.1", "-p", str(self.free_port()), "-key", "mac", MAC,
+             "-cid_str", "001122aa-bbcc0003-11223344-55667788@%s", "-aa", "-timeout", "60s", "-timeout_error"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
+        self.addCleanup(lambda: sipp.poll() is None and (sipp.kill(), sipp.wait(timeout=10)))
+        self.wait.until(lambda d: self.cell("active-load") == "sip8845_65.14-2-1-0001-14")
+        self.assertEqual(self.cell("inactive-load"), "sip8845_65.12-8-1-0001-455")
+        self.assertEqual(self.state(), "registered")
+        self.assertEqual(self.cell("ip"), "127.0.0.1")
+        self.assertEqual(b.execute_script("return window.__noReload;"), 42)
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        b.save_screenshot(os.path.join(ARTIFACTS, "admin-phones.png"))
+
+        # Restart from the row: the outcome is shown, and the phone's unregister arrives live.
+        # (The scenario takes the NOTIFY in a 5 s pause after its keep-alive: a click that
+        # lands during the keep-alive transaction shows its failure and is pressed again.)
+        for _ in range(20):
+            self.wait.until(lambda d: self.row().find_element(By.CSS_SELECTOR, "button.restart").click() or True)
+            self.wait.until(lambda d: "answered" in d.find_element(By.ID, "toast").text or
+                            "failed" in d.find_element(By.ID, "toast").text)
+            if "restart: the phone answered 200" in b.find_element(By.ID, "toast").text:
+                break
+            time.sleep(0.2)
+        self.assertIn("restart: the phone answered 200 OK", b.find_element(By.ID, "toast").text)
+        self.wait.until(lambda d: self.cell("last") == "reset-restart" and
+                        self.state() == "unregistered")
+        self.assertEqual(b.execute_script("return window.__noReload;"), 42)
+        self.assertEqual(sipp.wait(timeout=60), 0)
+        b.save_screenshot(os.path.join(ARTIFACTS, "admin-phones-restarted.png"))
+
+        # The phone's own page shows the timeline of what happened.
+        self.wait.until(lambda d: self.row().find_element(By.CSS_SELECTOR, "td a").click() or True)
+        self.wait.until(lambda d: "phone_controlled" in d.find_element(By.ID, "dev-events").text)
+        self.assertIn("Browser desk", b.find_element(By.ID, "dev-description").get_attribute("value"))
+
+
+if __name__ == "__main__":
+    unittest.main()
