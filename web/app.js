@@ -155,6 +155,7 @@ async function loadPhones() {
   let r;
   try { r = await api('GET', '/api/devices?' + q); } catch (e) { return toast(e.message, true); }
   state.total = r.total;
+  state.states = r.states;
   state.rows.clear();
   $('#phones tbody').replaceChildren();
   for (const d of r.items) renderRow(d);
@@ -165,16 +166,22 @@ async function loadPhones() {
   updateCounts();
 }
 
-function updateCounts() {
-  const c = { registered: 0, unregistered: 0, never: 0 };
-  for (const d of state.rows.values()) {
-    const s = d.registration.state;
-    if (s === 'registered') c.registered++; else if (s === 'never') c.never++; else c.unregistered++;
+// The whole lab (or the search's matches) at a glance; refreshed with the list, and kept
+// current between loads by the live row changes.
+function updateCounts(before, after) {
+  const s = state.states;
+  if (!s) return;
+  if (before && after && before !== after) {
+    s[before] = Math.max(0, (s[before] || 0) - 1);
+    s[after] = (s[after] || 0) + 1;
   }
-  $('#counts').textContent = `on this page: ${c.registered} registered, ${c.unregistered} unregistered, ${c.never} never seen`;
+  const gone = (s.unregistered || 0) + (s.expired || 0);
+  $('#counts').textContent = `${s.registered || 0} registered, ${gone} unregistered, ${s.never || 0} never seen` +
+    (state.filter ? ' (matching the search)' : '');
 }
 
 function renderRow(d) {
+  const before = state.rows.has(d.mac) ? state.rows.get(d.mac).registration.state : null;
   state.rows.set(d.mac, d);
   const reg = d.registration;
   const tr = el('tr');
@@ -196,7 +203,7 @@ function renderRow(d) {
             el('td', reg.user_agent || '', 'ua'), el('td', when(reg.last_seen), 'seen'), actions);
   const old = $(`#phones tbody tr[data-mac="${d.mac}"]`);
   if (old) old.replaceWith(tr); else $('#phones tbody').append(tr);
-  updateCounts();
+  updateCounts(before, reg.state);
 }
 
 async function control(mac, action) {

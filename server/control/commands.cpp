@@ -272,8 +272,15 @@ void Commands::registerDeviceCommands() {
         } catch (const std::invalid_argument& e) {
             badArg("sort", e.what());
         }
+        json::object states;
+        std::size_t total = 0;
+        for (const auto& [state, n] : ds.countByState(f)) {
+            states[state] = n;
+            total += n;
+        }
         reply({{"ok", true},
-               {"result", {{"items", std::move(items)}, {"total", ds.count(f)}, {"offset", offset}, {"limit", limit}}}});
+               {"result",
+                {{"items", std::move(items)}, {"total", total}, {"states", std::move(states)}, {"offset", offset}, {"limit", limit}}}});
     });
 
     add("registration.list", [this](const json::object&, Reply reply) {

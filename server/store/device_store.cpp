@@ -116,6 +116,17 @@ std::size_t DeviceStore::count(const DeviceFilter& f) {
     return static_cast<std::size_t>(s.getInt(0));
 }
 
+std::map<std::string, std::size_t> DeviceStore::countByState(const DeviceFilter& f) {
+    std::string sql = "SELECT coalesce(r.state, 'never'), count(*) FROM devices d LEFT JOIN registrations r ON r.mac = d.mac";
+    if (!f.text.empty()) sql += kFilterWhere;
+    sql += " GROUP BY 1";
+    auto s = db_.prepare(sql);
+    if (!f.text.empty()) s.bind(1, likePattern(f.text));
+    std::map<std::string, std::size_t> out{{"registered", 0}, {"unregistered", 0}, {"expired", 0}, {"never", 0}};
+    while (s.step()) out[s.getText(0)] = static_cast<std::size_t>(s.getInt(1));
+    return out;
+}
+
 std::vector<Device> DeviceStore::list(const DeviceFilter& f) {
     // kDeviceColumns, each prefixed with the devices alias (registrations has a mac too).
     std::string columns = "d.";

@@ -49,6 +49,8 @@ public:
     std::size_t count();
     /// @brief How many devices match the filter's text (limit/offset ignored).
     std::size_t count(const DeviceFilter& filter);
+    /// @brief Matching devices per registration state: registered, unregistered, expired, never.
+    std::map<std::string, std::size_t> countByState(const DeviceFilter& filter);
     std::optional<Device> get(std::string_view mac);
 
     /// @throw Conflict when the MAC exists or two lines share an index.

@@ -177,6 +177,7 @@ class AdminApiTest(LabcmTestCase):
         self.ok("import", self.write_file("many.csv", "\n".join(rows) + "\n"))
         page = self.call("GET", "/api/devices?limit=10&offset=10")["result"]
         self.assertEqual((page["total"], len(page["items"])), (30, 10))
+        self.assertEqual(page["states"], {"registered": 0, "unregistered": 0, "expired": 0, "never": 30})
         self.assertEqual(page["items"][0]["name"], "SEP0011220A000A")
         f = self.call("GET", "/api/devices?filter=7821&limit=100")["result"]
         self.assertEqual(f["total"], 15)
