@@ -298,7 +298,7 @@ int main(int argc, char** argv) {
     });
 
     // line ----------------------------------------------------------------------------------
-    auto* line = app.add_subcommand("line", "Lines (buttons) of a phone: add, rm");
+    auto* line = app.add_subcommand("line", "Lines (buttons) of a phone: add, edit, rm");
     line->require_subcommand(1);
     struct LineArgs {
         std::string device, dn, displayName, label, authName, authPassword, contact;
@@ -320,6 +320,25 @@ int main(int argc, char** argv) {
                           {"contact", la.contact}};
         if (lIndex->count()) args["index"] = la.index;
         call({{"cmd", "line.add"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
+    });
+    auto* lEdit = line->add_subcommand("edit", "Change a line: labcm line edit SEP001122AABBCC 2 --label Sales");
+    lEdit->add_option("device", la.device, "SEP<MAC> or the MAC")->required();
+    lEdit->add_option("index", la.index, "Button number")->required();
+    std::vector<std::pair<const char*, CLI::Option*>> lineEdits{
+        {"dn", lEdit->add_option("--dn", la.dn, "Directory number")},
+        {"display_name", lEdit->add_option("--display-name", la.displayName, "Caller-ID name")},
+        {"label", lEdit->add_option("--label", la.label, "Text next to the button")},
+        {"auth_name", lEdit->add_option("--auth-name", la.authName, "Digest user name")},
+        {"auth_password", lEdit->add_option("--auth-password", la.authPassword, "Digest password")},
+        {"contact", lEdit->add_option("--contact", la.contact, "User part of the phone's Contact")}};
+    lEdit->callback([&] {
+        const std::map<std::string, std::string*> values{{"dn", &la.dn}, {"display_name", &la.displayName},
+                                                         {"label", &la.label}, {"auth_name", &la.authName},
+                                                         {"auth_password", &la.authPassword}, {"contact", &la.contact}};
+        json::object args{{"device", la.device}, {"index", la.index}};
+        for (const auto& [field, opt] : lineEdits)
+            if (opt->count()) args[field] = *values.at(field);
+        call({{"cmd", "line.edit"}, {"args", args}}, [](const json::value& r) { printDevice(r.as_object()); });
     });
     auto* lRm = line->add_subcommand("rm", "Remove a line: labcm line rm SEP001122AABBCC 2");
     lRm->add_option("device", la.device, "SEP<MAC> or the MAC")->required();

@@ -270,7 +270,14 @@ function renderDevice(d) {
   for (const l of d.lines) {
     const tr = el('tr');
     const act = el('td');
-    act.append(button('Remove', async () => {
+    act.append(button('Edit', async () => {
+      const dn = prompt(`Line ${l.index}: directory number`, l.dn);
+      if (dn === null) return;
+      const label = prompt(`Line ${l.index}: label next to the button`, l.label);
+      if (label === null) return;
+      try { renderDevice(await api('PATCH', `/api/devices/${d.mac}/lines/${l.index}`, { dn: dn.trim(), label })); }
+      catch (e) { toast(e.message, true); }
+    }), button('Remove', async () => {
       try { renderDevice(await api('DELETE', `/api/devices/${d.mac}/lines/${l.index}`)); } catch (e) { toast(e.message, true); }
     }));
     tr.append(el('td', l.index), el('td', l.dn), el('td', l.label), el('td', l.display_name), el('td', l.shared_with.join(', ')), act);

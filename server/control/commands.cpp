@@ -394,6 +394,34 @@ void Commands::registerDeviceCommands() {
             reply);
     });
 
+    // Changes the given fields of one line; the others stay.
+    add("line.edit", [this](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto index = optInt(a, "index");
+        if (!index) badArg("index", "is required");
+        static constexpr std::pair<std::string_view, std::string Line::*> kFields[] = {
+            {"dn", &Line::dn},           {"display_name", &Line::displayName}, {"label", &Line::label},
+            {"auth_name", &Line::authName}, {"auth_password", &Line::authPassword}, {"contact", &Line::contact}};
+        std::vector<std::pair<std::string Line::*, std::string>> changes;
+        for (const auto& [key, field] : kFields)
+            if (auto v = optString(a, key)) changes.emplace_back(field, *v);
+        if (changes.empty()) badArg("dn", "nothing to change: give dn, display_name, label, auth_name, auth_password or contact");
+        auto now = nowMs();
+        write(
+            [=](store::Db& db) -> json::value {
+                store::DeviceStore ds(db);
+                auto d = ds.get(mac);
+                if (!d) throw store::NotFound(fmt::format("device SEP{} does not exist", mac));
+                auto it = std::find_if(d->lines.begin(), d->lines.end(), [&](const Line& l) { return l.index == *index; });
+                if (it == d->lines.end()) throw store::NotFound(fmt::format("device SEP{} has no line {}", mac, *index));
+                for (const auto& [field, value] : changes) (*it).*field = value;
+                if (auto e = validateLine(*it, fmt::format("line{}", *index))) invalid(*e);
+                ds.update(*d, true, now);
+                return deviceJson(*ds.get(mac), ds);
+            },
+            adminEvent(EventKind::DeviceChanged, mac, fmt::format("line {} of SEP{} changed", *index, mac)), reply);
+    });
+
     add("line.rm", [this](const json::object& a, Reply reply) {
         auto mac = macArg(a);
         auto index = optInt(a, "index");

@@ -18,6 +18,7 @@ constexpr std::array kRoutes{
     Route{"PATCH", "/api/devices/{device}", "device.edit", "Change model, description, load, transport, digest_auth, dhcp_address", 200, Body::Json, true},
     Route{"DELETE", "/api/devices/{device}", "device.rm", "Remove a device", 200, Body::None, true},
     Route{"POST", "/api/devices/{device}/lines", "line.add", "Add a line (dn, index, label, display_name, auth_name, auth_password)", 201, Body::Json, true},
+    Route{"PATCH", "/api/devices/{device}/lines/{index}", "line.edit", "Change a line (dn, label, display_name, auth_name, auth_password, contact)", 200, Body::Json, true},
     Route{"DELETE", "/api/devices/{device}/lines/{index}", "line.rm", "Remove a line", 200, Body::None, true},
     Route{"POST", "/api/devices/{device}/speeddials", "speeddial.add", "Add a speed dial (number, label, blf, button)", 201, Body::Json, true},
     Route{"DELETE", "/api/devices/{device}/speeddials/{button}", "speeddial.rm", "Remove a speed dial", 200, Body::None, true},

@@ -159,6 +159,11 @@ class AdminApiTest(LabcmTestCase):
         self.call("PATCH", "/api/devices/001122AABB01", {}, expect=400)
         l = self.call("POST", "/api/devices/001122AABB01/lines", {"dn": "1003"}, expect=201)["result"]
         self.assertEqual([x["index"] for x in l["lines"]], [1, 2, 3])
+        e = self.call("PATCH", "/api/devices/001122AABB01/lines/3", {"label": "Support", "dn": "1004"})["result"]
+        self.assertEqual((e["lines"][2]["label"], e["lines"][2]["dn"], e["lines"][2]["index"]), ("Support", "1004", 3))
+        self.call("PATCH", "/api/devices/001122AABB01/lines/3", {"dn": "10 01"}, expect=422)
+        self.call("PATCH", "/api/devices/001122AABB01/lines/9", {"dn": "1"}, expect=404)
+        self.call("PATCH", "/api/devices/001122AABB01/lines/3", {}, expect=400)
         self.call("DELETE", "/api/devices/001122AABB01/lines/3")
         self.call("DELETE", "/api/devices/001122AABB01/lines/3", expect=404)
         self.call("POST", "/api/devices/001122AABB01/speeddials", {"number": "1002", "label": "Bob", "blf": True}, expect=201)
