@@ -20,6 +20,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/admin_auth.h"
+#include "store/backup.h"
 #include "store/migrations.h"
 
 namespace json = boost::json;
@@ -205,6 +206,29 @@ int main(int argc, char** argv) {
         std::cout << (from == to ? fmt::format("schema is at version {} (latest)\n", to)
                                  : fmt::format("schema migrated from version {} to {}\n", from, to));
     });
+
+    std::string backupFile;
+    auto* backupCmd = app.add_subcommand("backup", "Copy the database to a file, online (the server keeps running)");
+    backupCmd->add_option("file", backupFile, "Where to write the copy")->required();
+    backupCmd->callback([&] {
+        auto info = labcm::store::backupDatabase(DataDir{o.dataDir}.db().string(), backupFile);
+        std::cout << fmt::format("backup {}: {} devices, schema {}, {} bytes\n", backupFile, info.devices, info.schema,
+                                 info.bytes);
+    });
+    auto* restoreCmd = app.add_subcommand("restore", "Replace the database with a backup (stop the server first)");
+    restoreCmd->add_option("file", backupFile, "A file written by 'labcm backup'")->required();
+    restoreCmd->callback([&] {
+        DataDir dir{o.dataDir};
+        labcm::app::DataDirLock lock(dir);
+        if (!lock.held())
+            throw std::runtime_error("labcm serve is running on this data dir: stop it first (systemctl stop labcm, or "
+                                     "docker compose stop), restore, then start it again");
+        auto info = labcm::store::restoreDatabase(backupFile, dir.db().string());
+        std::cout << fmt::format("restored {}: {} devices (schema {} brought up to date)\n", backupFile, info.devices,
+                                 info.schema);
+    });
+    auto* healthCmd = app.add_subcommand("health", "Ask the running server's admin port for /api/health (exit 0 when healthy)");
+    healthCmd->callback([&] { exitCode = labcm::app::healthCheck(DataDir{o.dataDir}); });
 
     auto* statusCmd = app.add_subcommand("status", "Show the server's (or the database's) state");
     statusCmd->callback([&] {

@@ -8,8 +8,11 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <iostream>
 #include <map>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <set>
 
@@ -17,6 +20,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -152,6 +157,37 @@ bool changesRenderedFiles(EventKind k) {
     default: return false;
     }
 }
+
+// After SIGTERM the process ends within the budget (the deploy promise: systemd and Docker
+// kill at 10 s anyway): a stop that hangs is logged and cut short. Committed data is safe
+// either way (WAL); only work still queued is lost then.
+class ShutdownWatchdog {
+public:
+    ~ShutdownWatchdog() { disarm(); }
+    void arm(std::chrono::milliseconds budget) {
+        if (thread_.joinable()) return;
+        thread_ = std::thread([this, budget] {
+            std::unique_lock lock(mutex_);
+            if (cv_.wait_for(lock, budget, [this] { return done_; })) return;
+            spdlog::critical("shutdown took more than {} s; exiting now", budget.count() / 1000);
+            std::_Exit(1);
+        });
+    }
+    void disarm() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
 
 // Events counted by service, kind and severity for /metrics (publish runs on any thread).
 class EventCounts {
@@ -555,9 +591,11 @@ int serve(const DataDir& dir) {
     Ticker flushTicker(io, std::chrono::duration_cast<std::chrono::milliseconds>(limits::kEventFlushInterval),
                        [&] { eventSink.flush(); });
 
+    ShutdownWatchdog watchdog;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
+        watchdog.arm(limits::kShutdownBudget);
         bus.publish(Service::System, EventKind::ServerStopping, Severity::Info, "", "",
                     fmt::format("signal {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM"));
         control.stop();
@@ -583,9 +621,40 @@ int serve(const DataDir& dir) {
     sipService.stop();
     eventSink.flush().wait();
     writer.stop();
+    watchdog.disarm();
     spdlog::info("labcm stopped cleanly ({} transactions, {} events stored, {} dropped)", writer.commits(),
                  eventSink.written(), eventSink.dropped());
     return 0;
+}
+
+int healthCheck(const DataDir& dir) {
+    try {
+        Settings s;
+        {
+            store::Db db(dir.db().string(), store::Db::Mode::ReadOnly);
+            s = loadSettings(db);
+        }
+        std::string host = s.adminBind == "0.0.0.0" ? "127.0.0.1" : s.adminBind == "::" ? "::1" : s.adminBind;
+        asio::io_context io;
+        boost::beast::tcp_stream stream(io);
+        stream.expires_after(std::chrono::seconds(3));
+        stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address(host), s.adminPort));
+        boost::beast::http::request<boost::beast::http::empty_body> req{boost::beast::http::verb::get, "/api/health", 11};
+        req.set(boost::beast::http::field::host, host);
+        boost::beast::http::write(stream, req);
+        boost::beast::flat_buffer buf;
+        boost::beast::http::response<boost::beast::http::string_body> res;
+        boost::beast::http::read(stream, buf, res);
+        if (res.result_int() != 200) {
+            std::cerr << "labcm health: " << res.result_int() << " " << res.body() << "\n";
+            return 1;
+        }
+        std::cout << res.body() << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << "labcm health: " << e.what() << "\n";
+        return 1;
+    }
 }
 
 json::value runDirect(const DataDir& dir, const json::value& request) {
