@@ -134,12 +134,31 @@ log "stopped cleanly in $((SECONDS - t)) s"
 # The data volume outlives the container: a backup from a new container of the same image.
 podman run --rm -v "$NAME:/var/lib/labcm" "$IMAGE" backup /var/lib/labcm/backup.db | grep -q '3 devices' || die "backup in the volume"
 
-# docker compose through podman's socket, when docker-compose is installed.
+# docker compose through podman's socket: `up` builds (from the layer cache) and starts the
+# service as the compose file says, on free ports (an override file), then `down -v`.
 if command -v docker-compose >/dev/null; then
-  sock=/run/podman/podman.sock
-  podman system service --time 0 "unix://$sock" >/dev/null 2>&1 & SVC_PID=$!
-  for _ in $(seq 50); do [ -S $sock ] && break; sleep 0.1; done
-  DOCKER_HOST=unix://$sock docker-compose -f "$ROOT/deploy/docker-compose.yml" config -q || die "compose config"
-  log "docker-compose accepts deploy/docker-compose.yml"
+  sock=$WORK/podman.sock
+  rm -f "$sock"
+  podman system service --time 0 "unix://$sock" >"$WORK/podman-service.log" 2>&1 & SVC_PID=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+  [ -S "$sock" ] || { cat "$WORK/podman-service.log"; die "podman's API socket did not appear"; }
+  export DOCKER_HOST=unix://$sock COMPOSE_PROJECT_NAME=labcmtest$$ LABCM_ADMIN_PASSWORD=$PASSWORD
+  HTTP=$(free_port tcp); ADMIN=$(free_port tcp); SIP=$(free_port tcp); TFTP=$(free_port udp)
+  printf 'services:\n  labcm:\n    environment:\n' >"$WORK/compose.override.yml"
+  for kv in bind_address=127.0.0.1 admin_bind=127.0.0.1 admin_port=$ADMIN http_port=$HTTP tftp_port=$TFTP sip_port=$SIP; do
+    printf '      LABCM_SETTING_%s: "%s"\n' "${kv%%=*}" "${kv#*=}" >>"$WORK/compose.override.yml"
+  done
+  compose() { docker-compose -f "$ROOT/deploy/docker-compose.yml" -f "$WORK/compose.override.yml" "$@"; }
+  compose config -q || die "compose config"
+  compose up -d --build >"$WORK/compose.log" 2>&1 || { tail -20 "$WORK/compose.log"; die "compose up"; }
+  cid=$(compose ps -q labcm)
+  for _ in $(seq 100); do podman exec "$cid" labcm health >/dev/null 2>&1 && break; sleep 0.1; done
+  if ! curl -sf "http://127.0.0.1:$HTTP/SEP001122AABB02.cnf.xml" | grep -q '<processNodeName>'; then
+    compose logs --no-color | tail
+    compose down -v >/dev/null 2>&1
+    die "compose: no SEP file"
+  fi
+  compose down -v >>"$WORK/compose.log" 2>&1 || die "compose down"
+  log "docker compose up: healthy, serving SEP001122AABB02.cnf.xml from the demo volume; down -v"
 fi
 log "PASSED in $((SECONDS - t0)) s"
