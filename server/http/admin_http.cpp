@@ -235,7 +235,7 @@ private:
         std::string name = p == "/" ? "index.html" : p.substr(1);
         const std::string* body = webFile(name);
         if (!body) return sendText(404, "text/plain", "not found");
-        sendText(200, contentTypeOf(name), req_.method() == bhttp::verb::head ? std::string() : *body);
+        sendText(200, contentTypeOf(name), *body, {}, {}, req_.method() == bhttp::verb::head);
     }
 
     void login() {
@@ -350,14 +350,19 @@ private:
         sendText(status, "application/json", json::serialize(body), {}, cookie);
     }
 
+    // headOnly: the headers a GET would get (Content-Length included), no body (HEAD).
     void sendText(unsigned status, const std::string& contentType, std::string body, const std::string& disposition = {},
-                  const std::string& cookie = {}) {
+                  const std::string& cookie = {}, bool headOnly = false) {
         auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(status), req_.version() ? req_.version() : 11);
         headers(*res, contentType);
         if (!cookie.empty()) res->set(bhttp::field::set_cookie, cookie);
         if (!disposition.empty()) res->set(bhttp::field::content_disposition, disposition);
-        res->body() = std::move(body);
-        res->prepare_payload();
+        if (headOnly) {
+            res->content_length(body.size());
+        } else {
+            res->body() = std::move(body);
+            res->prepare_payload();
+        }
         extraRetryAfter_.clear();
         stream_.expires_after(limits::kHttpWriteTimeoutBase);
         bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {

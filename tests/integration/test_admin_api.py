@@ -84,6 +84,12 @@ class AdminApiTest(LabcmTestCase):
             self.assertIn(v, headers[h])
         self.assertEqual(anon.request("GET", "/app.js")[1]["content-type"], "text/javascript; charset=utf-8")
         self.assertEqual(anon.request("GET", "/nothing.js")[0], 404)
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=5)
+        conn.request("HEAD", "/")
+        head = conn.getresponse()
+        head.read()
+        conn.close()
+        self.assertEqual(int(head.getheader("Content-Length")), len(page.encode()))
         # The cookie is HttpOnly and SameSite.
         fresh = Admin(self.admin_port)
         status, headers, body = fresh.login()
