@@ -116,9 +116,16 @@ function openStream() {
     const e = JSON.parse(m.data);
     if (currentView() === 'events') addEventRow($('#events tbody'), e, true, true);
     if (currentView() === 'device' && state.device && e.mac === state.device.mac) addEventRow($('#dev-events tbody'), e, true, false);
-    if (currentView() === 'dhcp' && e.service === 'dhcp') loadDhcp();
-    if (e.kind === 'device_added' && currentView() === 'phones') loadPhones();
+    if (currentView() === 'dhcp' && e.service === 'dhcp') later('dhcp', loadDhcp);
+    if (e.kind === 'device_added' && currentView() === 'phones') later('phones', loadPhones);
   });
+}
+
+// Reloads caused by a burst of events run once, half a second after the first.
+const pending = {};
+function later(key, fn) {
+  if (pending[key]) return;
+  pending[key] = setTimeout(() => { delete pending[key]; fn(); }, 500);
 }
 
 // --- navigation ------------------------------------------------------------------------------------
