@@ -4,6 +4,9 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
 
 namespace labcm::net {
 
@@ -29,6 +32,53 @@ std::string registrarAddress(const std::string& setting, const std::string& bind
     if (setting != "auto") return setting;
     if (bindAddress != "0.0.0.0" && bindAddress != "::") return bindAddress;
     return primaryIPv4();
+}
+
+std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, const boost::asio::ip::address& fallbackDest) {
+    namespace ip = boost::asio::ip;
+    sockaddr_storage from{};
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char control[256];
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    auto n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (n < 0) return std::nullopt;
+    Datagram d;
+    d.size = static_cast<std::size_t>(n);
+    d.dest = fallbackDest;
+    for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            in_pktinfo info{};
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            d.dest = ip::address_v4(ntohl(info.ipi_addr.s_addr));
+            d.specDst = ip::address_v4(ntohl(info.ipi_spec_dst.s_addr));
+            d.ifindex = info.ipi_ifindex;
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo info{};
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            ip::address_v6::bytes_type b;
+            std::memcpy(b.data(), &info.ipi6_addr, 16);
+            d.dest = ip::address_v6(b);
+            d.ifindex = static_cast<int>(info.ipi6_ifindex);
+        }
+    }
+    if (from.ss_family == AF_INET) {
+        auto* s = reinterpret_cast<sockaddr_in*>(&from);
+        d.from = ip::udp::endpoint(ip::address_v4(ntohl(s->sin_addr.s_addr)), ntohs(s->sin_port));
+    } else if (from.ss_family == AF_INET6) {
+        auto* s = reinterpret_cast<sockaddr_in6*>(&from);
+        ip::address_v6::bytes_type b;
+        std::memcpy(b.data(), &s->sin6_addr, 16);
+        d.from = ip::udp::endpoint(ip::address_v6(b, s->sin6_scope_id), ntohs(s->sin6_port));
+    } else {
+        return std::nullopt;
+    }
+    return d;
 }
 
 } // namespace labcm::net

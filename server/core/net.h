@@ -1,7 +1,12 @@
 // Small network helpers.
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
+
+#include <boost/asio/ip/udp.hpp>
 
 namespace labcm::net {
 
@@ -12,5 +17,18 @@ std::string primaryIPv4();
 /// @brief The address phones are told to register to: the setting when it is not
 /// "auto"; else the bind address when it is a specific one; else primaryIPv4().
 std::string registrarAddress(const std::string& setting, const std::string& bindAddress);
+
+/// @brief One datagram read with its IP_PKTINFO / IPV6_PKTINFO (the socket has the option on).
+struct Datagram {
+    std::size_t size = 0;
+    boost::asio::ip::udp::endpoint from;
+    boost::asio::ip::address dest;        ///< the packet's destination address (ipi_addr / ipi6_addr)
+    boost::asio::ip::address_v4 specDst;  ///< IPv4: the local address of the interface it came in on
+    int ifindex = 0;                      ///< the interface it came in on
+};
+
+/// @brief recvmsg(MSG_DONTWAIT) into `buf`; nullopt when nothing is waiting (or the read
+/// failed, or the sender is neither IPv4 nor IPv6). `dest` defaults to `fallbackDest`.
+std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, const boost::asio::ip::address& fallbackDest);
 
 } // namespace labcm::net

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/net.h"
 #include "store/dhcp_store.h"
 #include "store/seen_phone_store.h"
 
@@ -203,27 +204,14 @@ void DhcpService::readAll() {
     // Bounded per wake-up so one flood cannot starve the other services on the io thread.
     for (int n = 0; n < limits::kDhcpReadBatch; ++n) {
         std::array<std::uint8_t, 1500> buf{};
-        sockaddr_in src{};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
-        iovec iov{buf.data(), buf.size()};
-        msghdr msg{};
-        msg.msg_name = &src;
-        msg.msg_namelen = sizeof src;
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        auto got = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
-        if (got < 0) return; // EAGAIN: drained
+        auto d = net::receiveWithPktinfo(socket_.native_handle(), buf, {});
+        if (!d) return; // drained
+        if (!d->from.address().is_v4()) continue;
+        const auto got = d->size;
         Incoming in;
-        in.from = udp::endpoint(asio::ip::address_v4(ntohl(src.sin_addr.s_addr)), ntohs(src.sin_port));
-        for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-                in_pktinfo info;
-                std::memcpy(&info, CMSG_DATA(c), sizeof info);
-                in.local = ntohl(info.ipi_spec_dst.s_addr);
-                in.ifindex = info.ipi_ifindex;
-            }
+        in.from = d->from;
+        in.local = d->specDst.to_uint();
+        in.ifindex = d->ifindex;
         ++counters_.received;
         try {
             in.packet = parse(std::span<const std::uint8_t>(buf.data(), static_cast<std::size_t>(got)));

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/net.h"
 #include "tftp/codec.h"
 #include "tftp/transfer.h"
 
@@ -208,49 +209,10 @@ void TftpService::doReceive() {
         if (ec) return; // closed
         // Drain what is there: recvmsg gives the destination address (IP_PKTINFO).
         for (int i = 0; i < 64; ++i) {
-            sockaddr_storage from{};
-            iovec iov{buffer_.data(), buffer_.size()};
-            alignas(cmsghdr) char control[256];
-            msghdr msg{};
-            msg.msg_name = &from;
-            msg.msg_namelen = sizeof from;
-            msg.msg_iov = &iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control;
-            msg.msg_controllen = sizeof control;
-            auto n = ::recvmsg(socket_.native_handle(), &msg, MSG_DONTWAIT);
-            if (n < 0) break;
-            asio::ip::address local = socket_.local_endpoint().address();
-            for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-                if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-                    in_pktinfo info{};
-                    std::memcpy(&info, CMSG_DATA(c), sizeof info);
-                    asio::ip::address_v4::bytes_type b;
-                    std::memcpy(b.data(), &info.ipi_addr, 4);
-                    local = asio::ip::address_v4(b);
-                } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-                    in6_pktinfo info{};
-                    std::memcpy(&info, CMSG_DATA(c), sizeof info);
-                    asio::ip::address_v6::bytes_type b;
-                    std::memcpy(b.data(), &info.ipi6_addr, 16);
-                    local = asio::ip::address_v6(b);
-                }
-            }
-            udp::endpoint peer;
-            if (from.ss_family == AF_INET) {
-                auto* s = reinterpret_cast<sockaddr_in*>(&from);
-                asio::ip::address_v4::bytes_type b;
-                std::memcpy(b.data(), &s->sin_addr, 4);
-                peer = udp::endpoint(asio::ip::address_v4(b), ntohs(s->sin_port));
-            } else if (from.ss_family == AF_INET6) {
-                auto* s = reinterpret_cast<sockaddr_in6*>(&from);
-                asio::ip::address_v6::bytes_type b;
-                std::memcpy(b.data(), &s->sin6_addr, 16);
-                peer = udp::endpoint(asio::ip::address_v6(b, s->sin6_scope_id), ntohs(s->sin6_port));
-            } else {
-                continue;
-            }
-            onDatagram(std::span(buffer_.data(), static_cast<std::size_t>(n)), peer, local);
+            boost::system::error_code lec;
+            auto d = net::receiveWithPktinfo(socket_.native_handle(), buffer_, socket_.local_endpoint(lec).address());
+            if (!d) break;
+            onDatagram(std::span(buffer_.data(), d->size), d->from, d->dest);
         }
         doReceive();
     });
