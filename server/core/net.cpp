@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 
 namespace labcm::net {
@@ -79,6 +80,33 @@ std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, 
         return std::nullopt;
     }
     return d;
+}
+
+std::string sendWithPktinfo(int fd, std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& to,
+                            const boost::asio::ip::address_v4& from, int ifindex) {
+    sockaddr_in dest{};
+    dest.sin_family = AF_INET;
+    dest.sin_addr.s_addr = htonl(to.address().to_v4().to_uint());
+    dest.sin_port = htons(to.port());
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))]{};
+    iovec iov{const_cast<std::uint8_t*>(data.data()), data.size()};
+    msghdr msg{};
+    msg.msg_name = &dest;
+    msg.msg_namelen = sizeof dest;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    auto* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo info{};
+    info.ipi_ifindex = ifindex;
+    info.ipi_spec_dst.s_addr = htonl(from.to_uint());
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    if (::sendmsg(fd, &msg, 0) < 0) return std::strerror(errno);
+    return {};
 }
 
 } // namespace labcm::net

@@ -31,4 +31,9 @@ struct Datagram {
 /// failed, or the sender is neither IPv4 nor IPv6). `dest` defaults to `fallbackDest`.
 std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, const boost::asio::ip::address& fallbackDest);
 
+/// @brief sendmsg from the IPv4 address `from` (IP_PKTINFO ipi_spec_dst), out of interface
+/// `ifindex` when it is not 0 (a limited broadcast leaves there). @return "" or the error.
+std::string sendWithPktinfo(int fd, std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& to,
+                            const boost::asio::ip::address_v4& from, int ifindex);
+
 } // namespace labcm::net

@@ -312,41 +312,21 @@ Packet DhcpService::reply(const Incoming& in, const Pool& pool, MessageType type
 }
 
 void DhcpService::send(const Incoming& in, const Packet& reply, bool forceBroadcast) {
-    auto bytes = serialize(reply);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    bool broadcast = false;
+    using Address = boost::asio::ip::address_v4;
+    const auto clientPort = static_cast<std::uint16_t>(config_.port + 1);
+    udp::endpoint to;
+    int ifindex = 0;
     if (in.relayed) { // to the relay agent's server port (RFC 2131 4.1)
-        to.sin_addr.s_addr = htonl(toAddr(in.packet.giaddr));
-        to.sin_port = htons(config_.port);
+        to = udp::endpoint(Address(toAddr(in.packet.giaddr)), config_.port);
     } else if (!forceBroadcast && toAddr(in.packet.ciaddr) != 0) { // renewing / informing: the client's address
-        to.sin_addr.s_addr = htonl(toAddr(in.packet.ciaddr));
-        to.sin_port = htons(static_cast<std::uint16_t>(config_.port + 1));
+        to = udp::endpoint(Address(toAddr(in.packet.ciaddr)), clientPort);
     } else { // a client without an address: broadcast on the interface the request came in on
-        to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
-        to.sin_port = htons(static_cast<std::uint16_t>(config_.port + 1));
-        broadcast = true;
+        to = udp::endpoint(Address::broadcast(), clientPort);
+        ifindex = in.ifindex;
     }
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))]{};
-    iovec iov{bytes.data(), bytes.size()};
-    msghdr msg{};
-    msg.msg_name = &to;
-    msg.msg_namelen = sizeof to;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    auto* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-    in_pktinfo info{};
-    info.ipi_ifindex = broadcast ? in.ifindex : 0;
-    info.ipi_spec_dst.s_addr = htonl(in.local);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-    if (::sendmsg(socket_.native_handle(), &msg, 0) < 0)
-        spdlog::warn("dhcp mac={}: {} not sent to {}: {}", in.mac, toString(*reply.messageType()),
-                     addrText(ntohl(to.sin_addr.s_addr)), std::strerror(errno));
+    auto bytes = serialize(reply);
+    if (auto err = net::sendWithPktinfo(socket_.native_handle(), bytes, to, Address(in.local), ifindex); !err.empty())
+        spdlog::warn("dhcp mac={}: {} not sent to {}: {}", in.mac, toString(*reply.messageType()), to.address().to_string(), err);
 }
 
 void DhcpService::onDiscover(const Incoming& in, const Pool& pool) {
