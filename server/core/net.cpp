@@ -35,18 +35,26 @@ std::string registrarAddress(const std::string& setting, const std::string& bind
     return primaryIPv4();
 }
 
+namespace {
+// One address, one buffer, room for control messages: the shape of every datagram here.
+msghdr messageHeader(void* address, socklen_t addressSize, iovec* iov, char* control, std::size_t controlSize) {
+    msghdr msg{};
+    msg.msg_name = address;
+    msg.msg_namelen = addressSize;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = controlSize;
+    return msg;
+}
+} // namespace
+
 std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, const boost::asio::ip::address& fallbackDest) {
     namespace ip = boost::asio::ip;
     sockaddr_storage from{};
     iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) char control[256];
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = messageHeader(&from, sizeof from, &iov, control, sizeof control);
     auto n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
     if (n < 0) return std::nullopt;
     Datagram d;
@@ -90,13 +98,7 @@ std::string sendWithPktinfo(int fd, std::span<const std::uint8_t> data, const bo
     dest.sin_port = htons(to.port());
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))]{};
     iovec iov{const_cast<std::uint8_t*>(data.data()), data.size()};
-    msghdr msg{};
-    msg.msg_name = &dest;
-    msg.msg_namelen = sizeof dest;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msghdr msg = messageHeader(&dest, sizeof dest, &iov, control, sizeof control);
     auto* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = IPPROTO_IP;
     c->cmsg_type = IP_PKTINFO;
