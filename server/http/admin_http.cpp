@@ -323,8 +323,9 @@ private:
             queue_.pop_front();
         }
         queuedBytes_ = 0;
+        // Through the tcp_stream, so its timer bounds the write: a page that stops reading is dropped.
         stream_.expires_after(limits::kSseWriteTimeout);
-        asio::async_write(stream_.socket(), asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             if (ec) return self->close();
             self->writeQueued();
         });
