@@ -18,6 +18,7 @@
 #include "core/limits.h"
 #include "http/admin_api.h"
 #include "http/admin_auth.h"
+#include "http/http_common.h"
 #include "store/admin_store.h"
 
 namespace labcm::admin {
@@ -98,11 +99,8 @@ struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     Connection(tcp::socket socket, std::shared_ptr<AdminHttpServer::Impl> impl)
-        : stream_(std::move(socket)), impl_(std::move(impl)) {
+        : stream_(std::move(socket)), impl_(std::move(impl)), ip_(http::peerAddress(stream_)) {
         ++impl_->connections;
-        beast::error_code ec;
-        auto ep = stream_.socket().remote_endpoint(ec);
-        if (!ec) ip_ = ep.address().to_string();
     }
     ~Connection() { --impl_->connections; }
 
@@ -141,9 +139,7 @@ private:
     }
 
     void onRead(beast::error_code ec) {
-        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-            ec == asio::error::connection_reset)
-            return close();
+        if (http::clientWentAway(ec)) return close();
         if (ec) {
             unsigned status = ec == bhttp::error::body_limit ? 413 : 400;
             keepAlive_ = false;

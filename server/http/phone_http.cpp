@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/limits.h"
+#include "http/http_common.h"
 
 namespace labcm::http {
 
@@ -153,11 +154,8 @@ bhttp::message_generator handle(const bhttp::request<bhttp::empty_body>& req, pr
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, std::shared_ptr<PhoneHttpServer::Shared> shared)
-        : stream_(std::move(socket)), shared_(std::move(shared)) {
+        : stream_(std::move(socket)), shared_(std::move(shared)), ip_(peerAddress(stream_)) {
         ++shared_->sessions;
-        beast::error_code ec;
-        auto ep = stream_.socket().remote_endpoint(ec);
-        if (!ec) ip_ = ep.address().to_string();
     }
     ~Session() { --shared_->sessions; }
 
@@ -174,9 +172,7 @@ private:
     }
 
     void onRead(beast::error_code ec) {
-        if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-            ec == asio::error::connection_reset)
-            return close();
+        if (clientWentAway(ec)) return close();
         if (ec) {
             // A malformed request: one event, one 400, then hang up.
             Outcome o{400, "", "", fmt::format("malformed request: {}", ec.message()), 0, EventKind::FileRefused};
