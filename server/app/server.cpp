@@ -490,9 +490,10 @@ int serve(const DataDir& dir) {
         try {
             bool was = dhcpService.running();
             auto before = dhcpService.localEndpoint();
-            dhcpService.configure(c, std::move(pools), ds.leases());
+            const auto count = pools.size();
+            dhcpService.configure(c, std::move(pools), [&ds] { return ds.leases(); });
             if (!was || before != dhcpService.localEndpoint())
-                spdlog::info("dhcp: serving {} pool(s) on {}:{}{}{}", ds.pools().size(),
+                spdlog::info("dhcp: serving {} pool(s) on {}:{}{}{}", count,
                              dhcpService.localEndpoint().address().to_string(), dhcpService.localEndpoint().port(),
                              c.interface.empty() ? "" : " interface " + c.interface,
                              c.ciscoOnly ? ", Cisco phones only" : "");

@@ -172,9 +172,10 @@ void DhcpService::open(const ServiceConfig& config) {
     waitRead();
 }
 
-void DhcpService::configure(const ServiceConfig& config, std::vector<Pool> pools, const std::vector<Lease>& leases) {
+void DhcpService::configure(const ServiceConfig& config, std::vector<Pool> pools,
+                            const std::function<std::vector<Lease>()>& loadLeases) {
     if (!leasesLoaded_) {
-        allocator_.load(leases);
+        allocator_.load(loadLeases());
         leasesLoaded_ = true;
     }
     if (!running() || !(config == config_)) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -53,10 +54,11 @@ public:
     ~DhcpService();
 
     /// @brief (Re)opens the socket when the config changed and takes the pools. The
-    /// leases are loaded once, at the first call.
+    /// leases are loaded once, at the first call (`loadLeases` is called only then).
     /// @throw std::runtime_error with a clear message (interface missing, no IPv4 address
     /// on it, the port taken or not permitted).
-    void configure(const ServiceConfig& config, std::vector<Pool> pools, const std::vector<Lease>& leases);
+    void configure(const ServiceConfig& config, std::vector<Pool> pools,
+                   const std::function<std::vector<Lease>()>& loadLeases);
     /// @brief Devices: reserved addresses and the MACs cisco-only mode admits.
     void setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs);
     /// @brief The admin freed an address.
