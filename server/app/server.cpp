@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -42,7 +44,7 @@
 #include "store/settings_store.h"
 #include "store/writer.h"
 #include "store/seen_phone_store.h"
-#include "provision/auto_registration.h"
+#include "app/auto_registration.h"
 #include "dhcp/service.h"
 #include "http/admin_auth.h"
 #include "http/admin_http.h"
@@ -123,17 +125,21 @@ std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::
     return out;
 }
 
-// The registrar's view of the configured phones.
-std::vector<sip::DeviceView> deviceViews(store::Db& db) {
-    std::vector<sip::DeviceView> out;
-    for (const auto& d : store::DeviceStore(db).list()) {
-        sip::DeviceView v{d.mac, d.model, {}, d.digestAuth, {}};
-        for (const auto& l : d.lines) {
-            v.dns.push_back(l.dn);
-            if (!l.authName.empty()) v.credentials.emplace(l.authName, l.authPassword);
-        }
-        out.push_back(std::move(v));
+// The registrar's view of one phone.
+sip::DeviceView deviceView(const Device& d) {
+    sip::DeviceView v{d.mac, d.model, {}, d.digestAuth, {}};
+    for (const auto& l : d.lines) {
+        v.dns.push_back(l.dn);
+        if (!l.authName.empty()) v.credentials.emplace(l.authName, l.authPassword);
     }
+    return v;
+}
+
+// The registrar's view of the configured phones, and of those being auto-registered.
+std::vector<sip::DeviceView> deviceViews(store::Db& db, const std::map<std::string, Device>& pending = {}) {
+    std::vector<sip::DeviceView> out;
+    for (const auto& d : store::DeviceStore(db).list()) out.push_back(deviceView(d));
+    for (const auto& [mac, d] : pending) out.push_back(deviceView(d));
     return out;
 }
 
@@ -316,9 +322,12 @@ int serve(const DataDir& dir) {
     // The registrar's saves go behind it through the writer; a failure is logged, never fatal.
     // After a registration commits, the admin page's live list gets the phone's new row.
     std::unique_ptr<admin::AdminHttpServer> adminHttp;
-    auto saveBehind = [&](const std::string& mac, const char* what, std::function<void(store::Db&)> job, bool notify) {
+    app::RecentSightings sightings;
+    auto saveBehind = [&](const std::string& mac, const char* what, std::function<void(store::Db&)> job, bool notify,
+                          std::function<void()> done = {}) {
         try {
-            writer.submit(std::move(job), [&io, &adminHttp, mac, what, notify](store::Outcome<std::monostate> o) {
+            writer.submit(std::move(job), [&io, &adminHttp, mac, what, notify, done](store::Outcome<std::monostate> o) {
+                if (done) done();
                 if (o.error) spdlog::error("sip mac={}: {} not saved", mac, what);
                 else if (notify)
                     asio::post(io, [&adminHttp, mac] {
@@ -335,11 +344,13 @@ int serve(const DataDir& dir) {
             saveBehind(r.mac, "registration",
                        [r, now = nowMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); }, true);
         },
-        [&saveBehind](std::string mac, std::string model, std::string ua, std::string ip) {
-            // An unknown phone: remembered (with its model) for auto-registration.
+        [&saveBehind, &sightings](std::string mac, std::string model, std::string ua, std::string ip) {
+            // An unknown phone: remembered (with its model) for auto-registration, in memory
+            // at once (its next boot may come before the commit), then in the database.
             store::SeenPhone p{mac, model, "sip", ua, ip, 0, 0};
+            sightings.add(p);
             saveBehind(mac, "sighting", [p, now = nowMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
-                       false);
+                       false, [&sightings, mac] { sightings.saved(mac); });
         });
     try {
         sipService.start(deviceViews(reader), store::RegistrationStore(reader).live(nowMs()));
@@ -347,8 +358,18 @@ int serve(const DataDir& dir) {
         spdlog::error("{} (setting bind_address / sip_port)", e.what());
         return 1;
     }
+    // The registrar follows every device change before the change is acknowledged: admin
+    // changes are published on the io thread after their commit and before the reply, and
+    // setDevices returns once the sofia thread applied them.
+    std::unique_ptr<app::AutoRegistration> autoRegistration;
+    auto refreshRegistrar = [&] {
+        sipService.setDevices(deviceViews(reader, autoRegistration ? autoRegistration->pending()
+                                                                   : std::map<std::string, Device>{}));
+    };
     auto sipDevicesSub = bus.subscribe([&](const Event& e) {
-        if (changesRenderedFiles(e.kind)) asio::post(io, [&] { sipService.setDevices(deviceViews(reader)); });
+        if (!changesRenderedFiles(e.kind)) return;
+        if (io.get_executor().running_in_this_thread()) refreshRegistrar();
+        else asio::post(io, refreshRegistrar);
     });
 
     // DHCP: off until a pool exists; the socket opens with the first pool.
@@ -388,58 +409,13 @@ int serve(const DataDir& dir) {
                                 [&dhcpService](std::uint32_t address) { dhcpService.forget(address); }});
     control::ControlServer control(io, dir.socket(), commands);
 
-    // Auto-registration: an unknown SEP<MAC>.cnf.xml from a phone that has sent a REGISTER
-    // (so labcm knows its model) creates the device through device.add, and the file is
-    // rendered at once from the device being created. All on the io thread.
-    provision::CreationRate autoRate(limits::kAutoRegBurst, limits::kAutoRegInterval);
-    std::map<std::string, Device> autoPending; // created, not yet committed
-    files.setAutoRegistration([&](const std::string& mac, std::string& why) -> std::optional<Device> {
-        auto s = settings.get();
-        if (!s->autoRegistration) {
-            why = "off (setting auto_registration)";
-            return std::nullopt;
-        }
-        if (auto it = autoPending.find(mac); it != autoPending.end()) return it->second;
-        auto seen = store::SeenPhoneStore(reader).get(mac);
-        if (!seen || seen->model.empty()) {
-            why = seen ? "the phone did not report its model"
-                       : "labcm has not seen this MAC yet (it learns a phone's model from its REGISTER or DHCP option 60)";
-            return std::nullopt;
-        }
-        auto dns = store::DeviceStore(reader).allDns();
-        std::set<std::string> used(dns.begin(), dns.end());
-        for (const auto& [m, d] : autoPending) used.insert(d.lines.front().dn);
-        auto dn = provision::nextFreeDn(s->autoRegDnFirst, s->autoRegDnLast, used);
-        if (!dn) {
-            why = fmt::format("no free DN in {}-{}", s->autoRegDnFirst, s->autoRegDnLast);
-            bus.publish(Service::Admin, EventKind::RegisterRejected, Severity::Warning, mac, seen->address,
-                        "auto-registration: " + why);
-            return std::nullopt;
-        }
-        if (!autoRate.allow(std::chrono::steady_clock::now())) {
-            why = "rate limit reached; the phone's next try is served";
-            return std::nullopt;
-        }
-        Device d;
-        d.mac = mac;
-        d.model = seen->model;
-        d.description = "auto-registered";
-        Line line;
-        line.index = 1;
-        line.dn = *dn;
-        d.lines.push_back(line);
-        autoPending[mac] = d;
-        json::object args{{"device", mac}, {"model", d.model}, {"description", d.description},
-                          {"lines", json::array{json::object{{"dn", *dn}}}}};
-        commands.execute(json::object{{"cmd", "device.add"}, {"args", args}}, [&autoPending, mac, dn = *dn](json::object r) {
-            autoPending.erase(mac);
-            if (r["ok"].as_bool())
-                spdlog::info("auto-registration mac={}: added SEP{} with DN {}", mac, mac, dn);
-            else
-                spdlog::warn("auto-registration mac={}: not added: {}", mac, json::serialize(r["error"]));
-        });
-        return d;
-    });
+    // Auto-registration (app/auto_registration.h): the registrar knows a device being
+    // created before the file rendered for it is served.
+    autoRegistration = std::make_unique<app::AutoRegistration>(app::AutoRegistration::Deps{
+        reader, settings, bus, commands, sightings, [&](const Device& d) { sipService.addDevice(deviceView(d)); },
+        refreshRegistrar});
+    files.setAutoRegistration(
+        [&](const std::string& mac, std::string& why) { return autoRegistration->decide(mac, why); });
 
     std::unique_ptr<http::PhoneHttpServer> phoneHttp;
     try {
@@ -507,14 +483,19 @@ int serve(const DataDir& dir) {
         spdlog::error("{}", err);
         return 1;
     }
+    // Like the registrar, DHCP takes a change before it is acknowledged (on the io thread).
+    auto onIo = [&io](std::function<void()> f) {
+        if (io.get_executor().running_in_this_thread()) f();
+        else asio::post(io, std::move(f));
+    };
     auto dhcpSub = bus.subscribe([&](const Event& e) {
         if (e.kind == EventKind::DhcpPoolChanged || e.kind == EventKind::SettingChanged ||
             e.kind == EventKind::StoreExternalChange)
-            asio::post(io, [&] {
+            onIo([&] {
                 if (auto err = dhcpConfigure(); !err.empty())
                     bus.publish(Service::Dhcp, EventKind::DhcpIgnored, Severity::Error, "", "", "DHCP not serving: " + err);
             });
-        if (changesRenderedFiles(e.kind)) asio::post(io, [&] { dhcpDevices(); });
+        if (changesRenderedFiles(e.kind)) onIo(dhcpDevices);
     });
 
     // The control socket answers only once io.run() runs, so the services exist by then.
@@ -557,7 +538,8 @@ int serve(const DataDir& dir) {
     try {
         adminHttp = std::make_unique<admin::AdminHttpServer>(
             io, asio::ip::tcp::endpoint(asio::ip::make_address(s0->adminBind), s0->adminPort),
-            admin::AdminDeps{commands, reader, bus, [&] { return metricsText(reader, eventCounts, info.extra()); }});
+            admin::AdminDeps{commands, reader, bus, [&] { return metricsText(reader, eventCounts, info.extra()); },
+                             [&info] { return info.ready.load(); }});
     } catch (const std::exception& e) {
         spdlog::error("cannot listen for the admin page on {}:{}: {} (setting admin_bind / admin_port)", s0->adminBind,
                       s0->adminPort, e.what());
@@ -597,6 +579,8 @@ int serve(const DataDir& dir) {
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
         watchdog.arm(limits::kShutdownBudget);
+        info.ready = false;
+        ::sd_notify(0, "STOPPING=1");
         bus.publish(Service::System, EventKind::ServerStopping, Severity::Info, "", "",
                     fmt::format("signal {} received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM"));
         control.stop();
@@ -615,6 +599,11 @@ int serve(const DataDir& dir) {
                             dir.socket().string(), s0->bindAddress, phoneHttp->localEndpoint().port(), s0->bindAddress,
                             tftpService->localEndpoint().port(), s0->bindAddress, sipService.port(), s0->adminBind,
                             adminHttp->localEndpoint().port(), ::getpid(), registrar, dir.files().string()));
+    // Every listener is bound (each constructor above binds or throws; SIP binds in start()):
+    // ready for the status command, /api/health and systemd (Type=notify).
+    info.ready = true;
+    ::sd_notifyf(0, "READY=1\nSTATUS=serving, admin page on %s:%u\nMAINPID=%lu", s0->adminBind.c_str(),
+                 static_cast<unsigned>(adminHttp->localEndpoint().port()), static_cast<unsigned long>(::getpid()));
     io.run();
 
     // Shutdown: the registrar stops first (its last saves go to the writer), then

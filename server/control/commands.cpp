@@ -559,6 +559,7 @@ void Commands::registerOtherCommands() {
                        {"schema_version", ctx_.reader.userVersion()},
                        {"data_dir", ctx_.info.dataDir},
                        {"mode", ctx_.info.mode},
+                       {"ready", ctx_.info.ready.load()},
                        {"pid", static_cast<std::int64_t>(::getpid())},
                        {"uptime_s", uptime.count()},
                        {"devices", store::DeviceStore(ctx_.reader).count()},

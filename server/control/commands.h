@@ -46,6 +46,10 @@ struct RuntimeInfo {
     std::string mode; ///< "server" (inside serve) or "direct" (CLI on the database file)
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
     std::atomic<std::uint64_t> externalChanges{0};
+    /// True once every listener (control socket, HTTP, TFTP, SIP UDP+TCP, admin, DHCP when
+    /// on) is bound and the io thread runs; false again when the server stops. The status
+    /// command, /api/health (labcm health) and systemd (sd_notify READY=1) report it.
+    std::atomic<bool> ready{false};
     std::function<json::object()> extra; ///< more status fields (event sink counters, ...)
 };
 

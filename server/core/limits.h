@@ -116,6 +116,10 @@ inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
 /// SIP: a phone that misses its refresh counts as gone this long after its expiry (CUCM
 /// declares a phone unregistered ~15 s after a missed keep-alive).
 inline constexpr auto kSipExpiryGrace = 15s;
+/// SIP: how long the io thread waits for the registrar to take a device change before it
+/// acknowledges the change (normally well under a millisecond; a stuck sofia thread must not
+/// stop the admin page, so the change is then applied late and logged).
+inline constexpr std::chrono::milliseconds kSipApplyWait = 2s;
 /// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
 inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 
@@ -125,6 +129,10 @@ inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 /// DN range faster than that (and only MACs seen sending a REGISTER qualify at all).
 inline constexpr int kAutoRegBurst = 20;
 inline constexpr auto kAutoRegInterval = 1s;
+/// Sightings of unknown phones (a REGISTER answered 404) held in memory until their row is
+/// committed, so the phone's next boot finds it; beyond this many the oldest wait for the
+/// database (a flood of invented MACs cannot grow memory).
+inline constexpr std::size_t kPendingSightings = 4096;
 
 // --- dhcp ------------------------------------------------------------------------------
 /// An offered address stays held for the client this long (a phone REQUESTs within a second;

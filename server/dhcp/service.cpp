@@ -1,5 +1,7 @@
 #include "dhcp/service.h"
 
+#include "core/test_faults.h"
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -43,16 +45,6 @@ namespace {
 std::int64_t nowMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
-}
-
-// Test hook: `LABCM_TEST_FAULT=dhcp-after-commit` ends the process after a lease commit and
-// before its ACK, as a crash at the worst moment would.
-bool faultAfterCommit() {
-    static const bool on = [] {
-        const char* v = std::getenv("LABCM_TEST_FAULT");
-        return v && std::string_view(v) == "dhcp-after-commit";
-    }();
-    return on;
 }
 
 std::optional<Addr> optionAddr(const Packet& p, std::uint8_t code) {
@@ -401,7 +393,7 @@ void DhcpService::commitAndAck(const Incoming& in, const Pool& pool, Allocator::
                                              save.front().updatedMs);
     };
     auto done = [this, alive = alive_, in, pool, g](store::Outcome<std::monostate> o) {
-        if (!o.error && faultAfterCommit()) {
+        if (!o.error && test_faults::active(test_faults::Fault::DhcpAfterCommit)) {
             spdlog::critical("dhcp: LABCM_TEST_FAULT=dhcp-after-commit: exiting after the commit, before the ACK");
             std::_Exit(86);
         }

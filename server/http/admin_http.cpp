@@ -191,7 +191,10 @@ private:
         const auto p = path();
         const auto method = req_.method();
         if (!p.starts_with("/api") && p != "/metrics") return staticFile(p);
-        if (p == "/api/health") return sendJson(200, json::object{{"status", "ok"}});
+        if (p == "/api/health") {
+            if (!impl_->deps.ready()) return sendJson(503, json::object{{"status", "starting"}, {"ready", false}});
+            return sendJson(200, json::object{{"status", "ok"}, {"ready", true}});
+        }
         if (p == "/metrics") return sendText(200, "text/plain; version=0.0.4", impl_->deps.metrics());
         if (p == "/api/login") {
             if (method != bhttp::verb::post) throw ApiError{405, "method_not_allowed", "", "POST the password"};

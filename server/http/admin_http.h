@@ -22,6 +22,8 @@ struct AdminDeps {
     store::Db& reader; ///< the io thread's connection (the password hash)
     EventBus& bus;
     std::function<std::string()> metrics; ///< Prometheus text
+    /// Readiness for /api/health: 200 when every listener is bound, else 503.
+    std::function<bool()> ready = [] { return true; };
 };
 
 class AdminHttpServer {

@@ -36,6 +36,12 @@ void Registrar::setDevices(std::vector<DeviceView> devices) {
         if (auto it = devices_.find(mac); it != devices_.end()) b.dns = it->second.dns;
 }
 
+void Registrar::upsertDevice(DeviceView device) {
+    if (auto it = bindings_.find(device.mac); it != bindings_.end()) it->second.dns = device.dns;
+    auto mac = device.mac;
+    devices_.insert_or_assign(std::move(mac), std::move(device));
+}
+
 const DeviceView* Registrar::device(const std::string& mac) const {
     auto it = devices_.find(mac);
     return it == devices_.end() ? nullptr : &it->second;

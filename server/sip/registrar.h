@@ -87,6 +87,8 @@ public:
     Registrar(int grantedSeconds, std::chrono::seconds grace);
 
     void setDevices(std::vector<DeviceView> devices);
+    /// @brief Adds or replaces one device (its live binding, if any, takes the new lines).
+    void upsertDevice(DeviceView device);
     void setGrantedSeconds(int seconds);
     const DeviceView* device(const std::string& mac) const;
 

@@ -103,6 +103,32 @@ public:
         }
     }
 
+    // Runs `job` on the sofia thread and waits until it ran (at most `budget`): a change the
+    // caller acknowledges afterwards is then visible to every later request. The sofia
+    // thread never waits for another thread, so this cannot deadlock; false when the thread
+    // does not run or the budget passed.
+    bool postAndWait(std::function<void()> job, std::chrono::milliseconds budget) {
+        if (!thread.joinable() || std::this_thread::get_id() == thread.get_id()) {
+            if (thread.joinable()) job(); // already on the sofia thread
+            return thread.joinable();
+        }
+        auto done = std::make_shared<std::promise<void>>();
+        auto applied = done->get_future();
+        post([job = std::move(job), done]() mutable {
+            job();
+            done->set_value();
+        });
+        try {
+            if (applied.wait_for(budget) == std::future_status::ready) {
+                applied.get();
+                return true;
+            }
+        } catch (const std::exception&) {
+        }
+        spdlog::warn("sip: the registrar did not take a change within {} ms; it applies it later", budget.count());
+        return false;
+    }
+
     void start(std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored) {
         efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (efd < 0) throw std::runtime_error(fmt::format("eventfd: {}", std::strerror(errno)));
@@ -333,11 +359,9 @@ public:
         auto d = registrar.onRegister(q, Clock::now(), std::chrono::system_clock::now());
         if (d.status != 200) {
             if (tp) tport_unref(tp);
-            nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), SIPTAG_DATE(date), TAG_END());
-            bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
-                        fmt::format("REGISTER answered {}: {}", d.status, d.detail));
             if (d.outcome == RegisterOutcome::UnknownDevice && unknown && !q.mac.empty()) {
-                // Remembered for auto-registration: the model the phone reported.
+                // Remembered for auto-registration (the model the phone reported) before the
+                // answer leaves, so the phone's next boot finds the sighting.
                 std::string model;
                 if (q.contactParams.model)
                     if (auto m = findModelByTypemodel(*q.contactParams.model)) model = std::string(m->name);
@@ -346,6 +370,9 @@ public:
                         if (auto m = findModel(ua->first)) model = std::string(m->name);
                 unknown(q.mac, model, q.userAgent, ip);
             }
+            nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), SIPTAG_DATE(date), TAG_END());
+            bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
+                        fmt::format("REGISTER answered {}: {}", d.status, d.detail));
             return d.status;
         }
 
@@ -562,10 +589,17 @@ void SipService::start(std::vector<DeviceView> devices, std::vector<store::Regis
 void SipService::stop() { impl_->stop(); }
 
 void SipService::setDevices(std::vector<DeviceView> devices) {
-    impl_->post([impl = impl_.get(), devices = std::move(devices)]() mutable {
-        impl->registrar.setDevices(std::move(devices));
-        for (const auto& mac : impl->registrar.pruneUnknown()) impl->dropTport(mac);
-    });
+    impl_->postAndWait(
+        [impl = impl_.get(), devices = std::move(devices)]() mutable {
+            impl->registrar.setDevices(std::move(devices));
+            for (const auto& mac : impl->registrar.pruneUnknown()) impl->dropTport(mac);
+        },
+        limits::kSipApplyWait);
+}
+
+void SipService::addDevice(DeviceView device) {
+    impl_->postAndWait([impl = impl_.get(), device = std::move(device)]() mutable { impl->registrar.upsertDevice(std::move(device)); },
+                       limits::kSipApplyWait);
 }
 
 void SipService::control(std::string mac, PhoneAction action, std::string configStamp,

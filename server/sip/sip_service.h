@@ -53,8 +53,13 @@ public:
     /// connections, joins the thread. Idempotent.
     void stop();
 
-    /// @brief Replaces the registrar's device view (posted to the sofia thread).
+    /// @brief Replaces the registrar's device view. Returns once the sofia thread applied it
+    /// (at most limits::kSipApplyWait), so a change acknowledged after this call is seen by
+    /// every later REGISTER.
     void setDevices(std::vector<DeviceView> devices);
+    /// @brief Adds or replaces one device in the registrar's view; returns once applied, as
+    /// setDevices (auto-registration: the registrar knows the device before its file is served).
+    void addDevice(DeviceView device);
 
     /// @brief Sends `Event: service-control` to the phone over its own connection (TCP) or
     /// to its contact (UDP); `done` runs on the sofia thread with the outcome: post onwards.

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/test_faults.h"
 
 namespace labcm::store {
 
@@ -65,6 +66,7 @@ void Writer::loop() {
             }
         }
 
+        if (test_faults::active(test_faults::Fault::SlowCommits)) std::this_thread::sleep_for(test_faults::kSlowCommit);
         checkExternalChange(); // before our own commit, so outside writes are told apart
         std::exception_ptr commitError;
         try {

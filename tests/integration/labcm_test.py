@@ -1,4 +1,10 @@
-"""Shared helpers for integration tests: run the real labcm binary on a real data dir."""
+"""Shared helpers for integration tests: run the real labcm binary on a real data dir.
+
+Tests wait for facts, never for time: a started server is used once its `status` says
+ready (every listener bound), and anything the server does behind its answers (log lines,
+events, registrations and sightings saved through its writer thread) is asserted through
+LabcmTestCase.eventually, the one polling loop (poll() below), with a bounded deadline."""
+import json
 import os
 import shutil
 import signal
@@ -11,6 +17,52 @@ import unittest
 
 LABCM = os.environ.get("LABCM_BIN", os.path.join(os.path.dirname(__file__), "../../build/release/labcm"))
 TMP_ROOT = os.environ.get("LABCM_TEST_TMP") or tempfile.gettempdir()
+POLL_STEP = 0.05     # seconds between two tries of a polled check
+READY_SECONDS = 15.0  # how long a starting `labcm serve` may take to bind every listener
+
+
+def poll(check, seconds, step=POLL_STEP):
+    """The one polling loop of the integration tests. Calls check() until it returns a truthy
+    value without raising AssertionError: at most seconds/step + 1 tries, none started after
+    the deadline (the first try always runs). Returns (True, value) when it passed, else
+    (False, why): the last AssertionError, or the last falsy value check() returned. Any
+    other exception is a bug in the test and propagates at once."""
+    deadline = time.monotonic() + seconds
+    tries = max(1, int(seconds / step)) + 1
+    why = None
+    for i in range(tries):
+        try:
+            value = check()
+            if value:
+                return True, value
+            why = f"the check returned {value!r} (a check returns a truthy value when it passes)"
+        except AssertionError as e:
+            why = e
+        left = deadline - time.monotonic()
+        if i == tries - 1 or left <= 0:
+            break
+        time.sleep(min(step, left))
+    return False, why
+
+
+def server_ready(sock_path, timeout=2.0):
+    """True only when a `labcm serve` answers `status` on its control socket with ok and
+    result.ready true (every listener is bound). A missing or stale socket, a timeout, a
+    closed connection or a reply that is not that JSON: False."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(sock_path)
+            s.sendall(json.dumps({"cmd": "status", "args": {}}).encode() + b"\n")
+            with s.makefile("rb") as f:
+                line = f.readline(1 << 20)
+        reply = json.loads(line)
+    except (OSError, ValueError):  # socket.timeout is an OSError; JSON and UTF-8 errors are ValueErrors
+        return False
+    if not isinstance(reply, dict) or reply.get("ok") is not True:
+        return False
+    result = reply.get("result")
+    return isinstance(result, dict) and result.get("ready") is True
 
 
 class LabcmTestCase(unittest.TestCase):
@@ -95,42 +147,71 @@ class LabcmTestCase(unittest.TestCase):
         self.ok("setting", "set", "tftp_port", str(self.tftp_port))
         self.ok("setting", "set", "sip_port", str(self.sip_port))
 
-    def start_server(self):
+    def start_server(self, env=None):
+        """Starts `labcm serve` (env: extra environment, e.g. LABCM_TEST_FAULT) and waits until ready."""
         self.use_loopback_ports()
         log_path = os.path.join(self.dir, f"serve-{len(self.servers)}.log")
         log = open(log_path, "w+", encoding="utf-8")
-        proc = subprocess.Popen([LABCM, "--data-dir", self.data, "serve"], stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([LABCM, "--data-dir", self.data, "serve"], stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
         proc.stderr_file = log
         proc.log_path = log_path
         self.servers.append(proc)
-        sock = os.path.join(self.data, "control.sock")
-        self.wait_for(lambda: self.answers(sock) or proc.poll() is not None, "the control socket to answer")
-        self.assertIsNone(proc.poll(), f"serve exited early:\n{self.log_of(proc)}")
+        self.wait_until_ready(proc)
         return proc
 
-    @staticmethod
-    def answers(path):
-        """True when something accepts connections on the unix socket (a stale file does not)."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            try:
-                s.connect(path)
+    def wait_until_ready(self, proc, seconds=READY_SECONDS):
+        """Waits (bounded) until the server on this data dir says ready in its `status`, or
+        fails the test, with the server's log, when it does not or the process exits first.
+        For every `labcm serve` a test starts, also in another network namespace: the control
+        socket is a unix socket in the data dir, reachable from here. proc.log_path, when set,
+        names the file its output goes to."""
+        sock = os.path.join(self.data, "control.sock")
+
+        def ready():
+            if proc.poll() is not None or server_ready(sock):
                 return True
-            except OSError:
-                return False
+            raise self.failureException(f"status on {sock} does not say ready: true; the server log ends:\n"
+                                        f"{self.log_tail(proc)}")
+        self.eventually(ready, "labcm serve to be ready (every listener bound)", seconds)
+        self.assertIsNone(proc.poll(), f"serve exited early (exit {proc.returncode}):\n{self.log_tail(proc)}")
 
     def log_of(self, proc):
         with open(proc.log_path, encoding="utf-8") as f:
             return f.read()
+
+    def log_tail(self, proc, lines=40):
+        if not getattr(proc, "log_path", None):
+            return "(no log file)"
+        return "\n".join(self.log_of(proc).splitlines()[-lines:])
 
     def stop_server(self, proc, sig=signal.SIGTERM):
         proc.send_signal(sig)
         rc = proc.wait(timeout=10)
         return rc
 
-    def wait_for(self, predicate, what, seconds=10.0, step=0.05):
-        """Polls predicate at most seconds/step times; fails the test when it never holds."""
-        for _ in range(int(seconds / step)):
-            if predicate():
-                return
-            time.sleep(step)
-        self.fail(f"timed out after {seconds}s waiting for {what}")
+    # --- asynchronous facts -------------------------------------------------------------
+    def eventually(self, check, what, seconds=15.0, step=POLL_STEP):
+        """Asserts something the server does behind its answers (a log line, an event, a row
+        its writer thread saves, a registration state): retries check() (bounded, see poll())
+        until it returns a truthy value without an AssertionError, and returns that value; else
+        fails the test with the last assertion's message. The check asserts the same final
+        fact a synchronous test would; only the moment it is asserted waits."""
+        ok, result = poll(check, seconds, step)
+        if not ok:
+            self.fail(f"timed out after {seconds}s waiting for {what}: {result}")
+        return result
+
+    def wait_for(self, predicate, what, seconds=10.0, step=POLL_STEP):
+        """A true/false predicate, polled through eventually; returns its value."""
+        return self.eventually(predicate, what, seconds, step)
+
+    def wait_for_log(self, proc, text, seconds=15.0):
+        """Waits until the server's log (stdout and stderr) contains text; returns the log."""
+        def logged():
+            log = self.log_of(proc)
+            if text not in log:
+                tail = "\n".join(log.splitlines()[-30:])
+                raise self.failureException(f"{text!r} is not in the server log; it ends:\n{tail}")
+            return log
+        return self.eventually(logged, f"the server log line {text!r}", seconds)

@@ -13,7 +13,8 @@ import os
 import shutil
 import signal
 import subprocess
-import time
+
+from labcm_test import poll
 
 
 def namespaces_usable(*tools):
@@ -78,7 +79,9 @@ class Lab:
 
     def down(self):
         everything = [self.srv, self.lan] + self.clients
-        for _ in range(2):
+
+        def emptied():
+            """Kills what still runs in the lab; true once nothing does."""
             pids = []
             for ns in everything:
                 r = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True)
@@ -88,8 +91,7 @@ class Lab:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            if not pids:
-                break
-            time.sleep(0.2)
+            return not pids
+        poll(emptied, seconds=5, step=0.1)  # bounded: the namespaces are deleted in any case
         for ns in everything:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)

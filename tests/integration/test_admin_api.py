@@ -75,7 +75,7 @@ class AdminApiTest(LabcmTestCase):
         # Nothing but the page, health and metrics without a session.
         self.assertEqual(anon.request("GET", "/api/devices")[0], 401)
         self.assertEqual(anon.request("POST", "/api/devices", {"device": "001122AABBCC", "model": "8845"})[0], 401)
-        self.assertEqual(anon.request("GET", "/api/health")[2], {"status": "ok"})
+        self.assertEqual(anon.request("GET", "/api/health")[2], {"status": "ok", "ready": True})
         status, headers, page = anon.request("GET", "/")
         self.assertEqual(status, 200)
         self.assertIn('<script src="/app.js"', page)

@@ -7,7 +7,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import unittest
 
 from labcm_test import LabcmTestCase
@@ -116,14 +115,13 @@ class AdminBrowserTest(LabcmTestCase):
         # Restart from the row: the outcome is shown, and the phone's unregister arrives live.
         # (The scenario takes the NOTIFY in a 5 s pause after its keep-alive: a click that
         # lands during the keep-alive transaction shows its failure and is pressed again.)
-        for _ in range(20):
+        def restarted_from_the_row():
             self.wait.until(lambda d: self.row().find_element(By.CSS_SELECTOR, "button.restart").click() or True)
             self.wait.until(lambda d: "answered" in d.find_element(By.ID, "toast").text or
                             "failed" in d.find_element(By.ID, "toast").text)
-            if "restart: the phone answered 200" in b.find_element(By.ID, "toast").text:
-                break
-            time.sleep(0.2)
-        self.assertIn("restart: the phone answered 200 OK", b.find_element(By.ID, "toast").text)
+            self.assertIn("restart: the phone answered 200 OK", b.find_element(By.ID, "toast").text)
+            return True
+        self.eventually(restarted_from_the_row, "a Restart press to be answered 200 OK", seconds=30, step=0.2)
         self.wait.until(lambda d: self.cell("last") == "reset-restart" and
                         self.state() == "unregistered")
         self.assertEqual(b.execute_script("return window.__noReload;"), 42)

@@ -118,7 +118,7 @@ class DeployTest(LabcmTestCase):
         self.start_server()
         r = self.labcm("health")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(json.loads(r.stdout), {"status": "ok"})
+        self.assertEqual(json.loads(r.stdout), {"status": "ok", "ready": True})
 
 
 if __name__ == "__main__":

@@ -129,9 +129,7 @@ class DhcpLabTest(LabcmTestCase):
         proc.stderr_file = log
         proc.log_path = log_path
         self.servers.append(proc)
-        sock = os.path.join(self.data, "control.sock")
-        self.wait_for(lambda: self.answers(sock) or proc.poll() is not None, "labcm to start")
-        self.assertIsNone(proc.poll(), self.log_of(proc))
+        self.wait_until_ready(proc)  # through the control socket in the data dir, from this namespace
         self.serve = proc
         return proc
 
@@ -248,10 +246,14 @@ class DhcpLabTest(LabcmTestCase):
         self.assertIn(f"step 3 dhcp on eth0: ok: {n}.20/24 from {n}.1, option 150 [{n}.1,{n}.2], option 66 '{n}.1'",
                       r.stderr)
         self.assertRegex(r.stderr, rf"step 9 {re.escape(n)}\.1:5060 tcp: ok")
-        text = self.ok("device", "show", mac)
-        self.assertIn("registration: registered", text)
-        self.assertIn(f"from:          tcp:{n}.20:", text)
-        self.assertIn(f"dhcp address: {n}.20 (reserved)", text)
+
+        def shown():  # the registration is saved behind the registrar's 200 OK
+            text = self.ok("device", "show", mac)
+            self.assertIn("registration: registered", text)
+            self.assertIn(f"from:          tcp:{n}.20:", text)
+            self.assertIn(f"dhcp address: {n}.20 (reserved)", text)
+            return text
+        self.eventually(shown, f"{mac} to show registered from {n}.20")
 
     def test_three_phones_through_relay_agents(self):
         # Each phone is its own relay agent at an address of the client side (giaddr), as on
@@ -270,10 +272,14 @@ class DhcpLabTest(LabcmTestCase):
         self.assertEqual(json.loads(r.stdout.splitlines()[-1])["registered"], 3)
         for giaddr in (f"{n}.5", f"{n}.6", f"{n}.7"):
             self.assertIn(f"(via relay {giaddr} to {n}.1)", r.stderr)
-        listing = self.ok("device", "list")
-        for i in range(3):
-            row = next(l for l in listing.splitlines() if l.startswith(f"SEP0011220E010{i}"))
-            self.assertRegex(row, rf" registered +{re.escape(n)}\.1[0-4]\d ")  # leased, not the relay's address
+
+        def listed():  # registrations are saved behind the registrar's 200 OK
+            listing = self.ok("device", "list")
+            for i in range(3):
+                row = next(l for l in listing.splitlines() if l.startswith(f"SEP0011220E010{i}"))
+                self.assertRegex(row, rf" registered +{re.escape(n)}\.1[0-4]\d ")  # leased, not the relay's address
+            return listing
+        self.eventually(listed, "the three phones to be listed registered from leased addresses")
         self.wait_for(lambda: f"via relay {n}.5" in self.events_of("0011220E0100"), "the relayed exchange's events")
 
     def test_a_crash_between_commit_and_ack_never_gives_the_address_to_another_mac(self):
@@ -391,10 +397,14 @@ class DhcpLoopbackTest(LabcmTestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertRegex(r.stderr, r"step 6 SEP0011223F3000\.cnf\.xml: ok")
-        text = self.ok("device", "show", "SEP0011223F3000")
-        self.assertIn("model:       7841", text)
-        self.assertIn("description: auto-registered", text)
-        self.assertIn("registration: registered", text)
+
+        def shown():  # the registration is saved behind the registrar's 200 OK
+            text = self.ok("device", "show", "SEP0011223F3000")
+            self.assertIn("model:       7841", text)
+            self.assertIn("description: auto-registered", text)
+            self.assertIn("registration: registered", text)
+            return text
+        self.eventually(shown, "SEP0011223F3000 to show auto-registered and registered")
 
     def test_the_protocol_exchange_by_hand(self):
         """Hand-built packets through a relay socket: every message type and its answer."""

@@ -5,6 +5,7 @@ takes the address, then boots against `labcm serve` across the veth pair and reg
 that address. Needs root (CI runs as root); skipped with a message where namespaces are
 unavailable."""
 import os
+import re
 import subprocess
 import unittest
 
@@ -56,10 +57,21 @@ class PhoneDhcpTest(LabcmTestCase):
         log = open(os.path.join(self.dir, "serve.log"), "w+", encoding="utf-8")
         self.serve = subprocess.Popen(["ip", "netns", "exec", self.srv, LABCM, "--data-dir", self.data, "serve"],
                                       stdout=log, stderr=subprocess.STDOUT)
+        self.serve.log_path = log.name
         self.addCleanup(lambda: (self.stop(self.serve), log.close()))
-        sock = os.path.join(self.data, "control.sock")
-        self.wait_for(lambda: self.answers(sock) or self.serve.poll() is not None, "labcm to start")
-        self.assertIsNone(self.serve.poll())
+        # Through the control socket in the data dir, reachable from this namespace.
+        self.wait_until_ready(self.serve)
+
+    def dnsmasq_logged(self, what, *patterns):
+        """Polls dnsmasq's log (it queues its log lines and writes them behind its answers)
+        until every pattern matches; returns the log."""
+        def logged():
+            with open(self.dnsmasq_log.name, encoding="utf-8") as f:
+                dlog = f.read()
+            for pattern in patterns:
+                self.assertRegex(dlog, pattern)
+            return dlog
+        return self.eventually(logged, what)
 
     @staticmethod
     def stop(proc):
@@ -79,22 +91,25 @@ class PhoneDhcpTest(LabcmTestCase):
         r = subprocess.run(["ip", "netns", "exec", self.cli, PHONE, "--dhcp", self.iface, "--model", "8845",
                             "--mac", "0011220D0001", "--timeout", "60"], capture_output=True, text=True, timeout=90)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        m = __import__("re").search(r"step 3 dhcp on \S+: ok: (10\.213\.0\.\d+)/24 from 10\.213\.0\.1, "
-                                    r"option 150 \[10\.213\.0\.1,10\.213\.0\.2\], option 66 '10\.213\.0\.1'", r.stderr)
+        m = re.search(r"step 3 dhcp on \S+: ok: (10\.213\.0\.\d+)/24 from 10\.213\.0\.1, "
+                      r"option 150 \[10\.213\.0\.1,10\.213\.0\.2\], option 66 '10\.213\.0\.1'", r.stderr)
         self.assertIsNotNone(m, r.stderr)
         ip = m.group(1)
         self.assertRegex(r.stderr, r"step 6 SEP0011220D0001\.cnf\.xml: ok via http")
         self.assertRegex(r.stderr, r"step 9 10\.213\.0\.1:5060 tcp: ok")
         # The phone took the address; labcm saw the REGISTER come from it.
         self.assertIn(f"inet {ip}/24", self.run_ok("ip", "-n", self.cli, "addr", "show", self.iface))
-        text = self.ok("device", "show", "SEP0011220D0001")
-        self.assertIn("registration: registered", text)
-        self.assertIn(f"from:          tcp:{ip}:", text)
+
+        def shown():  # the registration is saved behind the registrar's 200 OK
+            text = self.ok("device", "show", "SEP0011220D0001")
+            self.assertIn("registration: registered", text)
+            self.assertIn(f"from:          tcp:{ip}:", text)
+            return text
+        self.eventually(shown, f"SEP0011220D0001 to show registered from {ip}")
         # The DHCP server saw a Cisco phone: its vendor class and the options it asked for.
-        with open(self.dnsmasq_log.name, encoding="utf-8") as f:
-            dlog = f.read()
-        self.assertIn("Cisco Systems, Inc. IP Phone CP-8845", dlog)
-        self.assertRegex(dlog, r"DHCPACK\(vs\d+\) " + ip.replace(".", r"\.") + " 00:11:22:0d:00:01")
+        self.dnsmasq_logged("dnsmasq to log the phone's vendor class and its ACK",
+                            re.escape("Cisco Systems, Inc. IP Phone CP-8845"),
+                            r"DHCPACK\(vs\d+\) " + ip.replace(".", r"\.") + " 00:11:22:0d:00:01")
 
     def test_three_phones_through_relay_agents_with_giaddr(self):
         # Each phone is its own relay agent at an address of the client side (giaddr), as
@@ -113,12 +128,15 @@ class PhoneDhcpTest(LabcmTestCase):
             self.assertIn(f"(via relay {giaddr} to 10.213.0.1)", r.stderr)
         report = __import__("json").loads(r.stdout.splitlines()[-1])
         self.assertEqual(report["registered"], 3)
-        listing = self.ok("device", "list")
-        for i in range(3):
-            row = next(l for l in listing.splitlines() if l.startswith(f"SEP0011220E000{i}"))
-            self.assertRegex(row, r" registered +10\.213\.0\.(5\d|[6-9]\d) ")  # a leased address, not the relay's
-        with open(self.dnsmasq_log.name, encoding="utf-8") as f:
-            self.assertIn("DHCPACK", f.read())
+
+        def listed():  # registrations are saved behind the registrar's 200 OK
+            listing = self.ok("device", "list")
+            for i in range(3):
+                row = next(l for l in listing.splitlines() if l.startswith(f"SEP0011220E000{i}"))
+                self.assertRegex(row, r" registered +10\.213\.0\.(5\d|[6-9]\d) ")  # a leased address, not the relay's
+            return listing
+        self.eventually(listed, "the three phones to be listed registered from leased addresses")
+        self.dnsmasq_logged("dnsmasq to log an ACK", "DHCPACK")
 
     def test_no_dhcp_server_fails_step_3_with_the_reason(self):
         self.stop(self.dnsmasq)

@@ -41,13 +41,20 @@ class PhoneSimulatorTest(LabcmTestCase):
     def show(self, device):
         return self.ok("device", "show", device)
 
+    def eventually_shows(self, device, *expected):
+        """Polls `labcm device show` until every expected text is in it; returns that output.
+        The registrar answers a phone before its writer thread saves the registration, so
+        what `device show` reads can lag the phone's own report by a few ms."""
+        def shown():
+            text = self.show(device)
+            for e in expected:
+                self.assertIn(e, text)
+            return text
+        return self.eventually(shown, f"{device} to show {expected}")
+
     def assertRegistered(self, device, active, inactive, agent):
-        text = self.show(device)
-        self.assertIn("registration: registered", text)
-        self.assertIn(f"active load:   {active}", text)
-        self.assertIn(f"inactive load: {inactive}", text)
-        self.assertIn(f"user agent:    {agent}", text)
-        return text
+        return self.eventually_shows(device, "registration: registered", f"active load:   {active}",
+                                     f"inactive load: {inactive}", f"user agent:    {agent}")
 
     # --- one phone per model ----------------------------------------------------------
     def test_7821_boots_over_http_first_and_registers_with_its_loads(self):
@@ -81,9 +88,13 @@ class PhoneSimulatorTest(LabcmTestCase):
         text = self.assertRegistered("SEP0011220A0002", "sip8845_65.14-2-1-0001-14", "sip8845_65.12-8-1-0001-455",
                                      "Cisco-CP8845/14.2.1")
         self.assertIn('+u.sip!model.ccm.cisco.com="36224"', text)
-        listing = self.ok("device", "list")
-        row = next(l for l in listing.splitlines() if l.startswith("SEP0011220A0002"))
-        self.assertIn("registered", row)
+
+        def listed():
+            listing = self.ok("device", "list")
+            row = next(l for l in listing.splitlines() if l.startswith("SEP0011220A0002"))
+            self.assertIn("registered", row)
+            return row
+        self.eventually(listed, "the 8845's row in device list to say registered")
 
     def test_7975_uses_tftp_only_and_the_load_form(self):
         r = self.phone("--model", "7975", "--mac", "0011220A0003")
@@ -128,7 +139,7 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.wait_for(lambda: "registration: registered" in self.show("SEP0011220A0002"), "the 8845 to register")
         self.assertIn("restart -> 200 OK", self.ok("device", "restart", "SEP0011220A0002"))
         self.wait_for(lambda: self.read(out).count("registered 2 line(s)") == 2, "the second boot")
-        self.assertIn("last reason:   reset-restart", self.show("SEP0011220A0002"))
+        self.eventually_shows("SEP0011220A0002", "last reason:   reset-restart")
         self.assertIn("reset -> 200 OK", self.ok("device", "reset", "SEP0011220A0002"))
         self.assertEqual(proc.wait(timeout=30), 0)
         log = self.read(out)
@@ -137,9 +148,7 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertIn("unregistered (Last=reset-reset); rebooting", log)
         self.assertEqual(log.count("step 4 CTLSEP0011220A0002.tlv"), 3)  # three boots from the start
         self.assertIn("registered 3 boot(s)", log)
-        text = self.show("SEP0011220A0002")
-        self.assertIn("registration: registered", text)
-        self.assertIn("last reason:   reset-reset", text)
+        self.eventually_shows("SEP0011220A0002", "registration: registered", "last reason:   reset-reset")
 
     def test_a_labcm_restart_makes_the_phone_register_again_with_cm_closed_tcp(self):
         proc, out = self.start_phone("--model", "8845", "--mac", "0011220A0002", "--hold", "8", "--timeout", "40")
@@ -150,9 +159,7 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertEqual(proc.wait(timeout=30), 0)
         log = self.read(out)
         self.assertIn("SIP connection lost (server closed the TCP connection); registering again with Last=cm-closed-tcp", log)
-        text = self.show("SEP0011220A0002")
-        self.assertIn("registration: registered", text)
-        self.assertIn("last reason:   cm-closed-tcp (cisco-alarm 14)", text)
+        self.eventually_shows("SEP0011220A0002", "registration: registered", "last reason:   cm-closed-tcp (cisco-alarm 14)")
 
     def test_a_new_model_default_load_is_fetched_and_the_phone_reports_it(self):
         files = os.path.join(self.data, "files")
@@ -190,7 +197,7 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.ok("line", "add", "SEP0011220A0005", "1005", "--auth-name", "alice", "--auth-password", "s3cret")
         r = self.phone("--model", "8851", "--mac", "0011220A0005", "-q")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("registration: registered", self.show("SEP0011220A0005"))
+        self.eventually_shows("SEP0011220A0005", "registration: registered")
         # Digest on, but the line has no credentials: the phone cannot answer; the step says so.
         self.ok("device", "add", "0011220A0006", "--model", "8851", "--line", "1006", "--digest")
         r = self.phone("--model", "8851", "--mac", "0011220A0006", "-q")
@@ -211,32 +218,50 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertIn("tolerated: step 6: SEP0011220C0001.cnf.xml not found; on XMLDefault.cnf.xml the REGISTER "
                       "as SEP0011220C0001 answered 404 Not Found; the phone resets", r.stderr)
         self.assertIn("registered 1 boot(s) as 5001 over tcp", r.stdout)
-        text = self.show("SEP0011220C0001")
-        self.assertIn("model:       8861", text)
-        self.assertIn("description: auto-registered", text)
-        self.assertIn("registration: registered", text)
+        self.eventually_shows("SEP0011220C0001", "model:       8861", "description: auto-registered",
+                              "registration: registered")
         # The range is full now: the next phone is told why, nothing is created.
         r = self.phone("--model", "7821", "--mac", "0011220C0002", "-q")
         self.assertEqual(r.returncode, 1)
         self.assertIn("step 6: SEP0011220C0002.cnf.xml not found", r.stdout)
         self.fails("device", "show", "SEP0011220C0002")
-        self.assertIn("auto-registration: no free DN in 5000-5001", self.log_of(self.server))
-        with self.db() as c:
-            seen = c.execute("SELECT model, source FROM seen_phones WHERE mac = '0011220C0002'").fetchall()
-        self.assertEqual(seen, [("7821", "sip")])
+        self.wait_for_log(self.server, "auto-registration: no free DN in 5000-5001")
+
+        def sighting():  # saved behind the REGISTER's 404 by the writer thread
+            with self.db() as c:
+                seen = c.execute("SELECT model, source FROM seen_phones WHERE mac = '0011220C0002'").fetchall()
+            self.assertEqual(seen, [("7821", "sip")])
+            return seen
+        self.eventually(sighting, "the sighting of 0011220C0002 in seen_phones")
+
+    def test_auto_registration_does_not_depend_on_how_fast_the_database_commits(self):
+        # Every commit takes 300 ms longer (a busy machine): the sighting of the phone's first
+        # REGISTER and the device created for it are not committed when the phone asks again,
+        # yet its second boot gets its own SEP file and the REGISTER right after it gets 200.
+        self.assertEqual(self.stop_server(self.server), 0)
+        self.server = self.start_server(env={"LABCM_TEST_FAULT": "slow-commits"})
+        self.ok("setting", "set", "auto_registration", "true")
+        self.ok("setting", "set", "auto_reg_dn_last", "6009")
+        self.ok("setting", "set", "auto_reg_dn_first", "6000")
+        r = self.phone("--model", "8861", "--mac", "0011220C0011")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr.count("answered 404 Not Found; the phone resets"), 1, r.stderr)
+        self.assertIn("registered 1 boot(s) as 6000 over tcp", r.stdout)
+        self.eventually_shows("SEP0011220C0011", "model:       8861", "description: auto-registered",
+                              "registration: registered")
 
     def test_auto_registration_off_or_never_seen_creates_nothing(self):
         # Off (the default): the reason is in the log.
         r = self.phone("--model", "8845", "--mac", "0011220C0003", "-q")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("auto-registration: off (setting auto_registration)", self.log_of(self.server))
+        self.wait_for_log(self.server, "auto-registration: off (setting auto_registration)")
         # On, but a name no phone has registered from (a random SEP request): not created.
         self.ok("setting", "set", "auto_registration", "true")
         out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                               f"http://127.0.0.1:{self.http_port}/SEP0011220C0FFF.cnf.xml"],
                              capture_output=True, text=True, timeout=10).stdout
         self.assertEqual(out, "404")
-        self.assertIn("auto-registration: labcm has not seen this MAC yet", self.log_of(self.server))
+        self.wait_for_log(self.server, "auto-registration: labcm has not seen this MAC yet")
         self.fails("device", "show", "SEP0011220C0FFF")
 
     # --- many phones ------------------------------------------------------------------
@@ -258,11 +283,15 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertGreaterEqual(report["keepalives"], 2 * n)
         self.assertEqual(report["boot_to_registered_ms"]["count"], n)
         self.assertIn("10 register", report["steps_ms"])
-        listing = self.ok("device", "list")
-        registered = [l for l in listing.splitlines() if l.startswith("SEP0011223") and " registered " in l]
-        self.assertEqual(len(registered), n)
-        # Each phone came from its own address.
-        self.assertIn("127.1.0.150", listing)
+
+        def all_listed():
+            listing = self.ok("device", "list")
+            registered = [l for l in listing.splitlines() if l.startswith("SEP0011223") and " registered " in l]
+            self.assertEqual(len(registered), n)
+            # Each phone came from its own address.
+            self.assertIn("127.1.0.150", listing)
+            return listing
+        self.eventually(all_listed, f"device list to show all {n} phones registered")
 
 
 if __name__ == "__main__":

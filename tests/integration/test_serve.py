@@ -4,9 +4,10 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import unittest
 
-from labcm_test import LabcmTestCase
+from labcm_test import LABCM, LabcmTestCase
 
 
 class Serve(LabcmTestCase):
@@ -22,8 +23,42 @@ class Serve(LabcmTestCase):
         shown = json.loads(self.ok("--json", "device", "show", "SEP001122AABBCC"))["result"]
         self.assertEqual(shown["lines"][0]["dn"], "1001")
         self.assertEqual(self.status()["devices"], 1)
-        self.wait_for(lambda: "device_added mac=001122AABBCC" in self.log_of(proc), "the server's log line")
+        self.wait_for_log(proc, "device_added mac=001122AABBCC")
         self.wait_for(lambda: "device_added" in self.ok("events", "--device", "SEP001122AABBCC"), "the stored event")
+
+    def test_ready_means_every_listener_answers_and_systemd_is_told(self):
+        """READY=1 (sd_notify, the unit is Type=notify) and status ready: true come only once
+        every phone-facing and admin listener is bound; STOPPING=1 on SIGTERM."""
+        self.use_loopback_ports()
+        self.assertIs(self.status()["ready"], False)  # no server: the direct mode is never ready
+        notify_path = os.path.join(self.dir, "notify.sock")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            notify.bind(notify_path)
+            notify.settimeout(15)
+            log = open(os.path.join(self.dir, "serve-notify.log"), "w+", encoding="utf-8")
+            proc = subprocess.Popen([LABCM, "--data-dir", self.data, "serve"], stdout=log, stderr=subprocess.STDOUT,
+                                    env={**os.environ, "NOTIFY_SOCKET": notify_path})
+            proc.stderr_file = log
+            proc.log_path = log.name
+            self.servers.append(proc)
+            messages = notify.recv(4096).decode()  # the first datagram labcm sends is READY=1
+            self.assertIn("READY=1", messages.splitlines())
+            self.assertIn(f"MAINPID={proc.pid}", messages.splitlines())
+            # At that moment every listener answers, without waiting.
+            for port in (self.admin_port, self.http_port, self.sip_port):
+                with socket.create_connection(("127.0.0.1", port), timeout=5):
+                    pass
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tftp:
+                tftp.settimeout(5)
+                tftp.sendto(b"\x00\x01nothing-here.bin\x00octet\x00", ("127.0.0.1", self.tftp_port))
+                self.assertEqual(tftp.recvfrom(1024)[0][:4], b"\x00\x05\x00\x01")  # ERROR, file not found
+            self.assertIs(self.status()["ready"], True)
+            health = self.labcm("health")
+            self.assertEqual(health.returncode, 0, health.stderr)
+            self.assertEqual(json.loads(health.stdout), {"status": "ok", "ready": True})
+            proc.send_signal(signal.SIGTERM)
+            self.assertIn("STOPPING=1", notify.recv(4096).decode().splitlines())
+            self.assertEqual(proc.wait(timeout=15), 0)
 
     def test_errors_through_the_socket_change_nothing(self):
         self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
@@ -89,7 +124,7 @@ class Serve(LabcmTestCase):
         self.wait_for(lambda: self.status()["external_changes"] == 1, "the server to notice the outside write")
         # Settings were reloaded from the database.
         self.assertRegex(self.ok("setting", "list"), r"timezone\s+Europe/Berlin")
-        self.assertIn("store_external_change", self.log_of(proc))
+        self.wait_for_log(proc, "store_external_change")
 
     def test_sigterm_and_sigint_stop_cleanly(self):
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import unittest
 
 from labcm_test import LabcmTestCase
@@ -65,17 +64,25 @@ class Registrar(LabcmTestCase):
         self.assertNotEqual(start, -1, "sipp received no NOTIFY")
         return trace[start:start + 2000]
 
-    def registration(self):
-        return json.loads(self.ok("--json", "device", "show", f"SEP{MAC}"))["result"]["registration"]
+    def registration(self, mac=MAC):
+        return json.loads(self.ok("--json", "device", "show", f"SEP{mac}"))["result"]["registration"]
+
+    def stored_registration(self, mac, **expected):
+        """Polls until the stored registration has every expected field (the registrar answers
+        sipp before its writer thread saves the registration); returns it."""
+        def stored():
+            reg = self.registration(mac)
+            self.assertEqual({k: reg.get(k) for k in expected}, expected)
+            return reg
+        return self.eventually(stored, f"SEP{mac}'s stored registration to be {expected}")
 
     def restart_phone(self):
-        # The NOTIFY goes out once sipp is waiting for it; retry while the keep-alive is in flight.
-        for _ in range(100):
+        # The NOTIFY goes out once sipp is waiting for it; retried while the keep-alive is in flight.
+        def restarted():
             r = self.labcm("device", "restart", f"SEP{MAC}")
-            if r.returncode == 0:
-                return r.stdout
-            time.sleep(0.1)
-        self.fail(f"labcm device restart never succeeded: {r.stderr}")
+            self.assertEqual(r.returncode, 0, f"labcm device restart: {r.stderr}")
+            return r
+        return self.eventually(restarted, "labcm device restart to succeed", seconds=30, step=0.1).stdout
 
     def run_register_notify(self, transport):
         p = self.sipp("register_notify.xml", transport)
@@ -120,12 +127,9 @@ class Registrar(LabcmTestCase):
         self.ok("device", "add", f"SEP{mac}", "--model", "7970", "--line", "1001", "--transport", "udp")
         p = self.sipp("oddities_methods.xml", "u1", mac=mac)
         self.finish(p)
-        reg = json.loads(self.ok("--json", "device", "show", f"SEP{mac}"))["result"]["registration"]
-        self.assertEqual(reg["state"], "registered")
-        self.assertEqual(reg["active_load"], "SIP70.8-4-2-30S")  # Load= form
-        self.assertEqual(reg["inactive_load"], "")
-        self.assertEqual(reg["last"], "phone-keypad")
-        self.assertEqual(reg["model_id"], 30006)
+        self.stored_registration(mac, state="registered",
+                                 active_load="SIP70.8-4-2-30S",  # Load= form
+                                 inactive_load="", last="phone-keypad", model_id=30006)
 
     def test_digest_authentication(self):
         self.ok("line", "add", f"SEP{MAC}", "1002", "--index", "3", "--auth-name", "alice", "--auth-password", "s3cret")
@@ -161,9 +165,7 @@ class Registrar(LabcmTestCase):
         mac = "001122AA7960"
         self.ok("device", "add", f"SEP{mac}", "--model", "7960", "--line", "1001", "--transport", "udp")
         self.finish(self.sipp("register_7960.xml", "u1", mac=mac))
-        reg = json.loads(self.ok("--json", "device", "show", f"SEP{mac}"))["result"]["registration"]
-        self.assertEqual(reg["state"], "registered")
-        self.assertEqual(reg["model_id"], 7)
+        self.stored_registration(mac, state="registered", model_id=7)
         r = self.labcm("device", "restart", f"SEP{mac}")
         self.assertEqual(r.returncode, 1)
         self.assertIn("7940/7960 SIP phones are not controlled", r.stderr)

@@ -151,3 +151,20 @@ TEST_CASE("registrar: configuration changes flow into live bindings; removed dev
     CHECK(r.pruneUnknown() == std::vector<std::string>{"001122AABBCC"});
     CHECK(r.bindings().empty());
 }
+
+TEST_CASE("registrar: one device added (auto-registration) is known at once; the others stay") {
+    auto r = makeRegistrar();
+    RegisterRequest q = first();
+    q.mac = "00112233EEFF";
+    CHECK(r.onRegister(q, t0, w0).status == 404);
+    r.upsertDevice({"00112233EEFF", "8861", {"5001"}});
+    auto d = r.onRegister(q, t0, w0);
+    CHECK(d.status == 200);
+    CHECK((d.outcome == RegisterOutcome::NewRegistration));
+    CHECK(r.binding("00112233EEFF")->dns == std::vector<std::string>{"5001"});
+    CHECK(r.device("001122AABBCC") != nullptr); // upsert replaces nothing else
+    // Upserting again changes that device's lines in its live binding.
+    r.upsertDevice({"00112233EEFF", "8861", {"5001", "5002"}});
+    CHECK(r.binding("00112233EEFF")->dns.size() == 2);
+    CHECK(r.pruneUnknown().empty());
+}
