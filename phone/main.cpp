@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -50,192 +54,214 @@ bool isLoopback(const std::string& ip) {
     return !ec && a.is_loopback();
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
-    CLI::App app{"labcm-phone: simulated Cisco SIP phones booting against labcm"};
+struct Options {
     std::vector<std::string> models{"8845"};
     std::string mac = "0011220A0001";
     std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface, dhcpRelay;
     int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60, dhcpPort = 67;
     double rate = 100, hold = 0, keepalive = 0;
     bool noImages = false, json = false, quiet = false, listModels = false, labNetwork = false;
-    app.add_option("--model", models, "model(s) to simulate, rotated over the phones (8845, 7821, 7975, ...)")->delimiter(',');
-    app.add_option("--mac", mac, "MAC of the first phone; the others count up from it");
-    app.add_option("--tftp", tftp, "TFTP/HTTP server address (what DHCP option 150 would give)");
-    app.add_option("--dhcp", dhcpIface, "run the DHCP step on this interface (in a network namespace of your own) "
-                                        "and take the TFTP server from option 150/66");
-    app.add_option("--dhcp-relay", dhcpRelay, "ask this DHCP server through a relay agent at each phone's --ip/--ip-base "
-                                              "address (giaddr; the phone binds port 67 there)");
-    app.add_option("--dhcp-port", dhcpPort, "DHCP server and relay agent port (the client port is this + 1)")
-        ->check(CLI::Range(1, 65534));
-    app.add_option("--tftp-port", tftpPort, "TFTP port")->check(CLI::Range(1, 65535));
-    app.add_option("--http-port", httpPort, "HTTP port the 78xx/88xx try first")->check(CLI::Range(1, 65535));
-    app.add_option("--ip", ip, "the phone's own address (sockets bind to it)");
-    app.add_option("--ip-base", ipBase, "give phone i the address ip-base + i (e.g. 127.1.0.1)");
-    app.add_option("--sip-port", sipPort, "UDP port phones listen on (0 = ephemeral; 5060 with --ip-base)")->check(CLI::Range(0, 65535));
-    app.add_option("--active-load", activeLoad, "the load the phones run (default: the profile's)");
-    app.add_option("--inactive-load", inactiveLoad, "the other bank's load (default: the profile's)");
-    app.add_option("--count", count, "number of phones")->check(CLI::Range(1, kMaxPhones));
-    app.add_option("--rate", rate, "phones started per second (open loop)")->check(CLI::Range(0.1, 100000.0));
-    app.add_option("--boots", boots, "stop after this many registrations per phone (restarts in between)")->check(CLI::Range(1, 100));
-    app.add_option("--hold", hold, "seconds to stay registered after the last boot (answering NOTIFYs)")->check(CLI::Range(0.0, 3600.0));
-    app.add_option("--keepalive", keepalive, "keep-alive interval, seconds (default: granted Expires - 5)")->check(CLI::Range(0.0, 3600.0));
-    app.add_option("--timeout", timeout, "stop everything after this many seconds")->check(CLI::Range(1, kMaxTimeout));
-    app.add_flag("--no-images", noImages, "fetch .loads files but not the images they list");
-    app.add_flag("--json", json, "print the final report as one JSON line");
-    app.add_flag("--quiet,-q", quiet, "no per-step lines");
-    app.add_flag("--list-models", listModels, "list the simulated models and exit");
-    app.add_flag("--lab-network", labNetwork, "allow --count > 1 against a non-loopback server (a lab of your own)");
-    CLI11_PARSE(app, argc, argv);
+};
 
-    if (listModels) {
-        for (const auto& p : profiles())
-            std::cout << fmt::format("{:<5} model {:<6} {:<22} {} {} {}\n  inferred: {}\n", p.model, p.typemodel, p.userAgent,
-                                     toString(p.defaultTransport), p.httpFirst ? "http+tftp" : "tftp", p.activeLoad, p.inferred);
+void addOptions(CLI::App& app, Options& o) {
+    app.add_option("--model", o.models, "model(s) to simulate, rotated over the phones (8845, 7821, 7975, ...)")->delimiter(',');
+    app.add_option("--mac", o.mac, "MAC of the first phone; the others count up from it");
+    app.add_option("--tftp", o.tftp, "TFTP/HTTP server address (what DHCP option 150 would give)");
+    app.add_option("--dhcp", o.dhcpIface, "run the DHCP step on this interface (in a network namespace of your own) "
+                                          "and take the TFTP server from option 150/66");
+    app.add_option("--dhcp-relay", o.dhcpRelay, "ask this DHCP server through a relay agent at each phone's --ip/--ip-base "
+                                                "address (giaddr; the phone binds port 67 there)");
+    app.add_option("--dhcp-port", o.dhcpPort, "DHCP server and relay agent port (the client port is this + 1)")
+        ->check(CLI::Range(1, 65534));
+    app.add_option("--tftp-port", o.tftpPort, "TFTP port")->check(CLI::Range(1, 65535));
+    app.add_option("--http-port", o.httpPort, "HTTP port the 78xx/88xx try first")->check(CLI::Range(1, 65535));
+    app.add_option("--ip", o.ip, "the phone's own address (sockets bind to it)");
+    app.add_option("--ip-base", o.ipBase, "give phone i the address ip-base + i (e.g. 127.1.0.1)");
+    app.add_option("--sip-port", o.sipPort, "UDP port phones listen on (0 = ephemeral; 5060 with --ip-base)")->check(CLI::Range(0, 65535));
+    app.add_option("--active-load", o.activeLoad, "the load the phones run (default: the profile's)");
+    app.add_option("--inactive-load", o.inactiveLoad, "the other bank's load (default: the profile's)");
+    app.add_option("--count", o.count, "number of phones")->check(CLI::Range(1, kMaxPhones));
+    app.add_option("--rate", o.rate, "phones started per second (open loop)")->check(CLI::Range(0.1, 100000.0));
+    app.add_option("--boots", o.boots, "stop after this many registrations per phone (restarts in between)")->check(CLI::Range(1, 100));
+    app.add_option("--hold", o.hold, "seconds to stay registered after the last boot (answering NOTIFYs)")->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--keepalive", o.keepalive, "keep-alive interval, seconds (default: granted Expires - 5)")->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--timeout", o.timeout, "stop everything after this many seconds")->check(CLI::Range(1, kMaxTimeout));
+    app.add_flag("--no-images", o.noImages, "fetch .loads files but not the images they list");
+    app.add_flag("--json", o.json, "print the final report as one JSON line");
+    app.add_flag("--quiet,-q", o.quiet, "no per-step lines");
+    app.add_flag("--list-models", o.listModels, "list the simulated models and exit");
+    app.add_flag("--lab-network", o.labNetwork, "allow --count > 1 against a non-loopback server (a lab of your own)");
+}
+
+void listModels() {
+    for (const auto& p : profiles())
+        std::cout << fmt::format("{:<5} model {:<6} {:<22} {} {} {}\n  inferred: {}\n", p.model, p.typemodel, p.userAgent,
+                                 toString(p.defaultTransport), p.httpFirst ? "http+tftp" : "tftp", p.activeLoad, p.inferred);
+}
+
+/// What the options resolve to: the profiles, the first MAC, the address base.
+struct Plan {
+    std::vector<Profile> profiles;
+    std::string mac;
+    std::optional<asio::ip::address_v4> base;
+};
+
+// Checks the options (a storm only against loopback or a lab of one's own); the plan, or the
+// message for stderr.
+std::variant<Plan, std::string> plan(const Options& o) {
+    Plan p;
+    for (const auto& m : o.models) {
+        auto prof = findProfile(m);
+        if (!prof) return "no profile for model '" + m + "' (see --list-models)";
+        p.profiles.push_back(*prof);
+    }
+    if (o.tftp.empty() && o.dhcpIface.empty() && o.dhcpRelay.empty())
+        return "give --tftp <server address>, or --dhcp <interface> to ask DHCP for it";
+    if (!o.dhcpRelay.empty() && o.count > 1 && o.ipBase.empty())
+        return "--dhcp-relay with --count > 1 needs --ip-base (one relay address per phone)";
+    if (!o.dhcpRelay.empty() && o.count > 1 && !o.labNetwork && !isLoopback(o.dhcpRelay))
+        return "--count > 1 sends a DHCP storm; it runs against loopback only unless --lab-network";
+    if (!o.dhcpIface.empty() && o.count > 1 && !o.labNetwork)
+        return "--count > 1 with --dhcp needs --lab-network (a namespace or lab of your own)";
+    auto norm = labcm::normalizeMac(o.mac);
+    if (!norm) return "'" + o.mac + "' is not a MAC address";
+    p.mac = *norm;
+    boost::system::error_code ec;
+    if (!o.tftp.empty()) {
+        auto tftpAddr = asio::ip::make_address(o.tftp, ec);
+        if (ec || !tftpAddr.is_v4()) return "--tftp must be an IPv4 address";
+    }
+    if (o.count > 1 && !o.labNetwork && o.dhcpIface.empty() && o.dhcpRelay.empty() && !isLoopback(o.tftp))
+        return "--count > 1 sends a boot storm; it runs against loopback only unless --lab-network";
+    if (!o.ipBase.empty()) {
+        auto b = asio::ip::make_address(o.ipBase, ec);
+        if (ec || !b.is_v4()) return "--ip-base must be an IPv4 address";
+        p.base = b.to_v4();
+    }
+    return p;
+}
+
+PhoneSpec phoneSpec(const Options& o, const Plan& p, int i) {
+    PhoneSpec s;
+    s.profile = p.profiles[static_cast<std::size_t>(i) % p.profiles.size()];
+    s.mac = macPlus(p.mac, static_cast<unsigned long long>(i));
+    s.localIp = p.base ? asio::ip::address_v4(p.base->to_uint() + static_cast<unsigned>(i)).to_string() : o.ip;
+    s.sipPort = o.sipPort != 0 ? o.sipPort : (p.base ? 5060 : 0);
+    s.dhcpIface = o.dhcpIface;
+    s.dhcpRelay = o.dhcpRelay;
+    s.dhcpPort = static_cast<std::uint16_t>(o.dhcpPort);
+    s.activeLoad = o.activeLoad.empty() ? std::string(s.profile.activeLoad) : o.activeLoad;
+    s.inactiveLoad = o.inactiveLoad.empty() ? std::string(s.profile.inactiveLoad) : o.inactiveLoad;
+    return s;
+}
+
+// One progress line (fleets on a terminal); true when every phone is done.
+bool progress(const std::vector<PhoneResult>& results, Clock::time_point started, bool show) {
+    std::size_t done = 0, registered = 0, failed = 0;
+    std::array<int, kStepCount> inStep{};
+    for (const auto& r : results) {
+        if (r.done) ++done;
+        if (!r.failure.empty()) ++failed;
+        if (r.bootsRegistered > 0) ++registered;
+        if (!r.done && r.currentStep > 0 && r.currentStep < kStepCount) ++inStep[static_cast<std::size_t>(r.currentStep)];
+    }
+    if (show) {
+        std::string line = fmt::format("\r{:6.1f}s done {}/{} registered {} failed {} |",
+                                       std::chrono::duration<double>(Clock::now() - started).count(), done, results.size(),
+                                       registered, failed);
+        for (int s = kStepCtl; s < kStepCount; ++s)
+            if (inStep[static_cast<std::size_t>(s)]) line += fmt::format(" {} {}", stepName(s), inStep[static_cast<std::size_t>(s)]);
+        std::cerr << line << "   " << std::flush;
+    }
+    return done == results.size();
+}
+
+// Boots the phones, `rate` per second, until all are done or the timeout; fills `results`.
+void runFleet(const Options& o, const Plan& p, std::vector<PhoneResult>& results, Clock::time_point started) {
+    RunOptions opt;
+    opt.boots = o.boots;
+    opt.hold = std::chrono::milliseconds(static_cast<long long>(o.hold * 1000));
+    opt.keepalive = std::chrono::milliseconds(static_cast<long long>(o.keepalive * 1000));
+    opt.fetchImages = !o.noImages;
+    if (!o.quiet) opt.log = [](const std::string& s) { std::cerr << s << '\n'; };
+    Target target{o.tftp, static_cast<std::uint16_t>(o.tftpPort), static_cast<std::uint16_t>(o.httpPort)};
+
+    asio::io_context io;
+    auto spawnAll = [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(io);
+        for (int i = 0; i < o.count; ++i) {
+            auto due = started + std::chrono::microseconds(static_cast<long long>(i * 1e6 / o.rate));
+            if (due > Clock::now()) {
+                t.expires_at(due);
+                co_await t.async_wait(asio::use_awaitable);
+            }
+            auto s = phoneSpec(o, p, i);
+            auto& r = results[static_cast<std::size_t>(i)];
+            r.mac = s.mac;
+            asio::co_spawn(io, runPhone(std::move(s), target, opt, r), [&r](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    if (r.failure.empty()) r.failure = fmt::format("step {}: internal error: {}", r.currentStep, ex.what());
+                    r.done = true;
+                }
+            });
+        }
+    };
+    asio::co_spawn(io, spawnAll(), asio::detached);
+
+    // Progress every 200 ms (for fleets), and the global deadline.
+    auto deadline = started + std::chrono::seconds(o.timeout);
+    bool showProgress = o.count > 1 && !o.json && isatty(STDERR_FILENO);
+    for (;;) {
+        io.run_for(std::chrono::milliseconds(200));
+        if (progress(results, started, showProgress) || io.stopped() || Clock::now() >= deadline) break;
+    }
+    if (showProgress) std::cerr << '\n';
+    io.stop();
+}
+
+void printOne(const Options& o, const Plan& p, const PhoneResult& r, bool ok) {
+    if (ok)
+        std::cout << fmt::format("SEP{} {}: registered {} boot(s) as {} over {}, active {} inactive {}, boot-to-registered {:.1f} ms\n",
+                                 r.mac, p.profiles.front().model, r.bootsRegistered, r.line, r.transport, r.activeLoad,
+                                 r.inactiveLoad, r.bootToRegisteredMs.empty() ? 0.0 : r.bootToRegisteredMs.back());
+    else
+        std::cout << fmt::format("SEP{} {}: {}\n", r.mac, p.profiles.front().model,
+                                 r.failure.empty() ? fmt::format("step {}: timeout after {} s ({})", r.currentStep, o.timeout,
+                                                                 stepName(r.currentStep))
+                                                   : r.failure);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"labcm-phone: simulated Cisco SIP phones booting against labcm"};
+    Options o;
+    addOptions(app, o);
+    CLI11_PARSE(app, argc, argv);
+    if (o.listModels) {
+        listModels();
         return 0;
     }
-    std::vector<Profile> profs;
-    for (const auto& m : models) {
-        auto p = findProfile(m);
-        if (!p) {
-            std::cerr << "labcm-phone: no profile for model '" << m << "' (see --list-models)\n";
-            return 2;
-        }
-        profs.push_back(*p);
-    }
-    if (tftp.empty() && dhcpIface.empty() && dhcpRelay.empty()) {
-        std::cerr << "labcm-phone: give --tftp <server address>, or --dhcp <interface> to ask DHCP for it\n";
+    auto planned = plan(o);
+    if (auto* why = std::get_if<std::string>(&planned)) {
+        std::cerr << "labcm-phone: " << *why << "\n";
         return 2;
     }
-    if (!dhcpRelay.empty() && count > 1 && ipBase.empty()) {
-        std::cerr << "labcm-phone: --dhcp-relay with --count > 1 needs --ip-base (one relay address per phone)\n";
-        return 2;
-    }
-    if (!dhcpRelay.empty() && count > 1 && !labNetwork && !isLoopback(dhcpRelay)) {
-        std::cerr << "labcm-phone: --count > 1 sends a DHCP storm; it runs against loopback only unless --lab-network\n";
-        return 2;
-    }
-    if (!dhcpIface.empty() && count > 1 && !labNetwork) {
-        std::cerr << "labcm-phone: --count > 1 with --dhcp needs --lab-network (a namespace or lab of your own)\n";
-        return 2;
-    }
-    auto norm = labcm::normalizeMac(mac);
-    if (!norm) {
-        std::cerr << "labcm-phone: '" << mac << "' is not a MAC address\n";
-        return 2;
-    }
-    boost::system::error_code ec;
-    if (!tftp.empty()) {
-        auto tftpAddr = asio::ip::make_address(tftp, ec);
-        if (ec || !tftpAddr.is_v4()) {
-            std::cerr << "labcm-phone: --tftp must be an IPv4 address\n";
-            return 2;
-        }
-    }
-    if (count > 1 && !labNetwork && dhcpIface.empty() && dhcpRelay.empty() && !isLoopback(tftp)) {
-        std::cerr << "labcm-phone: --count > 1 sends a boot storm; it runs against loopback only unless --lab-network\n";
-        return 2;
-    }
-    std::optional<asio::ip::address_v4> base;
-    if (!ipBase.empty()) {
-        auto b = asio::ip::make_address(ipBase, ec);
-        if (ec || !b.is_v4()) {
-            std::cerr << "labcm-phone: --ip-base must be an IPv4 address\n";
-            return 2;
-        }
-        base = b.to_v4();
-    }
-    raiseFileLimit(static_cast<std::size_t>(count) * 3 + 64);
+    const auto& p = std::get<Plan>(planned);
+    raiseFileLimit(static_cast<std::size_t>(o.count) * 3 + 64);
 
-    RunOptions opt;
-    opt.boots = boots;
-    opt.hold = std::chrono::milliseconds(static_cast<long long>(hold * 1000));
-    opt.keepalive = std::chrono::milliseconds(static_cast<long long>(keepalive * 1000));
-    opt.fetchImages = !noImages;
-    if (!quiet) opt.log = [](const std::string& s) { std::cerr << s << '\n'; };
-    Target target{tftp, static_cast<std::uint16_t>(tftpPort), static_cast<std::uint16_t>(httpPort)};
-
-    std::vector<PhoneResult> results(static_cast<std::size_t>(count)); // outlives the io_context
+    std::vector<PhoneResult> results(static_cast<std::size_t>(o.count)); // outlives the io_context
     auto started = Clock::now();
-    {
-        asio::io_context io;
-        auto spawnAll = [&]() -> asio::awaitable<void> {
-            asio::steady_timer t(io);
-            for (int i = 0; i < count; ++i) {
-                auto due = started + std::chrono::microseconds(static_cast<long long>(i * 1e6 / rate));
-                if (due > Clock::now()) {
-                    t.expires_at(due);
-                    co_await t.async_wait(asio::use_awaitable);
-                }
-                PhoneSpec s;
-                s.profile = profs[static_cast<std::size_t>(i) % profs.size()];
-                s.mac = macPlus(*norm, static_cast<unsigned long long>(i));
-                s.localIp = base ? asio::ip::address_v4(base->to_uint() + static_cast<unsigned>(i)).to_string() : ip;
-                s.sipPort = sipPort != 0 ? sipPort : (base ? 5060 : 0);
-                s.dhcpIface = dhcpIface;
-                s.dhcpRelay = dhcpRelay;
-                s.dhcpPort = static_cast<std::uint16_t>(dhcpPort);
-                s.activeLoad = activeLoad.empty() ? std::string(s.profile.activeLoad) : activeLoad;
-                s.inactiveLoad = inactiveLoad.empty() ? std::string(s.profile.inactiveLoad) : inactiveLoad;
-                auto& r = results[static_cast<std::size_t>(i)];
-                r.mac = s.mac;
-                asio::co_spawn(io, runPhone(std::move(s), target, opt, r), [&r](std::exception_ptr e) {
-                    if (!e) return;
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& ex) {
-                        if (r.failure.empty()) r.failure = fmt::format("step {}: internal error: {}", r.currentStep, ex.what());
-                        r.done = true;
-                    }
-                });
-            }
-        };
-        asio::co_spawn(io, spawnAll(), asio::detached);
-
-        // Progress once a second (for fleets), and the global deadline.
-        auto deadline = started + std::chrono::seconds(timeout);
-        bool showProgress = count > 1 && !json && isatty(STDERR_FILENO);
-        for (;;) {
-            io.run_for(std::chrono::milliseconds(200));
-            std::size_t done = 0, registered = 0, failed = 0;
-            std::array<int, kStepCount> inStep{};
-            for (const auto& r : results) {
-                if (r.done) ++done;
-                if (!r.failure.empty()) ++failed;
-                if (r.bootsRegistered > 0) ++registered;
-                if (!r.done && r.currentStep > 0 && r.currentStep < kStepCount) ++inStep[static_cast<std::size_t>(r.currentStep)];
-            }
-            if (showProgress) {
-                std::string line = fmt::format("\r{:6.1f}s done {}/{} registered {} failed {} |",
-                                               std::chrono::duration<double>(Clock::now() - started).count(), done, count,
-                                               registered, failed);
-                for (int s = kStepCtl; s < kStepCount; ++s)
-                    if (inStep[static_cast<std::size_t>(s)]) line += fmt::format(" {} {}", stepName(s), inStep[static_cast<std::size_t>(s)]);
-                std::cerr << line << "   " << std::flush;
-            }
-            if (done == results.size() || io.stopped() || Clock::now() >= deadline) break;
-        }
-        if (showProgress) std::cerr << '\n';
-        io.stop();
-    }
+    runFleet(o, p, results, started);
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    auto report = summarize(results, boots, seconds);
-    if (count == 1) {
-        const auto& r = results.front();
-        if (report.failed == 0)
-            std::cout << fmt::format("SEP{} {}: registered {} boot(s) as {} over {}, active {} inactive {}, boot-to-registered {:.1f} ms\n",
-                                     r.mac, profs.front().model, r.bootsRegistered, r.line, r.transport, r.activeLoad,
-                                     r.inactiveLoad, r.bootToRegisteredMs.empty() ? 0.0 : r.bootToRegisteredMs.back());
-        else
-            std::cout << fmt::format("SEP{} {}: {}\n", r.mac, profs.front().model,
-                                     r.failure.empty() ? fmt::format("step {}: timeout after {} s ({})", r.currentStep, timeout,
-                                                                     stepName(r.currentStep))
-                                                       : r.failure);
-    }
-    if (json)
+    auto report = summarize(results, o.boots, seconds);
+    if (o.count == 1) printOne(o, p, results.front(), report.failed == 0);
+    if (o.json)
         std::cout << reportJson(report) << '\n';
-    else if (count > 1)
+    else if (o.count > 1)
         std::cout << formatReport(report);
     return report.failed == 0 ? 0 : 1;
 }

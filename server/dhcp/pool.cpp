@@ -123,6 +123,19 @@ std::optional<FieldError> buildPool(const PoolSpec& spec, Pool& out) {
     return std::nullopt;
 }
 
+std::vector<Pool> buildPools(const std::vector<PoolSpec>& specs, std::vector<PoolProblem>& skipped) {
+    std::vector<Pool> pools;
+    for (const auto& spec : specs) {
+        Pool p;
+        if (auto e = buildPool(spec, p)) {
+            skipped.push_back({spec.name, *e});
+            continue;
+        }
+        pools.push_back(std::move(p));
+    }
+    return pools;
+}
+
 bool overlaps(const Pool& a, const Pool& b) {
     return a.inSubnet(b.network) || b.inSubnet(a.network);
 }

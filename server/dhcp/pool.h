@@ -58,6 +58,16 @@ struct Pool {
 /// @return the pool, or the first problem naming its field ("subnet", "range", ...).
 std::optional<FieldError> buildPool(const PoolSpec& spec, Pool& out);
 
+/// @brief A pool spec that cannot be served, and why.
+struct PoolProblem {
+    std::string pool;
+    FieldError error;
+};
+
+/// @brief Every valid pool of `specs` (the DHCP server's configuration); the others, with
+/// their first problem, in `skipped` (a bad pool never stops the good ones).
+std::vector<Pool> buildPools(const std::vector<PoolSpec>& specs, std::vector<PoolProblem>& skipped);
+
 /// @brief Two pools overlap when their subnets do (a request would match both).
 bool overlaps(const Pool& a, const Pool& b);
 

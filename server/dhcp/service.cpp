@@ -1,5 +1,6 @@
 #include "dhcp/service.h"
 
+#include "core/clock.h"
 #include "core/test_faults.h"
 
 #include <arpa/inet.h>
@@ -42,10 +43,6 @@ struct DhcpService::Incoming {
 
 namespace {
 
-std::int64_t nowMs() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::optional<Addr> optionAddr(const Packet& p, std::uint8_t code) {
     auto* o = p.find(code);
@@ -325,7 +322,7 @@ void DhcpService::send(const Incoming& in, const Packet& reply, bool forceBroadc
 void DhcpService::onDiscover(const Incoming& in, const Pool& pool) {
     std::string why;
     auto requested = optionAddr(in.packet, opt::RequestedIp);
-    auto a = allocator_.offer(pool, in.mac, requested, in.local, nowMs(), why);
+    auto a = allocator_.offer(pool, in.mac, requested, in.local, wallClockMs(), why);
     if (!a) {
         ++counters_.exhausted;
         bus_.publish(Service::Dhcp, EventKind::DhcpExhausted, Severity::Warning, in.mac, "",
@@ -361,7 +358,7 @@ void DhcpService::onRequest(const Incoming& in, const Pool& pool) {
         spdlog::warn("dhcp mac={}: REQUEST without a requested address or ciaddr dropped", in.mac);
         return;
     }
-    auto now = nowMs();
+    auto now = wallClockMs();
     auto verdict = allocator_.check(pool, in.mac, address, in.local, now);
     if (verdict.kind == Verdict::Nak) {
         auto p = reply(in, pool, MessageType::Nak);
@@ -444,7 +441,7 @@ void DhcpService::saveBehind(const Lease& l, const char* what) {
 
 void DhcpService::onRelease(const Incoming& in) {
     Addr ciaddr = toAddr(in.packet.ciaddr);
-    auto l = allocator_.release(in.mac, ciaddr, nowMs());
+    auto l = allocator_.release(in.mac, ciaddr, wallClockMs());
     if (!l) return ignore(in, fmt::format("RELEASE of {}, which this MAC does not hold", addrText(ciaddr)));
     ++counters_.releases;
     saveBehind(*l, "release");
@@ -456,7 +453,7 @@ void DhcpService::onDecline(const Incoming& in, const Pool&) {
     auto requested = optionAddr(in.packet, opt::RequestedIp);
     if (!requested) return ignore(in, "DECLINE without a requested address (option 50)");
     auto l = allocator_.decline(in.mac, *requested,
-                                std::chrono::duration_cast<std::chrono::milliseconds>(limits::kDhcpDeclineHold).count(), nowMs());
+                                std::chrono::duration_cast<std::chrono::milliseconds>(limits::kDhcpDeclineHold).count(), wallClockMs());
     if (!l) return ignore(in, fmt::format("DECLINE of {}, which was not given to this MAC", addrText(*requested)));
     ++counters_.declines;
     saveBehind(*l, "decline");

@@ -93,6 +93,11 @@ FileResult FileNamespace::rendered(const RequestName& name) {
     return r;
 }
 
+std::string FileNamespace::configStamp(const std::string& mac) {
+    auto f = resolve("SEP" + mac + ".cnf.xml");
+    return f.kind == FileResult::Kind::Rendered ? versionStampOf(f.body) : std::string();
+}
+
 FileResult FileNamespace::resolve(std::string_view rawName) {
     auto name = parseRequestName(rawName);
     FileResult r;

@@ -41,6 +41,10 @@ public:
 
     FileResult resolve(std::string_view rawName);
 
+    /// @brief The versionStamp of the SEP<MAC>.cnf.xml labcm serves now ("" when there is
+    /// none): what apply-config and check-version compare the phone's against.
+    std::string configStamp(const std::string& mac);
+
     /// @brief Called for a SEP<MAC>.cnf.xml with no device: returns the device being
     /// auto-registered (its file is rendered from it at once, before the commit) or nullopt
     /// with the reason in `why`.

@@ -64,6 +64,12 @@ std::string render(const std::string& name, const TemplateContext& ctx, const Te
 
 } // namespace
 
+std::string versionStampOf(std::string_view xml) {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8)) return {};
+    return doc.document_element().child("versionStamp").text().get();
+}
+
 TemplateSet::TemplateSet(std::filesystem::path overrideDir) : overrideDir_(std::move(overrideDir)) {}
 
 std::string TemplateSet::text(const std::string& name) const {

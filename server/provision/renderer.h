@@ -66,4 +66,8 @@ inline constexpr int kOverlapTimeout = 3;
 /// bytes rendered with an empty stamp, so it changes exactly when the content does.
 std::string contentStamp(const std::string& bytes);
 
+/// @brief The versionStamp a rendered config carries (the root element's <versionStamp>),
+/// "" when it has none or is not XML.
+std::string versionStampOf(std::string_view xml);
+
 } // namespace labcm::provision

@@ -224,3 +224,18 @@ TEST_CASE("timezones: known zones map, unknown ones fall back") {
     CHECK(ciscoTimeZone("UTC") == kFallbackCiscoTimeZone);
     CHECK(!ciscoTimeZone("Antarctica/Troll"));
 }
+
+TEST_CASE("renderer: versionStampOf reads the stamp a rendered config carries") {
+    TemplateSet plain;
+    auto sep = renderDeviceConfig(desk(), inputs(), plain);
+    CHECK(versionStampOf(sep) == stampOf(sep));
+    CHECK(versionStampOf(sep).size() == 36);
+    CHECK(versionStampOf("<device><versionStamp>abc</versionStamp></device>") == "abc");
+    CHECK(versionStampOf("<device/>").empty());
+    CHECK(versionStampOf("").empty());
+    // Truncated anywhere: never a partial stamp, never a crash.
+    for (std::size_t n = 0; n < sep.size(); n += 97) {
+        auto got = versionStampOf(std::string_view(sep).substr(0, n));
+        CHECK((got.empty() || got == stampOf(sep)));
+    }
+}
