@@ -39,7 +39,7 @@
 #include "sip/sip_service.h"
 #include "store/admin_store.h"
 #include "store/device_store.h"
-#include "store/dhcp_store.h"
+#include "dhcp/dhcp_store.h"
 #include "store/event_log.h"
 #include "store/registration_store.h"
 #include "store/seen_phone_store.h"
@@ -350,7 +350,7 @@ void Server::reconfigureDhcp(const Event&) {
 
 // DHCP follows the pools and the settings. @throw StartError when the socket cannot open.
 void Server::configureDhcp() {
-    store::DhcpStore ds(reader_);
+    dhcp::DhcpStore ds(reader_);
     std::vector<dhcp::PoolProblem> skipped;
     auto pools = dhcp::buildPools(ds.pools(), skipped);
     for (const auto& p : skipped)

@@ -15,7 +15,7 @@
 #include "store/device_store.h"
 #include "store/admin_store.h"
 #include "http/admin_auth.h"
-#include "store/dhcp_store.h"
+#include "dhcp/dhcp_store.h"
 #include "dhcp/pool.h"
 #include "store/registration_store.h"
 #include "store/event_log.h"
@@ -769,13 +769,13 @@ void Commands::registerAdminCommands() {
 void Commands::registerDhcpCommands() {
     add("dhcp.pool.list", [this](const json::object&, Reply reply) {
         json::array out;
-        for (const auto& p : store::DhcpStore(ctx_.reader).pools()) out.push_back(poolJson(p));
+        for (const auto& p : dhcp::DhcpStore(ctx_.reader).pools()) out.push_back(poolJson(p));
         reply({{"ok", true}, {"result", std::move(out)}});
     });
 
     add("dhcp.pool.set", [this](const json::object& a, Reply reply) {
         auto name = reqString(a, "name");
-        auto existing = store::DhcpStore(ctx_.reader).pool(name);
+        auto existing = dhcp::DhcpStore(ctx_.reader).pool(name);
         dhcp::PoolSpec base;
         base.name = name;
         if (!existing) {
@@ -788,7 +788,7 @@ void Commands::registerDhcpCommands() {
         auto now = nowMs();
         write(
             [spec, pool, now](store::Db& db) -> json::value {
-                store::DhcpStore ds(db);
+                dhcp::DhcpStore ds(db);
                 for (const auto& other : ds.pools()) {
                     dhcp::Pool o;
                     if (other.name == spec.name || dhcp::buildPool(other, o)) continue;
@@ -813,7 +813,7 @@ void Commands::registerDhcpCommands() {
         auto name = reqString(a, "name");
         write(
             [name](store::Db& db) -> json::value {
-                store::DhcpStore(db).removePool(name);
+                dhcp::DhcpStore(db).removePool(name);
                 return json::object{{"removed", name}};
             },
             [this, name](json::value&) {
@@ -827,7 +827,7 @@ void Commands::registerDhcpCommands() {
         auto now = nowMs();
         auto macs = store::DeviceStore(ctx_.reader).macs();
         json::array out;
-        for (const auto& l : store::DhcpStore(ctx_.reader).leases()) {
+        for (const auto& l : dhcp::DhcpStore(ctx_.reader).leases()) {
             std::string state(dhcp::toString(l.state));
             if (l.state == dhcp::LeaseState::Bound && l.expiresMs <= now) state = "expired";
             out.push_back({{"address", dhcp::addrText(l.address)},
@@ -850,7 +850,7 @@ void Commands::registerDhcpCommands() {
         if (!address) badArg("address", fmt::format("'{}' is not an IPv4 address", text));
         write(
             [address = *address, text](store::Db& db) -> json::value {
-                if (!store::DhcpStore(db).removeLease(address))
+                if (!dhcp::DhcpStore(db).removeLease(address))
                     throw store::NotFound(fmt::format("no lease for {}", text));
                 return json::object{{"removed", dhcp::addrText(address)}};
             },

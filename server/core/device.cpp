@@ -7,7 +7,7 @@
 
 #include "core/limits.h"
 #include "core/models.h"
-#include "dhcp/codec.h"
+#include "core/ipv4.h"
 
 namespace labcm {
 namespace {
@@ -67,10 +67,10 @@ std::optional<FieldError> validateDevice(Device& d) {
     if (d.transport != "tcp" && d.transport != "udp")
         return FieldError{"transport", fmt::format("'{}' is not a SIP transport (tcp or udp)", d.transport)};
     if (!d.dhcpAddress.empty()) {
-        auto a = dhcp::parseIpv4(d.dhcpAddress);
+        auto a = parseIpv4(d.dhcpAddress);
         if (!a || (*a)[0] == 0 || (*a)[0] >= 224)
             return FieldError{"dhcp_address", fmt::format("'{}' is not a unicast IPv4 address", d.dhcpAddress)};
-        d.dhcpAddress = dhcp::toString(*a);
+        d.dhcpAddress = toString(*a);
     }
     return std::nullopt;
 }

@@ -1,12 +1,9 @@
-// Small network helpers.
+// The address phones are told to register to, and the host's own address.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string>
-
-#include <boost/asio/ip/udp.hpp>
 
 namespace labcm::net {
 
@@ -14,26 +11,11 @@ namespace labcm::net {
 /// "127.0.0.1" when there is none.
 std::string primaryIPv4();
 
-/// @brief The address phones are told to register to: the setting when it is not
-/// "auto"; else the bind address when it is a specific one; else primaryIPv4().
+/// @brief The address phones are told to register to (pure): the setting when it is not
+/// "auto"; else the bind address when it is a specific one; else `primary`.
+std::string registrarAddress(const std::string& setting, const std::string& bindAddress, const std::string& primary);
+
+/// @brief The same rule with primaryIPv4() (read only when the rule needs it).
 std::string registrarAddress(const std::string& setting, const std::string& bindAddress);
-
-/// @brief One datagram read with its IP_PKTINFO / IPV6_PKTINFO (the socket has the option on).
-struct Datagram {
-    std::size_t size = 0;
-    boost::asio::ip::udp::endpoint from;
-    boost::asio::ip::address dest;        ///< the packet's destination address (ipi_addr / ipi6_addr)
-    boost::asio::ip::address_v4 specDst;  ///< IPv4: the local address of the interface it came in on
-    int ifindex = 0;                      ///< the interface it came in on
-};
-
-/// @brief recvmsg(MSG_DONTWAIT) into `buf`; nullopt when nothing is waiting (or the read
-/// failed, or the sender is neither IPv4 nor IPv6). `dest` defaults to `fallbackDest`.
-std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, const boost::asio::ip::address& fallbackDest);
-
-/// @brief sendmsg from the IPv4 address `from` (IP_PKTINFO ipi_spec_dst), out of interface
-/// `ifindex` when it is not 0 (a limited broadcast leaves there). @return "" or the error.
-std::string sendWithPktinfo(int fd, std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& to,
-                            const boost::asio::ip::address_v4& from, int ifindex);
 
 } // namespace labcm::net

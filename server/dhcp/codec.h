@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/ipv4.h"
+
 namespace labcm::dhcp {
 
 class ParseError : public std::runtime_error {
@@ -33,9 +35,9 @@ inline constexpr std::uint8_t Pad = 0, SubnetMask = 1, Router = 3, Dns = 6, Host
                               RelayAgent = 82, TftpServers = 150, End = 255;
 }
 
-using Ipv4 = std::array<std::uint8_t, 4>;
-std::string toString(const Ipv4& a);
-std::optional<Ipv4> parseIpv4(std::string_view text);
+using labcm::Ipv4; // core/ipv4.h
+using labcm::parseIpv4;
+using labcm::toString;
 
 struct Option {
     std::uint8_t code;

@@ -18,8 +18,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
-#include "core/net.h"
-#include "store/dhcp_store.h"
+#include "core/pktinfo.h"
+#include "dhcp/dhcp_store.h"
 #include "store/seen_phone_store.h"
 
 namespace labcm::dhcp {
@@ -382,7 +382,7 @@ void DhcpService::commitAndAck(const Incoming& in, const Pool& pool, Allocator::
     const Lease lease = g.save.front();
     bool known = knownMacs_.contains(in.mac);
     auto job = [save = g.save, known, in](store::Db& db) {
-        store::DhcpStore ds(db);
+        dhcp::DhcpStore ds(db);
         for (const auto& l : save) ds.saveLease(l);
         // Option 60 names the model: auto-registration and the admin page use it.
         if (!known && !in.model.empty())
@@ -430,7 +430,7 @@ void DhcpService::commitAndAck(const Incoming& in, const Pool& pool, Allocator::
 void DhcpService::saveBehind(const Lease& l, const char* what) {
     // No reply waits on these: a lost release or decline only keeps an address out longer.
     try {
-        writer_.submit([l](store::Db& db) { store::DhcpStore(db).saveLease(l); },
+        writer_.submit([l](store::Db& db) { dhcp::DhcpStore(db).saveLease(l); },
                        [mac = l.mac, what](store::Outcome<std::monostate> o) {
                            if (o.error) spdlog::error("dhcp mac={}: {} not saved", mac, what);
                        });

@@ -13,7 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
-#include "core/net.h"
+#include "core/pktinfo.h"
 #include "tftp/codec.h"
 #include "tftp/transfer.h"
 

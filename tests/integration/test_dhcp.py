@@ -69,7 +69,9 @@ class Relay:
     def close(self):
         self.sock.close()
 
-    def ask(self, mtype, mac, options=None, ciaddr="0.0.0.0", wait=3.0):
+    def ask(self, mtype, mac, options=None, ciaddr="0.0.0.0", wait=15.0):
+        """Sends one message; the reply with its xid, or None after `wait` seconds (a bounded
+        deadline for an answer that comes; only the callers that expect none pass a short wait)."""
         self.xid += 1
         head = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 1, self.xid, 0, 0, socket.inet_aton(ciaddr),
                            bytes(4), bytes(4), socket.inet_aton(self.address), mac, b"", b"")

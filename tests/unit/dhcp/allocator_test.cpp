@@ -2,7 +2,7 @@
 
 #include "dhcp/allocator.h"
 #include "store/device_store.h"
-#include "store/dhcp_store.h"
+#include "dhcp/dhcp_store.h"
 #include "store/migrations.h"
 
 using namespace labcm;
@@ -223,7 +223,7 @@ TEST_CASE("cisco-only: phones by vendor class, configured devices by MAC, nothin
 TEST_CASE("dhcp store: pools and leases round trip; one row per address") {
     store::Db db(":memory:");
     store::migrate(db);
-    store::DhcpStore ds(db);
+    dhcp::DhcpStore ds(db);
     PoolSpec s{"lab", "10.150.0.0/24", "10.150.0.100", "10.150.0.199", "", "", "", "", "", "", 3600};
     ds.savePool(s, 1);
     REQUIRE(ds.pool("lab"));

@@ -1,4 +1,4 @@
-#include "store/dhcp_store.h"
+#include "dhcp/dhcp_store.h"
 
 #include <algorithm>
 
@@ -7,34 +7,34 @@
 
 #include "store/device_store.h"
 
-namespace labcm::store {
+namespace labcm::dhcp {
 
 namespace {
 constexpr const char* kPoolColumns =
     "name, subnet, range_first, range_last, routers, dns, domain, ntp, tftp, option66, lease_seconds";
 constexpr const char* kLeaseColumns = "address, mac, state, expires, pool, vendor_class, model, hostname, updated_at";
 
-dhcp::PoolSpec readPool(Stmt& s) {
+PoolSpec readPool(store::Stmt& s) {
     return {s.getText(0), s.getText(1), s.getText(2), s.getText(3), s.getText(4), s.getText(5),
             s.getText(6), s.getText(7), s.getText(8), s.getText(9), s.getInt(10)};
 }
 } // namespace
 
-std::vector<dhcp::PoolSpec> DhcpStore::pools() {
+std::vector<PoolSpec> DhcpStore::pools() {
     auto s = db_.prepare(fmt::format("SELECT {} FROM dhcp_pools ORDER BY name", kPoolColumns));
-    std::vector<dhcp::PoolSpec> out;
+    std::vector<PoolSpec> out;
     while (s.step()) out.push_back(readPool(s));
     return out;
 }
 
-std::optional<dhcp::PoolSpec> DhcpStore::pool(const std::string& name) {
+std::optional<PoolSpec> DhcpStore::pool(const std::string& name) {
     auto s = db_.prepare(fmt::format("SELECT {} FROM dhcp_pools WHERE name = ?", kPoolColumns));
     s.bind(1, name);
     if (!s.step()) return std::nullopt;
     return readPool(s);
 }
 
-void DhcpStore::savePool(const dhcp::PoolSpec& p, std::int64_t nowMs) {
+void DhcpStore::savePool(const PoolSpec& p, std::int64_t nowMs) {
     db_.prepare(fmt::format("INSERT OR REPLACE INTO dhcp_pools ({}, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             kPoolColumns))
         .bind(1, p.name).bind(2, p.subnet).bind(3, p.rangeFirst).bind(4, p.rangeLast).bind(5, p.routers)
@@ -47,15 +47,15 @@ void DhcpStore::removePool(const std::string& name) {
     auto s = db_.prepare("DELETE FROM dhcp_pools WHERE name = ?");
     s.bind(1, name);
     s.run();
-    if (db_.changes() == 0) throw NotFound(fmt::format("DHCP pool '{}' does not exist", name));
+    if (db_.changes() == 0) throw store::NotFound(fmt::format("DHCP pool '{}' does not exist", name));
 }
 
-std::vector<dhcp::Lease> DhcpStore::leases() {
+std::vector<Lease> DhcpStore::leases() {
     auto s = db_.prepare(fmt::format("SELECT {} FROM dhcp_leases", kLeaseColumns));
-    std::vector<dhcp::Lease> out;
+    std::vector<Lease> out;
     while (s.step()) {
-        auto address = dhcp::parseAddr(s.getText(0));
-        auto state = dhcp::leaseStateFromString(s.getText(2));
+        auto address = parseAddr(s.getText(0));
+        auto state = leaseStateFromString(s.getText(2));
         if (!address || !state) {
             spdlog::warn("dhcp: lease row '{}' ({}) is not valid and is ignored", s.getText(0), s.getText(2));
             continue;
@@ -67,18 +67,18 @@ std::vector<dhcp::Lease> DhcpStore::leases() {
     return out;
 }
 
-void DhcpStore::saveLease(const dhcp::Lease& l) {
+void DhcpStore::saveLease(const Lease& l) {
     db_.prepare(fmt::format("INSERT OR REPLACE INTO dhcp_leases ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kLeaseColumns))
-        .bind(1, dhcp::addrText(l.address)).bind(2, l.mac).bind(3, dhcp::toString(l.state)).bind(4, l.expiresMs)
+        .bind(1, addrText(l.address)).bind(2, l.mac).bind(3, toString(l.state)).bind(4, l.expiresMs)
         .bind(5, l.pool).bind(6, l.vendorClass).bind(7, l.model).bind(8, l.hostname).bind(9, l.updatedMs)
         .run();
 }
 
-bool DhcpStore::removeLease(dhcp::Addr address) {
+bool DhcpStore::removeLease(Addr address) {
     auto s = db_.prepare("DELETE FROM dhcp_leases WHERE address = ?");
-    s.bind(1, dhcp::addrText(address));
+    s.bind(1, addrText(address));
     s.run();
     return db_.changes() > 0;
 }
 
-} // namespace labcm::store
+} // namespace labcm::dhcp
