@@ -41,6 +41,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "sip/source.h"
 
 namespace labcm::sip {
 
@@ -333,16 +334,19 @@ public:
         tport_t* tp = nta_incoming_transport(agent, irq, nullptr); // a new reference
         if (tp)
             if (auto const* n = tport_name(tp); n && n->tpn_proto) q.transport = text::toLower(n->tpn_proto);
+        std::string ip;
         if (msg_t* m = nta_incoming_getrequest(irq)) {
             if (su_addrinfo_t const* ai = msg_addrinfo(m); ai && ai->ai_addr) {
                 auto const* su = reinterpret_cast<su_sockaddr_t const*>(ai->ai_addr);
                 char host[64] = "";
-                if (su_inet_ntop(su->su_family, SU_ADDR(su), host, sizeof host))
-                    q.source = fmt::format("{}:{}:{}", q.transport, host, ntohs(su->su_port));
+                if (su_inet_ntop(su->su_family, SU_ADDR(su), host, sizeof host)) {
+                    Source source{q.transport, host, ntohs(su->su_port)};
+                    q.source = source.toString();
+                    ip = source.address;
+                }
             }
             msg_destroy(m);
         }
-        std::string ip = q.source.empty() ? "" : q.source.substr(q.source.find(':') + 1, q.source.rfind(':') - q.source.find(':') - 1);
 
         if (auto const* dev = registrar.device(q.mac); dev && dev->digest) {
             std::string why;
