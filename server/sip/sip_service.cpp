@@ -41,15 +41,12 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "sip/registration_record.h"
 #include "sip/source.h"
 
 namespace labcm::sip {
 
 namespace {
-
-std::int64_t wallMs(std::chrono::system_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 // A header as text. sofia's sip_header_as_string() drops the last parameter of headers
 // longer than 127 characters; encoding with headroom does not.
@@ -196,23 +193,8 @@ public:
         registrar.setDevices(std::move(devices));
         auto now = Clock::now();
         auto wall = std::chrono::system_clock::now();
-        for (const auto& r : restored) {
-            Binding b;
-            b.mac = r.mac;
-            b.callId = r.callId;
-            b.contact = r.contact;
-            b.source = r.source;
-            b.transport = r.transport;
-            b.userAgent = r.userAgent;
-            b.modelId = r.modelId;
-            b.activeLoad = r.activeLoad;
-            b.inactiveLoad = r.inactiveLoad;
-            b.lastReason = r.lastReason;
-            b.alarm = r.alarm;
-            b.expiresAt = now + std::chrono::milliseconds(std::max<std::int64_t>(0, r.expiresAtMs - wallMs(wall)));
-            b.registeredAt = std::chrono::system_clock::time_point(std::chrono::milliseconds(r.registeredAtMs));
-            if (registrar.device(r.mac)) registrar.restore(std::move(b));
-        }
+        for (const auto& r : restored)
+            if (registrar.device(r.mac)) registrar.restore(fromRecord(r, now, wall));
         if (auto* c = nta_agent_contact(agent); c && c->m_url->url_port) boundPort = static_cast<std::uint16_t>(std::atoi(c->m_url->url_port));
         else boundPort = cfg.port;
         ready.set_value();
@@ -258,8 +240,7 @@ public:
             self->bus.publish(Service::Sip, EventKind::PhoneExpired, Severity::Warning, b.mac, "",
                               fmt::format("no REGISTER refresh within {} s + {} s grace: phone counted as gone",
                                           b.grantedSeconds, limits::kSipExpiryGrace.count()));
-            auto rec = record(b, "expired");
-            self->persist(rec);
+            self->persist(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
         }
     }
 
@@ -415,22 +396,15 @@ public:
             break;
         default: spdlog::debug("sip mac={} ip={}: {}", q.mac, ip, d.detail); break;
         }
+        auto now = Clock::now();
+        auto wall = std::chrono::system_clock::now();
         if (d.outcome == RegisterOutcome::Unregistered) {
+            // The registrar dropped the binding; the row keeps what this REGISTER said.
             Binding gone;
-            gone.mac = q.mac;
-            gone.callId = q.callId;
-            gone.contact = q.contact;
-            gone.source = q.source;
-            gone.transport = q.transport;
-            if (q.reason) {
-                gone.lastReason = q.reason->last;
-                gone.alarm = q.reason->alarm;
-                gone.activeLoad = q.reason->activeLoad;
-                gone.inactiveLoad = q.reason->inactiveLoad;
-            }
-            persist(record(gone, "unregistered"));
+            applyRequest(gone, q);
+            persist(toRecord(gone, "unregistered", now, wall));
         } else if (auto const* b = registrar.binding(q.mac); b && d.outcome != RegisterOutcome::BackupKeepAlive) {
-            persist(record(*b, "registered"));
+            persist(toRecord(*b, "registered", now, wall));
         }
         return 200;
     }
@@ -473,30 +447,6 @@ public:
         }
         auth_status_unref(as);
         return status;
-    }
-
-    static store::RegistrationRecord record(const Binding& b, const char* state) {
-        store::RegistrationRecord r;
-        r.mac = b.mac;
-        r.state = state;
-        r.contact = b.contact;
-        r.callId = b.callId;
-        r.source = b.source;
-        r.transport = b.transport;
-        r.userAgent = b.userAgent;
-        r.modelId = b.modelId;
-        r.activeLoad = b.activeLoad;
-        r.inactiveLoad = b.inactiveLoad;
-        r.lastReason = b.lastReason;
-        r.alarm = b.alarm;
-        r.lines = static_cast<int>(b.dns.size());
-        r.registeredAtMs = b.registeredAt == std::chrono::system_clock::time_point{} ? 0 : wallMs(b.registeredAt);
-        auto left = b.expiresAt - Clock::now();
-        r.expiresAtMs = std::string_view(state) == "registered"
-                            ? wallMs(std::chrono::system_clock::now()) +
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(left).count()
-                            : 0;
-        return r;
     }
 
     void dropTport(const std::string& mac) {
