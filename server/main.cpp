@@ -20,6 +20,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "http/admin_auth.h"
+#include "sip/source.h"
 #include "store/backup.h"
 #include "store/migrations.h"
 
@@ -71,11 +72,8 @@ void printDevices(const json::array& devices) {
         }
         const auto& reg = d.at("registration").as_object();
         std::string address;
-        if (auto* src = reg.if_contains("source")) {
-            auto s = text(*src); // "tcp:10.0.0.50:51234"
-            auto a = s.find(':'), b = s.rfind(':');
-            if (a != std::string::npos && b > a) address = s.substr(a + 1, b - a - 1);
-        }
+        if (auto* src = reg.if_contains("source"))
+            if (auto s = labcm::sip::Source::parse(text(*src))) address = s->address; // "tcp:10.0.0.50:51234"
         std::cout << fmt::format("{:<16} {:<6} {:<24} {:<20} {:<12} {:<16} {}\n", text(d.at("name")), text(d.at("model")),
                                  text(d.at("description")), lines, text(reg.at("state")), address,
                                  reg.contains("active_load") ? text(reg.at("active_load")) : "");

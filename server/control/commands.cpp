@@ -12,6 +12,7 @@
 #include "core/mac.h"
 #include "core/models.h"
 #include "provision/firmware.h"
+#include "sip/source.h"
 #include "store/device_store.h"
 #include "store/admin_store.h"
 #include "http/admin_auth.h"
@@ -113,9 +114,8 @@ json::value registrationJson(store::Db& db, const std::string& mac) {
                    {"call_id", r->callId},        {"lines", r->lines},              {"registered_at", r->registeredAtMs},
                    {"expires_at", r->expiresAtMs}, {"last_seen", r->updatedAtMs}};
     if (r->modelId) o["model_id"] = *r->modelId;
-    // "tcp:10.0.0.50:51234" -> "10.0.0.50" (an IPv6 source keeps its colons).
-    auto a = r->source.find(':'), b = r->source.rfind(':');
-    o["ip"] = a != std::string::npos && b > a ? r->source.substr(a + 1, b - a - 1) : std::string();
+    auto source = sip::Source::parse(r->source); // "tcp:10.0.0.50:51234" -> "10.0.0.50"
+    o["ip"] = source ? source->address : std::string();
     return o;
 }
 

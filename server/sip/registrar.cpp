@@ -23,6 +23,21 @@ std::string_view toString(RegisterOutcome o) {
     return "?";
 }
 
+void applyRequest(Binding& b, const RegisterRequest& r) {
+    b.mac = r.mac;
+    b.callId = r.callId;
+    b.contact = r.contact;
+    b.source = r.source;
+    b.transport = r.transport;
+    // Reason (with the loads) comes only on the first REGISTER of a cycle: keep the last.
+    if (r.reason) {
+        b.activeLoad = r.reason->activeLoad;
+        b.inactiveLoad = r.reason->inactiveLoad;
+        b.lastReason = r.reason->last;
+        b.alarm = r.reason->alarm;
+    }
+}
+
 Registrar::Registrar(int grantedSeconds, std::chrono::seconds grace)
     : granted_(std::max(kMinGranted, grantedSeconds)), grace_(grace) {}
 
@@ -106,20 +121,9 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
     const bool hadLive = it != bindings_.end() && it->second.live;
     const bool newCycle = !hadLive || r.bulk || it->second.callId != r.callId;
     Binding& b = bindings_[r.mac]; // a restored binding keeps its loads until a Reason says otherwise
-    b.mac = r.mac;
-    b.callId = r.callId;
-    b.contact = r.contact;
-    b.source = r.source;
-    b.transport = r.transport;
+    applyRequest(b, r);
     if (!r.userAgent.empty()) b.userAgent = r.userAgent;
     if (r.contactParams.model) b.modelId = r.contactParams.model;
-    // Reason (with the loads) comes only on the first REGISTER of a cycle: keep the last.
-    if (r.reason) {
-        b.activeLoad = r.reason->activeLoad;
-        b.inactiveLoad = r.reason->inactiveLoad;
-        b.lastReason = r.reason->last;
-        b.alarm = r.reason->alarm;
-    }
     b.grantedSeconds = grant;
     b.expiresAt = now + std::chrono::seconds(grant);
     if (newCycle) b.registeredAt = wallNow;

@@ -61,6 +61,11 @@ struct Binding {
     std::vector<std::string> dns; ///< lines registered with it
 };
 
+/// @brief Copies what a REGISTER itself says about its binding: who and where from, and the
+/// loads, Last= and alarm when it carried a Reason (otherwise the binding keeps its own).
+/// Registrar::onRegister applies it to the binding it keeps; an unregister is saved as it.
+void applyRequest(Binding& b, const RegisterRequest& r);
+
 enum class RegisterOutcome {
     NewRegistration, ///< first REGISTER of a cycle, or no live binding: x-cisco-newreg + optionsind
     Refresh,         ///< keep-alive REGISTER of a live binding: plain 200

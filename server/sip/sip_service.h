@@ -3,7 +3,8 @@
 // to it by posting jobs (setDevices, control); it talks back with copied data only: events on
 // the EventBus (thread-safe) and registration records to `persist` (the store writer).
 //
-// All sofia types stay inside sip_service.cpp (reference: sofia-sip threading, one TU).
+// All sofia types stay inside server/sip/: sip_service.cpp (the loop), register_handler.cpp,
+// phone_control.cpp and their private headers sofia_impl.h and sofia_raii.h (owning handles).
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,106 @@
+// Private to server/sip/: SipService::Impl, shared by the three files that see sofia types.
+//   sip_service.cpp      the sofia loop: thread, su_root, job queue (eventfd), agent, teardown
+//   register_handler.cpp the REGISTER adapter: sip_t -> RegisterRequest, decision -> 200 OK, digest
+//   phone_control.cpp    service-control NOTIFY to a registered phone
+// Every member below "the sofia thread" is touched on that thread only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sip/registrar.h"
+#include "sip/sip_service.h"
+#include "sip/sofia_raii.h"
+
+namespace labcm::sip {
+
+/// @brief CUCM's SIP Station Realm default; phones answer with their line's authName/authPassword.
+inline constexpr const char* kRealm = "ccmsipline";
+
+class SipService::Impl {
+public:
+    Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u);
+
+    // --- any thread (sip_service.cpp) ---------------------------------------------------
+    void post(std::function<void()> job);
+    /// @brief Runs `job` on the sofia thread and waits until it ran (at most `budget`).
+    bool postAndWait(std::function<void()> job, std::chrono::milliseconds budget);
+    void start(std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored);
+    void stop();
+
+    // --- the sofia thread: loop (sip_service.cpp) ----------------------------------------
+    void run(std::promise<void>& ready, std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored);
+    /// @brief Creates the agent, the default leg, digest, the sweep timer; throws when the
+    /// address cannot be bound.
+    void createStack();
+    void restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored);
+    static int onWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg);
+    static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+    static int onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip);
+    void dropTport(const std::string& mac);
+
+    // --- the sofia thread: REGISTER (register_handler.cpp) -------------------------------
+    int onRegister(nta_incoming_t* irq, sip_t const* sip);
+    /// @brief Fills the phone's transport and source into `q` and returns its IP address ("" when
+    /// unknown); `tp` receives the request's tport reference.
+    std::string readOrigin(nta_incoming_t* irq, RegisterRequest& q, sofia::TportRef& tp);
+    int rejectRegister(nta_incoming_t* irq, const RegisterRequest& q, const RegisterDecision& d, const std::string& ip,
+                       sip_date_t const* date);
+    void acceptRegister(nta_incoming_t* irq, sip_t const* sip, const RegisterRequest& q, const RegisterDecision& d,
+                        sofia::TportRef tp, su_home_t* home, sip_date_t const* date);
+    void reportRegister(const RegisterRequest& q, const RegisterDecision& d, const std::string& ip);
+    int authenticate(nta_incoming_t* irq, sip_t const* sip, const DeviceView& dev, su_home_t* home, std::string& why);
+
+    // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
+    struct ControlCtx {
+        Impl* self;
+        std::string mac;
+        PhoneAction action;
+        std::function<void(ControlResult)> done;
+    };
+    void sendControl(std::string mac, PhoneAction action, std::string stamp, std::function<void(ControlResult)> done);
+    static int onControlResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
+
+    SipConfig cfg;
+    EventBus& bus;
+    Persist persist;
+    UnknownPhone unknown;
+    Registrar registrar;
+
+    std::thread thread;
+    std::mutex mutex;
+    std::deque<std::function<void()>> jobs;
+    int efd = -1;
+    std::atomic<std::uint16_t> boundPort{0};
+
+    /// @brief Everything sofia the thread creates. Members are destroyed in reverse order of
+    /// declaration, which is the teardown known to be clean: the phones' connections, the
+    /// sweep timer, digest, its password home, the leg, the agent, the eventfd watch, the
+    /// root, and su_deinit last.
+    struct Stack {
+        sofia::Library library;
+        sofia::Root root;
+        std::optional<sofia::WaitRegistration> wake;
+        std::list<ControlCtx> controls; ///< NOTIFYs waiting for their final response
+        sofia::Agent agent;
+        sofia::Leg leg;
+        sofia::Home credsHome; ///< passwords handed to auth_mod live here
+        sofia::AuthModule auth;
+        sofia::Timer sweepTimer;
+        std::map<std::string, sofia::TportRef> tports; ///< mac -> referenced TCP connection
+    };
+    std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
+    std::uint64_t etag = 0;
+};
+
+} // namespace labcm::sip
