@@ -76,11 +76,16 @@ void DeviceStore::addSpeedDial(std::string_view mac, const SpeedDial& sd, std::i
 }
 
 void DeviceStore::removeSpeedDial(std::string_view mac, int button, std::int64_t nowMs) {
+    removeChild(mac, "DELETE FROM speed_dials WHERE device_id = ? AND button = ?", button, "speed dial on button", nowMs);
+}
+
+void DeviceStore::removeChild(std::string_view mac, const char* deleteSql, int key, std::string_view what,
+                              std::int64_t nowMs) {
     auto id = idOf(mac);
-    auto s = db_.prepare("DELETE FROM speed_dials WHERE device_id = ? AND button = ?");
-    s.bind(1, id).bind(2, button);
+    auto s = db_.prepare(deleteSql);
+    s.bind(1, id).bind(2, key);
     s.run();
-    if (db_.changes() == 0) throw NotFound(fmt::format("device SEP{} has no speed dial on button {}", mac, button));
+    if (db_.changes() == 0) throw NotFound(fmt::format("device SEP{} has no {} {}", mac, what, key));
     touch(id, nowMs);
 }
 
@@ -251,12 +256,7 @@ void DeviceStore::addLine(std::string_view mac, const Line& l, std::int64_t nowM
 }
 
 void DeviceStore::removeLine(std::string_view mac, int index, std::int64_t nowMs) {
-    auto id = idOf(mac);
-    auto s = db_.prepare("DELETE FROM lines WHERE device_id = ? AND line_index = ?");
-    s.bind(1, id).bind(2, index);
-    s.run();
-    if (db_.changes() == 0) throw NotFound(fmt::format("device SEP{} has no line {}", mac, index));
-    touch(id, nowMs);
+    removeChild(mac, "DELETE FROM lines WHERE device_id = ? AND line_index = ?", index, "line", nowMs);
 }
 
 std::vector<std::string> DeviceStore::macsWithDn(std::string_view dn) {

@@ -89,6 +89,8 @@ private:
     std::vector<SpeedDial> speedDialsOf(std::int64_t deviceId);
     bool buttonTaken(std::int64_t deviceId, int button);
     void touch(std::int64_t deviceId, std::int64_t nowMs);
+    /// @brief Deletes the row `deleteSql` names by (device id, key); NotFound "has no <what> <key>".
+    void removeChild(std::string_view mac, const char* deleteSql, int key, std::string_view what, std::int64_t nowMs);
 
     Db& db_;
 };
