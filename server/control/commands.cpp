@@ -14,13 +14,13 @@
 #include "provision/firmware.h"
 #include "store/device_store.h"
 #include "store/admin_store.h"
-#include "http/admin_auth.h"
 #include "store/dhcp_store.h"
 #include "dhcp/pool.h"
 #include "store/registration_store.h"
 #include "store/event_log.h"
 #include "store/migrations.h"
 #include "store/settings_store.h"
+#include "usecases/passwords.h"
 
 namespace labcm::control {
 namespace {
@@ -751,7 +751,7 @@ void Commands::registerAdminCommands() {
     // The CLI hashes the password (slow, on purpose) and sends only the hash.
     add("admin.password", [this](const json::object& a, Reply reply) {
         auto hash = reqString(a, "hash");
-        if (!admin::isPasswordHash(hash)) badArg("hash", "not an argon2id password hash (use 'labcm admin password')");
+        if (!usecases::isPasswordHash(hash)) badArg("hash", "not an argon2id password hash (use 'labcm admin password')");
         auto now = nowMs();
         write(
             [hash, now](store::Db& db) -> json::value {
