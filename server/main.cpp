@@ -19,10 +19,10 @@
 #include "control/control_client.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "http/admin_auth.h"
 #include "sip/source.h"
 #include "store/backup.h"
 #include "store/migrations.h"
+#include "usecases/passwords.h"
 
 namespace json = boost::json;
 using labcm::app::DataDir;
@@ -572,9 +572,9 @@ int main(int argc, char** argv) {
             password = readHidden("New admin password: ");
             if (readHidden("Again: ") != password) throw std::runtime_error("the two passwords differ");
         }
-        if (auto problem = labcm::admin::passwordProblem(password); !problem.empty())
+        if (auto problem = labcm::usecases::passwordProblem(password); !problem.empty())
             throw std::runtime_error("the password " + problem);
-        call({{"cmd", "admin.password"}, {"args", {{"hash", labcm::admin::hashPassword(password)}}}},
+        call({{"cmd", "admin.password"}, {"args", {{"hash", labcm::usecases::hashPassword(password)}}}},
              [](const json::value&) { std::cout << "admin password set; every admin session ends\n"; });
     });
 

@@ -31,7 +31,6 @@
 #include "core/log.h"
 #include "core/net.h"
 #include "dhcp/service.h"
-#include "http/admin_auth.h"
 #include "http/admin_http.h"
 #include "http/phone_http.h"
 #include "provision/file_namespace.h"
@@ -46,6 +45,7 @@
 #include "store/settings_store.h"
 #include "store/writer.h"
 #include "tftp/service.h"
+#include "usecases/passwords.h"
 
 namespace labcm::app {
 
@@ -128,10 +128,10 @@ std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::
 void ensureAdminPassword(store::Db& reader, store::Writer& writer) {
     if (store::AdminStore(reader).passwordHash("admin")) return;
     const char* env = std::getenv("LABCM_ADMIN_PASSWORD");
-    std::string password = env && *env ? env : admin::randomPassword();
-    if (auto problem = admin::passwordProblem(password); !problem.empty())
+    std::string password = env && *env ? env : usecases::randomPassword();
+    if (auto problem = usecases::passwordProblem(password); !problem.empty())
         throw StartError(fmt::format("LABCM_ADMIN_PASSWORD {}", problem));
-    auto hash = admin::hashPassword(password);
+    auto hash = usecases::hashPassword(password);
     writer.submit([hash, now = wallClockMs()](store::Db& db) { store::AdminStore(db).setPasswordHash("admin", hash, now); })
         .get();
     if (env && *env) spdlog::info("admin: password set from LABCM_ADMIN_PASSWORD");

@@ -1,6 +1,6 @@
-// The handlers behind every state-changing and reading command: the CLI (directly or through
-// the control socket of a running `serve`) and, later, the admin API call these, so a change
-// made anywhere behaves the same and is seen at once.
+// The request/reply facade over the use-case layer (usecases/usecases.h): the CLI (directly
+// or through the control socket of a running `serve`) and the admin API send it requests,
+// so a change made anywhere behaves the same and is seen at once.
 //
 // A request is JSON {"cmd": "device.add", "args": {...}}; the reply is
 // {"ok": true, "result": ...} or {"ok": false, "error": {"status": 409, "code": "conflict",
@@ -9,66 +9,23 @@
 // 500 internal, 503 busy.
 #pragma once
 
-#include <atomic>
-#include <chrono>
+#include <exception>
 #include <functional>
-#include <map>
-#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/json.hpp>
 
-#include "core/events.h"
-#include "core/settings.h"
-#include "store/sqlite.h"
-#include "store/writer.h"
+#include "usecases/context.h"
+#include "usecases/usecases.h"
 
 namespace labcm::control {
 
 namespace json = boost::json;
 
-class CommandError : public std::runtime_error {
-public:
-    CommandError(int status_, std::string code_, std::string field_, const std::string& message,
-                 json::value details_ = nullptr)
-        : std::runtime_error(message), status(status_), code(std::move(code_)), field(std::move(field_)),
-          details(std::move(details_)) {}
-    int status;
-    std::string code;
-    std::string field;
-    json::value details;
-};
-
-/// @brief Counters the status command reports; owned by whoever runs the commands.
-struct RuntimeInfo {
-    std::string dataDir;
-    std::string filesDir; ///< firmware and other files phones fetch
-    std::string mode; ///< "server" (inside serve) or "direct" (CLI on the database file)
-    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-    std::atomic<std::uint64_t> externalChanges{0};
-    /// True once every listener (control socket, HTTP, TFTP, SIP UDP+TCP, admin, DHCP when
-    /// on) is bound and the io thread runs; false again when the server stops. The status
-    /// command, /api/health (labcm health) and systemd (sd_notify READY=1) report it.
-    std::atomic<bool> ready{false};
-    std::function<json::object()> extra; ///< more status fields (event sink counters, ...)
-};
-
-/// @brief What the handlers work with. `post` runs a function on the thread that owns
-/// `reader` (completions of writes come back through it).
-struct Context {
-    store::Db& reader;
-    store::Writer& writer;
-    EventBus& bus;
-    SettingsHolder& settings;
-    RuntimeInfo& info;
-    std::function<void(std::function<void()>)> post;
-    /// @brief Sends a service-control NOTIFY (restart, reset, ...) to a registered phone and
-    /// replies with the outcome; empty when no server runs (direct mode).
-    std::function<void(const std::string& mac, const std::string& action, std::function<void(json::object)> reply)>
-        phoneControl = {};
-    /// @brief Tells the running DHCP server that the admin freed an address; empty in direct mode.
-    std::function<void(std::uint32_t address)> dhcpLeaseRemoved = {};
-};
+using usecases::CommandError;
+using usecases::Context;
+using usecases::RuntimeInfo;
 
 class Commands {
 public:
@@ -86,23 +43,7 @@ public:
     static json::object errorReply(std::exception_ptr e);
 
 private:
-    using Handler = std::function<void(const json::object& args, Reply reply)>;
-    using AfterCommit = std::function<void(json::value&)>;
-
-    void add(std::string name, Handler h) { handlers_.emplace(std::move(name), std::move(h)); }
-    /// @brief Runs `job` on the writer; after the commit runs `after` then replies.
-    void write(std::function<json::value(store::Db&)> job, AfterCommit after, Reply reply);
-    /// @brief An AfterCommit that publishes one admin event about a phone.
-    AfterCommit adminEvent(EventKind kind, std::string mac, std::string detail);
-    std::int64_t nowMs() const;
-
-    void registerDeviceCommands();
-    void registerOtherCommands();
-    void registerDhcpCommands();
-    void registerAdminCommands();
-
-    Context ctx_;
-    std::map<std::string, Handler> handlers_;
+    usecases::UseCases useCases_;
 };
 
 } // namespace labcm::control

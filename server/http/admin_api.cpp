@@ -1,7 +1,6 @@
 #include "http/admin_api.h"
 
 #include <array>
-#include <cctype>
 #include <optional>
 #include <vector>
 
@@ -79,26 +78,6 @@ bool isBoolParam(std::string_view key) { return key == "dry_run" || key == "upda
 } // namespace
 
 std::span<const Route> routes() { return kRoutes; }
-
-std::optional<std::string> urlDecode(std::string_view s, bool plusIsSpace) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '+' && plusIsSpace) {
-            out.push_back(' ');
-        } else if (c == '%') {
-            if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
-                !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
-                return std::nullopt;
-            out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-            i += 2;
-        } else {
-            out.push_back(c);
-        }
-    }
-    return out;
-}
 
 std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
     while (!query.empty()) {

@@ -10,6 +10,8 @@
 
 #include <boost/json.hpp>
 
+#include "http/url.h"
+
 namespace labcm::admin {
 
 namespace json = boost::json;
@@ -52,8 +54,8 @@ Mapped mapRequest(std::string_view method, std::string_view target, std::string_
 /// @brief The HTTP status for a command's reply: the route's success status, or the error's.
 unsigned replyStatus(const json::object& reply, const Route& route);
 
-/// @brief %XX and '+' decoding of a query or path part; nullopt on a malformed escape.
-std::optional<std::string> urlDecode(std::string_view s, bool plusIsSpace);
+/// @brief %XX and '+' decoding of a query or path part (http/url.h).
+using http::urlDecode;
 
 /// @brief One query parameter's decoded value, when present.
 std::optional<std::string> queryParam(std::string_view query, std::string_view name);

@@ -1,6 +1,7 @@
-// The admin login: salted slow password hashes (libsodium argon2id), random session and
-// CSRF tokens, sessions in memory (a restart logs everyone out), and a per-address limit on
-// failed logins. No sockets here: the admin HTTP server uses it.
+// The admin login: random session and CSRF tokens, sessions in memory (a restart logs
+// everyone out), and a per-address limit on failed logins. No sockets here: the admin HTTP
+// server uses it. The password hashes and policy live in the use-case layer
+// (usecases/passwords.h); they are named here too for the login's callers.
 #pragma once
 
 #include <chrono>
@@ -10,25 +11,21 @@
 #include <string>
 #include <string_view>
 
+#include "usecases/passwords.h"
+
 namespace labcm::admin {
 
 using Clock = std::chrono::steady_clock;
 
-/// @brief Starts libsodium once. @throw std::runtime_error when it cannot.
-void initCrypto();
-/// @brief An argon2id hash string (salt and cost inside). Slow on purpose (~0.1 s, 64 MiB):
-/// never on a protocol thread.
-std::string hashPassword(std::string_view password);
-/// @brief Checks a password against a hash string; false for a malformed hash. Slow too.
-bool verifyPassword(const std::string& hash, std::string_view password);
-/// @brief True when the text looks like a hash this build can verify.
-bool isPasswordHash(std::string_view hash);
+using usecases::hashPassword;
+using usecases::initCrypto;
+using usecases::isPasswordHash;
+using usecases::passwordProblem;
+using usecases::randomPassword;
+using usecases::verifyPassword;
+
 /// @brief `bytes` random bytes as lower-case hex.
 std::string randomToken(std::size_t bytes = 32);
-/// @brief A random password an admin can type: 16 characters from an unambiguous alphabet.
-std::string randomPassword();
-/// @brief Why a new password is refused ("" when it is acceptable).
-std::string passwordProblem(std::string_view password);
 /// @brief Compares in time independent of where the first difference is.
 bool equalTokens(std::string_view a, std::string_view b);
 

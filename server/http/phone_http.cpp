@@ -9,6 +9,7 @@
 
 #include "core/limits.h"
 #include "http/http_common.h"
+#include "http/url.h"
 
 namespace labcm::http {
 
@@ -25,24 +26,6 @@ struct PhoneHttpServer::Shared {
 };
 
 namespace {
-
-// %XX-decodes a request path; nullopt on a malformed escape.
-std::optional<std::string> percentDecode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out.push_back(s[i]);
-            continue;
-        }
-        if (i + 2 >= s.size() || !std::isxdigit(static_cast<unsigned char>(s[i + 1])) ||
-            !std::isxdigit(static_cast<unsigned char>(s[i + 2])))
-            return std::nullopt;
-        out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-        i += 2;
-    }
-    return out;
-}
 
 // What a request came to, for the event.
 struct Outcome {
@@ -88,7 +71,7 @@ bhttp::message_generator handle(const bhttp::request<bhttp::empty_body>& req, pr
     }
     std::string_view target = req.target();
     if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-    auto decoded = percentDecode(target);
+    auto decoded = urlDecode(target, false);
     if (!decoded) {
         out = {400, std::string(target), "", "malformed %-escape", 0, EventKind::FileRefused, method};
         return textResponse(bhttp::status::bad_request, "malformed request target", req.version(), keepAlive, head);

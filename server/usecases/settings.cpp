@@ -1,0 +1,159 @@
+// Settings and models: the server settings (validated as a whole before commit), each
+// model's default firmware load, and the check that every load in use is complete on disk.
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/models.h"
+#include "provision/firmware.h"
+#include "store/settings_store.h"
+#include "usecases/table.h"
+
+namespace labcm::usecases::detail {
+namespace {
+
+json::array settingList(Context& ctx) {
+    auto s = ctx.settings.get();
+    auto rows = store::SettingsStore(ctx.reader).rows();
+    json::array out;
+    for (const auto& info : settingInfos()) {
+        std::string key(info.key);
+        out.push_back({{"key", key},
+                       {"value", settingValue(*s, info.key)},
+                       {"default", settingValue(Settings{}, info.key)},
+                       {"type", info.type},
+                       {"changed", rows.contains(key)},
+                       {"help", info.help}});
+    }
+    return out;
+}
+
+// Sets (`value`) or unsets one setting; the running settings change after the commit.
+void settingWrite(Table& t, std::string key, std::optional<std::string> value, Reply reply) {
+    auto now = nowMs();
+    auto fresh = std::make_shared<Settings>();
+    t.write(
+        [=](store::Db& db) -> json::value {
+            store::SettingsStore ss(db);
+            if (value) ss.set(key, *value, now);
+            else ss.unset(key);
+            *fresh = ss.load(); // validates the whole set (cross-field rules) before commit
+            return json::object{{"key", key}, {"value", settingValue(*fresh, key)}};
+        },
+        [&t, key, fresh](json::value& r) {
+            t.ctx.settings.set(*fresh);
+            t.ctx.bus.publish(Service::Admin, EventKind::SettingChanged, Severity::Info, "", "",
+                              fmt::format("{} = {}", key, r.as_object()["value"].as_string().c_str()));
+        },
+        reply);
+}
+
+void addSettings(Table& t) {
+    t.add("setting.list", [&t](const json::object&, Reply reply) { reply(okReply(settingList(t.ctx))); });
+
+    t.add("setting.set", [&t](const json::object& a, Reply reply) {
+        auto key = reqString(a, "key");
+        std::string value;
+        try {
+            value = canonicalSetting(key, reqString(a, "value"));
+        } catch (const FieldErrorException& e) {
+            invalid(e.error);
+        }
+        settingWrite(t, key, value, reply);
+    });
+
+    t.add("setting.unset", [&t](const json::object& a, Reply reply) {
+        auto key = reqString(a, "key");
+        try {
+            canonicalSetting(key, settingValue(Settings{}, key));
+        } catch (const FieldErrorException& e) {
+            invalid(e.error);
+        }
+        settingWrite(t, key, std::nullopt, reply);
+    });
+}
+
+json::array modelList(store::Db& reader) {
+    auto defaults = store::ModelDefaultStore(reader).all();
+    json::array out;
+    for (const auto& m : knownModels()) {
+        std::string name(m.name);
+        auto it = defaults.find(name);
+        out.push_back({{"model", name},
+                       {"typemodel", m.typemodel},
+                       {"display_name", m.displayName},
+                       {"load_prefix", m.loadPrefix},
+                       {"default_load", it == defaults.end() ? "" : it->second}});
+    }
+    return out;
+}
+
+// Every load in use (model defaults and device overrides), who uses it, and whether its
+// files are all there.
+json::object firmwareCheck(Context& ctx) {
+    std::map<std::string, json::array> users;
+    for (const auto& [model, load] : store::ModelDefaultStore(ctx.reader).all())
+        users[load].push_back(json::string("model " + model));
+    for (const auto& d : store::DeviceStore(ctx.reader).list())
+        if (!d.loadOverride.empty()) users[d.loadOverride].push_back(json::string(d.name()));
+    provision::FilesDir files(ctx.info.filesDir);
+    json::array out;
+    for (auto& [load, who] : users) {
+        auto c = provision::checkLoad(files, load);
+        json::array missing;
+        for (const auto& m : c.missing) missing.push_back(json::string(m));
+        out.push_back({{"load", load},
+                       {"used_by", std::move(who)},
+                       {"loads_found", c.loadsFound},
+                       {"images", c.images.size()},
+                       {"missing", std::move(missing)},
+                       {"complete", c.complete()},
+                       {"summary", c.summary()}});
+    }
+    return {{"files_dir", ctx.info.filesDir}, {"loads", std::move(out)}};
+}
+
+void addModels(Table& t) {
+    t.add("model.list", [&t](const json::object&, Reply reply) { reply(okReply(modelList(t.ctx.reader))); });
+
+    t.add("model.set", [&t](const json::object& a, Reply reply) {
+        auto text = reqString(a, "model");
+        auto model = findModel(text);
+        if (!model) invalid({"model", fmt::format("unknown model '{}' (see 'labcm model list')", text)});
+        Device probe; // the load rules are the device override's rules
+        probe.mac = "000000000000";
+        probe.model = std::string(model->name);
+        probe.loadOverride = optString(a, "load").value_or("");
+        if (auto e = validateDevice(probe)) invalid(*e);
+        auto now = nowMs();
+        std::string name(model->name);
+        t.write(
+            [name, load = probe.loadOverride, now](store::Db& db) -> json::value {
+                store::ModelDefaultStore(db).set(name, load, now);
+                return json::object{{"model", name}, {"default_load", load}};
+            },
+            [&t, name, load = probe.loadOverride](json::value& r) {
+                t.ctx.bus.publish(Service::Admin, EventKind::ModelDefaultChanged, Severity::Info, "", "",
+                                  fmt::format("model {} default load = '{}'", name, load));
+                if (load.empty()) return;
+                auto c = provision::checkLoad(provision::FilesDir(t.ctx.info.filesDir), load);
+                if (c.complete()) return;
+                r.as_object()["firmware"] = c.summary();
+                t.ctx.bus.publish(Service::Admin, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
+                                  c.summary() + " (phones told to use it would fail to upgrade)");
+            },
+            reply);
+    });
+
+    t.add("firmware.check", [&t](const json::object&, Reply reply) { reply(okReply(firmwareCheck(t.ctx))); });
+}
+
+} // namespace
+
+void addSettingUseCases(Table& t) {
+    addSettings(t);
+    addModels(t);
+}
+
+} // namespace labcm::usecases::detail
