@@ -1,0 +1,147 @@
+// Phones: device add/list/show/edit/rm, the service-control actions, and CSV import/export.
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+
+namespace labcm::cli {
+namespace {
+
+struct DeviceArgs {
+    std::string name, model, description, load, filter, transport = "tcp", dhcpAddress;
+    std::vector<std::string> lines;
+    std::int64_t limit = 0;
+    bool digest = false;
+    std::string digestOnOff;
+};
+
+void addDeviceAdd(CLI::App* device, Runner& r, DeviceArgs& da) {
+    auto* dAdd = device->add_subcommand("add", "Add a phone: labcm device add SEP001122AABBCC --model 8845 --line 1001");
+    dAdd->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dAdd->add_option("--model", da.model, "Model, e.g. 8845 (see 'labcm model list')")->required();
+    dAdd->add_option("--description", da.description, "Description");
+    dAdd->add_option("--load", da.load, "Firmware load for this phone (default: the model's)");
+    dAdd->add_option("--line", da.lines, "DN for the next line (repeat for lines 1, 2, ...)");
+    dAdd->add_option("--transport", da.transport, "SIP transport the phone uses: tcp or udp")->capture_default_str();
+    dAdd->add_option("--dhcp-address", da.dhcpAddress, "DHCP reservation: this phone always gets this address");
+    dAdd->add_flag("--digest", da.digest, "Challenge its REGISTER (digest, realm ccmsipline; lines' auth name/password)");
+    dAdd->callback([&r, &da] {
+        json::array lines;
+        for (const auto& dn : da.lines) lines.push_back(json::object{{"dn", dn}});
+        r.call({{"cmd", "device.add"},
+                {"args", {{"device", da.name}, {"model", da.model}, {"description", da.description}, {"load", da.load},
+                          {"transport", da.transport}, {"digest_auth", da.digest}, {"dhcp_address", da.dhcpAddress},
+                          {"lines", lines}}}},
+               [](const json::value& v) { std::cout << "added " << text(v.at("name")) << "\n"; });
+    });
+}
+
+void addDeviceEdit(CLI::App* device, Runner& r, DeviceArgs& da) {
+    auto* dEdit = device->add_subcommand("edit", "Change a phone's model, description or firmware load");
+    dEdit->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    auto* eModel = dEdit->add_option("--model", da.model, "Model");
+    auto* eDesc = dEdit->add_option("--description", da.description, "Description");
+    auto* eLoad = dEdit->add_option("--load", da.load, "Firmware load ('' = model default)");
+    auto* eTransport = dEdit->add_option("--transport", da.transport, "SIP transport: tcp or udp");
+    auto* eDhcp = dEdit->add_option("--dhcp-address", da.dhcpAddress, "DHCP reservation ('' = none)");
+    auto* eDigest = dEdit->add_option("--digest", da.digestOnOff, "Digest authentication of REGISTER: on or off")
+                        ->check(CLI::IsMember({"on", "off"}));
+    dEdit->callback([&r, &da, eModel, eDesc, eLoad, eTransport, eDhcp, eDigest] {
+        json::object args{{"device", da.name}};
+        if (eModel->count()) args["model"] = da.model;
+        if (eDesc->count()) args["description"] = da.description;
+        if (eLoad->count()) args["load"] = da.load;
+        if (eTransport->count()) args["transport"] = da.transport;
+        if (eDigest->count()) args["digest_auth"] = da.digestOnOff == "on";
+        if (eDhcp->count()) args["dhcp_address"] = da.dhcpAddress;
+        r.call({{"cmd", "device.edit"}, {"args", args}}, [](const json::value& v) { printDevice(v.as_object()); });
+    });
+}
+
+} // namespace
+
+void addDeviceCommands(CLI::App& app, Runner& r) {
+    auto* device = app.add_subcommand("device", "Phones: add, list, show, edit, rm");
+    device->require_subcommand(1);
+    auto& da = r.keep<DeviceArgs>();
+
+    addDeviceAdd(device, r, da);
+
+    auto* dList = device->add_subcommand("list", "List phones");
+    dList->add_option("--filter", da.filter, "Only phones whose name, MAC, model, description or DN contains this");
+    dList->add_option("--limit", da.limit, "At most this many");
+    dList->callback([&r, &da] {
+        r.call({{"cmd", "device.list"}, {"args", {{"filter", da.filter}, {"limit", da.limit}}}},
+               [](const json::value& v) { printDevices(v.as_array()); });
+    });
+
+    auto* dShow = device->add_subcommand("show", "Show one phone with its lines");
+    dShow->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dShow->callback([&r, &da] {
+        r.call({{"cmd", "device.show"}, {"args", {{"device", da.name}}}},
+               [](const json::value& v) { printDevice(v.as_object()); });
+    });
+
+    addDeviceEdit(device, r, da);
+
+    for (const char* action : {"restart", "reset", "apply-config"}) {
+        auto* dCtl = device->add_subcommand(
+            action, std::string("Send a registered phone a service-control NOTIFY: ") + action +
+                        (std::string(action) == "restart" ? " (re-read config, re-register)"
+                         : std::string(action) == "reset" ? " (reboot)"
+                                                          : " (apply a changed config without restarting)"));
+        dCtl->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+        dCtl->callback([&r, &da, action] {
+            r.call({{"cmd", "device.control"}, {"args", {{"device", da.name}, {"action", action}}}},
+                   [](const json::value& v) { std::cout << text(v.at("detail")) << "\n"; });
+        });
+    }
+
+    auto* dRm = device->add_subcommand("rm", "Remove a phone and its lines");
+    dRm->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dRm->callback([&r, &da] { r.call({{"cmd", "device.rm"}, {"args", {{"device", da.name}}}}, printOk("removed")); });
+}
+
+void addCsvCommands(CLI::App& app, Runner& r) {
+    struct CsvArgs {
+        std::string csvPath, outPath;
+        bool dryRun = false, update = false;
+    };
+    auto& ca = r.keep<CsvArgs>();
+    auto* importCmd = app.add_subcommand("import", "Import phones from CSV, all or nothing");
+    importCmd->add_option("csv", ca.csvPath, "CSV file (header: mac,model,description,load,line1_dn,...)")->required();
+    importCmd->add_flag("--dry-run", ca.dryRun, "Check every row and report all problems; write nothing");
+    importCmd->add_flag("--update", ca.update, "Replace phones that already exist (default: refuse them)");
+    importCmd->callback([&r, &ca] {
+        r.call({{"cmd", "import"}, {"args", {{"csv", readFile(ca.csvPath)}, {"dry_run", ca.dryRun}, {"update", ca.update}}}},
+               [](const json::value& v) {
+                   const auto& o = v.as_object();
+                   if (o.at("dry_run").as_bool())
+                       std::cout << fmt::format("dry run: {} phones are valid; nothing written\n",
+                                                o.at("devices").to_number<std::int64_t>());
+                   else
+                       std::cout << fmt::format("imported {} phones ({} added, {} updated)\n",
+                                                o.at("devices").to_number<std::int64_t>(),
+                                                o.at("added").to_number<std::int64_t>(),
+                                                o.at("updated").to_number<std::int64_t>());
+               });
+    });
+    auto* exportCmd = app.add_subcommand("export", "Export all phones as CSV (to stdout or -o FILE)");
+    exportCmd->add_option("-o,--output", ca.outPath, "Write to this file");
+    exportCmd->callback([&r, &ca] {
+        r.call({{"cmd", "export"}}, [&ca](const json::value& v) {
+            auto csv = text(v.at("csv"));
+            if (ca.outPath.empty()) {
+                std::cout << csv;
+            } else {
+                std::ofstream f(ca.outPath, std::ios::binary);
+                f << csv;
+                if (!f) throw std::runtime_error("cannot write " + ca.outPath);
+            }
+        });
+    });
+}
+
+} // namespace labcm::cli

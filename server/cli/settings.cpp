@@ -1,0 +1,94 @@
+// Settings and models: setting list/set/unset, model list/set; firmware check.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+
+namespace labcm::cli {
+namespace {
+
+void addModelCommands(CLI::App& app, Runner& r) {
+    auto* model = app.add_subcommand("model", "Phone models and their default firmware: list, set");
+    model->require_subcommand(1);
+    model->add_subcommand("list", "Known models, CUCM model ids and default loads")->callback([&r] {
+        r.call({{"cmd", "model.list"}}, [](const json::value& v) {
+            std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", "MODEL", "TYPEMODEL", "LOAD PREFIX", "DEFAULT LOAD");
+            for (const auto& mv : v.as_array()) {
+                const auto& m = mv.as_object();
+                std::cout << fmt::format("{:<6} {:>9} {:<14} {}\n", text(m.at("model")), m.at("typemodel").to_number<std::int64_t>(),
+                                         text(m.at("load_prefix")), text(m.at("default_load")));
+            }
+        });
+    });
+    struct ModelArgs {
+        std::string model, load;
+    };
+    auto& ma = r.keep<ModelArgs>();
+    auto* mSet = model->add_subcommand("set", "Set a model's default load: labcm model set 8845 sip8845_65.14-2-1-0001-14");
+    mSet->add_option("model", ma.model)->required();
+    mSet->add_option("load", ma.load, "Load name without .loads ('' clears it)")->required();
+    mSet->callback([&r, &ma] {
+        r.call({{"cmd", "model.set"}, {"args", {{"model", ma.model}, {"load", ma.load}}}}, [](const json::value& v) {
+            const auto& o = v.as_object();
+            if (auto* fw = o.if_contains("firmware")) std::cerr << "labcm: warning: " << text(*fw) << "\n";
+            std::cout << "ok\n";
+        });
+    });
+}
+
+} // namespace
+
+void addSettingCommands(CLI::App& app, Runner& r) {
+    auto* setting = app.add_subcommand("setting", "Server settings: list, set, unset");
+    setting->require_subcommand(1);
+    struct SettingArgs {
+        std::string key, value;
+    };
+    auto& sa = r.keep<SettingArgs>();
+    setting->add_subcommand("list", "List settings with values, defaults and help")->callback([&r] {
+        r.call({{"cmd", "setting.list"}}, [](const json::value& v) {
+            for (const auto& sv : v.as_array()) {
+                const auto& s = sv.as_object();
+                std::cout << fmt::format("{:<18} {:<16} {}{}\n", text(s.at("key")), text(s.at("value")), text(s.at("help")),
+                                         s.at("changed").as_bool() ? "" : " (default)");
+            }
+        });
+    });
+    auto printSetting = [](const json::value& v) { std::cout << text(v.at("key")) << " = " << text(v.at("value")) << "\n"; };
+    auto* sSet = setting->add_subcommand("set", "Set a setting: labcm setting set timezone Europe/Berlin");
+    sSet->add_option("key", sa.key)->required();
+    sSet->add_option("value", sa.value)->required();
+    sSet->callback([&r, &sa, printSetting] {
+        r.call({{"cmd", "setting.set"}, {"args", {{"key", sa.key}, {"value", sa.value}}}}, printSetting);
+    });
+    auto* sUnset = setting->add_subcommand("unset", "Return a setting to its default");
+    sUnset->add_option("key", sa.key)->required();
+    sUnset->callback([&r, &sa, printSetting] {
+        r.call({{"cmd", "setting.unset"}, {"args", {{"key", sa.key}}}}, printSetting);
+    });
+
+    addModelCommands(app, r);
+}
+
+void addFirmwareCommands(CLI::App& app, Runner& r) {
+    auto* firmware = app.add_subcommand("firmware", "Firmware in <data-dir>/files: check");
+    firmware->require_subcommand(1);
+    firmware->add_subcommand("check", "Check that every load in use has its .loads and image files (exit 1 if not)")
+        ->callback([&r] {
+            r.call({{"cmd", "firmware.check"}}, [&r](const json::value& v) {
+                const auto& loads = v.as_object().at("loads").as_array();
+                if (loads.empty()) std::cout << "no firmware loads in use (set one with 'labcm model set')\n";
+                for (const auto& lv : loads) {
+                    const auto& l = lv.as_object();
+                    std::string who;
+                    for (const auto& u : l.at("used_by").as_array()) who += (who.empty() ? "" : ", ") + text(u);
+                    std::cout << fmt::format("{} {} (used by {})\n", l.at("complete").as_bool() ? "ok  " : "FAIL",
+                                             text(l.at("summary")), who);
+                    if (!l.at("complete").as_bool()) r.exitCode = 1;
+                }
+            });
+        });
+}
+
+} // namespace labcm::cli

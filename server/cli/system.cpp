@@ -1,0 +1,91 @@
+// The server and its data: serve, migrate, backup, restore, health, status; and events.
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "app/server.h"
+#include "cli/cli.h"
+#include "store/backup.h"
+
+namespace labcm::cli {
+
+using labcm::app::DataDir;
+
+namespace {
+
+void addBackupRestore(CLI::App& app, Runner& r) {
+    auto& backupFile = r.keep<std::string>();
+    auto* backupCmd = app.add_subcommand("backup", "Copy the database to a file, online (the server keeps running)");
+    backupCmd->add_option("file", backupFile, "Where to write the copy")->required();
+    backupCmd->callback([&] {
+        auto info = store::backupDatabase(DataDir{r.options.dataDir}.db().string(), backupFile);
+        std::cout << fmt::format("backup {}: {} devices, schema {}, {} bytes\n", backupFile, info.devices, info.schema,
+                                 info.bytes);
+    });
+    auto* restoreCmd = app.add_subcommand("restore", "Replace the database with a backup (stop the server first)");
+    restoreCmd->add_option("file", backupFile, "A file written by 'labcm backup'")->required();
+    restoreCmd->callback([&] {
+        DataDir dir{r.options.dataDir};
+        labcm::app::DataDirLock lock(dir);
+        if (!lock.held())
+            throw std::runtime_error("labcm serve is running on this data dir: stop it first (systemctl stop labcm, or "
+                                     "docker compose stop), restore, then start it again");
+        auto info = store::restoreDatabase(backupFile, dir.db().string());
+        std::cout << fmt::format("restored {}: {} devices (schema {} brought up to date)\n", backupFile, info.devices,
+                                 info.schema);
+    });
+}
+
+} // namespace
+
+void addSystemCommands(CLI::App& app, Runner& r) {
+    auto* serveCmd = app.add_subcommand("serve", "Run the server (stops cleanly on SIGINT/SIGTERM)");
+    serveCmd->callback([&] { r.exitCode = labcm::app::serve(DataDir{r.options.dataDir}); });
+
+    auto* migrateCmd = app.add_subcommand("migrate", "Create or upgrade the database schema");
+    migrateCmd->callback([&] {
+        DataDir dir{r.options.dataDir};
+        labcm::app::DataDirLock lock(dir);
+        if (!lock.held()) throw std::runtime_error("a labcm server holds the data dir; it migrates at start");
+        auto [from, to] = labcm::app::migrateDataDir(dir);
+        std::cout << (from == to ? fmt::format("schema is at version {} (latest)\n", to)
+                                 : fmt::format("schema migrated from version {} to {}\n", from, to));
+    });
+
+    addBackupRestore(app, r);
+
+    auto* healthCmd = app.add_subcommand("health", "Ask the running server's admin port for /api/health (exit 0 when healthy)");
+    healthCmd->callback([&] { r.exitCode = labcm::app::healthCheck(DataDir{r.options.dataDir}); });
+
+    auto* statusCmd = app.add_subcommand("status", "Show the server's (or the database's) state");
+    statusCmd->callback([&] {
+        r.call({{"cmd", "status"}}, [](const json::value& v) {
+            for (const auto& [k, x] : v.as_object()) std::cout << fmt::format("{:<18} {}\n", std::string(k), text(x));
+        });
+    });
+}
+
+void addEventCommands(CLI::App& app, Runner& r) {
+    struct EventArgs {
+        std::string device;
+        std::int64_t limit = 50;
+    };
+    auto& ea = r.keep<EventArgs>();
+    auto* events = app.add_subcommand("events", "Recent events (newest first), optionally of one phone");
+    events->add_option("--device", ea.device, "SEP<MAC> or MAC");
+    events->add_option("--limit", ea.limit, "How many")->capture_default_str();
+    events->callback([&] {
+        json::object args{{"limit", ea.limit}};
+        if (!ea.device.empty()) args["device"] = ea.device;
+        r.call({{"cmd", "events"}, {"args", args}}, [](const json::value& v) {
+            for (const auto& ev : v.as_array()) {
+                const auto& e = ev.as_object();
+                std::cout << fmt::format("{} {:<7} {:<8} {:<22} {:<12} {}\n", e.at("time_ms").to_number<std::int64_t>(),
+                                         text(e.at("severity")), text(e.at("service")), text(e.at("kind")),
+                                         text(e.at("mac")), text(e.at("detail")));
+            }
+        });
+    });
+}
+
+} // namespace labcm::cli
