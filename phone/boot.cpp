@@ -393,7 +393,8 @@ public:
             if (upgraded) continue; // the phone reboots into the new load
             ++res_.bootsRegistered;
             bool last = res_.bootsRegistered >= opt_.boots;
-            auto next = co_await stayRegistered(last ? Clock::now() + opt_.hold : Clock::time_point::max());
+            auto next = co_await stayRegistered(last && opt_.keepalives == 0 ? Clock::now() + opt_.hold : Clock::time_point::max(),
+                                                last ? opt_.keepalives : 0);
             if (next == Next::Stop || next == Next::Failed) co_return finish();
         }
         fail(res_.currentStep, "too many boots (firmware upgrade loop?)");
@@ -877,8 +878,10 @@ private:
             co_await link_->send(resp);
     }
 
-    // Registered: keep-alives at (granted - 5) s; obeys service-control restart/reset.
-    awaitable<Next> stayRegistered(Clock::time_point until) {
+    // Registered: keep-alives at (granted - 5) s; obeys service-control restart/reset. Stops
+    // at `until`, or once `keepalives` keep-alives were answered (when it is not 0).
+    awaitable<Next> stayRegistered(Clock::time_point until, int keepalives) {
+        int answered = 0;
         auto interval = opt_.keepalive.count() > 0 ? opt_.keepalive
                                                     : std::chrono::milliseconds(std::max(1, granted_ - 5) * 1000);
         auto nextKeepalive = Clock::now() + interval;
@@ -907,6 +910,7 @@ private:
                         co_return Next::Failed;
                     }
                     ++res_.keepalives;
+                    if (keepalives > 0 && ++answered >= keepalives) co_return Next::Stop;
                     nextKeepalive = Clock::now() + interval;
                     continue;
                 }

@@ -58,6 +58,7 @@ struct RunOptions {
     int boots = 1;                                  ///< stop once this many boots registered
     std::chrono::milliseconds hold{0};              ///< stay registered this long after the last boot
     std::chrono::milliseconds keepalive{0};         ///< keep-alive interval; 0 = granted Expires - 5 s
+    int keepalives = 0;                             ///< after the last boot, stop once this many keep-alives were answered (0: hold decides)
     bool fetchImages = true;                        ///< fetch the images a .loads lists
     std::chrono::milliseconds fileTimeout{1000};    ///< TFTP retransmit / HTTP connect-read timeout
     std::chrono::milliseconds sipTimeout{8000};     ///< wait for a SIP final response

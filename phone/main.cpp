@@ -58,7 +58,7 @@ struct Options {
     std::vector<std::string> models{"8845"};
     std::string mac = "0011220A0001";
     std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface, dhcpRelay;
-    int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60, dhcpPort = 67;
+    int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60, dhcpPort = 67, keepalives = 0;
     double rate = 100, hold = 0, keepalive = 0;
     bool noImages = false, json = false, quiet = false, listModels = false, labNetwork = false;
 };
@@ -85,6 +85,9 @@ void addOptions(CLI::App& app, Options& o) {
     app.add_option("--boots", o.boots, "stop after this many registrations per phone (restarts in between)")->check(CLI::Range(1, 100));
     app.add_option("--hold", o.hold, "seconds to stay registered after the last boot (answering NOTIFYs)")->check(CLI::Range(0.0, 3600.0));
     app.add_option("--keepalive", o.keepalive, "keep-alive interval, seconds (default: granted Expires - 5)")->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--keepalives", o.keepalives, "after the last boot, stay registered until this many keep-alives were "
+                                                 "answered (instead of --hold; bounded by --timeout)")
+        ->check(CLI::Range(0, 1000));
     app.add_option("--timeout", o.timeout, "stop everything after this many seconds")->check(CLI::Range(1, kMaxTimeout));
     app.add_flag("--no-images", o.noImages, "fetch .loads files but not the images they list");
     app.add_flag("--json", o.json, "print the final report as one JSON line");
@@ -182,6 +185,7 @@ void runFleet(const Options& o, const Plan& p, std::vector<PhoneResult>& results
     opt.boots = o.boots;
     opt.hold = std::chrono::milliseconds(static_cast<long long>(o.hold * 1000));
     opt.keepalive = std::chrono::milliseconds(static_cast<long long>(o.keepalive * 1000));
+    opt.keepalives = o.keepalives;
     opt.fetchImages = !o.noImages;
     if (!o.quiet) opt.log = [](const std::string& s) { std::cerr << s << '\n'; };
     Target target{o.tftp, static_cast<std::uint16_t>(o.tftpPort), static_cast<std::uint16_t>(o.httpPort)};

@@ -28,7 +28,7 @@ class DeployTest(LabcmTestCase):
         self.start_server()
         fleet = subprocess.Popen([PHONE, "--tftp", "127.0.0.1", "--tftp-port", str(self.tftp_port), "--http-port",
                                   str(self.http_port), "--model", "8845", "--mac", "0011224B0000", "--count", str(n),
-                                  "--ip-base", "127.11.0.1", "--rate", "100", "--keepalive", "0.5", "--hold", "4",
+                                  "--ip-base", "127.11.0.1", "--rate", "100", "--keepalive", "0.5", "--keepalives", "8",
                                   "--timeout", "60", "-q", "--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  text=True)
         self.addCleanup(lambda: fleet.poll() is None and (fleet.kill(), fleet.wait(timeout=10)))

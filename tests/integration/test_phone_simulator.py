@@ -273,7 +273,7 @@ class PhoneSimulatorTest(LabcmTestCase):
             rows.append(f"{0x001122300000 + i:012X},{models[i % 3]},,,,{30000 + i}")
         self.ok("import", self.write_file("fleet.csv", "\n".join(rows) + "\n"))
         r = self.phone("--model", "7821,8845,7975", "--mac", "001122300000", "--count", str(n), "--rate", "300",
-                       "--ip-base", "127.1.0.1", "--keepalive", "0.5", "--hold", "1.2", "--timeout", "60", "--json",
+                       "--ip-base", "127.1.0.1", "--keepalive", "0.5", "--keepalives", "2", "--timeout", "60", "--json",
                        "-q", timeout=90)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         report = json.loads(r.stdout.splitlines()[-1])
