@@ -77,8 +77,8 @@ int SipService::Impl::onControlResponse(nta_outgoing_magic_t* magic, nta_outgoin
                       "", r.detail);
     ctx->done(r);
     finished.reset(); // nta_outgoing_destroy, then the context goes
-    auto& controls = self->stack->controls;
-    controls.remove_if([ctx](const ControlCtx& c) { return &c == ctx; });
+    // (During the teardown the stack is going away and drops every context itself.)
+    if (self->stack) self->stack->controls.remove_if([ctx](const ControlCtx& c) { return &c == ctx; });
     return 0;
 }
 

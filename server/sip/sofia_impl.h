@@ -85,8 +85,9 @@ public:
 
     /// @brief Everything sofia the thread creates. Members are destroyed in reverse order of
     /// declaration, which is the teardown known to be clean: the phones' connections, the
-    /// sweep timer, digest, its password home, the leg, the agent, the eventfd watch, the
-    /// root, and su_deinit last.
+    /// sweep timer, digest, its password home, the leg, the agent, the contexts of NOTIFYs
+    /// still pending (plain C++ data, after the agent that held their transactions), the
+    /// eventfd watch, the root, and su_deinit last.
     struct Stack {
         sofia::Library library;
         sofia::Root root;
