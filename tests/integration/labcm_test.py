@@ -6,6 +6,7 @@ events, registrations and sightings saved through its writer thread) is asserted
 LabcmTestCase.eventually, the one polling loop (poll() below), with a bounded deadline."""
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -43,6 +44,16 @@ def poll(check, seconds, step=POLL_STEP):
             break
         time.sleep(min(step, left))
     return False, why
+
+
+def ephemeral_port_range():
+    """The kernel's range for client source ports (net.ipv4.ip_local_port_range)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def server_ready(sock_path, timeout=2.0):
@@ -118,18 +129,22 @@ class LabcmTestCase(unittest.TestCase):
     # --- a running server -----------------------------------------------------------
     @staticmethod
     def free_port(kind=socket.SOCK_STREAM):
-        """A port nothing listens on right now, on 127.0.0.1 (TCP and UDP both free)."""
-        for _ in range(50):
-            with socket.socket(socket.AF_INET, kind) as s:
-                s.bind(("127.0.0.1", 0))
-                port = s.getsockname()[1]
-            other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
-            with socket.socket(socket.AF_INET, other) as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                    return port
-                except OSError:
-                    continue
+        """A port nothing uses right now on 127.0.0.1 (TCP and UDP both free), chosen at random
+        outside the kernel's ephemeral range: a server restarted on the same ports must find
+        them free, and a port from the ephemeral range can meanwhile become the source port of
+        any client connection on the machine (seen: a kill -9 test's restart under two test
+        runs at once got EADDRINUSE on its admin port)."""
+        lo, hi = ephemeral_port_range()
+        first, last = (10000, lo - 1) if lo > 11000 else (hi + 1, 65535)
+        for _ in range(200):
+            port = random.randint(first, last)
+            try:
+                for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    with socket.socket(socket.AF_INET, k) as s:
+                        s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
         raise RuntimeError("no free port")
 
     def use_loopback_ports(self):
