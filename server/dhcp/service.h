@@ -1,4 +1,4 @@
-// The DHCP server on UDP 67: socket I/O around the pure codec and allocator. Requests
+// The DHCP server on UDP 67: socket I/O around dhcp/engine.h, which decides. Requests
 // arrive broadcast on an interface (dhcp_interface) or relayed (giaddr) to a bound
 // address; each reply leaves from the address the request came in on (IP_PKTINFO): to the
 // relay agent's port 67, to a renewing client's address, else broadcast on the interface.
@@ -19,24 +19,10 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "core/events.h"
-#include "dhcp/allocator.h"
+#include "dhcp/engine.h"
 #include "store/writer.h"
 
 namespace labcm::dhcp {
-
-struct Counters {
-    std::uint64_t received = 0;
-    std::uint64_t dropped = 0;   ///< malformed: not parsed, no message type, no MAC
-    std::uint64_t ignored = 0;   ///< cisco-only, no pool for the network, another server chosen
-    std::uint64_t offers = 0;
-    std::uint64_t acks = 0;
-    std::uint64_t naks = 0;
-    std::uint64_t releases = 0;
-    std::uint64_t declines = 0;
-    std::uint64_t informs = 0;
-    std::uint64_t exhausted = 0;
-    std::uint64_t commitFailures = 0;
-};
 
 struct ServiceConfig {
     std::string interface;   ///< answer broadcasts here ("" = none: bind bindAddress)
@@ -60,46 +46,34 @@ public:
     void configure(const ServiceConfig& config, std::vector<Pool> pools,
                    const std::function<std::vector<Lease>()>& loadLeases);
     /// @brief Devices: reserved addresses and the MACs cisco-only mode admits.
-    void setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs);
+    void setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs) {
+        engine_.setDevices(std::move(reservations), std::move(knownMacs));
+    }
     /// @brief The admin freed an address.
-    void forget(Addr address) { allocator_.forget(address); }
+    void forget(Addr address) { engine_.forget(address); }
     /// @brief Closes the socket; commits in flight complete without replies.
     void stop();
 
     bool running() const;
     boost::asio::ip::udp::endpoint localEndpoint() const;
-    const Counters& counters() const { return counters_; }
-    const Allocator& allocator() const { return allocator_; }
+    const Counters& counters() const { return engine_.counters(); }
+    const Allocator& allocator() const { return engine_.allocator(); }
 
 private:
-    struct Incoming;
     void open(const ServiceConfig& config);
     void waitRead();
     void readAll();
-    void onDatagram(const Incoming& in);
-    void onDiscover(const Incoming& in, const Pool& pool);
-    void onRequest(const Incoming& in, const Pool& pool);
-    void onRelease(const Incoming& in);
-    void onDecline(const Incoming& in, const Pool& pool);
-    void onInform(const Incoming& in, const Pool& pool);
-    void saveBehind(const Lease& l, const char* what);
-    void commitAndAck(const Incoming& in, const Pool& pool, Allocator::Granted g);
-    Packet reply(const Incoming& in, const Pool& pool, MessageType type) const;
-    void send(const Incoming& in, const Packet& reply, bool forceBroadcast);
-    void ignore(const Incoming& in, const std::string& why);
-    bool ownAddress(Addr a, const Incoming& in) const;
+    void carryOut(Decision d);
+    void commit(Commit c);
+    void saveBehind(const Lease& l);
+    void send(const Send& s);
 
     boost::asio::io_context& io_;
     store::Writer& writer_;
-    EventBus& bus_;
     boost::asio::ip::udp::socket socket_;
     ServiceConfig config_;
     bool leasesLoaded_ = false;
-    Allocator allocator_;
-    std::set<std::string> knownMacs_;
-    std::map<std::string, std::chrono::steady_clock::time_point> quietUntil_; ///< ignored-event limiter
-    std::chrono::steady_clock::time_point nextDropLog_{};
-    Counters counters_;
+    Engine engine_;
     std::shared_ptr<bool> alive_;
 };
 

@@ -9,7 +9,7 @@
 
 #include "core/limits.h"
 #include "http/http_common.h"
-#include "http/url.h"
+#include "http/phone_handler.h"
 
 namespace labcm::http {
 
@@ -26,113 +26,6 @@ struct PhoneHttpServer::Shared {
 };
 
 namespace {
-
-// What a request came to, for the event.
-struct Outcome {
-    unsigned status = 0;
-    std::string name;
-    std::string mac;
-    std::string reason;
-    std::uint64_t bytes = 0;
-    EventKind kind = EventKind::FileServed;
-    std::string method = "-"; ///< as the client sent it; "-" when the request did not parse
-};
-
-template <class Body>
-void commonHeaders(bhttp::response<Body>& res, bool keepAlive) {
-    res.set(bhttp::field::server, "labcm/" LABCM_VERSION);
-    res.set(bhttp::field::cache_control, "no-store");
-    res.keep_alive(keepAlive);
-}
-
-bhttp::message_generator textResponse(bhttp::status status, std::string body, unsigned version, bool keepAlive,
-                                      bool head) {
-    bhttp::response<bhttp::string_body> res{status, version};
-    commonHeaders(res, keepAlive);
-    res.set(bhttp::field::content_type, "text/plain");
-    res.body() = head ? std::string() : std::move(body) + "\n";
-    res.prepare_payload();
-    return res;
-}
-
-// Maps one request to a response: pure request -> response, apart from opening a file.
-bhttp::message_generator handle(const bhttp::request<bhttp::empty_body>& req, provision::FileNamespace& files,
-                                Outcome& out) {
-    const bool keepAlive = req.keep_alive();
-    const bool head = req.method() == bhttp::verb::head;
-    const std::string method(req.method_string());
-    if (req.method() != bhttp::verb::get && !head) {
-        out = {405, std::string(req.target()), "", "method not allowed", 0, EventKind::FileRefused, method};
-        bhttp::response<bhttp::string_body> res{bhttp::status::method_not_allowed, req.version()};
-        commonHeaders(res, keepAlive);
-        res.set(bhttp::field::allow, "GET, HEAD");
-        res.prepare_payload();
-        return res;
-    }
-    std::string_view target = req.target();
-    if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-    auto decoded = urlDecode(target, false);
-    if (!decoded) {
-        out = {400, std::string(target), "", "malformed %-escape", 0, EventKind::FileRefused, method};
-        return textResponse(bhttp::status::bad_request, "malformed request target", req.version(), keepAlive, head);
-    }
-    auto r = files.resolve(*decoded);
-    out.method = method;
-    out.name = *decoded;
-    out.mac = r.mac;
-    out.reason = r.reason;
-    using Kind = provision::FileResult::Kind;
-    switch (r.kind) {
-    case Kind::NotFound:
-        out.status = 404;
-        out.kind = EventKind::FileNotFound;
-        return textResponse(bhttp::status::not_found, "not found", req.version(), keepAlive, head);
-    case Kind::Refused:
-        out.status = 400;
-        out.kind = EventKind::FileRefused;
-        return textResponse(bhttp::status::bad_request, "refused: " + r.reason, req.version(), keepAlive, head);
-    case Kind::Error:
-        out.status = 500;
-        out.kind = EventKind::FileFailed;
-        return textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head);
-    case Kind::Rendered: {
-        out.status = 200;
-        out.bytes = head ? 0 : r.body.size();
-        bhttp::response<bhttp::string_body> res{bhttp::status::ok, req.version()};
-        commonHeaders(res, keepAlive);
-        res.set(bhttp::field::content_type, r.contentType);
-        res.content_length(r.body.size());
-        if (!head) res.body() = std::move(r.body);
-        return res;
-    }
-    case Kind::File: break;
-    }
-    if (head) {
-        out.status = 200;
-        bhttp::response<bhttp::empty_body> res{bhttp::status::ok, req.version()};
-        commonHeaders(res, keepAlive);
-        res.set(bhttp::field::content_type, r.contentType);
-        res.content_length(r.file.size);
-        return res;
-    }
-    beast::error_code ec;
-    bhttp::file_body::value_type body;
-    body.open(r.file.path.c_str(), beast::file_mode::scan, ec);
-    if (ec) {
-        out.status = 500;
-        out.kind = EventKind::FileFailed;
-        out.reason = "cannot open: " + ec.message();
-        return textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head);
-    }
-    out.status = 200;
-    out.bytes = body.size();
-    bhttp::response<bhttp::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                          std::make_tuple(bhttp::status::ok, req.version())};
-    commonHeaders(res, keepAlive);
-    res.set(bhttp::field::content_type, r.contentType);
-    res.prepare_payload();
-    return res;
-}
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
@@ -160,7 +53,7 @@ private:
             // A malformed request: one event, one 400, then hang up.
             Outcome o{400, "", "", fmt::format("malformed request: {}", ec.message()), 0, EventKind::FileRefused};
             publish(o, std::chrono::steady_clock::now());
-            auto msg = textResponse(bhttp::status::bad_request, "bad request", 11, false, false);
+            auto msg = malformedRequest();
             stream_.expires_after(limits::kHttpIdleTimeout);
             beast::async_write(stream_, std::move(msg),
                                [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
@@ -170,7 +63,7 @@ private:
         auto req = parser_->release();
         keepAlive_ = req.keep_alive();
         auto outcome = std::make_shared<Outcome>();
-        auto msg = handle(req, shared_->files, *outcome);
+        auto msg = respondToPhone(req, shared_->files, *outcome);
         stream_.expires_after(limits::kHttpWriteTimeoutBase + std::chrono::seconds(outcome->bytes >> 20));
         beast::async_write(stream_, std::move(msg),
                            [self = shared_from_this(), outcome, started](beast::error_code wec, std::size_t) {

@@ -15,6 +15,7 @@
 #include "core/limits.h"
 #include "core/pktinfo.h"
 #include "tftp/codec.h"
+#include "tftp/policy.h"
 #include "tftp/transfer.h"
 
 namespace labcm::tftp {
@@ -239,42 +240,25 @@ void TftpService::onDatagram(std::span<const std::uint8_t> data, const udp::endp
         spdlog::error("tftp: cannot open a transfer socket for {}: {}", ip, e.what());
         return;
     }
-    auto refuse = [&](EventKind kind, ErrorCode code, const std::string& message, const std::string& mac,
-                      const std::string& reason) {
+    auto a = admit(req, sessions_->size(), files_);
+    auto& r = a.file;
+    auto refuse = [&](EventKind kind, ErrorCode code, const std::string& message, const std::string& reason) {
         if (kind != EventKind::FileNotFound) ++counters_.refused;
         session->sendErrorAndClose(code, message);
-        macs_.learn(ip, mac);
+        macs_.learn(ip, r.mac);
         bus_.publish(Service::Tftp, kind, kind == EventKind::FileNotFound ? Severity::Info : Severity::Warning,
-                     mac.empty() ? macs_.lookup(ip) : mac, ip,
+                     r.mac.empty() ? macs_.lookup(ip) : r.mac, ip,
                      fmt::format("{} {} -> error {} {}: {}", req.op == Opcode::Wrq ? "WRQ" : "RRQ", req.filename,
                                  static_cast<int>(code), message, reason));
     };
-    if (req.op == Opcode::Wrq) return refuse(EventKind::FileRefused, ErrorCode::AccessViolation, "writes are not allowed", "", "WRQ refused");
-    if (req.mode != "octet" && req.mode != "netascii")
-        return refuse(EventKind::FileRefused, ErrorCode::IllegalOperation, "unsupported mode", "",
-                      fmt::format("mode '{}'", req.mode));
-    if (sessions_->size() >= limits::kTftpMaxTransfers)
-        return refuse(EventKind::FileRefused, ErrorCode::NotDefined, "server busy, retry", "",
-                      fmt::format("{} transfers already running", sessions_->size()));
-
-    auto r = files_.resolve(req.filename);
-    using Kind = provision::FileResult::Kind;
-    switch (r.kind) {
-    case Kind::NotFound: return refuse(EventKind::FileNotFound, ErrorCode::FileNotFound, "File not found", r.mac, r.reason);
-    case Kind::Refused: return refuse(EventKind::FileRefused, ErrorCode::AccessViolation, "Access violation", r.mac, r.reason);
-    case Kind::Error: return refuse(EventKind::FileFailed, ErrorCode::NotDefined, "internal error", r.mac, r.reason);
-    case Kind::Rendered:
-    case Kind::File: break;
-    }
+    if (!a.serve) return refuse(a.kind, a.code, a.message, a.reason);
     macs_.learn(ip, r.mac);
+    using Kind = provision::FileResult::Kind;
     std::unique_ptr<Source> source;
     try {
         if (req.mode == "netascii") {
             std::string bytes = r.body;
             if (r.kind == Kind::File) {
-                if (r.file.size > limits::kTftpMaxNetasciiFile)
-                    return refuse(EventKind::FileRefused, ErrorCode::IllegalOperation, "file too large for netascii, use octet",
-                                  r.mac, "netascii of a large file");
                 FileSource f(r.file.path, r.file.size);
                 bytes.resize(r.file.size);
                 bytes.resize(f.read(0, std::span(reinterpret_cast<std::uint8_t*>(bytes.data()), bytes.size())));
@@ -286,7 +270,7 @@ void TftpService::onDatagram(std::span<const std::uint8_t> data, const udp::endp
             source = std::make_unique<MemorySource>(std::move(r.body));
         }
     } catch (const std::exception& e) {
-        return refuse(EventKind::FileFailed, ErrorCode::NotDefined, "internal error", r.mac, e.what());
+        return refuse(EventKind::FileFailed, ErrorCode::NotDefined, "internal error", e.what());
     }
     auto n = negotiate(req, source->size());
     session->begin(std::move(source), std::move(n), req.filename, r.mac);

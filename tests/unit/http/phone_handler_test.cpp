@@ -1,0 +1,100 @@
+// The phone HTTP handler without a socket: a parsed request in, the response's bytes out,
+// over a real file namespace.
+#include <doctest/doctest.h>
+
+#include <boost/asio/buffer.hpp>
+
+#include "http/phone_handler.h"
+#include "provision/namespace_fixture.h"
+
+using namespace labcm;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+std::string wire(bhttp::message_generator gen) {
+    std::string out;
+    boost::beast::error_code ec;
+    for (int i = 0; i < 1000 && !gen.is_done(); ++i) {
+        auto buffers = gen.prepare(ec);
+        REQUIRE_FALSE(ec);
+        std::size_t n = 0;
+        for (auto b : boost::beast::buffers_range(buffers)) {
+            out.append(static_cast<const char*>(b.data()), b.size());
+            n += b.size();
+        }
+        gen.consume(n);
+    }
+    return out;
+}
+
+std::string ask(test::NamespaceFixture& f, bhttp::verb verb, std::string target, http::Outcome& out) {
+    bhttp::request<bhttp::empty_body> req{verb, target, 11};
+    return wire(http::respondToPhone(req, f.files, out));
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+} // namespace
+
+TEST_CASE("phone http: GET of a known phone's SEP file is 200 text/xml with its MAC in the outcome") {
+    test::NamespaceFixture f;
+    http::Outcome o;
+    auto r = ask(f, bhttp::verb::get, "/SEP001122AABBCC.cnf.xml", o);
+    CHECK(r.starts_with("HTTP/1.1 200 OK"));
+    CHECK(has(r, "Content-Type: text/xml"));
+    CHECK(has(r, "<device"));
+    CHECK(o.status == 200);
+    CHECK(o.mac == "001122AABBCC");
+    CHECK((o.kind == EventKind::FileServed));
+    CHECK(o.method == "GET");
+    CHECK(o.bytes > 0);
+}
+
+TEST_CASE("phone http: a firmware file is streamed whole; HEAD gives its length and no body") {
+    test::NamespaceFixture f;
+    const std::string bytes = test::NamespaceFixture::kFirmwareBytes;
+    http::Outcome o;
+    auto r = ask(f, bhttp::verb::get, std::string("/") + test::NamespaceFixture::kFirmware + "?x=1", o);
+    CHECK(r.starts_with("HTTP/1.1 200 OK"));
+    CHECK(r.ends_with("\r\n\r\n" + bytes));
+    CHECK(o.bytes == bytes.size());
+    http::Outcome h;
+    auto head = ask(f, bhttp::verb::head, std::string("/") + test::NamespaceFixture::kFirmware, h);
+    CHECK(has(head, "Content-Length: " + std::to_string(bytes.size())));
+    CHECK(head.ends_with("\r\n\r\n"));
+    CHECK(h.bytes == 0);
+}
+
+TEST_CASE("phone http: %-escapes are decoded; a malformed one is 400") {
+    test::NamespaceFixture f;
+    http::Outcome o;
+    CHECK(ask(f, bhttp::verb::get, "/SEP001122AABBCC%2Ecnf.xml", o).starts_with("HTTP/1.1 200"));
+    http::Outcome bad;
+    CHECK(ask(f, bhttp::verb::get, "/SEP%zz.cnf.xml", bad).starts_with("HTTP/1.1 400"));
+    CHECK(bad.reason == "malformed %-escape");
+    CHECK((bad.kind == EventKind::FileRefused));
+}
+
+TEST_CASE("phone http: not found is 404, traversal 400, other methods 405 with Allow") {
+    test::NamespaceFixture f;
+    http::Outcome nf;
+    CHECK(ask(f, bhttp::verb::get, "/ITLSEP001122AABBCC.tlv", nf).starts_with("HTTP/1.1 404"));
+    CHECK((nf.kind == EventKind::FileNotFound));
+    CHECK(nf.mac == "001122AABBCC");
+    http::Outcome up;
+    auto r = ask(f, bhttp::verb::get, "/../ns.db", up);
+    CHECK(r.starts_with("HTTP/1.1 400"));
+    CHECK(has(r, "refused: "));
+    http::Outcome post;
+    auto p = ask(f, bhttp::verb::post, "/SEP001122AABBCC.cnf.xml", post);
+    CHECK(p.starts_with("HTTP/1.1 405"));
+    CHECK(has(p, "Allow: GET, HEAD"));
+    CHECK(post.method == "POST");
+}
+
+TEST_CASE("phone http: a request that did not parse gets 400 and the connection is closed") {
+    auto r = wire(http::malformedRequest());
+    CHECK(r.starts_with("HTTP/1.1 400"));
+    CHECK(has(r, "Connection: close"));
+}
