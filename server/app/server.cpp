@@ -175,7 +175,8 @@ private:
     static const std::array<Follower, 6>& followers();
     void onEvent(const Event& e);
 
-    void dropRenderCache(const Event&) { files_.invalidate(); }
+    void dropRenderCache(const Event& e);
+    void warmRenderCache();
     void refreshRegistrar(const Event&) { refreshRegistrar(); }
     void refreshDhcpDevices(const Event&);
     void reconfigureDhcp(const Event&);
@@ -192,6 +193,7 @@ private:
     void stop(int sig);
 
     const DataDir& dir_;
+    bool warmScheduled_ = false; ///< a warmRenderCache batch is posted (io thread)
     asio::io_context io_;
     store::Db reader_;
     EventBus bus_{limits::kEventRingSize};
@@ -232,6 +234,25 @@ const std::array<Server::Follower, 6>& Server::followers() {
         {"admin page: reload", changesManyDeviceRows, Where::Posted, &Server::adminReload},
     }};
     return table;
+}
+
+// One device's change drops its files (and, at the next render, the files whose shared-line
+// marks or dial plan changed); anything else drops them all. Either way they are rendered
+// again ahead of the phones.
+void Server::dropRenderCache(const Event& e) {
+    if (changesOneDeviceRow(e.kind) && !e.mac.empty()) files_.deviceChanged(e.mac);
+    else files_.invalidate();
+    asio::post(io_, [this] { warmRenderCache(); });
+}
+
+// io thread: one batch per turn, so phones' requests are answered between batches.
+void Server::warmRenderCache() {
+    if (warmScheduled_) return;
+    warmScheduled_ = true;
+    asio::post(io_, [this] {
+        warmScheduled_ = false;
+        if (files_.warm(limits::kRenderWarmBatch)) warmRenderCache();
+    });
 }
 
 void Server::onEvent(const Event& e) {
@@ -419,6 +440,7 @@ json::object Server::status() {
               {"tftp_active", tftp_->active()},
               {"renders", files_.renders()},
               {"render_cache_hits", files_.cacheHits()},
+              {"render_cache_files", files_.cached()},
               {"sip_port", sip_.port()},
               {"dhcp", dhcpStatus(dhcp_)}});
     return o;
@@ -452,6 +474,7 @@ int Server::run() {
     // Every listener is bound (the constructor bound each or threw): ready for the status
     // command, /api/health and systemd (Type=notify).
     info_.ready = true;
+    asio::post(io_, [this] { warmRenderCache(); }); // the first storm after a restart is served from memory
     ::sd_notifyf(0, "READY=1\nSTATUS=serving, admin page on %s:%u\nMAINPID=%lu", s.adminBind.c_str(),
                  static_cast<unsigned>(adminHttp_->localEndpoint().port()), static_cast<unsigned long>(::getpid()));
     io_.run();

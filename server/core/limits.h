@@ -73,6 +73,8 @@ inline constexpr std::size_t kEventPendingMax = 16'384;
 inline constexpr auto kEventFlushInterval = 250ms;
 /// Rows kept in the events table; older rows are pruned in batches.
 inline constexpr std::int64_t kEventRetentionRows = 200'000;
+/// Distinct SQL texts whose prepared statements a connection keeps for reuse.
+inline constexpr std::size_t kSqlStatementsKept = 256;
 /// Event detail text, bytes; longer details are cut.
 inline constexpr std::size_t kMaxEventDetail = 1024;
 
@@ -80,9 +82,12 @@ inline constexpr std::size_t kMaxEventDetail = 1024;
 /// A requested file name, bytes. TFTP's own limit is one datagram; 255 covers every name a
 /// phone asks for (the longest are locale paths such as English_United_States/sl-bev-sip.jar).
 inline constexpr std::size_t kMaxRequestName = 255;
-/// Rendered files are re-rendered at least this often even when nothing announced a change,
-/// so files that appear in the files directory (locales) are picked up.
-inline constexpr auto kRenderCacheTtl = 2s;
+/// Rendered files kept in memory (about 8 KiB each: 60,000 are ~500 MiB). A lab larger than
+/// this has its other files rendered per request.
+inline constexpr std::size_t kRenderCacheEntries = 60'000;
+/// Files rendered ahead of the phones per turn of the io thread (after start or a lab-wide
+/// change), so requests are answered between turns.
+inline constexpr std::size_t kRenderWarmBatch = 32;
 /// Concurrent HTTP 6970 connections; more are closed at once (a lab has tens of phones,
 /// a boot storm of a few hundred).
 inline constexpr std::size_t kMaxHttpConnections = 512;

@@ -1,17 +1,28 @@
 #include "provision/file_namespace.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
 #include "core/models.h"
 #include "core/net.h"
+#include "core/text.h"
 #include "provision/template.h"
 #include "provision/timezones.h"
 #include "store/device_store.h"
 #include "store/settings_store.h"
 
 namespace labcm::provision {
+
+namespace {
+// Digits only: a DN with letters or '+' is not in the dial plan (renderer.cpp, dialPatternsFor).
+bool isDialable(const std::string& dn) {
+    return !dn.empty() && std::all_of(dn.begin(), dn.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+} // namespace
 
 std::string_view toString(FileResult::Kind k) {
     switch (k) {
@@ -28,58 +39,202 @@ FileNamespace::FileNamespace(store::Db& reader, const SettingsHolder& settings, 
                              std::filesystem::path templateDir)
     : reader_(reader), settings_(settings), files_(std::move(filesDir)), templates_(std::move(templateDir)) {}
 
-RenderInputs FileNamespace::inputs(const std::string& model) {
-    RenderInputs in;
-    in.settings = *settings_.get();
-    in.registrar = net::registrarAddress(in.settings.registrarAddress, in.settings.bindAddress);
-    in.modelLoads = store::ModelDefaultStore(reader_).all();
-    store::DeviceStore ds(reader_);
-    in.sharedDns = ds.sharedDns();
-    in.dialPatterns = dialPatternsFor(ds.allDns());
-    if (auto info = findModel(model)) {
-        if (!info->localeJar.empty())
-            in.userLocalePresent = files_.find({in.settings.userLocale, std::string(info->localeJar)}).has_value();
-        std::string tones = info->family == "99xx" ? "g4-tones.xml" : "g3-tones.xml";
-        in.networkLocalePresent = files_.find({in.settings.networkLocale, tones}).has_value();
+void FileNamespace::deviceChanged(const std::string& mac) {
+    {
+        std::lock_guard lock(changesMutex_);
+        if (!changedAll_) {
+            if (changedMacs_.size() >= limits::kRenderCacheEntries) changedAll_ = true; // a bulk change: all of it
+            else changedMacs_.insert(mac);
+        }
     }
-    if (!ciscoTimeZone(in.settings.timezone))
-        spdlog::warn("provision: time zone {} has no Cisco name in labcm's table; phones get '{}' plus the Olson name",
-                     in.settings.timezone, kFallbackCiscoTimeZone);
-    return in;
+    changed_.store(true, std::memory_order_release);
 }
 
-FileResult FileNamespace::rendered(const RequestName& name) {
+void FileNamespace::invalidate() {
+    {
+        std::lock_guard lock(changesMutex_);
+        changedAll_ = true;
+        changedMacs_.clear();
+    }
+    changed_.store(true, std::memory_order_release);
+}
+
+void FileNamespace::applyChanges() {
+    if (!changed_.load(std::memory_order_acquire)) return;
+    std::set<std::string> macs;
+    bool all = false;
+    {
+        std::lock_guard lock(changesMutex_);
+        changed_.store(false, std::memory_order_relaxed);
+        macs.swap(changedMacs_);
+        all = std::exchange(changedAll_, false);
+    }
+    if (all) {
+        cache_.clear();
+        labStale_ = true;
+        // Render ahead of the phones: XMLDefault and the static files first, then every device.
+        warmQueue_ = {"xmldefault.cnf.xml"};
+        for (const auto& [name, text] : TemplateSet::builtIn())
+            if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") warmQueue_.push_back(text::toLower(name));
+        for (const auto& mac : store::DeviceStore(reader_).macs()) warmQueue_.push_back("sep" + text::toLower(mac) + ".cnf.xml");
+        std::reverse(warmQueue_.begin(), warmQueue_.end()); // taken from the back
+        return;
+    }
+    for (const auto& mac : macs) {
+        cache_.erase("sep" + text::toLower(mac) + ".cnf.xml");
+        warmQueue_.push_back("sep" + text::toLower(mac) + ".cnf.xml");
+        // Its DNs may have changed: the shared-line marks and the dial plan follow now, and
+        // the files whose part changed go before the cache answers.
+        if (!labStale_) updateDnIndex(mac);
+    }
+}
+
+void FileNamespace::readLab() {
+    lab_.settings = *settings_.get();
+    lab_.registrar = net::registrarAddress(lab_.settings.registrarAddress, lab_.settings.bindAddress);
+    lab_.modelLoads = store::ModelDefaultStore(reader_).all();
+    if (!ciscoTimeZone(lab_.settings.timezone))
+        spdlog::warn("provision: time zone {} has no Cisco name in labcm's table; phones get '{}' plus the Olson name",
+                     lab_.settings.timezone, kFallbackCiscoTimeZone);
+    readDnIndex();
+    labStale_ = false;
+}
+
+void FileNamespace::setDialPatterns() {
+    std::vector<std::string> shapes; // one DN of each (first digit, length) stands for them all
+    for (const auto& [shape, count] : shapes_) shapes.push_back(shape.first + std::string(shape.second - 1, '0'));
+    auto patterns = dialPatternsFor(shapes);
+    auto same = patterns.size() == lab_.dialPatterns.size() &&
+                std::equal(patterns.begin(), patterns.end(), lab_.dialPatterns.begin(), [](const auto& a, const auto& b) {
+                    return a.match == b.match && a.timeoutSeconds == b.timeoutSeconds;
+                });
+    if (same) return;
+    lab_.dialPatterns = std::move(patterns);
+    for (const auto& [name, text] : TemplateSet::builtIn()) // the files that carry the dial plan
+        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") cache_.erase(text::toLower(name));
+}
+
+void FileNamespace::readDnIndex() {
+    dnsOf_.clear();
+    devicesOf_.clear();
+    shapes_.clear();
+    for (auto& [mac, dn] : store::DeviceStore(reader_).dnsByDevice()) {
+        dnsOf_[mac].insert(dn);
+        auto& macs = devicesOf_[dn];
+        if (macs.empty() && isDialable(dn)) ++shapes_[{dn[0], dn.size()}];
+        macs.insert(std::move(mac));
+    }
+    lab_.sharedDns.clear();
+    for (const auto& [dn, macs] : devicesOf_)
+        if (macs.size() > 1) lab_.sharedDns.insert(dn);
+    lab_.dialPatterns.clear();
+    setDialPatterns();
+}
+
+void FileNamespace::updateDnIndex(const std::string& mac) {
+    std::set<std::string> now;
+    if (auto d = store::DeviceStore(reader_).get(mac))
+        for (const auto& l : d->lines) now.insert(l.dn);
+    auto& before = dnsOf_[mac];
+    std::vector<std::string> gone, added;
+    std::set_difference(before.begin(), before.end(), now.begin(), now.end(), std::back_inserter(gone));
+    std::set_difference(now.begin(), now.end(), before.begin(), before.end(), std::back_inserter(added));
+    bool shapesChanged = false;
+    // A DN whose "shared" mark flips changes the files of every device that has it.
+    auto flipped = [&](const std::string& dn) {
+        for (const auto& other : devicesOf_[dn]) cache_.erase("sep" + text::toLower(other) + ".cnf.xml");
+    };
+    for (const auto& dn : gone) {
+        auto& macs = devicesOf_[dn];
+        macs.erase(mac);
+        if (macs.size() == 1) {
+            lab_.sharedDns.erase(dn);
+            flipped(dn);
+        }
+        if (macs.empty()) {
+            devicesOf_.erase(dn);
+            if (isDialable(dn)) shapesChanged |= --shapes_[{dn[0], dn.size()}] == 0;
+            if (isDialable(dn) && shapes_[{dn[0], dn.size()}] == 0) shapes_.erase({dn[0], dn.size()});
+        }
+    }
+    for (const auto& dn : added) {
+        auto& macs = devicesOf_[dn];
+        if (macs.empty() && isDialable(dn)) shapesChanged |= ++shapes_[{dn[0], dn.size()}] == 1;
+        macs.insert(mac);
+        if (macs.size() == 2) {
+            lab_.sharedDns.insert(dn);
+            flipped(dn);
+        }
+    }
+    if (now.empty()) dnsOf_.erase(mac);
+    else before = std::move(now);
+    if (shapesChanged) setDialPatterns();
+}
+
+RenderInputs& FileNamespace::inputs(const std::string& model, std::vector<LocaleCheck>& checks) {
+    if (labStale_) readLab();
+    lab_.userLocalePresent = lab_.networkLocalePresent = false;
+    if (auto info = findModel(model)) {
+        const auto& s = lab_.settings;
+        std::string tones = info->family == "99xx" ? "g4-tones.xml" : "g3-tones.xml";
+        auto check = [&](std::vector<std::string> parts) {
+            auto stamp = files_.stamp(parts); // before the lookup: a change in between is seen next time
+            bool present = files_.find(parts).has_value();
+            checks.push_back({std::move(parts), present, std::move(stamp)});
+            return present;
+        };
+        if (!info->localeJar.empty()) lab_.userLocalePresent = check({s.userLocale, std::string(info->localeJar)});
+        lab_.networkLocalePresent = check({s.networkLocale, tones});
+    }
+    return lab_;
+}
+
+bool FileNamespace::fresh(const CacheEntry& e, std::uint64_t templateGeneration) const {
+    if (e.templateGeneration != templateGeneration) return false;
+    for (const auto& l : e.locales)
+        if (!FilesDir::unchanged(l.dirs)) return false; // a locale file may have come or gone
+    return true;
+}
+
+void FileNamespace::store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
+                          std::vector<LocaleCheck> locales) {
+    if (cache_.size() >= limits::kRenderCacheEntries && !cache_.contains(key)) return; // full: rendered per request
+    cache_[key] = {body, templateGeneration, std::move(locales)};
+}
+
+FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
+    applyChanges();
     FileResult r;
     r.mac = name.mac;
     r.contentType = "text/xml";
-    const auto now = std::chrono::steady_clock::now();
-    const auto generation = generation_.load();
     const auto templateGeneration = templates_.generation();
-    if (auto it = cache_.find(name.lower); it != cache_.end() && it->second.generation == generation &&
-                                           it->second.templateGeneration == templateGeneration &&
-                                           now - it->second.at < limits::kRenderCacheTtl) {
-        ++cacheHits_;
-        r.kind = FileResult::Kind::Rendered;
-        r.body = it->second.body;
-        return r;
+    if (auto it = cache_.find(name.lower); it != cache_.end()) {
+        if (fresh(it->second, templateGeneration)) {
+            ++cacheHits_;
+            r.kind = FileResult::Kind::Rendered;
+            r.body = it->second.body;
+            return r;
+        }
+        cache_.erase(it);
     }
+    std::vector<LocaleCheck> checks;
     try {
         switch (name.kind) {
         case NameKind::DeviceConfig: {
             auto d = store::DeviceStore(reader_).get(name.mac);
             std::string why;
-            if (!d && autoRegister_) d = autoRegister_(name.mac, why);
+            if (!d && autoRegister_ && !warming) d = autoRegister_(name.mac, why);
             if (!d) {
                 r.kind = FileResult::Kind::NotFound;
                 r.reason = fmt::format("no device SEP{} in the database (the phone falls back to XMLDefault.cnf.xml){}",
                                        name.mac, why.empty() ? "" : "; auto-registration: " + why);
                 return r;
             }
-            r.body = renderDeviceConfig(*d, inputs(d->model), templates_);
+            r.body = renderDeviceConfig(*d, inputs(d->model, checks), templates_);
             break;
         }
-        case NameKind::DefaultConfig: r.body = renderDefaultConfig(inputs(""), templates_); break;
-        case NameKind::Template: r.body = renderStatic(name.templateName, inputs(""), templates_); break;
+        case NameKind::DefaultConfig: r.body = renderDefaultConfig(inputs("", checks), templates_); break;
+        case NameKind::Template: r.body = renderStatic(name.templateName, inputs("", checks), templates_); break;
         default: r.kind = FileResult::Kind::Error; r.reason = "not a rendered file"; return r;
         }
     } catch (const std::exception& e) {
@@ -89,8 +244,26 @@ FileResult FileNamespace::rendered(const RequestName& name) {
     }
     ++renders_;
     r.kind = FileResult::Kind::Rendered;
-    cache_[name.lower] = {r.body, generation, templateGeneration, now};
+    store(name.lower, r.body, templateGeneration, std::move(checks));
     return r;
+}
+
+bool FileNamespace::warm(std::size_t budget) {
+    applyChanges();
+    while (budget > 0 && !warmQueue_.empty()) {
+        if (cache_.size() >= limits::kRenderCacheEntries) {
+            warmQueue_.clear();
+            break;
+        }
+        auto name = std::move(warmQueue_.back());
+        warmQueue_.pop_back();
+        if (cache_.contains(name)) continue;
+        auto parsed = parseRequestName(name);
+        if (!parsed.ok) continue;
+        rendered(parsed, true);
+        --budget;
+    }
+    return !warmQueue_.empty();
 }
 
 std::string FileNamespace::configStamp(const std::string& mac) {

@@ -9,6 +9,10 @@
 #include <functional>
 #include <optional>
 #include <map>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -39,6 +43,7 @@ public:
     FileNamespace(store::Db& reader, const SettingsHolder& settings, std::filesystem::path filesDir,
                   std::filesystem::path templateDir);
 
+    /// @brief io thread.
     FileResult resolve(std::string_view rawName);
 
     /// @brief The versionStamp of the SEP<MAC>.cnf.xml labcm serves now ("" when there is
@@ -51,32 +56,74 @@ public:
     using AutoRegister = std::function<std::optional<Device>(const std::string& mac, std::string& why)>;
     void setAutoRegistration(AutoRegister f) { autoRegister_ = std::move(f); }
 
-    /// @brief Drops every cached render (any thread): call on any change of devices,
-    /// lines, settings or model defaults.
-    void invalidate() { generation_.fetch_add(1); }
+    // --- the render cache ------------------------------------------------------------------
+    // Exact, not timed: a cached file is served until a change that affects it. Each entry
+    // keeps what it was rendered from besides the database (the template generation, the
+    // locale files it looked for); the database's changes arrive through these calls, from
+    // any thread, and take effect before the next request is answered.
+
+    /// @brief One device (its rows or lines) changed, was added or removed: its own file
+    /// goes, and the lab-wide data derived from the DNs (shared lines, the dial plan) is read
+    /// again at the next render; the files whose part of it changed go then.
+    void deviceChanged(const std::string& mac);
+    /// @brief Everything may have changed (settings, model defaults, an import, a write by
+    /// another process): every file goes, and warm() renders them again.
+    void invalidate();
+    /// @brief io thread: renders up to `budget` files that are not cached (every device's,
+    /// XMLDefault, the static files), after start and after invalidate(). @return true while
+    /// some remain.
+    bool warm(std::size_t budget);
 
     const FilesDir& files() const { return files_; }
     std::uint64_t renders() const { return renders_; }
     std::uint64_t cacheHits() const { return cacheHits_; }
+    std::size_t cached() const { return cache_.size(); }
 
 private:
-    RenderInputs inputs(const std::string& model);
-    FileResult rendered(const RequestName& name);
+    struct LocaleCheck {
+        std::vector<std::string> parts;
+        bool present;
+        DirStamp dirs; ///< the directories its presence hangs on; unchanged = still `present`
+    };
+    struct CacheEntry {
+        std::string body;
+        std::uint64_t templateGeneration;
+        std::vector<LocaleCheck> locales; ///< the files it looked for, and whether they were there
+    };
+
+    void applyChanges();
+    RenderInputs& inputs(const std::string& model, std::vector<LocaleCheck>& checks);
+    void readLab();
+    void readDnIndex();
+    void updateDnIndex(const std::string& mac);
+    void setDialPatterns();
+    FileResult rendered(const RequestName& name, bool warming = false);
+    bool fresh(const CacheEntry& e, std::uint64_t templateGeneration) const;
+    void store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
+               std::vector<LocaleCheck> locales);
 
     store::Db& reader_;
     const SettingsHolder& settings_;
     AutoRegister autoRegister_;
     FilesDir files_;
     TemplateSet templates_;
-    std::atomic<std::uint64_t> generation_{1};
 
-    struct CacheEntry {
-        std::string body;
-        std::uint64_t generation;
-        std::uint64_t templateGeneration;
-        std::chrono::steady_clock::time_point at;
-    };
-    std::map<std::string, CacheEntry> cache_;
+    // Changes announced from any thread, applied on the io thread.
+    std::mutex changesMutex_;
+    std::set<std::string> changedMacs_;
+    bool changedAll_ = true;
+    std::atomic<bool> changed_{true};
+
+    // io thread only.
+    RenderInputs lab_;          ///< the lab-wide inputs; locale flags set per render
+    bool labStale_ = true;      ///< settings, model defaults, everything
+    // The lines of the lab, indexed once and kept up to date per device change, so neither a
+    // request nor a change reads the whole lab.
+    std::unordered_map<std::string, std::set<std::string>> dnsOf_;     ///< mac -> its DNs
+    std::unordered_map<std::string, std::set<std::string>> devicesOf_; ///< dn -> the MACs with it
+    std::map<std::pair<char, std::size_t>, std::size_t> shapes_;        ///< (first digit, length) -> DNs
+    std::unordered_map<std::string, CacheEntry> cache_;
+    std::vector<std::string> warmQueue_; ///< names to render ahead of the phones
     std::uint64_t renders_ = 0;
     std::uint64_t cacheHits_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "provision/files_dir.h"
 
+#include <sys/stat.h>
+
 #include <strings.h>
 
 namespace labcm::provision {
@@ -44,6 +46,47 @@ std::optional<FoundFile> FilesDir::find(const std::vector<std::string>& parts, s
     auto size = fs::file_size(real, ec);
     if (ec) return std::nullopt;
     return FoundFile{real, size};
+}
+
+namespace {
+std::optional<std::int64_t> mtimeNs(const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
+    return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+} // namespace
+
+DirStamp FilesDir::stamp(const std::vector<std::string>& parts) const {
+    DirStamp s;
+    fs::path dir = root_;
+    auto m = mtimeNs(dir);
+    if (!m) return s; // no files directory: its creation is not watched (setting it up restarts labcm)
+    s.dirs.emplace_back(dir, *m);
+    std::error_code ec;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+        fs::path next = dir / parts[i];
+        if (!mtimeNs(next)) {
+            bool found = false;
+            for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+                if (::strcasecmp(it->path().filename().c_str(), parts[i].c_str()) == 0) {
+                    next = it->path();
+                    found = true;
+                    break;
+                }
+            if (!found) break;
+        }
+        auto nm = mtimeNs(next);
+        if (!nm) break;
+        s.dirs.emplace_back(next, *nm);
+        dir = next;
+    }
+    return s;
+}
+
+bool FilesDir::unchanged(const DirStamp& s) {
+    for (const auto& [path, m] : s.dirs)
+        if (mtimeNs(path) != m) return false;
+    return true;
 }
 
 } // namespace labcm::provision

@@ -16,6 +16,13 @@ struct FoundFile {
     std::uint64_t size;
 };
 
+/// @brief The directories a lookup went through (the root, then each existing folder on the
+/// way) with their modification times. A name appears in or leaves a directory only by
+/// changing that directory's mtime, so while the stamp holds, find() answers the same.
+struct DirStamp {
+    std::vector<std::pair<std::filesystem::path, std::int64_t>> dirs; ///< path, mtime in ns
+};
+
 class FilesDir {
 public:
     explicit FilesDir(std::filesystem::path root);
@@ -25,6 +32,11 @@ public:
     /// component exactly first, then ignoring case. nullopt when absent; `refused` is set
     /// when it exists but resolves outside the root or is not a regular file.
     std::optional<FoundFile> find(const std::vector<std::string>& parts, std::string* refused = nullptr) const;
+
+    /// @brief The stamp of the folders find(parts) looks through.
+    DirStamp stamp(const std::vector<std::string>& parts) const;
+    /// @brief True while no folder of the stamp changed (a stat per folder, no scan).
+    static bool unchanged(const DirStamp& s);
 
     /// @brief find() for a plain (single-component) file name.
     std::optional<FoundFile> findName(const std::string& name) const { return find({name}); }

@@ -95,6 +95,12 @@ std::string TemplateSet::text(const std::string& name) const {
 
 std::uint64_t TemplateSet::generation() const {
     if (overrideDir_.empty()) return 0;
+    // With no override file, the folder's mtime says whether one appeared: one stat.
+    struct stat dir {};
+    std::int64_t dirMtime = ::stat(overrideDir_.c_str(), &dir) == 0
+                                ? static_cast<std::int64_t>(dir.st_mtim.tv_sec) * 1'000'000'000 + dir.st_mtim.tv_nsec
+                                : -1;
+    if (dirMtime == lastDirMtime_ && !anyOverride_) return lastGeneration_;
     // FNV-1a over (name, size, mtime) of every override file that exists.
     std::uint64_t h = 1469598103934665603ull;
     auto mix = [&h](std::uint64_t v) {
@@ -103,13 +109,18 @@ std::uint64_t TemplateSet::generation() const {
             h *= 1099511628211ull;
         }
     };
+    bool any = false;
     for (const auto& [name, text] : builtIn()) {
         struct stat st {};
         if (::stat((overrideDir_ / name).c_str(), &st) != 0) continue;
+        any = true;
         mix(std::hash<std::string>{}(name));
         mix(static_cast<std::uint64_t>(st.st_size));
         mix(static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ull + static_cast<std::uint64_t>(st.st_mtim.tv_nsec));
     }
+    lastDirMtime_ = dirMtime;
+    anyOverride_ = any;
+    lastGeneration_ = h;
     return h;
 }
 

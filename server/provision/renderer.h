@@ -21,12 +21,16 @@ public:
     explicit TemplateSet(std::filesystem::path overrideDir = {});
     /// @throw std::runtime_error for an unknown template name.
     std::string text(const std::string& name) const;
-    /// @brief Changes whenever an override file appears, disappears or changes.
+    /// @brief Changes whenever an override file appears, disappears or changes. One stat of
+    /// the folder while it holds no override; one per override file otherwise. One thread.
     std::uint64_t generation() const;
     static const std::map<std::string, std::string>& builtIn();
 
 private:
     std::filesystem::path overrideDir_;
+    mutable std::int64_t lastDirMtime_ = -2;
+    mutable bool anyOverride_ = true;
+    mutable std::uint64_t lastGeneration_ = 0;
 };
 
 struct DialPattern {

@@ -275,6 +275,13 @@ std::vector<std::string> DeviceStore::allDns() {
     return out;
 }
 
+std::vector<std::pair<std::string, std::string>> DeviceStore::dnsByDevice() {
+    auto s = db_.prepare("SELECT DISTINCT d.mac, l.dn FROM lines l JOIN devices d ON d.id = l.device_id");
+    std::vector<std::pair<std::string, std::string>> out;
+    while (s.step()) out.emplace_back(s.getText(0), s.getText(1));
+    return out;
+}
+
 std::set<std::string> DeviceStore::sharedDns() {
     auto s = db_.prepare("SELECT dn FROM lines GROUP BY dn HAVING count(DISTINCT device_id) > 1");
     std::set<std::string> out;

@@ -74,6 +74,8 @@ public:
     std::vector<std::string> allDns();
     /// @brief DNs that sit on more than one device.
     std::set<std::string> sharedDns();
+    /// @brief Every (mac, dn) pair, each once: the lines of the whole lab in one query.
+    std::vector<std::pair<std::string, std::string>> dnsByDevice();
 
     /// @brief mac -> reserved DHCP address, for the devices that have one.
     std::map<std::string, std::string> reservations();

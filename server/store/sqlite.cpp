@@ -38,6 +38,8 @@ Db::Db(const std::string& path, Mode mode) : path_(path) {
 }
 
 Db::~Db() {
+    for (auto& [sql, list] : idle_)
+        for (auto* s : list) sqlite3_finalize(s);
     if (db_) sqlite3_close_v2(db_);
 }
 
@@ -53,6 +55,11 @@ void Db::exec(std::string_view sql) {
 }
 
 Stmt Db::prepare(std::string_view sql) {
+    if (auto it = idle_.find(sql); it != idle_.end() && !it->second.empty()) {
+        auto* s = it->second.back();
+        it->second.pop_back();
+        return Stmt(*this, s);
+    }
     sqlite3_stmt* s = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr);
     if (rc != SQLITE_OK) throwError(db_, rc, fmt::format("prepare '{}'", sql.substr(0, 60)));
@@ -74,8 +81,21 @@ std::int64_t Db::userVersion() {
     return s.getInt(0);
 }
 
+void Db::recycle(sqlite3_stmt* s) {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    const char* sql = sqlite3_sql(s);
+    auto it = sql ? idle_.find(std::string_view(sql)) : idle_.end();
+    if (sql && it == idle_.end() && idle_.size() < limits::kSqlStatementsKept) it = idle_.emplace(sql, std::vector<sqlite3_stmt*>{}).first;
+    if (it == idle_.end() || it->second.size() >= 4) {
+        sqlite3_finalize(s); // SQL built per call (IN lists): not worth keeping
+        return;
+    }
+    it->second.push_back(s);
+}
+
 Stmt::~Stmt() {
-    if (stmt_) sqlite3_finalize(stmt_);
+    if (stmt_) db_->recycle(stmt_);
 }
 
 Stmt& Stmt::bind(int i, std::int64_t v) {

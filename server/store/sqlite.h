@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
+#include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <utility>
 
@@ -40,6 +42,8 @@ public:
     Db& operator=(const Db&) = delete;
 
     void exec(std::string_view sql);
+    /// @brief A prepared statement. Statements are kept once used: the same SQL text is
+    /// prepared once per connection (a statement in use is never handed out twice).
     Stmt prepare(std::string_view sql);
     std::int64_t lastInsertRowid() const;
     int changes() const;
@@ -50,8 +54,13 @@ public:
     sqlite3* handle() { return db_; }
 
 private:
+    friend class Stmt;
+    /// @brief Takes back a statement whose Stmt ended: reset and kept for its SQL text.
+    void recycle(sqlite3_stmt* s);
+
     sqlite3* db_ = nullptr;
     std::string path_;
+    std::map<std::string, std::vector<sqlite3_stmt*>, std::less<>> idle_; ///< by SQL text
 };
 
 /// @brief A prepared statement; bind with 1-based indexes, step, read columns.

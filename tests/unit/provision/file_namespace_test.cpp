@@ -1,0 +1,138 @@
+// The render cache is exact: a file is rendered again exactly when something it was made
+// from changed, never on a timer. A real SQLite file; changes are written through a second
+// connection, as the writer thread does, then announced.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "provision/namespace_fixture.h"
+#include "store/device_store.h"
+
+using namespace labcm;
+
+namespace {
+
+struct Lab : test::NamespaceFixture {
+    store::Db writer{path};
+    Lab() {
+        store::DeviceStore(writer).insert(Device{.mac = "001122AABBCD", .model = "7821", .lines = {{1, "2000"}}}, 1);
+        files.invalidate();
+    }
+    std::string get(const std::string& name) {
+        auto r = files.resolve(name);
+        REQUIRE_MESSAGE((r.kind == provision::FileResult::Kind::Rendered), r.reason);
+        return r.body;
+    }
+    void addDevice(const std::string& mac, const std::string& dn) {
+        store::DeviceStore(writer).insert(Device{.mac = mac, .model = "8845", .lines = {{1, dn}}}, 2);
+        files.deviceChanged(mac);
+    }
+};
+
+const std::string kA = "SEP001122AABBCC.cnf.xml", kB = "SEP001122AABBCD.cnf.xml";
+
+} // namespace
+
+TEST_CASE("render cache: a phone fetching twice with nothing changed gets the same bytes and stamp, rendered once") {
+    Lab lab;
+    auto first = lab.get(kA);
+    auto renders = lab.files.renders();
+    CHECK(lab.get(kA) == first);
+    CHECK(lab.files.renders() == renders);
+    CHECK(lab.files.configStamp("001122AABBCC") == provision::versionStampOf(first));
+}
+
+TEST_CASE("render cache: one device's change re-renders that device's file and no other") {
+    Lab lab;
+    auto a = lab.get(kA);
+    auto b = lab.get(kB);
+    auto renders = lab.files.renders();
+    auto device = store::DeviceStore(lab.writer).get("001122AABBCC");
+    device->loadOverride = "sip8845_65.14-3-1-0001-99";
+    store::DeviceStore(lab.writer).update(*device, false, 3);
+    lab.files.deviceChanged("001122AABBCC");
+    CHECK(lab.get(kB) == b); // untouched, from the cache
+    CHECK(lab.files.renders() == renders);
+    auto a2 = lab.get(kA);
+    CHECK(a2 != a);
+    CHECK(a2.find("sip8845_65.14-3-1-0001-99") != std::string::npos);
+    CHECK(provision::versionStampOf(a2) != provision::versionStampOf(a));
+    CHECK(lab.files.renders() == renders + 1);
+}
+
+TEST_CASE("render cache: a line shared by a new device re-renders the device that had it alone") {
+    Lab lab;
+    auto a = lab.get(kA);
+    CHECK(a.find("<sharedLine>false</sharedLine>") != std::string::npos);
+    auto b = lab.get(kB);
+    lab.addDevice("001122AABBCE", "1000"); // the DN of device A
+    auto a2 = lab.get(kA);
+    CHECK(a2.find("<sharedLine>true</sharedLine>") != std::string::npos);
+    CHECK(lab.get(kB) == b);
+    // And back: the new device goes, the line is A's alone again.
+    store::DeviceStore(lab.writer).remove("001122AABBCE");
+    lab.files.deviceChanged("001122AABBCE");
+    CHECK(lab.get(kA) == a);
+}
+
+TEST_CASE("render cache: the dial plan follows the DNs in use") {
+    Lab lab;
+    auto plan = lab.get("dialplan.xml");
+    CHECK(plan.find("MATCH=\"1...\"") != std::string::npos);
+    CHECK(plan.find("MATCH=\"3....\"") == std::string::npos);
+    lab.addDevice("001122AABBCE", "30000");
+    CHECK(lab.get("dialplan.xml").find("MATCH=\"3....\"") != std::string::npos);
+}
+
+TEST_CASE("render cache: a locale folder that appears in the files directory is in the next file") {
+    Lab lab;
+    auto a = lab.get(kA);
+    CHECK(a.find("<userLocale>") == std::string::npos);
+    auto dir = lab.tmp.path() / "files" / "English_United_States";
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "sl-bev-sip.jar") << "jar";
+    auto a2 = lab.get(kA);
+    CHECK(a2.find("<userLocale>") != std::string::npos);
+    CHECK(a2.find("English_United_States") != std::string::npos);
+}
+
+TEST_CASE("render cache: an admin's template copy is used from the next request") {
+    Lab lab;
+    auto keys = lab.get("softkeys.xml");
+    std::filesystem::create_directories(lab.tmp.path() / "templates");
+    std::ofstream(lab.tmp.path() / "templates" / "softkeys.xml") << "<softKeyCfg><versionStamp/><mine/></softKeyCfg>";
+    auto mine = lab.get("softkeys.xml");
+    CHECK(mine != keys);
+    CHECK(mine.find("<mine") != std::string::npos);
+}
+
+TEST_CASE("render cache: after a lab-wide change, warm() renders every file before a phone asks") {
+    Lab lab;
+    lab.files.invalidate();
+    int turns = 0;
+    while (lab.files.warm(1) && turns < 100) ++turns;
+    CHECK(turns > 2); // one file per turn
+    auto renders = lab.files.renders();
+    CHECK(renders >= 4); // two devices, XMLDefault and the static files
+    lab.get(kA);
+    lab.get(kB);
+    lab.get("XMLDefault.cnf.xml");
+    lab.get("softkeys.xml");
+    CHECK(lab.files.renders() == renders);
+}
+
+TEST_CASE("render cache: warming never auto-registers a device that was removed") {
+    Lab lab;
+    int asked = 0;
+    lab.files.setAutoRegistration([&](const std::string&, std::string& why) -> std::optional<Device> {
+        ++asked;
+        why = "test";
+        return std::nullopt;
+    });
+    store::DeviceStore(lab.writer).remove("001122AABBCD");
+    lab.files.deviceChanged("001122AABBCD");
+    while (lab.files.warm(8)) {}
+    CHECK(asked == 0);
+    CHECK((lab.files.resolve(kB).kind == provision::FileResult::Kind::NotFound));
+    CHECK(asked == 1); // a phone's own request does
+}
