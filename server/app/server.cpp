@@ -194,6 +194,8 @@ private:
 
     const DataDir& dir_;
     bool warmScheduled_ = false; ///< a warmRenderCache batch is posted (io thread)
+    /// Before io_: its handlers hold phone HTTP connections. One thread each.
+    std::array<asio::io_context, limits::kPhoneHttpThreads> phoneHttpIo_;
     asio::io_context io_;
     store::Db reader_;
     EventBus bus_{limits::kEventRingSize};
@@ -322,7 +324,7 @@ Server::Server(const DataDir& dir)
     const auto bind = asio::ip::make_address(s.bindAddress);
     phoneHttp_ = listen<http::PhoneHttpServer>(
         fmt::format("cannot listen for HTTP on {}:{}: {{}} (setting bind_address / http_port)", s.bindAddress, s.httpPort),
-        io_, asio::ip::tcp::endpoint(bind, s.httpPort), files_, bus_, clientMacs_);
+        io_, phoneHttpIo_, asio::ip::tcp::endpoint(bind, s.httpPort), files_, bus_, clientMacs_);
     tftp_ = listen<tftp::TftpService>(
         fmt::format("cannot listen for TFTP on {}:{}: {{}} (setting bind_address / tftp_port; port 69 needs root or "
                     "CAP_NET_BIND_SERVICE)",

@@ -91,6 +91,11 @@ inline constexpr std::size_t kRenderWarmBatch = 32;
 /// Concurrent HTTP 6970 connections; more are closed at once (a lab has tens of phones,
 /// a boot storm of a few hundred).
 inline constexpr std::size_t kMaxHttpConnections = 512;
+/// Threads that run the phones' HTTP connections: one per core of a 2-core lab box (the main
+/// io thread renders and runs TFTP, DHCP and the admin page).
+inline constexpr std::size_t kPhoneHttpThreads = 2;
+/// Bytes one sendfile(2) call may move before the connection's thread looks at others.
+inline constexpr std::size_t kSendfileChunk = 1024 * 1024;
 /// An HTTP connection idle this long (no request) is closed.
 inline constexpr auto kHttpIdleTimeout = 30s;
 /// Request header size, bytes (Beast's default is 8 KiB too).

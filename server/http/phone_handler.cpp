@@ -30,29 +30,40 @@ bhttp::message_generator textResponse(bhttp::status status, std::string body, un
 
 } // namespace
 
-bhttp::message_generator respondToPhone(const bhttp::request<bhttp::empty_body>& req, provision::FileNamespace& files,
-                                        Outcome& out) {
-    const bool keepAlive = req.keep_alive();
-    const bool head = req.method() == bhttp::verb::head;
+std::optional<std::string> requestedName(const PhoneRequest& req, Outcome& out) {
     const std::string method(req.method_string());
-    if (req.method() != bhttp::verb::get && !head) {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
         out = {405, std::string(req.target()), "", "method not allowed", 0, EventKind::FileRefused, method};
-        bhttp::response<bhttp::string_body> res{bhttp::status::method_not_allowed, req.version()};
-        commonHeaders(res, keepAlive);
-        res.set(bhttp::field::allow, "GET, HEAD");
-        res.prepare_payload();
-        return res;
+        return std::nullopt;
     }
     std::string_view target = req.target();
     if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
     auto decoded = urlDecode(target, false);
     if (!decoded) {
         out = {400, std::string(target), "", "malformed %-escape", 0, EventKind::FileRefused, method};
-        return textResponse(bhttp::status::bad_request, "malformed request target", req.version(), keepAlive, head);
+        return std::nullopt;
     }
-    auto r = files.resolve(*decoded);
     out.method = method;
     out.name = *decoded;
+    return decoded;
+}
+
+PhoneResponse earlyAnswer(const PhoneRequest& req, const Outcome& out) {
+    const bool keepAlive = req.keep_alive();
+    const bool head = req.method() == bhttp::verb::head;
+    if (out.status == 405) {
+        bhttp::response<bhttp::string_body> res{bhttp::status::method_not_allowed, req.version()};
+        commonHeaders(res, keepAlive);
+        res.set(bhttp::field::allow, "GET, HEAD");
+        res.prepare_payload();
+        return {std::move(res), std::nullopt};
+    }
+    return {textResponse(bhttp::status::bad_request, "malformed request target", req.version(), keepAlive, head), std::nullopt};
+}
+
+PhoneResponse respondWith(const PhoneRequest& req, provision::FileResult r, Outcome& out) {
+    const bool keepAlive = req.keep_alive();
+    const bool head = req.method() == bhttp::verb::head;
     out.mac = r.mac;
     out.reason = r.reason;
     using Kind = provision::FileResult::Kind;
@@ -60,15 +71,16 @@ bhttp::message_generator respondToPhone(const bhttp::request<bhttp::empty_body>&
     case Kind::NotFound:
         out.status = 404;
         out.kind = EventKind::FileNotFound;
-        return textResponse(bhttp::status::not_found, "not found", req.version(), keepAlive, head);
+        return {textResponse(bhttp::status::not_found, "not found", req.version(), keepAlive, head), std::nullopt};
     case Kind::Refused:
         out.status = 400;
         out.kind = EventKind::FileRefused;
-        return textResponse(bhttp::status::bad_request, "refused: " + r.reason, req.version(), keepAlive, head);
+        return {textResponse(bhttp::status::bad_request, "refused: " + r.reason, req.version(), keepAlive, head), std::nullopt};
     case Kind::Error:
         out.status = 500;
         out.kind = EventKind::FileFailed;
-        return textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head);
+        return {textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head),
+                std::nullopt};
     case Kind::Rendered: {
         out.status = 200;
         out.bytes = head ? 0 : r.body.size();
@@ -77,35 +89,24 @@ bhttp::message_generator respondToPhone(const bhttp::request<bhttp::empty_body>&
         res.set(bhttp::field::content_type, r.contentType);
         res.content_length(r.body.size());
         if (!head) res.body() = std::move(r.body);
-        return res;
+        return {std::move(res), std::nullopt};
     }
     case Kind::File: break;
     }
-    if (head) {
-        out.status = 200;
-        bhttp::response<bhttp::empty_body> res{bhttp::status::ok, req.version()};
-        commonHeaders(res, keepAlive);
-        res.set(bhttp::field::content_type, r.contentType);
-        res.content_length(r.file.size);
-        return res;
-    }
-    beast::error_code ec;
-    bhttp::file_body::value_type body;
-    body.open(r.file.path.c_str(), beast::file_mode::scan, ec);
-    if (ec) {
-        out.status = 500;
-        out.kind = EventKind::FileFailed;
-        out.reason = "cannot open: " + ec.message();
-        return textResponse(bhttp::status::internal_server_error, "internal error", req.version(), keepAlive, head);
-    }
+    // The headers only; the bytes follow with sendfile (the session), straight from the page cache.
     out.status = 200;
-    out.bytes = body.size();
-    bhttp::response<bhttp::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                          std::make_tuple(bhttp::status::ok, req.version())};
+    out.bytes = head ? 0 : r.file.size;
+    bhttp::response<bhttp::empty_body> res{bhttp::status::ok, req.version()};
     commonHeaders(res, keepAlive);
     res.set(bhttp::field::content_type, r.contentType);
-    res.prepare_payload();
-    return res;
+    res.content_length(r.file.size);
+    return {std::move(res), head ? std::nullopt : std::optional<provision::FoundFile>(r.file)};
+}
+
+PhoneResponse respondToPhone(const PhoneRequest& req, provision::FileNamespace& files, Outcome& out) {
+    auto name = requestedName(req, out);
+    if (!name) return earlyAnswer(req, out);
+    return respondWith(req, files.resolve(*name), out);
 }
 
 bhttp::message_generator malformedRequest() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <boost/beast/http.hpp>
@@ -24,9 +25,24 @@ struct Outcome {
     std::string method = "-"; ///< as the client sent it; "-" when the request did not parse
 };
 
-/// @brief GET and HEAD of the file namespace; every other method 405.
-boost::beast::http::message_generator respondToPhone(const boost::beast::http::request<boost::beast::http::empty_body>& req,
-                                                     provision::FileNamespace& files, Outcome& out);
+using PhoneRequest = boost::beast::http::request<boost::beast::http::empty_body>;
+
+/// @brief A response: the message, and for a GET of a file in the files folder the file whose
+/// bytes follow the headers (sent with sendfile, not through a buffer).
+struct PhoneResponse {
+    boost::beast::http::message_generator message;
+    std::optional<provision::FoundFile> file;
+};
+
+/// @brief The name a GET or HEAD asks for (%-decoded, query dropped); nullopt when the request
+/// is answered at once (405 for other methods, 400 for a malformed escape), `out` saying how.
+std::optional<std::string> requestedName(const PhoneRequest& req, Outcome& out);
+/// @brief The answer when requestedName gave nullopt.
+PhoneResponse earlyAnswer(const PhoneRequest& req, const Outcome& out);
+/// @brief The answer with the name resolved.
+PhoneResponse respondWith(const PhoneRequest& req, provision::FileResult r, Outcome& out);
+/// @brief All three, for one thread that owns the namespace.
+PhoneResponse respondToPhone(const PhoneRequest& req, provision::FileNamespace& files, Outcome& out);
 
 /// @brief The answer to a request that did not parse: 400, connection closed.
 boost::beast::http::message_generator malformedRequest();

@@ -1,8 +1,15 @@
 #include "http/phone_http.h"
 
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <optional>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -19,10 +26,11 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 struct PhoneHttpServer::Shared {
+    asio::io_context& io; ///< the main io thread: renders
     provision::FileNamespace& files;
     EventBus& bus;
     provision::ClientMacs& macs;
-    std::size_t sessions = 0;
+    std::atomic<std::size_t> sessions{0};
 };
 
 namespace {
@@ -33,7 +41,10 @@ public:
         : stream_(std::move(socket)), shared_(std::move(shared)), ip_(peerAddress(stream_)) {
         ++shared_->sessions;
     }
-    ~Session() { --shared_->sessions; }
+    ~Session() {
+        if (fd_ >= 0) ::close(fd_);
+        --shared_->sessions;
+    }
 
     void start() { doRead(); }
 
@@ -59,24 +70,74 @@ private:
                                [self = shared_from_this()](beast::error_code, std::size_t) { self->close(); });
             return;
         }
-        auto started = std::chrono::steady_clock::now();
-        auto req = parser_->release();
-        keepAlive_ = req.keep_alive();
-        auto outcome = std::make_shared<Outcome>();
-        auto msg = respondToPhone(req, shared_->files, *outcome);
-        stream_.expires_after(limits::kHttpWriteTimeoutBase + std::chrono::seconds(outcome->bytes >> 20));
-        beast::async_write(stream_, std::move(msg),
-                           [self = shared_from_this(), outcome, started](beast::error_code wec, std::size_t) {
-                               self->onWrite(wec, *outcome, started);
-                           });
+        started_ = std::chrono::steady_clock::now();
+        req_ = parser_->release();
+        keepAlive_ = req_.keep_alive();
+        outcome_ = Outcome{};
+        auto name = requestedName(req_, outcome_);
+        if (!name) return respond(earlyAnswer(req_, outcome_));
+        if (auto fast = shared_->files.resolveFast(*name)) return respond(respondWith(req_, std::move(*fast), outcome_));
+        // A render: on the main io thread, which owns the namespace's renders and database reads.
+        stream_.expires_after(limits::kHttpWriteTimeoutBase);
+        asio::post(shared_->io, [self = shared_from_this(), name = std::move(*name)] {
+            auto r = self->shared_->files.resolve(name);
+            asio::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+                self->respond(respondWith(self->req_, std::move(r), self->outcome_));
+            });
+        });
     }
 
-    void onWrite(beast::error_code ec, Outcome& o, std::chrono::steady_clock::time_point started) {
-        if (ec) {
-            o.kind = EventKind::FileFailed;
-            o.reason = fmt::format("sending failed: {}", ec.message());
+    void respond(PhoneResponse response) {
+        file_ = std::move(response.file);
+        stream_.expires_after(limits::kHttpWriteTimeoutBase + std::chrono::seconds(outcome_.bytes >> 20));
+        beast::async_write(stream_, std::move(response.message), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (!ec && self->file_) return self->sendFile();
+            self->onWrite(ec);
+        });
+    }
+
+    // The body of a file: sendfile(2) from the page cache, as the socket takes it.
+    void sendFile() {
+        fd_ = ::open(file_->path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) return onWrite(beast::error_code(errno, boost::system::system_category()));
+        offset_ = 0;
+        stream_.socket().non_blocking(true);
+        sendMore();
+    }
+
+    void sendMore() {
+        while (offset_ < static_cast<off_t>(file_->size)) {
+            auto left = static_cast<std::size_t>(static_cast<off_t>(file_->size) - offset_);
+            auto n = ::sendfile(stream_.socket().native_handle(), fd_, &offset_, std::min(left, limits::kSendfileChunk));
+            if (n > 0) continue;
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno == EAGAIN) {
+                stream_.socket().async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+                    if (ec) return self->endFile(ec);
+                    self->sendMore();
+                });
+                return;
+            }
+            // 0: the file shrank under us; < 0: the client is gone.
+            return endFile(n == 0 ? beast::error_code(boost::asio::error::eof)
+                                  : beast::error_code(errno, boost::system::system_category()));
         }
-        publish(o, started);
+        endFile({});
+    }
+
+    void endFile(beast::error_code ec) {
+        ::close(fd_);
+        fd_ = -1;
+        file_.reset();
+        onWrite(ec);
+    }
+
+    void onWrite(beast::error_code ec) {
+        if (ec) {
+            outcome_.kind = EventKind::FileFailed;
+            outcome_.reason = fmt::format("sending failed: {}", ec.message());
+        }
+        publish(outcome_, started_);
         if (ec || !keepAlive_) return close();
         doRead();
     }
@@ -105,31 +166,46 @@ private:
     std::shared_ptr<PhoneHttpServer::Shared> shared_;
     std::string ip_;
     bool keepAlive_ = true;
+    PhoneRequest req_;
+    Outcome outcome_;
+    std::chrono::steady_clock::time_point started_;
+    std::optional<provision::FoundFile> file_;
+    int fd_ = -1;
+    off_t offset_ = 0;
 };
 
 } // namespace
 
-PhoneHttpServer::PhoneHttpServer(asio::io_context& io, const tcp::endpoint& endpoint, provision::FileNamespace& files,
-                                 EventBus& bus, provision::ClientMacs& macs)
-    : acceptor_(io), shared_(std::make_shared<Shared>(Shared{files, bus, macs})) {
+PhoneHttpServer::PhoneHttpServer(asio::io_context& io, std::span<asio::io_context> connections, const tcp::endpoint& endpoint,
+                                 provision::FileNamespace& files, EventBus& bus, provision::ClientMacs& macs)
+    : connections_(connections), acceptor_(connections.front()), shared_(std::make_shared<Shared>(io, files, bus, macs)) {
+    for (auto& c : connections_) work_.push_back(asio::make_work_guard(c));
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
+    endpoint_ = acceptor_.local_endpoint();
     doAccept();
+    for (auto& c : connections_) threads_.emplace_back([&c] { c.run(); });
 }
 
-PhoneHttpServer::~PhoneHttpServer() { stop(); }
+PhoneHttpServer::~PhoneHttpServer() {
+    stop();
+    work_.clear();
+    for (auto& c : connections_) c.stop();
+    for (auto& t : threads_) t.join();
+}
 
 void PhoneHttpServer::stop() {
-    beast::error_code ec;
-    acceptor_.close(ec);
+    asio::post(acceptor_.get_executor(), [this] {
+        beast::error_code ec;
+        acceptor_.close(ec);
+    });
 }
 
-tcp::endpoint PhoneHttpServer::localEndpoint() const { return acceptor_.local_endpoint(); }
-
 void PhoneHttpServer::doAccept() {
-    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    auto& context = connections_[next_++ % connections_.size()];
+    acceptor_.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
             if (shared_->sessions >= limits::kMaxHttpConnections) {

@@ -70,6 +70,7 @@ void FileNamespace::applyChanges() {
         all = std::exchange(changedAll_, false);
     }
     if (all) {
+        std::unique_lock lock(cacheMutex_);
         cache_.clear();
         labStale_ = true;
         // Render ahead of the phones: XMLDefault and the static files first, then every device.
@@ -81,7 +82,7 @@ void FileNamespace::applyChanges() {
         return;
     }
     for (const auto& mac : macs) {
-        cache_.erase("sep" + text::toLower(mac) + ".cnf.xml");
+        eraseCached("sep" + text::toLower(mac) + ".cnf.xml");
         warmQueue_.push_back("sep" + text::toLower(mac) + ".cnf.xml");
         // Its DNs may have changed: the shared-line marks and the dial plan follow now, and
         // the files whose part changed go before the cache answers.
@@ -111,7 +112,7 @@ void FileNamespace::setDialPatterns() {
     if (same) return;
     lab_.dialPatterns = std::move(patterns);
     for (const auto& [name, text] : TemplateSet::builtIn()) // the files that carry the dial plan
-        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") cache_.erase(text::toLower(name));
+        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") eraseCached(text::toLower(name));
 }
 
 void FileNamespace::readDnIndex() {
@@ -142,7 +143,7 @@ void FileNamespace::updateDnIndex(const std::string& mac) {
     bool shapesChanged = false;
     // A DN whose "shared" mark flips changes the files of every device that has it.
     auto flipped = [&](const std::string& dn) {
-        for (const auto& other : devicesOf_[dn]) cache_.erase("sep" + text::toLower(other) + ".cnf.xml");
+        for (const auto& other : devicesOf_[dn]) eraseCached("sep" + text::toLower(other) + ".cnf.xml");
     };
     for (const auto& dn : gone) {
         auto& macs = devicesOf_[dn];
@@ -198,8 +199,36 @@ bool FileNamespace::fresh(const CacheEntry& e, std::uint64_t templateGeneration)
 
 void FileNamespace::store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
                           std::vector<LocaleCheck> locales) {
+    std::unique_lock lock(cacheMutex_);
     if (cache_.size() >= limits::kRenderCacheEntries && !cache_.contains(key)) return; // full: rendered per request
     cache_[key] = {body, templateGeneration, std::move(locales)};
+}
+
+void FileNamespace::eraseCached(const std::string& key) {
+    std::unique_lock lock(cacheMutex_);
+    cache_.erase(key);
+}
+
+std::size_t FileNamespace::cached() const {
+    std::shared_lock lock(cacheMutex_);
+    return cache_.size();
+}
+
+std::optional<FileResult> FileNamespace::resolveFast(std::string_view rawName) const {
+    auto name = parseRequestName(rawName);
+    if (auto r = unrendered(name)) return r;
+    if (changed_.load(std::memory_order_acquire)) return std::nullopt; // a change is not applied yet
+    const auto templateGeneration = templates_.generation();
+    std::shared_lock lock(cacheMutex_);
+    auto it = cache_.find(name.lower);
+    if (it == cache_.end() || !fresh(it->second, templateGeneration)) return std::nullopt;
+    ++cacheHits_;
+    FileResult r;
+    r.mac = name.mac;
+    r.contentType = "text/xml";
+    r.kind = FileResult::Kind::Rendered;
+    r.body = it->second.body;
+    return r;
 }
 
 FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
@@ -208,14 +237,14 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     r.mac = name.mac;
     r.contentType = "text/xml";
     const auto templateGeneration = templates_.generation();
-    if (auto it = cache_.find(name.lower); it != cache_.end()) {
-        if (fresh(it->second, templateGeneration)) {
+    {
+        std::shared_lock lock(cacheMutex_);
+        if (auto it = cache_.find(name.lower); it != cache_.end() && fresh(it->second, templateGeneration)) {
             ++cacheHits_;
             r.kind = FileResult::Kind::Rendered;
             r.body = it->second.body;
             return r;
         }
-        cache_.erase(it);
     }
     std::vector<LocaleCheck> checks;
     try {
@@ -251,13 +280,13 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
 bool FileNamespace::warm(std::size_t budget) {
     applyChanges();
     while (budget > 0 && !warmQueue_.empty()) {
-        if (cache_.size() >= limits::kRenderCacheEntries) {
+        if (cached() >= limits::kRenderCacheEntries) {
             warmQueue_.clear();
             break;
         }
         auto name = std::move(warmQueue_.back());
         warmQueue_.pop_back();
-        if (cache_.contains(name)) continue;
+        if (std::shared_lock lock(cacheMutex_); cache_.contains(name)) continue;
         auto parsed = parseRequestName(name);
         if (!parsed.ok) continue;
         rendered(parsed, true);
@@ -271,8 +300,7 @@ std::string FileNamespace::configStamp(const std::string& mac) {
     return f.kind == FileResult::Kind::Rendered ? versionStampOf(f.body) : std::string();
 }
 
-FileResult FileNamespace::resolve(std::string_view rawName) {
-    auto name = parseRequestName(rawName);
+std::optional<FileResult> FileNamespace::unrendered(const RequestName& name) const {
     FileResult r;
     if (!name.ok) {
         r.kind = FileResult::Kind::Refused;
@@ -292,7 +320,7 @@ FileResult FileNamespace::resolve(std::string_view rawName) {
         return r;
     case NameKind::DeviceConfig:
     case NameKind::DefaultConfig:
-    case NameKind::Template: return rendered(name);
+    case NameKind::Template: return std::nullopt;
     case NameKind::File: break;
     }
     std::string refused;
@@ -306,6 +334,12 @@ FileResult FileNamespace::resolve(std::string_view rawName) {
     r.file = *found;
     r.contentType = name.lower.ends_with(".xml") ? "text/xml" : "application/octet-stream";
     return r;
+}
+
+FileResult FileNamespace::resolve(std::string_view rawName) {
+    auto name = parseRequestName(rawName);
+    if (auto r = unrendered(name)) return std::move(*r);
+    return rendered(name);
 }
 
 } // namespace labcm::provision

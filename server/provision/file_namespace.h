@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <unordered_map>
 #include <vector>
 #include <string>
@@ -45,6 +46,10 @@ public:
 
     /// @brief io thread.
     FileResult resolve(std::string_view rawName);
+    /// @brief Any thread: the answer when it needs neither a render nor the database (a
+    /// rendered file in the cache and fresh, a file of the files folder, a refused or
+    /// trust-list name); nullopt when only resolve() on the io thread can answer.
+    std::optional<FileResult> resolveFast(std::string_view rawName) const;
 
     /// @brief The versionStamp of the SEP<MAC>.cnf.xml labcm serves now ("" when there is
     /// none): what apply-config and check-version compare the phone's against.
@@ -77,7 +82,7 @@ public:
     const FilesDir& files() const { return files_; }
     std::uint64_t renders() const { return renders_; }
     std::uint64_t cacheHits() const { return cacheHits_; }
-    std::size_t cached() const { return cache_.size(); }
+    std::size_t cached() const;
 
 private:
     struct LocaleCheck {
@@ -98,7 +103,10 @@ private:
     void updateDnIndex(const std::string& mac);
     void setDialPatterns();
     FileResult rendered(const RequestName& name, bool warming = false);
+    /// @brief The answer for names that are not rendered (nullopt for rendered ones).
+    std::optional<FileResult> unrendered(const RequestName& name) const;
     bool fresh(const CacheEntry& e, std::uint64_t templateGeneration) const;
+    void eraseCached(const std::string& key);
     void store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
                std::vector<LocaleCheck> locales);
 
@@ -122,10 +130,13 @@ private:
     std::unordered_map<std::string, std::set<std::string>> dnsOf_;     ///< mac -> its DNs
     std::unordered_map<std::string, std::set<std::string>> devicesOf_; ///< dn -> the MACs with it
     std::map<std::pair<char, std::size_t>, std::size_t> shapes_;        ///< (first digit, length) -> DNs
-    std::unordered_map<std::string, CacheEntry> cache_;
     std::vector<std::string> warmQueue_; ///< names to render ahead of the phones
-    std::uint64_t renders_ = 0;
-    std::uint64_t cacheHits_ = 0;
+
+    // The cache: changed on the io thread under a unique lock, read from any thread.
+    mutable std::shared_mutex cacheMutex_;
+    std::unordered_map<std::string, CacheEntry> cache_;
+    std::atomic<std::uint64_t> renders_{0};
+    mutable std::atomic<std::uint64_t> cacheHits_{0};
 };
 
 } // namespace labcm::provision

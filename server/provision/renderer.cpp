@@ -100,6 +100,7 @@ std::uint64_t TemplateSet::generation() const {
     std::int64_t dirMtime = ::stat(overrideDir_.c_str(), &dir) == 0
                                 ? static_cast<std::int64_t>(dir.st_mtim.tv_sec) * 1'000'000'000 + dir.st_mtim.tv_nsec
                                 : -1;
+    std::lock_guard lock(mutex_);
     if (dirMtime == lastDirMtime_ && !anyOverride_) return lastGeneration_;
     // FNV-1a over (name, size, mtime) of every override file that exists.
     std::uint64_t h = 1469598103934665603ull;

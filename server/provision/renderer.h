@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,12 +23,13 @@ public:
     /// @throw std::runtime_error for an unknown template name.
     std::string text(const std::string& name) const;
     /// @brief Changes whenever an override file appears, disappears or changes. One stat of
-    /// the folder while it holds no override; one per override file otherwise. One thread.
+    /// the folder while it holds no override; one per override file otherwise. Any thread.
     std::uint64_t generation() const;
     static const std::map<std::string, std::string>& builtIn();
 
 private:
     std::filesystem::path overrideDir_;
+    mutable std::mutex mutex_; ///< generation() is asked from any thread
     mutable std::int64_t lastDirMtime_ = -2;
     mutable bool anyOverride_ = true;
     mutable std::uint64_t lastGeneration_ = 0;

@@ -87,18 +87,20 @@ class Labcm:
 class Nginx:
     """The peer: nginx serving files from a directory on a loopback port."""
 
-    def __init__(self, work, root):
+    def __init__(self, work, root, workers=1):
         self.port = free_port()
         self.dir = os.path.join(work, "nginx")
         os.makedirs(self.dir, exist_ok=True)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(f"""daemon off; worker_processes 1; pid {self.dir}/nginx.pid; error_log {self.dir}/error.log;
-events {{ worker_connections 256; }}
-http {{ access_log off; types {{ text/html html; application/json json; text/javascript js; text/css css; }}
+            f.write(f"""daemon off; worker_processes {workers}; pid {self.dir}/nginx.pid; error_log {self.dir}/error.log;
+events {{ worker_connections 4096; }}
+http {{ access_log off; sendfile on; tcp_nopush on; tcp_nodelay on; keepalive_requests 1000000;
+  types {{ text/html html; application/json json; text/javascript js; text/css css; text/xml xml;
+          application/octet-stream bin loads; }}
   client_body_temp_path {self.dir}; proxy_temp_path {self.dir}; fastcgi_temp_path {self.dir};
   uwsgi_temp_path {self.dir}; scgi_temp_path {self.dir};
-  server {{ listen 127.0.0.1:{self.port}; root {root}; }} }}
+  server {{ listen 127.0.0.1:{self.port} backlog=4096; root {root}; }} }}
 """)
         self.proc = subprocess.Popen([shutil.which("nginx"), "-c", conf, "-p", self.dir], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.STDOUT)

@@ -2,6 +2,9 @@
 // over a real file namespace.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include <boost/asio/buffer.hpp>
 
 #include "http/phone_handler.h"
@@ -28,9 +31,16 @@ std::string wire(bhttp::message_generator gen) {
     return out;
 }
 
+// The bytes on the wire: the message, then a file's body as sendfile would send it.
 std::string ask(test::NamespaceFixture& f, bhttp::verb verb, std::string target, http::Outcome& out) {
     bhttp::request<bhttp::empty_body> req{verb, target, 11};
-    return wire(http::respondToPhone(req, f.files, out));
+    auto response = http::respondToPhone(req, f.files, out);
+    auto bytes = wire(std::move(response.message));
+    if (response.file) {
+        std::ifstream in(response.file->path, std::ios::binary);
+        bytes.append(std::istreambuf_iterator<char>(in), {});
+    }
+    return bytes;
 }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -51,7 +61,7 @@ TEST_CASE("phone http: GET of a known phone's SEP file is 200 text/xml with its 
     CHECK(o.bytes > 0);
 }
 
-TEST_CASE("phone http: a firmware file is streamed whole; HEAD gives its length and no body") {
+TEST_CASE("phone http: a firmware file's headers carry its length; its bytes follow by sendfile; HEAD has none") {
     test::NamespaceFixture f;
     const std::string bytes = test::NamespaceFixture::kFirmwareBytes;
     http::Outcome o;
@@ -59,7 +69,14 @@ TEST_CASE("phone http: a firmware file is streamed whole; HEAD gives its length 
     CHECK(r.starts_with("HTTP/1.1 200 OK"));
     CHECK(r.ends_with("\r\n\r\n" + bytes));
     CHECK(o.bytes == bytes.size());
+    bhttp::request<bhttp::empty_body> get{bhttp::verb::get, std::string("/") + test::NamespaceFixture::kFirmware, 11};
+    http::Outcome g;
+    auto response = http::respondToPhone(get, f.files, g);
+    REQUIRE(response.file);
+    CHECK(response.file->size == bytes.size());
     http::Outcome h;
+    bhttp::request<bhttp::empty_body> headReq{bhttp::verb::head, std::string("/") + test::NamespaceFixture::kFirmware, 11};
+    CHECK_FALSE(http::respondToPhone(headReq, f.files, h).file);
     auto head = ask(f, bhttp::verb::head, std::string("/") + test::NamespaceFixture::kFirmware, h);
     CHECK(has(head, "Content-Length: " + std::to_string(bytes.size())));
     CHECK(head.ends_with("\r\n\r\n"));
