@@ -47,6 +47,9 @@ constexpr std::size_t kMaxKeptFile = 4 * 1024 * 1024;
 constexpr std::size_t kMaxFile = 512 * 1024 * 1024;
 /// TFTP retransmissions of one packet before the transfer is given up.
 constexpr int kTftpRetries = 5;
+/// A file refused as "busy" is asked again this many times, after kBusyPause, 2x, 4x ...
+constexpr int kBusyRetries = 5;
+constexpr auto kBusyPause = std::chrono::milliseconds(500);
 
 std::string_view stepName(int step) {
     switch (step) {
@@ -428,26 +431,42 @@ private:
     }
 
     // HTTP 6970 first (78xx/88xx), TFTP after any HTTP failure; TFTP only for 79xx.
+    // A server that answers "busy" (TFTP error 0 "server busy", HTTP 503) is asked again after
+    // a pause that doubles (kBusyPause, then 2x, 4x ...), kBusyRetries times. Inferred, not
+    // documented by Cisco: the 78xx/88xx and 79xx retry a failed configuration download
+    // rather than boot without it (their console logs show repeated TFTP requests of the same
+    // file seconds apart); the simulator bounds the retries so a run always ends.
     awaitable<Fetch> fetch(int step, const std::string& name, bool keep) {
         res_.currentStep = step;
         auto t0 = Clock::now();
-        std::string trail;
-        Fetch f;
-        if (spec_.profile.httpFirst) {
-            f = co_await httpGet(spec_.localIp, target_, name, spec_.profile.userAgent, opt_.fileTimeout, keep);
-            if (f.status == Fetch::Ok) {
-                record(step, name, fmt::format("ok via http, {} bytes", f.bytes), true, t0);
-                co_return f;
+        for (int attempt = 0;; ++attempt) {
+            std::string trail;
+            Fetch f;
+            if (spec_.profile.httpFirst) {
+                f = co_await httpGet(spec_.localIp, target_, name, spec_.profile.userAgent, opt_.fileTimeout, keep);
+                if (f.status == Fetch::Ok) {
+                    record(step, name, fmt::format("ok via http, {} bytes", f.bytes), true, t0);
+                    co_return f;
+                }
+                trail = f.detail + ", ";
             }
-            trail = f.detail + ", ";
+            auto h = co_await tftpGet(spec_.localIp, target_, name, spec_.profile.httpFirst, opt_.fileTimeout, keep);
+            h.detail = trail + h.detail;
+            const bool busy = h.status == Fetch::Error && (h.detail.find("busy") != std::string::npos ||
+                                                           h.detail.find("http 503") != std::string::npos);
+            if (busy && attempt < kBusyRetries) {
+                ++res_.busyRetries;
+                asio::steady_timer pause(co_await asio::this_coro::executor);
+                pause.expires_after(kBusyPause * (1 << attempt));
+                co_await pause.async_wait(kTuple);
+                continue;
+            }
+            if (h.status == Fetch::Ok)
+                record(step, name, fmt::format("ok via {}, {} bytes", trail.empty() ? "tftp" : "tftp after " + trail.substr(0, trail.size() - 2), h.bytes), true, t0);
+            else
+                record(step, name, fmt::format("{} ({})", h.status == Fetch::NotFound ? "not found" : "error", h.detail), false, t0);
+            co_return h;
         }
-        auto h = co_await tftpGet(spec_.localIp, target_, name, spec_.profile.httpFirst, opt_.fileTimeout, keep);
-        h.detail = trail + h.detail;
-        if (h.status == Fetch::Ok)
-            record(step, name, fmt::format("ok via {}, {} bytes", trail.empty() ? "tftp" : "tftp after " + trail.substr(0, trail.size() - 2), h.bytes), true, t0);
-        else
-            record(step, name, fmt::format("{} ({})", h.status == Fetch::NotFound ? "not found" : "error", h.detail), false, t0);
-        co_return h;
     }
 
     awaitable<bool> expectNotFound(int step, const std::string& name) {

@@ -91,6 +91,7 @@ struct PhoneResult {
     int keepalives = 0;
     int upgrades = 0;
     int reconnects = 0;                ///< registered again after the server closed the connection
+    int busyRetries = 0;               ///< files asked again after a "busy" answer
 };
 
 /// @brief Runs one phone until it has registered `opt.boots` times and held for `opt.hold`,

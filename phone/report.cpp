@@ -57,6 +57,7 @@ Report summarize(const std::vector<PhoneResult>& phones, int boots, double secon
         b2r.insert(b2r.end(), p.bootToRegisteredMs.begin(), p.bootToRegisteredMs.end());
         for (const auto& s : p.steps) steps[s.step].push_back(s.ms);
         r.restarts += static_cast<std::size_t>(p.restarts);
+        r.busyRetries += static_cast<std::size_t>(p.busyRetries);
         r.keepalives += static_cast<std::size_t>(p.keepalives);
         r.upgrades += static_cast<std::size_t>(p.upgrades);
         r.reconnects += static_cast<std::size_t>(p.reconnects);
@@ -111,7 +112,8 @@ std::string reportJson(const Report& r) {
                    {"restarts", r.restarts},
                    {"keepalives", r.keepalives},
                    {"upgrades", r.upgrades},
-                   {"reconnects", r.reconnects}};
+                   {"reconnects", r.reconnects},
+                   {"busy_retries", r.busyRetries}};
     return json::serialize(o);
 }
 

@@ -433,6 +433,7 @@ json::object Server::status() {
     if (!phoneHttp_ || !tftp_) return o;
     const auto& t = tftp_->counters();
     o.insert({{"http_port", phoneHttp_->localEndpoint().port()},
+              {"http_busy", phoneHttp_->busy()},
               {"tftp_port", tftp_->localEndpoint().port()},
               {"tftp_requests", t.requests},
               {"tftp_served", t.served},

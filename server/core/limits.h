@@ -108,6 +108,8 @@ inline constexpr auto kHttpWriteTimeoutBase = 60s;
 inline constexpr std::size_t kMaxClientMacs = 16'384;
 /// TFTP: concurrent transfers; a request beyond this gets an error (code 0) to retry.
 inline constexpr std::size_t kTftpMaxTransfers = 256;
+/// Receive buffer of the TFTP request socket, bytes: ~16,000 requests waiting in a burst.
+inline constexpr std::size_t kTftpReceiveBuffer = 8 * 1024 * 1024;
 /// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).
 inline constexpr std::size_t kTftpMaxOptions = 16;
 /// TFTP: block size bounds, bytes (RFC 2348: 8..65464).

@@ -31,6 +31,7 @@ struct PhoneHttpServer::Shared {
     EventBus& bus;
     provision::ClientMacs& macs;
     std::atomic<std::size_t> sessions{0};
+    std::atomic<std::uint64_t> busy{0}; ///< connections answered 503 (over the cap)
 };
 
 namespace {
@@ -196,6 +197,8 @@ PhoneHttpServer::~PhoneHttpServer() {
     for (auto& t : threads_) t.join();
 }
 
+std::uint64_t PhoneHttpServer::busy() const { return shared_->busy; }
+
 void PhoneHttpServer::stop() {
     asio::post(acceptor_.get_executor(), [this] {
         beast::error_code ec;
@@ -209,7 +212,15 @@ void PhoneHttpServer::doAccept() {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
             if (shared_->sessions >= limits::kMaxHttpConnections) {
-                socket.close(ec); // over the cap: refuse at once rather than queue
+                // Over the cap: answered at once (503, retry in a second), never left to time out.
+                static constexpr std::string_view kBusy =
+                    "HTTP/1.1 503 Service Unavailable\r\nServer: labcm/" LABCM_VERSION "\r\nRetry-After: 1\r\n"
+                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+                socket.non_blocking(true, ec);
+                socket.send(asio::buffer(kBusy), 0, ec); // a fresh socket's buffer takes it whole
+                socket.shutdown(tcp::socket::shutdown_both, ec);
+                socket.close(ec);
+                ++shared_->busy;
             } else {
                 std::make_shared<Session>(std::move(socket), shared_)->start();
             }

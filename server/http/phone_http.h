@@ -40,6 +40,8 @@ public:
     /// @brief Stops accepting; connections end when the object goes.
     void stop();
     boost::asio::ip::tcp::endpoint localEndpoint() const { return endpoint_; }
+    /// @brief Connections answered 503 Retry-After because limits::kMaxHttpConnections were open.
+    std::uint64_t busy() const;
 
     struct Shared; ///< state sessions share with the server
 

@@ -25,10 +25,6 @@ Admission admit(const Request& req, std::size_t activeTransfers, provision::File
     if (req.op == Opcode::Wrq) return refuse(EventKind::FileRefused, ErrorCode::AccessViolation, "writes are not allowed", "WRQ refused");
     if (req.mode != "octet" && req.mode != "netascii")
         return refuse(EventKind::FileRefused, ErrorCode::IllegalOperation, "unsupported mode", fmt::format("mode '{}'", req.mode));
-    if (activeTransfers >= limits::kTftpMaxTransfers)
-        return refuse(EventKind::FileRefused, ErrorCode::NotDefined, "server busy, retry",
-                      fmt::format("{} transfers already running", activeTransfers));
-
     auto r = files.resolve(req.filename);
     using Kind = provision::FileResult::Kind;
     auto reason = r.reason;
@@ -39,6 +35,10 @@ Admission admit(const Request& req, std::size_t activeTransfers, provision::File
     case Kind::Rendered:
     case Kind::File: break;
     }
+    // Only a transfer takes a slot: not-found and refused answers are one datagram each.
+    if (activeTransfers >= limits::kTftpMaxTransfers)
+        return refuse(EventKind::FileRefused, ErrorCode::NotDefined, "server busy, retry",
+                      fmt::format("{} transfers already running", activeTransfers), std::move(r));
     if (req.mode == "netascii" && r.kind == Kind::File && r.file.size > limits::kTftpMaxNetasciiFile)
         return refuse(EventKind::FileRefused, ErrorCode::IllegalOperation, "file too large for netascii, use octet",
                       "netascii of a large file", std::move(r));

@@ -1,6 +1,6 @@
 // Whether a TFTP request is served, and with what, decided without sockets: writes refused,
-// only octet and netascii, a cap on transfers at once, the name resolved through the file
-// namespace, netascii refused for large files. tftp/service.cpp carries the answer out.
+// only octet and netascii, the name resolved through the file namespace, a cap on transfers
+// at once (a not-found answer takes no slot), netascii refused for large files. tftp/service.cpp carries the answer out.
 #pragma once
 
 #include <cstddef>

@@ -179,6 +179,30 @@ class Provisioning(LabcmTestCase):
         op, _ = self.raw_tftp(b"\x00\x01f\x00mail\x00")
         self.assertEqual(op, 5)
 
+    def test_over_the_connection_cap_http_answers_503_at_once(self):
+        cap = 512  # limits::kMaxHttpConnections
+        held = []
+        try:
+            for _ in range(cap):
+                held.append(socket.create_connection(("127.0.0.1", self.http_port), timeout=10))
+            # Every held connection is counted once the server accepted it: then one more is over.
+            answer = b""
+            for _ in range(50):
+                with socket.create_connection(("127.0.0.1", self.http_port), timeout=10) as s:
+                    s.settimeout(10)
+                    s.sendall(f"GET /SEP{MAC}.cnf.xml HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                    answer = s.recv(4096)
+                if answer.startswith(b"HTTP/1.1 503"):
+                    break
+            self.assertTrue(answer.startswith(b"HTTP/1.1 503"), answer[:200])
+            self.assertIn(b"Retry-After: 1", answer)
+            self.assertGreaterEqual(self.status()["http_busy"], 1)
+        finally:
+            for s in held:
+                s.close()
+        # The held connections gone, files are served again.
+        self.wait_for(lambda: self.curl(f"SEP{MAC}.cnf.xml")[0] == "200", "HTTP to answer again")
+
     def test_malformed_datagrams_are_dropped_and_counted(self):
         for junk in (b"", b"\x00", b"\x00\x01", b"\x00\x01name-without-nul", b"\x00\x04\x00\x01", b"\xff" * 600):
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -60,4 +60,7 @@ TEST_CASE("tftp policy: writes, odd modes, traversal and a full server are refus
     CHECK_FALSE(busy.serve);
     CHECK(busy.message == "server busy, retry");
     CHECK(admit(rrq("SEP001122AABBCC.cnf.xml"), limits::kTftpMaxTransfers - 1, f.files).serve);
+    // A full server still answers "not found" at once: that takes no transfer slot.
+    auto ctl = admit(rrq("CTLSEP001122AABBCC.tlv"), limits::kTftpMaxTransfers, f.files);
+    CHECK((ctl.code == ErrorCode::FileNotFound));
 }
