@@ -4,6 +4,7 @@
 // reaches which service is one table, Server::followers().
 #include "app/server.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -495,9 +496,26 @@ int Server::run() {
 
 } // namespace
 
+// Every registered TCP phone holds a descriptor, and so does every HTTP connection and TFTP
+// transfer: the soft limit (1,024 under systemd) is raised to the hard one, as nginx's
+// worker_rlimit_nofile does, and a limit below a lab's needs is said in the log.
+void raiseDescriptorLimit() {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return;
+    if (l.rlim_cur < l.rlim_max) {
+        l.rlim_cur = l.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &l);
+        ::getrlimit(RLIMIT_NOFILE, &l);
+    }
+    if (l.rlim_cur < limits::kWantedDescriptors)
+        spdlog::warn("labcm may open at most {} files and connections (RLIMIT_NOFILE); a lab of many TCP phones "
+                     "needs more: raise it (systemd LimitNOFILE=, ulimit -n)", l.rlim_cur);
+}
+
 int serve(const DataDir& dir) {
     // A phone that drops its TCP connection mid-write must not kill the server.
     ::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit();
     DataDirLock lock(dir);
     if (!lock.held()) {
         spdlog::error("another labcm holds the data dir {} (lock {}); stop it first", dir.root.string(),

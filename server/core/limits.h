@@ -88,6 +88,9 @@ inline constexpr std::size_t kRenderCacheEntries = 60'000;
 /// Files rendered ahead of the phones per turn of the io thread (after start or a lab-wide
 /// change), so requests are answered between turns.
 inline constexpr std::size_t kRenderWarmBatch = 32;
+/// File descriptors `serve` wants (a TCP connection per registered phone of a 10,000-phone
+/// lab, HTTP connections, TFTP transfers, SQLite); fewer is logged as a warning at start.
+inline constexpr std::uint64_t kWantedDescriptors = 16'384;
 /// Concurrent HTTP 6970 connections; more are closed at once (a lab has tens of phones,
 /// a boot storm of a few hundred).
 inline constexpr std::size_t kMaxHttpConnections = 512;
@@ -107,7 +110,7 @@ inline constexpr auto kHttpWriteTimeoutBase = 60s;
 /// firmware) are still attributed to a phone.
 inline constexpr std::size_t kMaxClientMacs = 16'384;
 /// TFTP: concurrent transfers; a request beyond this gets an error (code 0) to retry.
-inline constexpr std::size_t kTftpMaxTransfers = 256;
+inline constexpr std::size_t kTftpMaxTransfers = 1024;
 /// Receive buffer of the TFTP request socket, bytes: ~16,000 requests waiting in a burst.
 inline constexpr std::size_t kTftpReceiveBuffer = 8 * 1024 * 1024;
 /// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).
