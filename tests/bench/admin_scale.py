@@ -60,6 +60,13 @@ class Labcm:
             self.run("setting", "set", k, str(v))
         self.proc = None
 
+    def import_lab(self, rows):
+        """Imports devices: `rows` are CSV lines (mac,model,description,load,transport,line1_dn)."""
+        csv = os.path.join(os.path.dirname(self.data), "devices.csv")
+        with open(csv, "w") as f:
+            f.write("\n".join(["mac,model,description,load,transport,line1_dn"] + rows) + "\n")
+        self.run("import", csv)
+
     def run(self, *args):
         r = subprocess.run([LABCM, "--data-dir", self.data, *args], capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
@@ -232,12 +239,7 @@ def main():
     results = {}
     try:
         lab = Labcm(work)
-        rows = ["mac,model,description,load,transport,line1_dn"] + [
-            f"00AA{i:08X},8845,bench desk {i},,tcp,{100000 + i}" for i in range(args.devices)]
-        csv = os.path.join(work, "devices.csv")
-        with open(csv, "w") as f:
-            f.write("\n".join(rows) + "\n")
-        lab.run("import", csv)
+        lab.import_lab([f"00AA{i:08X},8845,bench desk {i},,tcp,{100000 + i}" for i in range(args.devices)])
         log = open(os.path.join(work, "serve.log"), "w")
         lab.start(log)
         procs.append(lab)

@@ -44,14 +44,11 @@ def main():
     try:
         lab = Labcm(work)
         lab.run("setting", "set", "register_expires", "3600")
-        rows = ["mac,model,description,load,transport,line1_dn"]
+        rows = []
         for i in range(args.phones):
             model = MODELS[i % len(MODELS)]
             rows.append(f"00DD{i:08X},{model},storm {i},,{'udp' if model == '7970' else 'tcp'},{100000 + i}")
-        csv = os.path.join(work, "devices.csv")
-        with open(csv, "w") as f:
-            f.write("\n".join(rows) + "\n")
-        lab.run("import", csv)
+        lab.import_lab(rows)
         lab.start(open(os.path.join(work, "serve.log"), "w"))
         print(f"# boot-storm.sh {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.phones} phones "
               f"({', '.join(MODELS)}; 7970 over UDP), --no-images")

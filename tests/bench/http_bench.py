@@ -75,12 +75,7 @@ def main():
     procs = []
     try:
         lab = Labcm(work)
-        rows = ["mac,model,description,load,transport,line1_dn"] + [
-            f"00BB{i:08X},8845,bench desk {i},,tcp,{100000 + i}" for i in range(args.devices)]
-        csv = os.path.join(work, "devices.csv")
-        with open(csv, "w") as f:
-            f.write("\n".join(rows) + "\n")
-        lab.run("import", csv)
+        lab.import_lab([f"00BB{i:08X},8845,bench desk {i},,tcp,{100000 + i}" for i in range(args.devices)])
         files = os.path.join(lab.data, "files")
         os.makedirs(files, exist_ok=True)
         with open(os.path.join(files, BIG), "wb") as f:
