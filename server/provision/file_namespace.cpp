@@ -46,8 +46,8 @@ void FileNamespace::deviceChanged(const std::string& mac) {
             if (changedMacs_.size() >= limits::kRenderCacheEntries) changedAll_ = true; // a bulk change: all of it
             else changedMacs_.insert(mac);
         }
+        announced_.fetch_add(1, std::memory_order_release);
     }
-    changed_.store(true, std::memory_order_release);
 }
 
 void FileNamespace::invalidate() {
@@ -55,20 +55,27 @@ void FileNamespace::invalidate() {
         std::lock_guard lock(changesMutex_);
         changedAll_ = true;
         changedMacs_.clear();
+        announced_.fetch_add(1, std::memory_order_release);
     }
-    changed_.store(true, std::memory_order_release);
 }
 
 void FileNamespace::applyChanges() {
-    if (!changed_.load(std::memory_order_acquire)) return;
+    if (applied_.load(std::memory_order_acquire) == announced_.load(std::memory_order_acquire)) return;
     std::set<std::string> macs;
     bool all = false;
+    std::uint64_t upTo = 0;
     {
         std::lock_guard lock(changesMutex_);
-        changed_.store(false, std::memory_order_relaxed);
+        upTo = announced_.load(std::memory_order_relaxed);
         macs.swap(changedMacs_);
         all = std::exchange(changedAll_, false);
     }
+    // Other threads serve from the cache only once every announced change is applied.
+    struct Applied {
+        std::atomic<std::uint64_t>& to;
+        std::uint64_t value;
+        ~Applied() { to.store(value, std::memory_order_release); }
+    } applied{applied_, upTo};
     if (all) {
         std::unique_lock lock(cacheMutex_);
         cache_.clear();
@@ -217,7 +224,8 @@ std::size_t FileNamespace::cached() const {
 std::optional<FileResult> FileNamespace::resolveFast(std::string_view rawName) const {
     auto name = parseRequestName(rawName);
     if (auto r = unrendered(name)) return r;
-    if (changed_.load(std::memory_order_acquire)) return std::nullopt; // a change is not applied yet
+    if (applied_.load(std::memory_order_acquire) != announced_.load(std::memory_order_acquire))
+        return std::nullopt; // a change is not applied yet: the io thread answers
     const auto templateGeneration = templates_.generation();
     std::shared_lock lock(cacheMutex_);
     auto it = cache_.find(name.lower);

@@ -120,7 +120,8 @@ private:
     std::mutex changesMutex_;
     std::set<std::string> changedMacs_;
     bool changedAll_ = true;
-    std::atomic<bool> changed_{true};
+    std::atomic<std::uint64_t> announced_{1}; ///< changes announced (under changesMutex_)
+    std::atomic<std::uint64_t> applied_{0};   ///< announced changes the cache reflects
 
     // io thread only.
     RenderInputs lab_;          ///< the lab-wide inputs; locale flags set per render
