@@ -483,6 +483,9 @@ int Server::run() {
                  static_cast<unsigned>(adminHttp_->localEndpoint().port()), static_cast<unsigned long>(::getpid()));
     io_.run();
 
+    // The phone HTTP threads end first: they publish events to subscribers (event counts,
+    // the log sink) that are members of this object.
+    phoneHttp_.reset();
     // Shutdown: the registrar stops first (its last saves go to the writer), then
     // everything queued reaches the database before it is closed.
     sip_.stop();

@@ -85,6 +85,9 @@ inline constexpr std::size_t kMaxRequestName = 255;
 /// Rendered files kept in memory (about 8 KiB each: 60,000 are ~500 MiB). A lab larger than
 /// this has its other files rendered per request.
 inline constexpr std::size_t kRenderCacheEntries = 60'000;
+/// A folder whose mtime is this close to now may change again within the same timestamp
+/// tick: the render cache does not trust its stamp until it is older (git's racy rule).
+inline constexpr auto kRacyStampWindow = 2s;
 /// Files rendered ahead of the phones per turn of the io thread (after start or a lab-wide
 /// change), so requests are answered between turns.
 inline constexpr std::size_t kRenderWarmBatch = 32;

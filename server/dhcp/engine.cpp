@@ -90,7 +90,7 @@ Decision Engine::onDatagram(const Datagram& d) {
         return {};
     }
     try {
-        return decide(std::move(in));
+        return decide(in);
     } catch (const std::exception& e) {
         ++counters_.dropped;
         spdlog::error("dhcp mac={}: request not handled: {}", in.mac, e.what());
@@ -111,7 +111,7 @@ Decision Engine::ignore(const Request& in, const std::string& why) {
     return {};
 }
 
-Decision Engine::decide(Request in) {
+Decision Engine::decide(const Request& in) {
     if (policy_.ciscoOnly)
         if (auto why = ciscoOnlyRefusal(in.vendorClass, knownMacs_.contains(in.mac)); !why.empty()) return ignore(in, why);
     Addr link = in.relayed ? toAddr(in.packet.giaddr) : in.local;

@@ -119,7 +119,7 @@ public:
     const Allocator& allocator() const { return allocator_; }
 
 private:
-    Decision decide(Request in);
+    Decision decide(const Request& in);
     Decision discover(const Request& in, const Pool& pool);
     Decision request(const Request& in, const Pool& pool);
     Decision release(const Request& in);

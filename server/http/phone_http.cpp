@@ -9,6 +9,7 @@
 #include <optional>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -39,7 +40,8 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket socket, std::shared_ptr<PhoneHttpServer::Shared> shared)
-        : stream_(std::move(socket)), shared_(std::move(shared)), ip_(peerAddress(stream_)) {
+        : stream_(std::move(socket)), sendTimer_(stream_.get_executor()), shared_(std::move(shared)),
+          ip_(peerAddress(stream_)) {
         ++shared_->sessions;
     }
     ~Session() {
@@ -102,7 +104,18 @@ private:
         fd_ = ::open(file_->path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd_ < 0) return onWrite(beast::error_code(errno, boost::system::system_category()));
         offset_ = 0;
+        timedOut_ = false;
         stream_.socket().non_blocking(true);
+        // The stream's own timeout covers only its operations: a phone that stops reading
+        // is cut off by this one.
+        sendTimer_.expires_after(limits::kHttpWriteTimeoutBase + std::chrono::seconds(file_->size >> 20));
+        sendTimer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || !self->file_) return;
+            beast::error_code ignored;
+            self->stream_.socket().cancel(ignored); // the pending wait ends with operation_aborted
+            self->timedOut_ = true;
+        });
         sendMore();
     }
 
@@ -114,6 +127,7 @@ private:
             if (n < 0 && errno == EINTR) continue;
             if (n < 0 && errno == EAGAIN) {
                 stream_.socket().async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code ec) {
+                    if (self->timedOut_) return self->endFile(beast::error::timeout);
                     if (ec) return self->endFile(ec);
                     self->sendMore();
                 });
@@ -127,6 +141,7 @@ private:
     }
 
     void endFile(beast::error_code ec) {
+        sendTimer_.cancel();
         ::close(fd_);
         fd_ = -1;
         file_.reset();
@@ -162,6 +177,8 @@ private:
     }
 
     beast::tcp_stream stream_;
+    asio::steady_timer sendTimer_; ///< bounds a sendfile body
+    bool timedOut_ = false;
     beast::flat_buffer buffer_{limits::kHttpHeaderLimit};
     std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
     std::shared_ptr<PhoneHttpServer::Shared> shared_;

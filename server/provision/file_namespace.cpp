@@ -76,6 +76,21 @@ void FileNamespace::applyChanges() {
         std::uint64_t value;
         ~Applied() { to.store(value, std::memory_order_release); }
     } applied{applied_, upTo};
+    try {
+        applyChangesRead(all, macs);
+    } catch (const std::exception& e) {
+        // The database could not be read: nothing cached may outlive a change it missed.
+        spdlog::error("provision: render cache dropped, a change could not be applied: {}", e.what());
+        {
+            std::unique_lock lock(cacheMutex_);
+            cache_.clear();
+        }
+        labStale_ = true;
+        invalidate(); // tried again at the next request
+    }
+}
+
+void FileNamespace::applyChangesRead(bool all, const std::set<std::string>& macs) {
     if (all) {
         std::unique_lock lock(cacheMutex_);
         cache_.clear();
@@ -255,12 +270,18 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
         }
     }
     std::vector<LocaleCheck> checks;
+    bool pendingDevice = false;
     try {
         switch (name.kind) {
         case NameKind::DeviceConfig: {
             auto d = store::DeviceStore(reader_).get(name.mac);
             std::string why;
-            if (!d && autoRegister_ && !warming) d = autoRegister_(name.mac, why);
+            if (!d && autoRegister_ && !warming) {
+                d = autoRegister_(name.mac, why);
+                // Not in the database yet: not cached (if its commit fails, no change event
+                // would ever drop the file); the commit's DeviceAdded renders it again.
+                pendingDevice = d.has_value();
+            }
             if (!d) {
                 r.kind = FileResult::Kind::NotFound;
                 r.reason = fmt::format("no device SEP{} in the database (the phone falls back to XMLDefault.cnf.xml){}",
@@ -281,7 +302,7 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     }
     ++renders_;
     r.kind = FileResult::Kind::Rendered;
-    store(name.lower, r.body, templateGeneration, std::move(checks));
+    if (!pendingDevice) store(name.lower, r.body, templateGeneration, std::move(checks));
     return r;
 }
 

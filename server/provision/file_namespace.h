@@ -97,6 +97,7 @@ private:
     };
 
     void applyChanges();
+    void applyChangesRead(bool all, const std::set<std::string>& macs);
     RenderInputs& inputs(const std::string& model, std::vector<LocaleCheck>& checks);
     void readLab();
     void readDnIndex();

@@ -4,6 +4,10 @@
 
 #include <strings.h>
 
+#include <chrono>
+
+#include "core/limits.h"
+
 namespace labcm::provision {
 
 namespace fs = std::filesystem;
@@ -49,6 +53,10 @@ std::optional<FoundFile> FilesDir::find(const std::vector<std::string>& parts, s
 }
 
 namespace {
+std::int64_t nowNs() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 std::optional<std::int64_t> mtimeNs(const fs::path& p) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
@@ -80,10 +88,13 @@ DirStamp FilesDir::stamp(const std::vector<std::string>& parts) const {
         s.dirs.emplace_back(next, *nm);
         dir = next;
     }
+    const auto racyAfter = nowNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(limits::kRacyStampWindow).count();
+    for (const auto& [path, m] : s.dirs) s.racy = s.racy || m >= racyAfter;
     return s;
 }
 
 bool FilesDir::unchanged(const DirStamp& s) {
+    if (s.racy) return false;
     for (const auto& [path, m] : s.dirs)
         if (mtimeNs(path) != m) return false;
     return true;

@@ -19,8 +19,11 @@ struct FoundFile {
 /// @brief The directories a lookup went through (the root, then each existing folder on the
 /// way) with their modification times. A name appears in or leaves a directory only by
 /// changing that directory's mtime, so while the stamp holds, find() answers the same.
+/// A folder changed within limits::kRacyStampWindow of the stamp may change again within the
+/// same timestamp tick (git's "racy" rule): such a stamp never vouches for anything.
 struct DirStamp {
     std::vector<std::pair<std::filesystem::path, std::int64_t>> dirs; ///< path, mtime in ns
+    bool racy = false;
 };
 
 class FilesDir {

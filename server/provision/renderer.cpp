@@ -1,5 +1,9 @@
 #include "provision/renderer.h"
 
+#include <chrono>
+
+#include "core/limits.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -100,8 +104,10 @@ std::uint64_t TemplateSet::generation() const {
     std::int64_t dirMtime = ::stat(overrideDir_.c_str(), &dir) == 0
                                 ? static_cast<std::int64_t>(dir.st_mtim.tv_sec) * 1'000'000'000 + dir.st_mtim.tv_nsec
                                 : -1;
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
+    const bool racy = dirMtime >= (now - limits::kRacyStampWindow).count(); // may change again in the same tick
     std::lock_guard lock(mutex_);
-    if (dirMtime == lastDirMtime_ && !anyOverride_) return lastGeneration_;
+    if (dirMtime == lastDirMtime_ && !anyOverride_ && !racy) return lastGeneration_;
     // FNV-1a over (name, size, mtime) of every override file that exists.
     std::uint64_t h = 1469598103934665603ull;
     auto mix = [&h](std::uint64_t v) {

@@ -3,6 +3,7 @@
 // connection, as the writer thread does, then announced.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <fstream>
 
 #include "provision/namespace_fixture.h"
@@ -96,6 +97,21 @@ TEST_CASE("render cache: a locale folder that appears in the files directory is 
     CHECK(a2.find("English_United_States") != std::string::npos);
 }
 
+TEST_CASE("render cache: a folder changed within the last seconds is not trusted (racy stamps)") {
+    Lab lab;
+    lab.get(kA);
+    std::filesystem::last_write_time(lab.tmp.path() / "files", std::filesystem::file_time_type::clock::now());
+    auto renders = lab.files.renders();
+    lab.get(kA);
+    lab.get(kA);
+    CHECK(lab.files.renders() == renders + 2); // re-rendered each time while the folder's change is recent
+    std::filesystem::last_write_time(lab.tmp.path() / "files",
+                                     std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
+    lab.get(kA);
+    lab.get(kA);
+    CHECK(lab.files.renders() == renders + 3); // trusted again
+}
+
 TEST_CASE("render cache: an admin's template copy is used from the next request") {
     Lab lab;
     auto keys = lab.get("softkeys.xml");
@@ -135,4 +151,18 @@ TEST_CASE("render cache: warming never auto-registers a device that was removed"
     CHECK(asked == 0);
     CHECK((lab.files.resolve(kB).kind == provision::FileResult::Kind::NotFound));
     CHECK(asked == 1); // a phone's own request does
+}
+
+TEST_CASE("render cache: a device being auto-registered is served but not cached until it is committed") {
+    Lab lab;
+    int asked = 0;
+    lab.files.setAutoRegistration([&](const std::string& mac, std::string&) -> std::optional<Device> {
+        ++asked;
+        return Device{.mac = mac, .model = "8845", .lines = {{1, "5000"}}};
+    });
+    const std::string name = "SEP00112233AA01.cnf.xml";
+    CHECK(lab.get(name).find("5000") != std::string::npos);
+    CHECK(lab.get(name).find("5000") != std::string::npos);
+    CHECK(asked == 2); // no cached copy outlives a commit that might fail
+    CHECK_FALSE(lab.files.resolveFast(name));
 }

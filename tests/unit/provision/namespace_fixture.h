@@ -2,6 +2,7 @@
 // built-in templates and a files directory with one firmware file.
 #pragma once
 
+#include <chrono>
 #include <fstream>
 
 #include "core/settings.h"
@@ -25,6 +26,10 @@ struct NamespaceFixture {
         store::DeviceStore(db).insert(Device{.mac = kMac, .model = "8845", .description = "desk", .lines = {{1, "1000"}}}, 1);
         std::filesystem::create_directories(tmp.path() / "files");
         std::ofstream(tmp.path() / "files" / kFirmware) << kFirmwareBytes;
+        // An hour old, as a lab's files folder is: a folder changed in the last seconds is
+        // not trusted by the render cache (limits::kRacyStampWindow).
+        std::filesystem::last_write_time(tmp.path() / "files",
+                                         std::filesystem::file_time_type::clock::now() - std::chrono::hours(1));
         return p;
     }();
     store::Db reader{path, store::Db::Mode::ReadOnly};
