@@ -18,9 +18,15 @@
 namespace labcm::provision {
 
 namespace {
-// Digits only: a DN with letters or '+' is not in the dial plan (renderer.cpp, dialPatternsFor).
-bool isDialable(const std::string& dn) {
-    return !dn.empty() && std::all_of(dn.begin(), dn.end(), [](char c) { return c >= '0' && c <= '9'; });
+// The cache key (the lower-case request name) of a device's file.
+std::string deviceKey(const std::string& mac) { return "sep" + text::toLower(mac) + ".cnf.xml"; }
+
+// The files rendered from the lab alone (dial plan, softkeys, dial rules), by cache key.
+std::vector<std::string> staticKeys() {
+    std::vector<std::string> out;
+    for (const auto& [name, text] : TemplateSet::builtIn())
+        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") out.push_back(text::toLower(name));
+    return out;
 }
 } // namespace
 
@@ -96,16 +102,15 @@ void FileNamespace::applyChangesRead(bool all, const std::set<std::string>& macs
         cache_.clear();
         labStale_ = true;
         // Render ahead of the phones: XMLDefault and the static files first, then every device.
-        warmQueue_ = {"xmldefault.cnf.xml"};
-        for (const auto& [name, text] : TemplateSet::builtIn())
-            if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") warmQueue_.push_back(text::toLower(name));
-        for (const auto& mac : store::DeviceStore(reader_).macs()) warmQueue_.push_back("sep" + text::toLower(mac) + ".cnf.xml");
+        warmQueue_ = staticKeys();
+        warmQueue_.insert(warmQueue_.begin(), "xmldefault.cnf.xml");
+        for (const auto& mac : store::DeviceStore(reader_).macs()) warmQueue_.push_back(deviceKey(mac));
         std::reverse(warmQueue_.begin(), warmQueue_.end()); // taken from the back
         return;
     }
     for (const auto& mac : macs) {
-        eraseCached("sep" + text::toLower(mac) + ".cnf.xml");
-        warmQueue_.push_back("sep" + text::toLower(mac) + ".cnf.xml");
+        eraseCached(deviceKey(mac));
+        warmQueue_.push_back(deviceKey(mac));
         // Its DNs may have changed: the shared-line marks and the dial plan follow now, and
         // the files whose part changed go before the cache answers.
         if (!labStale_) updateDnIndex(mac);
@@ -133,8 +138,7 @@ void FileNamespace::setDialPatterns() {
                 });
     if (same) return;
     lab_.dialPatterns = std::move(patterns);
-    for (const auto& [name, text] : TemplateSet::builtIn()) // the files that carry the dial plan
-        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") eraseCached(text::toLower(name));
+    for (const auto& key : staticKeys()) eraseCached(key); // the files that carry the dial plan
 }
 
 void FileNamespace::readDnIndex() {
@@ -144,7 +148,7 @@ void FileNamespace::readDnIndex() {
     for (auto& [mac, dn] : store::DeviceStore(reader_).dnsByDevice()) {
         dnsOf_[mac].insert(dn);
         auto& macs = devicesOf_[dn];
-        if (macs.empty() && isDialable(dn)) ++shapes_[{dn[0], dn.size()}];
+        if (macs.empty() && dialable(dn)) ++shapes_[{dn[0], dn.size()}];
         macs.insert(std::move(mac));
     }
     lab_.sharedDns.clear();
@@ -165,7 +169,7 @@ void FileNamespace::updateDnIndex(const std::string& mac) {
     bool shapesChanged = false;
     // A DN whose "shared" mark flips changes the files of every device that has it.
     auto flipped = [&](const std::string& dn) {
-        for (const auto& other : devicesOf_[dn]) eraseCached("sep" + text::toLower(other) + ".cnf.xml");
+        for (const auto& other : devicesOf_[dn]) eraseCached(deviceKey(other));
     };
     for (const auto& dn : gone) {
         auto& macs = devicesOf_[dn];
@@ -176,13 +180,18 @@ void FileNamespace::updateDnIndex(const std::string& mac) {
         }
         if (macs.empty()) {
             devicesOf_.erase(dn);
-            if (isDialable(dn)) shapesChanged |= --shapes_[{dn[0], dn.size()}] == 0;
-            if (isDialable(dn) && shapes_[{dn[0], dn.size()}] == 0) shapes_.erase({dn[0], dn.size()});
+            if (dialable(dn)) {
+                auto shape = shapes_.find({dn[0], dn.size()}); // counted when its first device came
+                if (--shape->second == 0) {
+                    shapes_.erase(shape);
+                    shapesChanged = true;
+                }
+            }
         }
     }
     for (const auto& dn : added) {
         auto& macs = devicesOf_[dn];
-        if (macs.empty() && isDialable(dn)) shapesChanged |= ++shapes_[{dn[0], dn.size()}] == 1;
+        if (macs.empty() && dialable(dn)) shapesChanged |= ++shapes_[{dn[0], dn.size()}] == 1;
         macs.insert(mac);
         if (macs.size() == 2) {
             lab_.sharedDns.insert(dn);

@@ -14,24 +14,26 @@ namespace fs = std::filesystem;
 
 FilesDir::FilesDir(fs::path root) : root_(std::move(root)) {}
 
+namespace {
+// The entry `name` of `dir`: as written when it exists, else the one whose name matches
+// ignoring case (one directory scan, bounded by the directory's size).
+std::optional<fs::path> component(const fs::path& dir, const std::string& name) {
+    std::error_code ec;
+    fs::path exact = dir / name;
+    if (fs::exists(fs::symlink_status(exact, ec))) return exact;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (::strcasecmp(it->path().filename().c_str(), name.c_str()) == 0) return it->path();
+    return std::nullopt;
+}
+} // namespace
+
 std::optional<FoundFile> FilesDir::find(const std::vector<std::string>& parts, std::string* refused) const {
     std::error_code ec;
     fs::path dir = root_;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        fs::path next = dir / parts[i];
-        if (!fs::exists(fs::symlink_status(next, ec))) {
-            // Case-insensitive: one directory scan, bounded by the directory's size.
-            bool found = false;
-            for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-                if (::strcasecmp(it->path().filename().c_str(), parts[i].c_str()) == 0) {
-                    next = it->path();
-                    found = true;
-                    break;
-                }
-            }
-            if (!found) return std::nullopt;
-        }
-        dir = next;
+    for (const auto& part : parts) {
+        auto next = component(dir, part);
+        if (!next) return std::nullopt;
+        dir = *next;
     }
     // Resolve symlinks and require the result to stay inside the (resolved) root.
     auto real = fs::canonical(dir, ec);
@@ -66,27 +68,17 @@ std::optional<std::int64_t> mtimeNs(const fs::path& p) {
 
 DirStamp FilesDir::stamp(const std::vector<std::string>& parts) const {
     DirStamp s;
+    auto rootMtime = mtimeNs(root_);
+    if (!rootMtime) return s; // no files directory: its creation is not watched (setting it up restarts labcm)
+    s.dirs.emplace_back(root_, *rootMtime);
+    // The folders find() goes through, found the way find() finds them.
     fs::path dir = root_;
-    auto m = mtimeNs(dir);
-    if (!m) return s; // no files directory: its creation is not watched (setting it up restarts labcm)
-    s.dirs.emplace_back(dir, *m);
-    std::error_code ec;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-        fs::path next = dir / parts[i];
-        if (!mtimeNs(next)) {
-            bool found = false;
-            for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-                if (::strcasecmp(it->path().filename().c_str(), parts[i].c_str()) == 0) {
-                    next = it->path();
-                    found = true;
-                    break;
-                }
-            if (!found) break;
-        }
-        auto nm = mtimeNs(next);
-        if (!nm) break;
-        s.dirs.emplace_back(next, *nm);
-        dir = next;
+        auto next = component(dir, parts[i]);
+        auto mtime = next ? mtimeNs(*next) : std::nullopt;
+        if (!mtime) break;
+        s.dirs.emplace_back(*next, *mtime);
+        dir = *next;
     }
     const auto racyAfter = nowNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(limits::kRacyStampWindow).count();
     for (const auto& [path, m] : s.dirs) s.racy = s.racy || m >= racyAfter;

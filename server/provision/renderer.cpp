@@ -196,11 +196,14 @@ std::string renderStatic(const std::string& name, const RenderInputs& in, const 
     return render(name, commonContext(in), t);
 }
 
+bool dialable(std::string_view dn) {
+    return !dn.empty() && std::all_of(dn.begin(), dn.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::vector<DialPattern> dialPatternsFor(const std::vector<std::string>& dns) {
     std::set<std::pair<char, std::size_t>> shapes; // (first digit, length)
     for (const auto& dn : dns) {
-        // Digits only: a DN with letters or '+' cannot be keyed in as a pattern anyway.
-        if (dn.empty() || !std::all_of(dn.begin(), dn.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+        if (!dialable(dn)) continue;
         shapes.emplace(dn[0], dn.size());
     }
     std::vector<DialPattern> out;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/device.h"
@@ -61,6 +62,10 @@ std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const Te
 std::string renderDefaultConfig(const RenderInputs& in, const TemplateSet& t);
 /// @brief The dial template, the softkey file, AppDialRules.xml: by template name.
 std::string renderStatic(const std::string& name, const RenderInputs& in, const TemplateSet& t);
+
+/// @brief Digits only: a DN with letters or '+' cannot be keyed in as a pattern, so it is not
+/// in the dial plan.
+bool dialable(std::string_view dn);
 
 /// @brief Patterns that make every DN dial without the interdigit wait: one per (first
 /// digit, length), e.g. 1001 and 1999 -> "1...". A pattern that a longer one with the
