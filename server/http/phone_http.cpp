@@ -192,6 +192,14 @@ private:
     off_t offset_ = 0;
 };
 
+// Moves an accepted connection's descriptor to `to`, a socket of another io_context.
+void rehome(tcp::socket from, tcp::socket& to, const tcp& protocol, beast::error_code& ec) {
+    auto fd = from.release(ec);
+    if (ec) return;
+    to.assign(protocol, fd, ec);
+    if (ec) ::close(fd);
+}
+
 } // namespace
 
 PhoneHttpServer::PhoneHttpServer(asio::io_context& io, std::span<asio::io_context> connections, const tcp::endpoint& endpoint,
@@ -224,23 +232,27 @@ void PhoneHttpServer::stop() {
 }
 
 void PhoneHttpServer::doAccept() {
-    auto& context = connections_[next_++ % connections_.size()];
-    acceptor_.async_accept(context, [this](beast::error_code ec, tcp::socket socket) {
+    // The socket is accepted on the acceptor's own io_context and its descriptor then handed to
+    // the connection's: an accept still pending at shutdown (destroyed with the acceptor's
+    // io_context) must hold no socket of another io_context, which may be gone by then.
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
-        if (!ec) {
-            if (shared_->sessions >= limits::kMaxHttpConnections) {
-                // Over the cap: answered at once (503, retry in a second), never left to time out.
-                static constexpr std::string_view kBusy =
-                    "HTTP/1.1 503 Service Unavailable\r\nServer: labcm/" LABCM_VERSION "\r\nRetry-After: 1\r\n"
-                    "Content-Length: 0\r\nConnection: close\r\n\r\n";
-                socket.non_blocking(true, ec);
-                socket.send(asio::buffer(kBusy), 0, ec); // a fresh socket's buffer takes it whole
-                socket.shutdown(tcp::socket::shutdown_both, ec);
-                socket.close(ec);
-                ++shared_->busy;
-            } else {
-                std::make_shared<Session>(std::move(socket), shared_)->start();
-            }
+        if (!ec && shared_->sessions >= limits::kMaxHttpConnections) {
+            // Over the cap: answered at once (503, retry in a second), never left to time out.
+            static constexpr std::string_view kBusy =
+                "HTTP/1.1 503 Service Unavailable\r\nServer: labcm/" LABCM_VERSION "\r\nRetry-After: 1\r\n"
+                "Content-Length: 0\r\nConnection: close\r\n\r\n";
+            socket.non_blocking(true, ec);
+            socket.send(asio::buffer(kBusy), 0, ec); // a fresh socket's buffer takes it whole
+            socket.shutdown(tcp::socket::shutdown_both, ec);
+            socket.close(ec);
+            ++shared_->busy;
+        } else if (!ec) {
+            auto& context = connections_[next_++ % connections_.size()];
+            tcp::socket moved(context);
+            rehome(std::move(socket), moved, endpoint_.protocol(), ec);
+            // Started on its own thread: its handlers run there from the first one on.
+            if (!ec) asio::post(context, [session = std::make_shared<Session>(std::move(moved), shared_)] { session->start(); });
         }
         if (acceptor_.is_open()) doAccept();
     });

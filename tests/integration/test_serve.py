@@ -58,7 +58,7 @@ class Serve(LabcmTestCase):
             self.assertEqual(json.loads(health.stdout), {"status": "ok", "ready": True})
             proc.send_signal(signal.SIGTERM)
             self.assertIn("STOPPING=1", notify.recv(4096).decode().splitlines())
-            self.assertEqual(proc.wait(timeout=15), 0)
+            self.assertEqual(proc.wait(timeout=15), 0, self.log_tail(proc, lines=200))
 
     def test_errors_through_the_socket_change_nothing(self):
         self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
