@@ -1,5 +1,6 @@
 #include "http/admin_http.h"
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <array>
@@ -86,6 +87,10 @@ struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
     int verifying = 0;
     std::size_t connections = 0;
     std::vector<std::weak_ptr<Connection>> streams;
+    /// streams.size() for other threads: with no live page, an event is neither formatted nor
+    /// posted (a phone's every request is an event). Raised before a new stream reads the
+    /// ring, so an event that saw 0 here is in the ring it reads.
+    std::atomic<std::size_t> listening{0};
     EventBus::Subscription sub;
     asio::steady_timer ping;
     bool stopped = false;
@@ -293,6 +298,7 @@ private:
         std::uint64_t after = 0;
         auto last = req_["Last-Event-ID"];
         if (!last.empty()) std::from_chars(last.data(), last.data() + last.size(), after);
+        impl_->listening = impl_->streams.size() + 1;
         if (after > 0)
             for (const auto& e : impl_->deps.bus.recent(after))
                 queue_.push_back(fmt::format("event: log\nid: {}\ndata: {}\n\n", e.seq, eventJson(e)));
@@ -401,6 +407,7 @@ std::size_t AdminHttpServer::Impl::liveStreams() {
         auto s = w.lock();
         return !s || !s->streaming();
     });
+    listening = streams.size();
     return streams.size();
 }
 
@@ -428,10 +435,10 @@ AdminHttpServer::AdminHttpServer(asio::io_context& io, const tcp::endpoint& endp
     impl_->acceptor.listen(asio::socket_base::max_listen_connections);
     // Every event goes to the live pages (posted: publish may come from any thread).
     impl_->sub = impl_->deps.bus.subscribe([weak = std::weak_ptr<Impl>(impl_)](const Event& e) {
-        auto self = weak.lock();
-        if (!self) return;
-        auto message = fmt::format("event: log\nid: {}\ndata: {}\n\n", e.seq, eventJson(e));
         bool passwordChanged = e.kind == EventKind::AdminPasswordChanged;
+        auto self = weak.lock();
+        if (!self || (self->listening == 0 && !passwordChanged)) return;
+        auto message = fmt::format("event: log\nid: {}\ndata: {}\n\n", e.seq, eventJson(e));
         asio::post(self->io, [weak, message = std::move(message), passwordChanged] {
             auto s = weak.lock();
             if (!s || s->stopped) return;
