@@ -203,17 +203,15 @@ void FileNamespace::updateDnIndex(const std::string& mac) {
     if (shapesChanged) setDialPatterns();
 }
 
-RenderInputs& FileNamespace::inputs(const std::string& model, std::vector<LocaleCheck>& checks) {
+RenderInputs& FileNamespace::inputs(const std::string& model, DirStamp& checked) {
     if (labStale_) readLab();
     lab_.userLocalePresent = lab_.networkLocalePresent = false;
     if (auto info = findModel(model)) {
         const auto& s = lab_.settings;
         std::string tones = info->family == "99xx" ? "g4-tones.xml" : "g3-tones.xml";
         auto check = [&](std::vector<std::string> parts) {
-            auto stamp = files_.stamp(parts); // before the lookup: a change in between is seen next time
-            bool present = files_.find(parts).has_value();
-            checks.push_back({std::move(parts), present, std::move(stamp)});
-            return present;
+            checked.merge(files_.stamp(parts)); // before the lookup: a change in between is seen next time
+            return files_.find(parts).has_value();
         };
         if (!info->localeJar.empty()) lab_.userLocalePresent = check({s.userLocale, std::string(info->localeJar)});
         lab_.networkLocalePresent = check({s.networkLocale, tones});
@@ -222,17 +220,15 @@ RenderInputs& FileNamespace::inputs(const std::string& model, std::vector<Locale
 }
 
 bool FileNamespace::fresh(const CacheEntry& e, std::uint64_t templateGeneration) const {
-    if (e.templateGeneration != templateGeneration) return false;
-    for (const auto& l : e.locales)
-        if (!FilesDir::unchanged(l.dirs)) return false; // a locale file may have come or gone
-    return true;
+    // A locale file may have come or gone: one stat per folder the lookups went through.
+    return e.templateGeneration == templateGeneration && FilesDir::unchanged(e.dirs);
 }
 
 void FileNamespace::store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
-                          std::vector<LocaleCheck> locales) {
+                          DirStamp dirs) {
     std::unique_lock lock(cacheMutex_);
     if (cache_.size() >= limits::kRenderCacheEntries && !cache_.contains(key)) return; // full: rendered per request
-    cache_[key] = {body, templateGeneration, std::move(locales)};
+    cache_[key] = {body, templateGeneration, std::move(dirs)};
 }
 
 void FileNamespace::eraseCached(const std::string& key) {
@@ -278,7 +274,7 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
             return r;
         }
     }
-    std::vector<LocaleCheck> checks;
+    DirStamp checked;
     bool pendingDevice = false;
     try {
         switch (name.kind) {
@@ -297,11 +293,11 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
                                        name.mac, why.empty() ? "" : "; auto-registration: " + why);
                 return r;
             }
-            r.body = renderDeviceConfig(*d, inputs(d->model, checks), templates_);
+            r.body = renderDeviceConfig(*d, inputs(d->model, checked), templates_);
             break;
         }
-        case NameKind::DefaultConfig: r.body = renderDefaultConfig(inputs("", checks), templates_); break;
-        case NameKind::Template: r.body = renderStatic(name.templateName, inputs("", checks), templates_); break;
+        case NameKind::DefaultConfig: r.body = renderDefaultConfig(inputs("", checked), templates_); break;
+        case NameKind::Template: r.body = renderStatic(name.templateName, inputs("", checked), templates_); break;
         default: r.kind = FileResult::Kind::Error; r.reason = "not a rendered file"; return r;
         }
     } catch (const std::exception& e) {
@@ -311,7 +307,7 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     }
     ++renders_;
     r.kind = FileResult::Kind::Rendered;
-    if (!pendingDevice) store(name.lower, r.body, templateGeneration, std::move(checks));
+    if (!pendingDevice) store(name.lower, r.body, templateGeneration, std::move(checked));
     return r;
 }
 

@@ -85,20 +85,15 @@ public:
     std::size_t cached() const;
 
 private:
-    struct LocaleCheck {
-        std::vector<std::string> parts;
-        bool present;
-        DirStamp dirs; ///< the directories its presence hangs on; unchanged = still `present`
-    };
     struct CacheEntry {
         std::string body;
         std::uint64_t templateGeneration;
-        std::vector<LocaleCheck> locales; ///< the files it looked for, and whether they were there
+        DirStamp dirs; ///< the folders its locale lookups went through: unchanged = same answers
     };
 
     void applyChanges();
     void applyChangesRead(bool all, const std::set<std::string>& macs);
-    RenderInputs& inputs(const std::string& model, std::vector<LocaleCheck>& checks);
+    RenderInputs& inputs(const std::string& model, DirStamp& checked);
     void readLab();
     void readDnIndex();
     void updateDnIndex(const std::string& mac);
@@ -109,7 +104,7 @@ private:
     bool fresh(const CacheEntry& e, std::uint64_t templateGeneration) const;
     void eraseCached(const std::string& key);
     void store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
-               std::vector<LocaleCheck> locales);
+               DirStamp dirs);
 
     store::Db& reader_;
     const SettingsHolder& settings_;

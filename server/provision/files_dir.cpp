@@ -4,6 +4,7 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/limits.h"
@@ -83,6 +84,15 @@ DirStamp FilesDir::stamp(const std::vector<std::string>& parts) const {
     const auto racyAfter = nowNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(limits::kRacyStampWindow).count();
     for (const auto& [path, m] : s.dirs) s.racy = s.racy || m >= racyAfter;
     return s;
+}
+
+void DirStamp::merge(const DirStamp& other) {
+    racy = racy || other.racy;
+    for (const auto& d : other.dirs) {
+        auto same = std::find_if(dirs.begin(), dirs.end(), [&d](const auto& e) { return e.first == d.first; });
+        if (same == dirs.end()) dirs.push_back(d);
+        else if (same->second != d.second) racy = true;
+    }
 }
 
 bool FilesDir::unchanged(const DirStamp& s) {

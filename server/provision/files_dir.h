@@ -24,6 +24,10 @@ struct FoundFile {
 struct DirStamp {
     std::vector<std::pair<std::filesystem::path, std::int64_t>> dirs; ///< path, mtime in ns
     bool racy = false;
+
+    /// @brief Adds another stamp's folders, each folder once (a folder seen with two mtimes
+    /// changed in between: the stamp then vouches for nothing).
+    void merge(const DirStamp& other);
 };
 
 class FilesDir {

@@ -104,3 +104,27 @@ TEST_CASE("firmware: checkLoad names the missing images") {
     CHECK(!none.loadsFound);
     CHECK(none.summary() == "load sip88xx.1: sip88xx.1.loads is not in the files directory");
 }
+
+TEST_CASE("files dir: merged stamps hold each folder once; one folder seen with two mtimes vouches for nothing") {
+    test::TempDir tmp;
+    auto root = tmp.path() / "files";
+    fs::create_directories(root / "English_United_States");
+    auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    fs::last_write_time(root, old);
+    fs::last_write_time(root / "English_United_States", old);
+    FilesDir files(root);
+    DirStamp merged;
+    merged.merge(files.stamp({"English_United_States", "sl-bev-sip.jar"}));
+    merged.merge(files.stamp({"United_States", "g3-tones.xml"}));
+    CHECK(merged.dirs.size() == 2); // the root once, the locale folder once
+    CHECK_FALSE(merged.racy);
+    CHECK(FilesDir::unchanged(merged));
+
+    DirStamp before = files.stamp({"g3-tones.xml"});
+    fs::last_write_time(root, old + std::chrono::minutes(1));
+    DirStamp both = before;
+    both.merge(files.stamp({"g3-tones.xml"}));
+    CHECK(both.dirs.size() == 1);
+    CHECK(both.racy);
+    CHECK_FALSE(FilesDir::unchanged(both));
+}
