@@ -134,6 +134,7 @@ def main():
     work = tempfile.mkdtemp(prefix="labcm-bench-tftp-")
     os.chmod(work, 0o755)
     daemons = []
+    outputs = []
     try:
         root = os.path.join(work, "root")
         sha = make_files(root)
@@ -160,8 +161,9 @@ def main():
                 time.sleep(0.1)
             else:
                 sys.exit(f"{name} does not serve TFTP on {ip}:69 (log: {log.name})")
-        out = os.path.join(work, "out")
-        os.makedirs(out)
+        # The clients write to memory: disk writeback of one run's 30 MiB must not slow the next.
+        out = tempfile.mkdtemp(prefix="labcm-bench-tftp-out-", dir="/dev/shm")
+        outputs.append(out)
         loads = {"big": lambda ip: run_big(ip, os.path.join(out, "big.bin"), sha),
                  "small": lambda ip: run_small(ip, out, 1),
                  "burst": lambda ip: run_small(ip, out, BURST)}
@@ -211,7 +213,8 @@ def main():
     finally:
         for d in reversed(daemons):
             d.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        for d in [work, *outputs]:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
