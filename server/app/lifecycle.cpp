@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/thread_name.h"
+
 namespace labcm::app {
 
 Ticker::Ticker(boost::asio::io_context& io, std::chrono::milliseconds every, std::function<void()> fn)
@@ -23,6 +25,7 @@ void Ticker::arm() {
 void ShutdownWatchdog::arm(std::chrono::milliseconds budget) {
     if (thread_.joinable()) return;
     thread_ = std::thread([this, budget] {
+        nameThisThread("labcm-watchdog");
         std::unique_lock lock(mutex_);
         if (cv_.wait_for(lock, budget, [this] { return done_; })) return;
         spdlog::critical("shutdown took more than {} s; exiting now", budget.count() / 1000);

@@ -93,10 +93,13 @@ inline constexpr auto kRacyStampWindow = 2s;
 inline constexpr std::size_t kRenderWarmBatch = 32;
 /// File descriptors `serve` wants (a TCP connection per registered phone of a 10,000-phone
 /// lab, HTTP connections, TFTP transfers, SQLite); fewer is logged as a warning at start.
-inline constexpr std::uint64_t kWantedDescriptors = 16'384;
-/// Concurrent HTTP 6970 connections; more are closed at once (a lab has tens of phones,
-/// a boot storm of a few hundred).
-inline constexpr std::size_t kMaxHttpConnections = 512;
+inline constexpr std::uint64_t kWantedDescriptors = 32'768;
+/// Concurrent HTTP 6970 connections; more are answered 503 at once. Each costs a descriptor
+/// and a few KiB. In a storm of 10,000 phones at 1,000/s (tests/bench/boot-storm.sh), a cap
+/// of 512 turned 16,000-21,000 requests away; 4,096 none.
+inline constexpr std::size_t kMaxHttpConnections = 4096;
+/// Concurrent admin page connections (a handful of browsers and scripts); more are closed.
+inline constexpr std::size_t kMaxAdminConnections = 512;
 /// Threads that run the phones' HTTP connections: one per core of a 2-core lab box (the main
 /// io thread renders and runs TFTP, DHCP and the admin page).
 inline constexpr std::size_t kPhoneHttpThreads = 2;
@@ -112,8 +115,9 @@ inline constexpr auto kHttpWriteTimeoutBase = 60s;
 /// Remembered (client IP -> MAC) pairs, so requests without a MAC in the name (dial plan,
 /// firmware) are still attributed to a phone.
 inline constexpr std::size_t kMaxClientMacs = 16'384;
-/// TFTP: concurrent transfers; a request beyond this gets an error (code 0) to retry.
-inline constexpr std::size_t kTftpMaxTransfers = 1024;
+/// TFTP: concurrent transfers; a request beyond this gets an error (code 0) to retry. In the
+/// same storm, 1,024 turned 11,000-19,000 requests away; 4,096 none.
+inline constexpr std::size_t kTftpMaxTransfers = 4096;
 /// Receive buffer of the TFTP request socket, bytes: ~16,000 requests waiting in a burst.
 inline constexpr std::size_t kTftpReceiveBuffer = 8 * 1024 * 1024;
 /// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).

@@ -395,7 +395,7 @@ void AdminHttpServer::Impl::doAccept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || self->stopped) return;
         if (!ec) {
-            if (self->connections >= limits::kMaxHttpConnections) socket.close(ec);
+            if (self->connections >= limits::kMaxAdminConnections) socket.close(ec);
             else std::make_shared<Connection>(std::move(socket), self)->start();
         }
         if (self->acceptor.is_open()) self->doAccept();

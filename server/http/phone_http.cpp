@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "core/limits.h"
+#include "core/thread_name.h"
 #include "http/http_common.h"
 #include "http/phone_handler.h"
 
@@ -212,7 +213,11 @@ PhoneHttpServer::PhoneHttpServer(asio::io_context& io, std::span<asio::io_contex
     acceptor_.listen(asio::socket_base::max_listen_connections);
     endpoint_ = acceptor_.local_endpoint();
     doAccept();
-    for (auto& c : connections_) threads_.emplace_back([&c] { c.run(); });
+    for (auto& c : connections_)
+        threads_.emplace_back([&c] {
+            nameThisThread("labcm-http");
+            c.run();
+        });
 }
 
 PhoneHttpServer::~PhoneHttpServer() {

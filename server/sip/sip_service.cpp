@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/thread_name.h"
 #include "sip/registration_record.h"
 
 namespace labcm::sip {
@@ -75,6 +76,7 @@ void SipService::Impl::start(std::vector<DeviceView> devices, std::vector<store:
     std::promise<void> ready;
     auto started = ready.get_future();
     thread = std::thread([this, &ready, devices = std::move(devices), restored = std::move(restored)]() mutable {
+        nameThisThread("labcm-sip");
         run(ready, std::move(devices), std::move(restored));
     });
     try {

@@ -6,12 +6,16 @@
 
 #include "core/limits.h"
 #include "core/test_faults.h"
+#include "core/thread_name.h"
 
 namespace labcm::store {
 
 Writer::Writer(const std::string& path, std::function<void()> externalChange)
     : db_(path), externalChange_(std::move(externalChange)), dataVersion_(db_.dataVersion()),
-      thread_([this] { loop(); }) {}
+      thread_([this] {
+          nameThisThread("labcm-writer");
+          loop();
+      }) {}
 
 void Writer::checkExternalChange() {
     if (!externalChange_) return;

@@ -32,6 +32,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid):
+    """CPU seconds by thread name (labcm names its threads: labcm-sip, labcm-http, ...)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            out[name] = out.get(name, 0) + cpu_seconds(f"{pid}/task/{tid}")
+        except OSError:  # the thread ended
+            pass
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--phones", type=int, default=10000)
@@ -41,6 +54,8 @@ def main():
     work = tempfile.mkdtemp(prefix="labcm-bench-storm-")
     lab = None
     ok = True
+    by_thread = []
+    steps = []  # where the time went: each boot step's p50/p99 ms
     try:
         lab = Labcm(work)
         lab.run("setting", "set", "register_expires", "3600")
@@ -63,10 +78,15 @@ def main():
                    "--timeout", str(args.timeout)]
             cmd += ["--rate", str(rate if rate > 0 else 100000)]  # 0: as fast as the simulator starts them
             before = cpu_seconds(lab.proc.pid)
+            counters0 = json.loads(lab.run("--json", "status"))["result"]
+            threads0 = thread_cpu(lab.proc.pid)
             usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout + 60)
             usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             server = cpu_seconds(lab.proc.pid) - before
+            threads = {k: v - threads0.get(k, 0) for k, v in thread_cpu(lab.proc.pid).items()}
+            busiest = sorted(threads.items(), key=lambda kv: -kv[1])
+            by_thread.append((rate, ", ".join(f"{k} {v:.1f}" for k, v in busiest if v >= 0.05)))
             sim = (usage1.ru_utime + usage1.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
             line = next((l for l in out.stdout.splitlines() if l.startswith("{")), None)
             if not line:
@@ -74,12 +94,23 @@ def main():
                 ok = False
                 continue
             r = json.loads(line)
+            status = json.loads(lab.run("--json", "status"))["result"]
+            counters = {k: status.get(k, 0) - counters0.get(k, 0) for k in ("http_busy", "tftp_refused", "tftp_failed")}
+            steps.append((rate, "; ".join(f"{k} {v['p50']:.0f}/{v['p99']:.0f}" for k, v in r["steps_ms"].items())
+                          + f"; busy retries {r['busy_retries']}; labcm answered busy: "
+                          + ", ".join(f"{k} {v}" for k, v in counters.items())))
             b = r["boot_to_registered_ms"]
             fails = ", ".join(f"{k}: {v}" for k, v in list(r["failures"].items())[:3]) or "-"
             label = "all at once" if rate == 0 else f"{rate:,.0f}/s"
             print(f"| {label} | {r['registered']} | {r['failed']} | {r['seconds']:.1f} | {b['p50']:.0f} | {b['p99']:.0f} | "
                   f"{b['max']:.0f} | {server:.1f} | {sim:.1f} | {fails} |", flush=True)
             ok = ok and r["failed"] == 0
+        print("\nEach boot step, p50/p99 ms (as labcm-phone measures them):")
+        for rate, text in steps:
+            print(f"- {'all at once' if rate == 0 else f'{rate:,.0f}/s'}: {text}")
+        print("\nlabcm CPU seconds by thread (labcm = the io thread: TFTP, DHCP, renders, admin):")
+        for rate, text in by_thread:
+            print(f"- {'all at once' if rate == 0 else f'{rate:,.0f}/s'}: {text}")
         return 0 if ok else 1
     finally:
         if lab:

@@ -3,6 +3,7 @@ curl (http:// and tftp://), tftp-hpa, atftp; XML checked by xmllint."""
 import hashlib
 import os
 import re
+import resource
 import socket
 import struct
 import subprocess
@@ -180,7 +181,13 @@ class Provisioning(LabcmTestCase):
         self.assertEqual(op, 5)
 
     def test_over_the_connection_cap_http_answers_503_at_once(self):
-        cap = 512  # limits::kMaxHttpConnections
+        cap = 4096  # limits::kMaxHttpConnections
+        # This process holds that many sockets: its soft descriptor limit (often 1,024) up to the hard one.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < cap + 256:
+            self.skipTest(f"the hard descriptor limit ({hard}) is below {cap + 256}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, cap + 256) if hard == resource.RLIM_INFINITY else hard, hard))
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
         held = []
         try:
             for _ in range(cap):
