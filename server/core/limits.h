@@ -120,6 +120,8 @@ inline constexpr std::size_t kMaxClientMacs = 16'384;
 inline constexpr std::size_t kTftpMaxTransfers = 4096;
 /// Receive buffer of the TFTP request socket, bytes: ~16,000 requests waiting in a burst.
 inline constexpr std::size_t kTftpReceiveBuffer = 8 * 1024 * 1024;
+/// Receive buffer of the SIP UDP socket, bytes: ~8,000 REGISTERs of ~1 KiB waiting in a burst.
+inline constexpr std::size_t kSipUdpReceiveBuffer = 8 * 1024 * 1024;
 /// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).
 inline constexpr std::size_t kTftpMaxOptions = 16;
 /// TFTP: block size bounds, bytes (RFC 2348: 8..65464).

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 namespace labcm::net {
 
@@ -38,6 +40,28 @@ std::string registrarAddress(const std::string& setting, const std::string& bind
 std::string registrarAddress(const std::string& setting, const std::string& bindAddress) {
     if (setting != "auto" || (bindAddress != "0.0.0.0" && bindAddress != "::")) return registrarAddress(setting, bindAddress, "");
     return registrarAddress(setting, bindAddress, primaryIPv4());
+}
+
+void setReceiveBuffer(int fd, std::size_t bytes) {
+    int n = static_cast<int>(bytes);
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof n) != 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
+}
+
+void setUdpReceiveBuffers(std::uint16_t port, std::size_t bytes) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+        int fd = std::atoi(entry.path().filename().c_str());
+        int type = 0;
+        socklen_t typeLen = sizeof type;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) != 0 || type != SOCK_DGRAM) continue;
+        sockaddr_storage a{};
+        socklen_t len = sizeof a;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) continue;
+        std::uint16_t bound = a.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port)
+                              : a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port)
+                                                        : 0;
+        if (bound == port) setReceiveBuffer(fd, bytes);
+    }
 }
 
 } // namespace labcm::net

@@ -1,6 +1,7 @@
 // The address phones are told to register to, and the host's own address.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,5 +18,14 @@ std::string registrarAddress(const std::string& setting, const std::string& bind
 
 /// @brief The same rule with primaryIPv4() (read only when the rule needs it).
 std::string registrarAddress(const std::string& setting, const std::string& bindAddress);
+
+/// @brief Sets a socket's receive buffer to `bytes`: SO_RCVBUFFORCE passes net.core.rmem_max
+/// when labcm may (root); else SO_RCVBUF gets what rmem_max allows. A boot storm's bursts
+/// overflow the kernel's default (~208 KiB) and phones wait out their retries.
+void setReceiveBuffer(int fd, std::size_t bytes);
+
+/// @brief setReceiveBuffer() on every UDP socket of this process bound to `port` (for
+/// sockets a library opened and does not hand out, as sofia-sip's).
+void setUdpReceiveBuffers(std::uint16_t port, std::size_t bytes);
 
 } // namespace labcm::net

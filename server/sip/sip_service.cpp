@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/net.h"
 #include "core/thread_name.h"
 #include "sip/registration_record.h"
 
@@ -148,6 +149,9 @@ void SipService::Impl::createStack() {
         boundPort = static_cast<std::uint16_t>(std::atoi(c->m_url->url_port));
     else
         boundPort = cfg.port;
+    // UDP phones (79xx) of a boot storm: sofia sets no receive buffer of its own (TPTAG_UDP_RMEM
+    // is capped by net.core.rmem_max), so REGISTERs of a burst were dropped by the kernel.
+    net::setUdpReceiveBuffers(boundPort, limits::kSipUdpReceiveBuffer);
 }
 
 void SipService::Impl::restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored) {

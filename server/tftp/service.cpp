@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
+#include "core/net.h"
 #include "core/pktinfo.h"
 #include "tftp/codec.h"
 #include "tftp/policy.h"
@@ -186,13 +187,7 @@ TftpService::TftpService(asio::io_context& io, const udp::endpoint& endpoint, pr
     int one = 1;
     if (endpoint.protocol() == udp::v4()) ::setsockopt(socket_.native_handle(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
     else ::setsockopt(socket_.native_handle(), IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
-    // A boot storm sends thousands of requests a second in bursts: a large receive buffer
-    // keeps them (the kernel's default, ~208 KiB, overflows and phones wait out retries).
-    // SO_RCVBUFFORCE passes net.core.rmem_max when labcm may (root); else SO_RCVBUF gets what
-    // rmem_max allows.
-    int bytes = static_cast<int>(limits::kTftpReceiveBuffer);
-    if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
-        ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    net::setReceiveBuffer(socket_.native_handle(), limits::kTftpReceiveBuffer); // a boot storm's bursts
     socket_.bind(endpoint);
     socket_.non_blocking(true);
     doReceive();
