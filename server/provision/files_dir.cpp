@@ -55,34 +55,32 @@ std::optional<FoundFile> FilesDir::find(const std::vector<std::string>& parts, s
     return FoundFile{real, size};
 }
 
-namespace {
-std::int64_t nowNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::optional<std::int64_t> mtimeNs(const fs::path& p) {
+std::optional<std::int64_t> folderMtimeNs(const fs::path& p) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return std::nullopt;
     return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
-} // namespace
+
+bool racyMtime(std::int64_t mtimeNs) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return mtimeNs >= std::chrono::duration_cast<std::chrono::nanoseconds>(now - limits::kRacyStampWindow).count();
+}
 
 DirStamp FilesDir::stamp(const std::vector<std::string>& parts) const {
     DirStamp s;
-    auto rootMtime = mtimeNs(root_);
+    auto rootMtime = folderMtimeNs(root_);
     if (!rootMtime) return s; // no files directory: its creation is not watched (setting it up restarts labcm)
     s.dirs.emplace_back(root_, *rootMtime);
     // The folders find() goes through, found the way find() finds them.
     fs::path dir = root_;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
         auto next = component(dir, parts[i]);
-        auto mtime = next ? mtimeNs(*next) : std::nullopt;
+        auto mtime = next ? folderMtimeNs(*next) : std::nullopt;
         if (!mtime) break;
         s.dirs.emplace_back(*next, *mtime);
         dir = *next;
     }
-    const auto racyAfter = nowNs() - std::chrono::duration_cast<std::chrono::nanoseconds>(limits::kRacyStampWindow).count();
-    for (const auto& [path, m] : s.dirs) s.racy = s.racy || m >= racyAfter;
+    for (const auto& [path, m] : s.dirs) s.racy = s.racy || racyMtime(m);
     return s;
 }
 
@@ -98,7 +96,7 @@ void DirStamp::merge(const DirStamp& other) {
 bool FilesDir::unchanged(const DirStamp& s) {
     if (s.racy) return false;
     for (const auto& [path, m] : s.dirs)
-        if (mtimeNs(path) != m) return false;
+        if (folderMtimeNs(path) != m) return false;
     return true;
 }
 

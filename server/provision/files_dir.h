@@ -30,6 +30,12 @@ struct DirStamp {
     void merge(const DirStamp& other);
 };
 
+/// @brief A folder's modification time in ns since the epoch; nullopt when it is not a folder.
+std::optional<std::int64_t> folderMtimeNs(const std::filesystem::path& p);
+/// @brief True when a folder with this mtime may still change within the same timestamp tick
+/// (limits::kRacyStampWindow): its mtime vouches for nothing yet.
+bool racyMtime(std::int64_t mtimeNs);
+
 class FilesDir {
 public:
     explicit FilesDir(std::filesystem::path root);

@@ -1,9 +1,5 @@
 #include "provision/renderer.h"
 
-#include <chrono>
-
-#include "core/limits.h"
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +11,7 @@
 #include <pugixml.hpp>
 
 #include "core/models.h"
+#include "provision/files_dir.h"
 #include "provision/template.h"
 #include "provision/timezones.h"
 
@@ -100,12 +97,8 @@ std::string TemplateSet::text(const std::string& name) const {
 std::uint64_t TemplateSet::generation() const {
     if (overrideDir_.empty()) return 0;
     // With no override file, the folder's mtime says whether one appeared: one stat.
-    struct stat dir {};
-    std::int64_t dirMtime = ::stat(overrideDir_.c_str(), &dir) == 0
-                                ? static_cast<std::int64_t>(dir.st_mtim.tv_sec) * 1'000'000'000 + dir.st_mtim.tv_nsec
-                                : -1;
-    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
-    const bool racy = dirMtime >= (now - limits::kRacyStampWindow).count(); // may change again in the same tick
+    const std::int64_t dirMtime = folderMtimeNs(overrideDir_).value_or(-1);
+    const bool racy = racyMtime(dirMtime); // may change again in the same tick
     std::lock_guard lock(mutex_);
     if (dirMtime == lastDirMtime_ && !anyOverride_ && !racy) return lastGeneration_;
     // FNV-1a over (name, size, mtime) of every override file that exists.
