@@ -49,6 +49,14 @@ def pct(values, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
 
+def cpu_seconds(pid):
+    """user + system CPU seconds of a process (all its threads), or of one thread
+    ("<pid>/task/<tid>"), so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Labcm:
     def __init__(self, work):
         self.data = os.path.join(work, "data")

@@ -20,16 +20,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import PHONE, Labcm  # noqa: E402
+from admin_scale import PHONE, Labcm, cpu_seconds  # noqa: E402
 from http_bench import versions  # noqa: E402
 
 MODELS = ["8845", "7821", "7975", "7970"]
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def thread_cpu(pid):

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import ROOT, Labcm  # noqa: E402
+from admin_scale import ROOT, Labcm, cpu_seconds  # noqa: E402
 
 BIG = "big30M.bin"
 SMALL = 200
@@ -68,13 +68,6 @@ def make_files(folder):
 def answers(ip, name):
     r = subprocess.run(["curl", "-sS", "--max-time", "5", "-o", "/dev/null", f"tftp://{ip}/{name}"], capture_output=True)
     return r.returncode == 0
-
-
-def cpu_seconds(pid):
-    """user + system CPU seconds of a process (all its threads) so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(cmds):
