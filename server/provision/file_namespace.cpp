@@ -43,7 +43,8 @@ std::string_view toString(FileResult::Kind k) {
 
 FileNamespace::FileNamespace(store::Db& reader, const SettingsHolder& settings, std::filesystem::path filesDir,
                              std::filesystem::path templateDir)
-    : reader_(reader), settings_(settings), files_(std::move(filesDir)), templates_(std::move(templateDir)) {}
+    : reader_(reader), settings_(settings), files_(std::move(filesDir)), templateDir_(std::move(templateDir)),
+      templates_(templateDir_) {}
 
 void FileNamespace::deviceChanged(const std::string& mac) {
     {
@@ -219,16 +220,20 @@ RenderInputs& FileNamespace::inputs(const std::string& model, DirStamp& checked)
     return lab_;
 }
 
-bool FileNamespace::fresh(const CacheEntry& e, std::uint64_t templateGeneration) const {
+bool FileNamespace::fresh(const CacheEntry& e) const {
+    if (e.watched) return e.watchGeneration == watch_.generation();
     // A locale file may have come or gone: one stat per folder the lookups went through.
-    return e.templateGeneration == templateGeneration && FilesDir::unchanged(e.dirs);
+    return e.templateGeneration == templates_.generation() && FilesDir::unchanged(e.dirs);
 }
 
-void FileNamespace::store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
-                          DirStamp dirs) {
+void FileNamespace::store(const std::string& key, CacheEntry entry) {
+    // Watched from now on; a change between the render's look and the watch shows in the stats.
+    entry.watched = watch_.watch(templateDir_, true);
+    for (const auto& [folder, mtime] : entry.dirs.dirs) entry.watched = watch_.watch(folder) && entry.watched;
+    entry.watched = entry.watched && templates_.generation() == entry.templateGeneration && FilesDir::unchanged(entry.dirs);
     std::unique_lock lock(cacheMutex_);
     if (cache_.size() >= limits::kRenderCacheEntries && !cache_.contains(key)) return; // full: rendered per request
-    cache_[key] = {body, templateGeneration, std::move(dirs)};
+    cache_[key] = std::move(entry);
 }
 
 void FileNamespace::eraseCached(const std::string& key) {
@@ -246,10 +251,9 @@ std::optional<FileResult> FileNamespace::resolveFast(std::string_view rawName) c
     if (auto r = unrendered(name)) return r;
     if (applied_.load(std::memory_order_acquire) != announced_.load(std::memory_order_acquire))
         return std::nullopt; // a change is not applied yet: the io thread answers
-    const auto templateGeneration = templates_.generation();
     std::shared_lock lock(cacheMutex_);
     auto it = cache_.find(name.lower);
-    if (it == cache_.end() || !fresh(it->second, templateGeneration)) return std::nullopt;
+    if (it == cache_.end() || !fresh(it->second)) return std::nullopt;
     ++cacheHits_;
     FileResult r;
     r.mac = name.mac;
@@ -264,17 +268,20 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     FileResult r;
     r.mac = name.mac;
     r.contentType = "text/xml";
-    const auto templateGeneration = templates_.generation();
     {
         std::shared_lock lock(cacheMutex_);
-        if (auto it = cache_.find(name.lower); it != cache_.end() && fresh(it->second, templateGeneration)) {
+        if (auto it = cache_.find(name.lower); it != cache_.end() && fresh(it->second)) {
             ++cacheHits_;
             r.kind = FileResult::Kind::Rendered;
             r.body = it->second.body;
             return r;
         }
     }
-    DirStamp checked;
+    // What the render is made from besides the database, noted before it is read.
+    CacheEntry entry;
+    entry.watchGeneration = watch_.generation();
+    entry.templateGeneration = templates_.generation();
+    DirStamp& checked = entry.dirs;
     bool pendingDevice = false;
     try {
         switch (name.kind) {
@@ -307,7 +314,9 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     }
     ++renders_;
     r.kind = FileResult::Kind::Rendered;
-    if (!pendingDevice) store(name.lower, r.body, templateGeneration, std::move(checked));
+    if (pendingDevice) return r;
+    entry.body = r.body;
+    store(name.lower, std::move(entry));
     return r;
 }
 

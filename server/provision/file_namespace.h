@@ -19,6 +19,7 @@
 
 #include "core/settings.h"
 #include "provision/files_dir.h"
+#include "provision/folder_watch.h"
 #include "provision/names.h"
 #include "provision/renderer.h"
 #include "store/sqlite.h"
@@ -87,8 +88,12 @@ public:
 private:
     struct CacheEntry {
         std::string body;
-        std::uint64_t templateGeneration;
+        std::uint64_t templateGeneration = 0;
         DirStamp dirs; ///< the folders its locale lookups went through: unchanged = same answers
+        /// Its folders and the template folder are watched: fresh while watch_'s generation is
+        /// still this one (one ioctl). Otherwise fresh while the stats above still match.
+        bool watched = false;
+        std::uint64_t watchGeneration = 0;
     };
 
     void applyChanges();
@@ -101,16 +106,18 @@ private:
     FileResult rendered(const RequestName& name, bool warming = false);
     /// @brief The answer for names that are not rendered (nullopt for rendered ones).
     std::optional<FileResult> unrendered(const RequestName& name) const;
-    bool fresh(const CacheEntry& e, std::uint64_t templateGeneration) const;
+    bool fresh(const CacheEntry& e) const;
     void eraseCached(const std::string& key);
-    void store(const std::string& key, const std::string& body, std::uint64_t templateGeneration,
-               DirStamp dirs);
+    /// @brief Caches a render made from `entry`'s inputs, read after `entry.watchGeneration`.
+    void store(const std::string& key, CacheEntry entry);
 
     store::Db& reader_;
     const SettingsHolder& settings_;
     AutoRegister autoRegister_;
     FilesDir files_;
+    std::filesystem::path templateDir_;
     TemplateSet templates_;
+    FolderWatch watch_; ///< the template folder and the folders cached renders looked through
 
     // Changes announced from any thread, applied on the io thread.
     std::mutex changesMutex_;
