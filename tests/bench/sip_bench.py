@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+"""SIP registrar against Kamailio (issue 17): the same REGISTERs, the same load, the same run.
+
+N phones (Cisco 8845 REGISTERs of peers/register-cisco.xml, one per phone, Expires 3600) are
+registered with sipp against Kamailio 5.6 (in-memory usrloc, peers/kamailio-registrar.cfg)
+and against `labcm serve` with the same N devices imported. Each load runs on a freshly
+started server, Kamailio first, then labcm:
+  - UDP, one socket, open loop at each --udp-rate;
+  - TCP, one connection, open loop at each --tcp-rate;
+  - TCP, one connection, closed loop (at most --window REGISTERs outstanding);
+  - an unloaded round trip (one REGISTER at a time, microseconds) over UDP and TCP.
+Reported per load: REGISTERs/s achieved (N / time of the last 200), failures, sipp
+retransmissions, p50/p99 ms (sipp: 1 ms resolution), server CPU per REGISTER (all its
+processes and threads), PSS of all its processes after the load; and labcm/Kamailio ratios.
+
+Loopback only; every process started here is stopped by PID. Not part of CI.
+"""
+import argparse
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from admin_scale import LABCM, ROOT, Labcm, cpu_seconds, free_port, pct  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIO = os.path.join(HERE, "peers", "register-cisco.xml")
+KAM_CFG = os.path.join(HERE, "peers", "kamailio-registrar.cfg")
+
+
+def mac(i):
+    return f"001122{i:06X}"
+
+
+def tree(pid):
+    """The process and its children (Kamailio forks its workers)."""
+    out = [pid]
+    try:
+        kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+        out += [int(k) for k in kids]
+    except OSError:
+        pass
+    return out
+
+
+def tree_cpu(pid):
+    total = 0.0
+    for p in tree(pid):
+        try:
+            total += cpu_seconds(p)
+        except OSError:
+            pass
+    return total
+
+
+def tree_pss_mb(pid):
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+class Kamailio:
+    def __init__(self, work):
+        self.dir = os.path.join(work, "kamailio")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        cfg = open(KAM_CFG).read().replace("@PORT@", str(self.port)).replace("@CTL@", os.path.join(self.dir, "ctl"))
+        self.cfg = os.path.join(self.dir, "kamailio.cfg")
+        with open(self.cfg, "w") as f:
+            f.write(cfg)
+        self.proc = None
+
+    def start(self):
+        log = open(os.path.join(self.dir, "kamailio.log"), "w")
+        self.proc = subprocess.Popen(["kamailio", "-DD", "-E", "-f", self.cfg, "-P", os.path.join(self.dir, "pid"),
+                                      "-m", "256", "-M", "16"], stdout=log, stderr=subprocess.STDOUT)
+        wait_port(self.port)
+        time.sleep(0.5)  # its workers fork after the listener
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class LabcmSip:
+    def __init__(self, work, phones):
+        self.lab = Labcm(work)
+        self.lab.run("setting", "set", "register_expires", "3600")
+        self.lab.import_lab([f"{mac(i)},8845,bench desk {i},,tcp,{1000 + i}" for i in range(1, phones + 1)])
+        self.port = self.lab.ports["sip"]
+        self.log = os.path.join(work, "serve.log")
+
+    @property
+    def proc(self):
+        return self.lab.proc
+
+    def start(self):
+        self.lab.start(open(self.log, "a"))
+        wait_port(self.port)
+
+    def stop(self):
+        self.lab.stop()
+
+
+def settle(pid):
+    """Waits (at most 60 s) until the server is idle: labcm renders every file ahead of the
+    phones after a start, which is not REGISTER work."""
+    for _ in range(120):
+        c = tree_cpu(pid)
+        time.sleep(0.5)
+        if tree_cpu(pid) - c < 0.02:
+            return
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listens on {port}")
+
+
+def sipp(work, port, transport, phones, rate, window, csv):
+    d = tempfile.mkdtemp(prefix=f"sipp-{transport}-", dir=work)
+    args = ["sipp", f"127.0.0.1:{port}", "-sf", SCENARIO, "-inf", csv, "-m", str(phones), "-i", "127.0.0.1",
+            "-t", transport, "-nostdin", "-buff_size", "4194304", "-timeout", "120s", "-trace_stat", "-stf", "stat.csv",
+            "-fd", "3600", "-trace_rtt", "-rtt_freq", "1000", "-trace_err", "-error_file", "err.log"]
+    args += ["-r", str(rate), "-rp", "1000"] if rate else ["-r", "1000000", "-rp", "1000", "-l", str(window)]
+    subprocess.run(args, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
+    lines = open(os.path.join(d, "stat.csv")).read().strip().split("\n")
+    head, last = lines[0].split(";"), lines[-1].split(";")
+    col = {name: i for i, name in enumerate(head)}
+    succ, fail = int(last[col["SuccessfulCall(C)"]]), int(last[col["FailedCall(C)"]])
+    retrans = int(last[col["Retransmissions(C)"]])
+    rtts, end_ms = [], 0.0
+    for name in os.listdir(d):
+        if name.endswith("_rtt.csv"):
+            for line in open(os.path.join(d, name)).read().split("\n")[1:]:
+                parts = line.split(";")
+                if len(parts) >= 2 and parts[0]:
+                    end_ms = max(end_ms, float(parts[0]))
+                    rtts.append(float(parts[1]))
+    return {"ok": succ, "failed": fail, "retrans": retrans, "rate": succ / (end_ms / 1000) if end_ms else 0.0,
+            "p50": pct(rtts, 50), "p99": pct(rtts, 99)}
+
+
+def probe(port, transport, count):
+    """Unloaded round trip: one REGISTER at a time, microseconds (sipp measures in ms)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(("127.0.0.1", port))
+    lip, lport = sock.getsockname()
+    times, buf = [], b""
+    for i in range(1, count + 1):
+        m = mac(i)
+        msg = (f"REGISTER sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/{transport.upper()} {lip}:{lport};branch=z9hG4bK-p{i}-{time.time_ns()}\r\n"
+               f"From: <sip:{1000 + i}@127.0.0.1>;tag={m}-{i}\r\nTo: <sip:{1000 + i}@127.0.0.1>\r\nCall-ID: probe-{m}-{i}@{lip}\r\n"
+               "Max-Forwards: 70\r\nCSeq: 101 REGISTER\r\nUser-Agent: Cisco-CP8845/14.2.1\r\n"
+               f"Contact: <sip:{1000 + i}@{lip}:{lport};transport={transport}>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{m}>\";"
+               f"+u.sip!devicename.ccm.cisco.com=\"SEP{m}\";+u.sip!model.ccm.cisco.com=\"36670\";video;audio\r\n"
+               "Expires: 3600\r\nContent-Length: 0\r\n\r\n").encode()
+        t0 = time.perf_counter_ns()
+        sock.send(msg)
+        while True:
+            if transport == "udp":
+                buf = sock.recv(65535)
+            else:
+                while b"\r\n\r\n" not in buf:
+                    buf += sock.recv(65535)
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            length = int((re.search(rb"(?im)^(?:content-length|l):\s*(\d+)", head) or [0, b"0"])[1])
+            buf = rest[length:] if transport == "tcp" else b""
+            if head.startswith(b"SIP/2.0 200"):
+                break
+            if not head.startswith(b"SIP/2.0 1"):
+                sys.exit("probe: unexpected answer " + repr(head.split(b"\r\n")[0]))
+        times.append((time.perf_counter_ns() - t0) / 1000)
+    sock.close()
+    return pct(times, 50), pct(times, 99)
+
+
+def versions():
+    kam = subprocess.run(["kamailio", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+    sp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout
+    spv = re.search(r"SIPp v[\w.\-]+", sp)
+    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(": ", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return f"labcm {git}, {kam.replace('version: ', '')}, {spv.group(0) if spv else 'sipp'}; {platform.node()}: {os.cpu_count()} cores, {cpu}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--phones", type=int, default=10000)
+    ap.add_argument("--udp-rate", type=int, action="append", help="REGISTERs/s offered over UDP (repeatable)")
+    ap.add_argument("--tcp-rate", type=int, action="append", help="REGISTERs/s offered over TCP (repeatable)")
+    ap.add_argument("--window", type=int, default=200, help="closed loop: REGISTERs outstanding")
+    ap.add_argument("--probe", type=int, default=2000, help="unloaded round trips per transport")
+    args = ap.parse_args()
+    udp_rates = args.udp_rate or [8000, 12000]
+    tcp_rates = args.tcp_rate or [20000]
+    if not os.path.exists(LABCM):
+        sys.exit(f"{LABCM} missing: build first")
+    work = tempfile.mkdtemp(prefix="labcm-bench-sip-")
+    servers = []
+    try:
+        csv = os.path.join(work, "users.csv")
+        with open(csv, "w") as f:
+            f.write("SEQUENTIAL\n" + "".join(f"{1000 + i};{mac(i)}\n" for i in range(1, args.phones + 1)))
+        kam = Kamailio(work)
+        lab = LabcmSip(work, args.phones)
+        servers = [kam, lab]
+        loads = [(f"UDP, offered {r:,}/s", "u1", r) for r in udp_rates]
+        loads += [(f"TCP one connection, offered {r:,}/s", "t1", r) for r in tcp_rates]
+        loads += [(f"TCP one connection, closed loop ({args.window} outstanding)", "t1", 0)]
+        print(f"# sip.sh {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.phones:,} phones, a fresh server per load")
+        print(f"# {versions()}; load average before: {open('/proc/loadavg').read().split()[0]}")
+        print("| work | Kamailio REG/s | labcm REG/s | labcm/Kamailio | failed K/l | retransmissions K/l "
+              "| p50/p99 ms K | p50/p99 ms l | CPU us/REG K | CPU us/REG l | PSS MB K | PSS MB l |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        ok = True
+        for title, transport, rate in loads:
+            row = []
+            for s in servers:
+                s.start()
+                settle(s.proc.pid)
+                c0 = tree_cpu(s.proc.pid)
+                r = sipp(work, s.port, transport, args.phones, rate, args.window, csv)
+                r["cpu_us"] = (tree_cpu(s.proc.pid) - c0) / max(1, r["ok"]) * 1e6
+                r["pss"] = tree_pss_mb(s.proc.pid)
+                s.stop()
+                row.append(r)
+            k, l = row
+            ratio = l["rate"] / k["rate"] if k["rate"] else float("nan")
+            print(f"| {title} | {k['rate']:,.0f} | {l['rate']:,.0f} | {ratio:.2f}x | {k['failed']}/{l['failed']} | "
+                  f"{k['retrans']}/{l['retrans']} | {k['p50']:.0f}/{k['p99']:.0f} | {l['p50']:.0f}/{l['p99']:.0f} | "
+                  f"{k['cpu_us']:.0f} | {l['cpu_us']:.0f} | {k['pss']:.0f} | {l['pss']:.0f} |", flush=True)
+            ok = ok and l["failed"] == 0
+        print()
+        print("| unloaded round trip (one REGISTER at a time) | Kamailio p50/p99 us | labcm p50/p99 us | labcm/Kamailio p50 |")
+        print("|---|---|---|---|")
+        for transport in ("udp", "tcp"):
+            row = []
+            for s in servers:
+                s.start()
+                row.append(probe(s.port, transport, args.probe))
+                s.stop()
+            (k50, k99), (l50, l99) = row
+            print(f"| {transport.upper()} | {k50:.0f}/{k99:.0f} | {l50:.0f}/{l99:.0f} | {l50 / k50:.2f}x |", flush=True)
+        return 0 if ok else 1
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
