@@ -5,7 +5,10 @@
 
 #include <vector>
 
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/su_string.h>
+#include <sofia-sip/su_tagarg.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -60,6 +63,7 @@ void readContact(sip_t const* sip, RegisterRequest& q) {
 // What the REGISTER says apart from its Contact: Call-ID, User-Agent, the Cisco Reason, bulk.
 void readHeaders(sip_t const* sip, RegisterRequest& q) {
     if (sip->sip_call_id) q.callId = sip->sip_call_id->i_id;
+    if (sip->sip_cseq) q.cseq = sip->sip_cseq->cs_seq;
     if (sip->sip_user_agent && sip->sip_user_agent->g_string) q.userAgent = sip->sip_user_agent->g_string;
     for (sip_reason_t const* r = sip->sip_reason; r; r = r->re_next)
         if (r->re_protocol && su_casematch(r->re_protocol, "SIP") && r->re_text)
@@ -84,7 +88,10 @@ std::string reportedModel(const RegisterRequest& q) {
 
 } // namespace
 
-int SipService::Impl::onRegister(nta_incoming_t* irq, sip_t const* sip) {
+// Answered without a server transaction (nta_msg_treply): over UDP a transaction would hold
+// the request and its answer for Timer J (32 s). A retransmitted REGISTER is recognised by
+// the registrar (same Call-ID and CSeq) and gets the same answer again.
+void SipService::Impl::onRegister(sofia::Msg& request, sip_t const* sip) {
     sofia::StackHome scratch;
     su_home_t* home = scratch.get();
 
@@ -93,70 +100,66 @@ int SipService::Impl::onRegister(nta_incoming_t* irq, sip_t const* sip) {
     auto date = sip_date_create(home, sip_now());
     if (!sip->sip_contact) {
         // A query for the current bindings: nothing to change.
-        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_DATE(date), TAG_END());
-        return 200;
+        reply(std::move(request), SIP_200_OK, SIPTAG_DATE(date), TAG_END());
+        return;
     }
     readContact(sip, q);
     sofia::TportRef tp;
-    std::string ip = readOrigin(irq, q, tp);
+    std::string ip = readOrigin(request.get(), q, tp);
 
     if (auto const* dev = registrar.device(q.mac); dev && dev->digest) {
         std::string why;
-        if (int status = authenticate(irq, sip, *dev, home, why); status != 0) {
+        if (int status = authenticate(request, sip, *dev, home, why); status != 0) {
             tp.reset();
             if (why.empty()) spdlog::debug("sip mac={} ip={}: REGISTER challenged ({})", q.mac, ip, status);
             else
                 bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
                             fmt::format("digest authentication failed ({}): {}", status, why));
-            return status;
+            return;
         }
     }
 
     auto d = registrar.onRegister(q, Clock::now(), std::chrono::system_clock::now());
     if (d.status != 200) {
         tp.reset();
-        return rejectRegister(irq, q, d, ip, date);
+        return rejectRegister(std::move(request), q, d, ip, date);
     }
-    acceptRegister(irq, sip, q, d, std::move(tp), home, date);
+    acceptRegister(std::move(request), sip, q, d, std::move(tp), home, date);
     reportRegister(q, d, ip);
-    return 200;
 }
 
 // The transport comes from the tport; the phone's address from the message's source (a UDP
 // request arrives on the shared listening tport, whose name is our own).
-std::string SipService::Impl::readOrigin(nta_incoming_t* irq, RegisterRequest& q, sofia::TportRef& tp) {
-    tp = sofia::TportRef::adopt(nta_incoming_transport(stack->agent.get(), irq, nullptr)); // a new reference
+std::string SipService::Impl::readOrigin(msg_t* request, RegisterRequest& q, sofia::TportRef& tp) {
+    tp = sofia::TportRef::adopt(nta_incoming_transport(stack->agent.get(), nullptr, request)); // a new reference
     if (tp)
         if (auto const* n = tport_name(tp.get()); n && n->tpn_proto) q.transport = text::toLower(n->tpn_proto);
     std::string ip;
-    if (sofia::Msg m{nta_incoming_getrequest(irq)}) {
-        if (su_addrinfo_t const* ai = msg_addrinfo(m.get()); ai && ai->ai_addr) {
-            auto const* su = reinterpret_cast<su_sockaddr_t const*>(ai->ai_addr);
-            char host[64] = "";
-            if (su_inet_ntop(su->su_family, SU_ADDR(su), host, sizeof host)) {
-                Source source{q.transport, host, ntohs(su->su_port)};
-                q.source = source.toString();
-                ip = source.address;
-            }
+    if (su_addrinfo_t const* ai = msg_addrinfo(request); ai && ai->ai_addr) {
+        auto const* su = reinterpret_cast<su_sockaddr_t const*>(ai->ai_addr);
+        char host[64] = "";
+        if (su_inet_ntop(su->su_family, SU_ADDR(su), host, sizeof host)) {
+            Source source{q.transport, host, ntohs(su->su_port)};
+            q.source = source.toString();
+            ip = source.address;
         }
     }
     return ip;
 }
 
-int SipService::Impl::rejectRegister(nta_incoming_t* irq, const RegisterRequest& q, const RegisterDecision& d,
-                                     const std::string& ip, sip_date_t const* date) {
+void SipService::Impl::rejectRegister(sofia::Msg request, const RegisterRequest& q, const RegisterDecision& d,
+                                      const std::string& ip, sip_date_t const* date) {
     if (d.outcome == RegisterOutcome::UnknownDevice && unknown && !q.mac.empty()) {
         // Remembered for auto-registration (the model the phone reported) before the
         // answer leaves, so the phone's next boot finds the sighting.
         unknown(q.mac, reportedModel(q), q.userAgent, ip);
     }
-    nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), SIPTAG_DATE(date), TAG_END());
+    reply(std::move(request), d.status, sip_status_phrase(d.status), SIPTAG_DATE(date), TAG_END());
     bus.publish(Service::Sip, EventKind::RegisterRejected, Severity::Warning, q.mac, ip,
                 fmt::format("REGISTER answered {}: {}", d.status, d.detail));
-    return d.status;
 }
 
-void SipService::Impl::acceptRegister(nta_incoming_t* irq, sip_t const* sip, const RegisterRequest& q,
+void SipService::Impl::acceptRegister(sofia::Msg request, sip_t const* sip, const RegisterRequest& q,
                                       const RegisterDecision& d, sofia::TportRef tp, su_home_t* home,
                                       sip_date_t const* date) {
     const bool bound = d.outcome == RegisterOutcome::NewRegistration || d.outcome == RegisterOutcome::Refresh;
@@ -177,7 +180,7 @@ void SipService::Impl::acceptRegister(nta_incoming_t* irq, sip_t const* sip, con
     }
     auto expires = std::to_string(d.expires);
     auto body = d.optionsInd ? optionsIndResponse() : std::string();
-    nta_incoming_treply(irq, SIP_200_OK, SIPTAG_DATE(date), TAG_IF(echo, SIPTAG_CONTACT(echo)),
+    reply(std::move(request), SIP_200_OK, SIPTAG_DATE(date), TAG_IF(echo, SIPTAG_CONTACT(echo)),
                         SIPTAG_EXPIRES_STR(expires.c_str()),
                         SIPTAG_SUPPORTED_STR("X-cisco-srtp-fallback,X-cisco-sis-10.0.0"),
                         SIPTAG_SERVER_STR("labcm/" LABCM_VERSION),
@@ -186,7 +189,16 @@ void SipService::Impl::acceptRegister(nta_incoming_t* irq, sip_t const* sip, con
 }
 
 // The event (or the debug line) and the registration row of an accepted REGISTER.
+void SipService::Impl::reply(sofia::Msg request, int status, char const* phrase, tag_type_t tag, tag_value_t value, ...) {
+    ta_list ta;
+    ta_start(ta, tag, value);
+    if (nta_msg_treply(stack->agent.get(), request.release(), status, phrase, ta_tags(ta)) != 0)
+        spdlog::debug("sip: the {} answer could not be sent", status);
+    ta_end(ta);
+}
+
 void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDecision& d, const std::string& ip) {
+    if (d.retransmission) return spdlog::debug("sip mac={} ip={}: {}", q.mac, ip, d.detail);
     switch (d.outcome) {
     case RegisterOutcome::NewRegistration:
         bus.publish(Service::Sip, EventKind::PhoneRegistered, Severity::Info, q.mac, ip, d.detail);
@@ -211,7 +223,7 @@ void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDe
 // Digest check of a REGISTER against the device's line credentials. Returns 0 when
 // authenticated; otherwise the status it replied (401 with a challenge) and, for a
 // failed attempt (not a first challenge), why.
-int SipService::Impl::authenticate(nta_incoming_t* irq, sip_t const* sip, const DeviceView& dev, su_home_t* home,
+int SipService::Impl::authenticate(sofia::Msg& request, sip_t const* sip, const DeviceView& dev, su_home_t* home,
                                    std::string& why) {
     auto& s = *stack;
     sofia::AuthStatus as{auth_status_new(home)};
@@ -244,7 +256,8 @@ int SipService::Impl::authenticate(nta_incoming_t* irq, sip_t const* sip, const 
     int status = as->as_status;
     if (status != 0) {
         if (sip->sip_authorization && why.empty()) why = fmt::format("wrong password for '{}'", user);
-        nta_incoming_treply(irq, status, as->as_phrase, SIPTAG_HEADER(reinterpret_cast<sip_header_t const*>(as->as_response)), TAG_END());
+        reply(std::move(request), status, as->as_phrase, SIPTAG_HEADER(reinterpret_cast<sip_header_t const*>(as->as_response)),
+              TAG_END());
     }
     return status;
 }

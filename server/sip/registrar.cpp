@@ -117,14 +117,27 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
         return d;
     }
 
-    const int grant = static_cast<int>(std::clamp<long>(r.expires, kMinGranted, granted_));
     const bool hadLive = it != bindings_.end() && it->second.live;
+    if (hadLive && it->second.callId == r.callId && r.cseq != 0 && r.cseq <= it->second.cseq) {
+        // A retransmission (answered without a transaction, so it reaches us), or an older
+        // REGISTER overtaken by a newer one (RFC 3261 10.3 step 7): the answer it had, no change.
+        const Binding& b = it->second;
+        d.outcome = b.newreg ? RegisterOutcome::NewRegistration : RegisterOutcome::Refresh;
+        d.expires = b.grantedSeconds;
+        d.newreg = d.optionsInd = b.newreg;
+        d.retransmission = true;
+        d.detail = fmt::format("retransmitted REGISTER (CSeq {}): answered again", r.cseq);
+        return d;
+    }
+    const int grant = static_cast<int>(std::clamp<long>(r.expires, kMinGranted, granted_));
     const bool newCycle = !hadLive || r.bulk || it->second.callId != r.callId;
     Binding& b = bindings_[r.mac]; // a restored binding keeps its loads until a Reason says otherwise
     applyRequest(b, r);
     if (!r.userAgent.empty()) b.userAgent = r.userAgent;
     if (r.contactParams.model) b.modelId = r.contactParams.model;
     b.grantedSeconds = grant;
+    b.cseq = r.cseq;
+    b.newreg = newCycle;
     b.expiresAt = now + std::chrono::seconds(grant);
     if (newCycle) b.registeredAt = wallNow;
     b.live = true;

@@ -33,6 +33,7 @@ struct DeviceView {
 struct RegisterRequest {
     std::string mac;              ///< identified device; empty = could not identify
     std::string callId;
+    std::uint32_t cseq = 0;
     std::string contact;          ///< the Contact header as sent (echoed back)
     std::string source;           ///< "transport:ip:port" it came from
     std::string transport;        ///< "udp" or "tcp"
@@ -55,6 +56,8 @@ struct Binding {
     std::string activeLoad, inactiveLoad, lastReason;
     int alarm = -1;
     int grantedSeconds = 0;
+    std::uint32_t cseq = 0;       ///< of the REGISTER that made or refreshed it
+    bool newreg = false;          ///< that REGISTER started a registration cycle
     Clock::time_point expiresAt;  ///< after this (plus the grace) the phone counts as gone
     std::chrono::system_clock::time_point registeredAt;
     bool live = true;             ///< false: restored from the database after a restart
@@ -82,6 +85,7 @@ struct RegisterDecision {
     int expires = 0;        ///< Expires header value to send
     bool newreg = false;    ///< append ;x-cisco-newreg to the Contact echo
     bool optionsInd = false;///< send the optionsind response body
+    bool retransmission = false; ///< the REGISTER already answered (same Call-ID and CSeq): same answer, nothing changed
     std::string detail;     ///< for the event and the log
 };
 

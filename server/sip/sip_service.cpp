@@ -12,6 +12,7 @@
 
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/auth_plugin.h>
@@ -131,7 +132,9 @@ void SipService::Impl::createStack() {
     std::string host = cfg.bindAddress == "0.0.0.0" || cfg.bindAddress.empty() ? "*" : cfg.bindAddress;
     if (host.find(':') != std::string::npos && host != "*") host = "[" + host + "]";
     std::string url = fmt::format("sip:{}:{}", host, cfg.port);
-    s.agent.reset(nta_agent_create(s.root.get(), URL_STRING_MAKE(url.c_str()), nullptr, nullptr,
+    s.agent.reset(nta_agent_create(s.root.get(), URL_STRING_MAKE(url.c_str()), &Impl::onMessage,
+                                   reinterpret_cast<nta_agent_magic_t*>(this),
+                                   NTATAG_STATELESS(1),           // new requests go to onMessage, not to the leg
                                    NTATAG_SERVER_RPORT(1),        // 79xx over UDP: answer to the Via port
                                    NTATAG_UDP_MTU(65535),         // never switch our requests to TCP
                                    TPTAG_QUEUESIZE(1000),         // listen backlog for boot storms
@@ -192,12 +195,35 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
     }
 }
 
+int SipService::Impl::onMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
+    auto* self = reinterpret_cast<Impl*>(magic);
+    sofia::Msg request{msg};
+    // A response no transaction of ours waits for, or an ACK of no transaction: dropped.
+    if (!sip || !sip->sip_request || sip->sip_request->rq_method == sip_method_ack) return 0;
+    if (sip->sip_request->rq_method == sip_method_register) {
+        try {
+            self->onRegister(request, sip);
+        } catch (const std::exception& e) {
+            spdlog::error("sip: handling REGISTER failed: {}", e.what());
+            if (request) self->reply(std::move(request), SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+        }
+        return 0;
+    }
+    // Anything else as the leg would have had it: a server transaction, then onRequest's status.
+    auto* leg = self->stack->leg.get();
+    nta_incoming_t* irq = nta_incoming_create(agent, leg, request.release(), sip, TAG_END());
+    if (!irq) return 0; // it dropped the message
+    int status = onRequest(reinterpret_cast<nta_leg_magic_t*>(self), leg, irq, sip);
+    if (status >= 100 && nta_incoming_status(irq) < 200) nta_incoming_treply(irq, status, nullptr, TAG_END());
+    if (nta_incoming_status(irq) >= 200) nta_incoming_destroy(irq);
+    return 0;
+}
+
 int SipService::Impl::onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip) {
     auto* self = reinterpret_cast<Impl*>(magic);
     if (!sip || !sip->sip_request) return 400;
     try {
         switch (sip->sip_request->rq_method) {
-        case sip_method_register: return self->onRegister(irq, sip);
         case sip_method_options: return 200;
         case sip_method_notify: return 200; // dialog (hook state) and refer NOTIFYs
         case sip_method_refer:

@@ -46,20 +46,29 @@ public:
     void restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored);
     static int onWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg);
     static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+    /// @brief Every new request (the agent is stateless): a REGISTER is answered without a
+    /// transaction, anything else gets a server transaction and goes to onRequest().
+    static int onMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip);
     static int onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming_t* irq, sip_t const* sip);
     void dropTport(const std::string& mac);
 
     // --- the sofia thread: REGISTER (register_handler.cpp) -------------------------------
-    int onRegister(nta_incoming_t* irq, sip_t const* sip);
+    /// @brief Answers a REGISTER without a server transaction; `request` goes with the answer
+    /// (it is still there only when an exception left it unanswered).
+    void onRegister(sofia::Msg& request, sip_t const* sip);
     /// @brief Fills the phone's transport and source into `q` and returns its IP address ("" when
     /// unknown); `tp` receives the request's tport reference.
-    std::string readOrigin(nta_incoming_t* irq, RegisterRequest& q, sofia::TportRef& tp);
-    int rejectRegister(nta_incoming_t* irq, const RegisterRequest& q, const RegisterDecision& d, const std::string& ip,
-                       sip_date_t const* date);
-    void acceptRegister(nta_incoming_t* irq, sip_t const* sip, const RegisterRequest& q, const RegisterDecision& d,
+    std::string readOrigin(msg_t* request, RegisterRequest& q, sofia::TportRef& tp);
+    void rejectRegister(sofia::Msg request, const RegisterRequest& q, const RegisterDecision& d, const std::string& ip,
+                        sip_date_t const* date);
+    void acceptRegister(sofia::Msg request, sip_t const* sip, const RegisterRequest& q, const RegisterDecision& d,
                         sofia::TportRef tp, su_home_t* home, sip_date_t const* date);
     void reportRegister(const RegisterRequest& q, const RegisterDecision& d, const std::string& ip);
-    int authenticate(nta_incoming_t* irq, sip_t const* sip, const DeviceView& dev, su_home_t* home, std::string& why);
+    /// @brief 0 when authenticated; otherwise the status it answered `request` with (it is gone then).
+    int authenticate(sofia::Msg& request, sip_t const* sip, const DeviceView& dev, su_home_t* home, std::string& why);
+    /// @brief The answer to a request handled without a transaction (nta_msg_treply): the
+    /// request goes with it. Tags end with TAG_END().
+    void reply(sofia::Msg request, int status, char const* phrase, tag_type_t tag, tag_value_t value, ...);
 
     // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
     struct ControlCtx {

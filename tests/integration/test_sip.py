@@ -155,6 +155,49 @@ class Registrar(LabcmTestCase):
         self.wait_for(new_password_works, "the new password to be accepted", seconds=10, step=0.2)
         self.finish(self.sipp("register_auth_wrong.xml", "u1", extra=("-au", "alice", "-ap", "s3cret")))
 
+    def test_a_retransmitted_udp_register_gets_the_same_answer_and_counts_once(self):
+        """REGISTER is answered without a server transaction (no 32 s of memory per UDP
+        REGISTER): a retransmission reaches the registrar, which must answer it as it answered
+        the original (the same Contact echo with x-cisco-newreg, the same Expires) and change
+        nothing (one registration, one event)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(10)
+        port = sock.getsockname()[1]
+        contact = (f"<sip:aabbcc-1@127.0.0.1:{port};transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{MAC}>\";"
+                   f"+u.sip!devicename.ccm.cisco.com=\"SEP{MAC}\";+u.sip!model.ccm.cisco.com=\"36670\"")
+        register = "\r\n".join([
+            f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-retrans-1",
+            "From: <sip:1001@127.0.0.1>;tag=retrans", "To: <sip:1001@127.0.0.1>", "Call-ID: retrans-1@127.0.0.1",
+            "Max-Forwards: 70", "CSeq: 101 REGISTER", "User-Agent: Cisco-CP8845/14.2.1", f"Contact: {contact}",
+            "Expires: 3600", "Content-Length: 0", "", ""]).encode()
+
+        def answer():
+            sock.sendto(register, ("127.0.0.1", self.sip_port))
+            reply = sock.recv(65536).decode(errors="replace")
+            headers = {}
+            for line in reply.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                headers.setdefault(name.strip().lower(), value.strip())
+            return reply.split("\r\n", 1)[0], headers
+
+        first_status, first = answer()
+        again_status, again = answer()
+        self.assertEqual(first_status, "SIP/2.0 200 OK")
+        self.assertEqual(again_status, first_status)
+        self.assertIn("x-cisco-newreg", first["contact"])
+        for header in ("contact", "expires", "cseq", "call-id", "via"):
+            self.assertEqual(again[header], first[header], header)
+        self.stored_registration(MAC, state="registered", transport="udp")
+        # An unregister after them: once its event is stored, every earlier one is (one writer, in order).
+        register = register.replace(b"CSeq: 101", b"CSeq: 102").replace(b"Expires: 3600", b"Expires: 0")
+        self.assertEqual(answer()[0], "SIP/2.0 200 OK")
+        self.wait_for(lambda: "phone_unregistered" in self.ok("events", "--device", f"SEP{MAC}", "--limit", "100"),
+                      "the unregister event")
+        events = self.ok("events", "--device", f"SEP{MAC}", "--limit", "100")
+        self.assertEqual(events.count("phone_registered"), 1, events)
+
     def test_unknown_device_gets_404_and_an_event(self):
         p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")
         self.finish(p)

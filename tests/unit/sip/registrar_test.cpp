@@ -168,3 +168,43 @@ TEST_CASE("registrar: one device added (auto-registration) is known at once; the
     CHECK(r.binding("00112233EEFF")->dns.size() == 2);
     CHECK(r.pruneUnknown().empty());
 }
+
+TEST_CASE("registrar: a retransmitted REGISTER (same Call-ID and CSeq) gets the same answer and changes nothing") {
+    auto r = makeRegistrar();
+    auto q = first();
+    q.cseq = 101;
+    auto d = r.onRegister(q, t0, w0);
+    REQUIRE((d.outcome == RegisterOutcome::NewRegistration));
+    CHECK_FALSE(d.retransmission);
+    const auto expiresAt = r.binding("001122AABBCC")->expiresAt;
+
+    auto again = r.onRegister(q, t0 + 2s, w0);
+    CHECK(again.retransmission);
+    CHECK((again.outcome == RegisterOutcome::NewRegistration));
+    CHECK(again.status == 200);
+    CHECK(again.expires == d.expires);
+    CHECK(again.newreg);      // the same Contact echo
+    CHECK(again.optionsInd);  // and the same body
+    CHECK(r.binding("001122AABBCC")->expiresAt == expiresAt);
+
+    auto k = keepAlive();
+    k.cseq = 102; // the next refresh is one
+    auto refresh = r.onRegister(k, t0 + 60s, w0);
+    CHECK_FALSE(refresh.retransmission);
+    CHECK((refresh.outcome == RegisterOutcome::Refresh));
+    auto refreshAgain = r.onRegister(k, t0 + 61s, w0);
+    CHECK(refreshAgain.retransmission);
+    CHECK((refreshAgain.outcome == RegisterOutcome::Refresh));
+    CHECK_FALSE(refreshAgain.newreg);
+
+    auto older = keepAlive(); // overtaken by a newer one: answered, no change
+    older.cseq = 101;
+    CHECK(r.onRegister(older, t0 + 62s, w0).retransmission);
+
+    auto rebooted = first(); // a new Call-ID starts over whatever its CSeq
+    rebooted.callId = "c2@10.0.0.50";
+    rebooted.cseq = 1;
+    auto fresh = r.onRegister(rebooted, t0 + 70s, w0);
+    CHECK_FALSE(fresh.retransmission);
+    CHECK((fresh.outcome == RegisterOutcome::NewRegistration));
+}
