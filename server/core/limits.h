@@ -122,6 +122,11 @@ inline constexpr std::size_t kTftpMaxTransfers = 4096;
 inline constexpr std::size_t kTftpReceiveBuffer = 8 * 1024 * 1024;
 /// Receive buffer of the SIP UDP socket, bytes: ~8,000 REGISTERs of ~1 KiB waiting in a burst.
 inline constexpr std::size_t kSipUdpReceiveBuffer = 8 * 1024 * 1024;
+/// Receive buffer of each SIP TCP connection, bytes (the kernel doubles it). sofia reads all a
+/// connection holds at once and copies the unparsed rest after each message (quadratic in the
+/// backlog; past 2 MiB it answers 413 and closes): a small buffer makes a sender that outruns
+/// labcm wait in TCP flow control instead. ~60 REGISTERs; a phone sends one at a time.
+inline constexpr std::size_t kSipTcpReceiveBuffer = 32 * 1024;
 /// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).
 inline constexpr std::size_t kTftpMaxOptions = 16;
 /// TFTP: block size bounds, bytes (RFC 2348: 8..65464).

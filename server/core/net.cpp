@@ -47,13 +47,13 @@ void setReceiveBuffer(int fd, std::size_t bytes) {
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof n) != 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
 }
 
-void setUdpReceiveBuffers(std::uint16_t port, std::size_t bytes) {
+void setReceiveBuffers(int wanted, std::uint16_t port, std::size_t bytes) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
         int fd = std::atoi(entry.path().filename().c_str());
         int type = 0;
         socklen_t typeLen = sizeof type;
-        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) != 0 || type != SOCK_DGRAM) continue;
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) != 0 || type != wanted) continue;
         sockaddr_storage a{};
         socklen_t len = sizeof a;
         if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) continue;

@@ -24,8 +24,9 @@ std::string registrarAddress(const std::string& setting, const std::string& bind
 /// overflow the kernel's default (~208 KiB) and phones wait out their retries.
 void setReceiveBuffer(int fd, std::size_t bytes);
 
-/// @brief setReceiveBuffer() on every UDP socket of this process bound to `port` (for
-/// sockets a library opened and does not hand out, as sofia-sip's).
-void setUdpReceiveBuffers(std::uint16_t port, std::size_t bytes);
+/// @brief setReceiveBuffer() on every socket of this type (SOCK_DGRAM, SOCK_STREAM) of this
+/// process bound to `port` (for sockets a library opened and does not hand out, as
+/// sofia-sip's). A listening socket's size is inherited by the connections it accepts.
+void setReceiveBuffers(int type, std::uint16_t port, std::size_t bytes);
 
 } // namespace labcm::net

@@ -154,7 +154,8 @@ void SipService::Impl::createStack() {
         boundPort = cfg.port;
     // UDP phones (79xx) of a boot storm: sofia sets no receive buffer of its own (TPTAG_UDP_RMEM
     // is capped by net.core.rmem_max), so REGISTERs of a burst were dropped by the kernel.
-    net::setUdpReceiveBuffers(boundPort, limits::kSipUdpReceiveBuffer);
+    net::setReceiveBuffers(SOCK_DGRAM, boundPort, limits::kSipUdpReceiveBuffer);
+    net::setReceiveBuffers(SOCK_STREAM, boundPort, limits::kSipTcpReceiveBuffer);
 }
 
 void SipService::Impl::restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored) {

@@ -11,7 +11,8 @@ started server, Kamailio first, then labcm:
   - an unloaded round trip (one REGISTER at a time, microseconds) over UDP and TCP.
 Reported per load: REGISTERs/s achieved (N / time of the last 200), failures, sipp
 retransmissions, p50/p99 ms (sipp: 1 ms resolution), server CPU per REGISTER (all its
-processes and threads), PSS of all its processes after the load; and labcm/Kamailio ratios.
+processes and threads), PSS of all its processes before and after the load (labcm's includes its render cache: every phone's
+files, rendered ahead of the phones at start); and labcm/Kamailio ratios.
 
 Loopback only; every process started here is stopped by PID. Not part of CI.
 """
@@ -236,7 +237,7 @@ def main():
         print(f"# sip.sh {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.phones:,} phones, a fresh server per load")
         print(f"# {versions()}; load average before: {open('/proc/loadavg').read().split()[0]}")
         print("| work | Kamailio REG/s | labcm REG/s | labcm/Kamailio | failed K/l | retransmissions K/l "
-              "| p50/p99 ms K | p50/p99 ms l | CPU us/REG K | CPU us/REG l | PSS MB K | PSS MB l |")
+              "| p50/p99 ms K | p50/p99 ms l | CPU us/REG K | CPU us/REG l | PSS MB before->after K | PSS MB before->after l |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         ok = True
         for title, transport, rate in loads:
@@ -244,17 +245,18 @@ def main():
             for s in servers:
                 s.start()
                 settle(s.proc.pid)
+                pss0 = tree_pss_mb(s.proc.pid)
                 c0 = tree_cpu(s.proc.pid)
                 r = sipp(work, s.port, transport, args.phones, rate, args.window, csv)
                 r["cpu_us"] = (tree_cpu(s.proc.pid) - c0) / max(1, r["ok"]) * 1e6
-                r["pss"] = tree_pss_mb(s.proc.pid)
+                r["pss"] = f"{pss0:.0f}->{tree_pss_mb(s.proc.pid):.0f}"
                 s.stop()
                 row.append(r)
             k, l = row
             ratio = l["rate"] / k["rate"] if k["rate"] else float("nan")
             print(f"| {title} | {k['rate']:,.0f} | {l['rate']:,.0f} | {ratio:.2f}x | {k['failed']}/{l['failed']} | "
                   f"{k['retrans']}/{l['retrans']} | {k['p50']:.0f}/{k['p99']:.0f} | {l['p50']:.0f}/{l['p99']:.0f} | "
-                  f"{k['cpu_us']:.0f} | {l['cpu_us']:.0f} | {k['pss']:.0f} | {l['pss']:.0f} |", flush=True)
+                  f"{k['cpu_us']:.0f} | {l['cpu_us']:.0f} | {k['pss']} | {l['pss']} |", flush=True)
             ok = ok and l["failed"] == 0
         print()
         print("| unloaded round trip (one REGISTER at a time) | Kamailio p50/p99 us | labcm p50/p99 us | labcm/Kamailio p50 |")

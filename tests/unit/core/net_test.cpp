@@ -29,9 +29,10 @@ TEST_CASE("ipv4: dotted quads in and out; anything else refused") {
         CHECK_MESSAGE(!parseIpv4(bad), bad);
 }
 
-TEST_CASE("receive buffers: every UDP socket bound to the port gets the size, others are left alone") {
-    auto udp = [](std::uint16_t port) {
-        int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+TEST_CASE("receive buffers: every socket of the type bound to the port gets the size, others are left alone") {
+    auto bound = [](int type, std::uint16_t port) {
+        int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -39,23 +40,47 @@ TEST_CASE("receive buffers: every UDP socket bound to the port gets the size, ot
         REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
         return fd;
     };
+    auto portOf = [](int fd) {
+        sockaddr_in a{};
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        return ntohs(a.sin_port);
+    };
     auto rcvbuf = [](int fd) {
         int n = 0;
         socklen_t len = sizeof n;
         ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, &len);
         return n;
     };
-    int target = udp(0);
-    sockaddr_in bound{};
-    socklen_t len = sizeof bound;
-    ::getsockname(target, reinterpret_cast<sockaddr*>(&bound), &len);
-    int other = udp(0);
-    const int before = rcvbuf(target);
-    const int otherBefore = rcvbuf(other);
-    net::setUdpReceiveBuffers(ntohs(bound.sin_port), 4 * 1024 * 1024);
-    CHECK(rcvbuf(target) >= before);
-    if (::geteuid() == 0) CHECK(rcvbuf(target) >= 4 * 1024 * 1024); // SO_RCVBUFFORCE: root passes rmem_max
-    CHECK(rcvbuf(other) == otherBefore);
-    ::close(target);
-    ::close(other);
+    SUBCASE("UDP: raised") {
+        int target = bound(SOCK_DGRAM, 0);
+        int other = bound(SOCK_DGRAM, 0);
+        const int before = rcvbuf(target);
+        const int otherBefore = rcvbuf(other);
+        net::setReceiveBuffers(SOCK_DGRAM, portOf(target), 4 * 1024 * 1024);
+        CHECK(rcvbuf(target) >= before);
+        if (::geteuid() == 0) CHECK(rcvbuf(target) >= 4 * 1024 * 1024); // SO_RCVBUFFORCE: root passes rmem_max
+        CHECK(rcvbuf(other) == otherBefore);
+        ::close(target);
+        ::close(other);
+    }
+    SUBCASE("TCP: a listener's size goes to the connections it accepts; a UDP socket on the port is left alone") {
+        int listener = bound(SOCK_STREAM, 0);
+        REQUIRE(::listen(listener, 4) == 0);
+        int udp = bound(SOCK_DGRAM, portOf(listener));
+        const int udpBefore = rcvbuf(udp);
+        net::setReceiveBuffers(SOCK_STREAM, portOf(listener), 32 * 1024);
+        CHECK(rcvbuf(listener) == 64 * 1024); // the kernel doubles it
+        CHECK(rcvbuf(udp) == udpBefore);
+        int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(portOf(listener));
+        REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        int accepted = ::accept(listener, nullptr, nullptr);
+        REQUIRE(accepted >= 0);
+        CHECK(rcvbuf(accepted) == 64 * 1024);
+        for (int fd : {accepted, client, udp, listener}) ::close(fd);
+    }
 }
