@@ -41,6 +41,7 @@
 #include "store/device_store.h"
 #include "dhcp/dhcp_store.h"
 #include "store/event_log.h"
+#include "store/registration_saver.h"
 #include "store/registration_store.h"
 #include "store/seen_phone_store.h"
 #include "store/settings_store.h"
@@ -187,7 +188,7 @@ private:
     // --- the pieces ------------------------------------------------------------------------
     void refreshRegistrar();
     void configureDhcp();
-    void saveBehind(const std::string& mac, const char* what, std::function<void(store::Db&)> job, bool notify,
+    void saveBehind(const std::string& mac, const char* what, std::function<void(store::Db&)> job,
                     std::function<void()> done = {});
     void sipSighting(std::string mac, std::string model, std::string ua, std::string ip);
     json::object status();
@@ -206,6 +207,7 @@ private:
     control::RuntimeInfo info_;
     store::Writer writer_;
     store::EventLogSink eventSink_;
+    store::RegistrationSaver registrations_; ///< the registrar's write-behind
     provision::FileNamespace files_;
     provision::ClientMacs clientMacs_;
     RecentSightings sightings_;
@@ -286,14 +288,18 @@ Server::Server(const DataDir& dir)
                   });
               }),
       eventSink_(bus_, writer_),
+      registrations_(writer_,
+                     [this](std::vector<std::string> macs) {
+                         asio::post(io_, [this, macs = std::move(macs)] {
+                             if (adminHttp_)
+                                 for (const auto& mac : macs) adminHttp_->deviceChanged(mac);
+                         });
+                     }),
       files_(reader_, settings_, dir.files(), dir.templates()),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
             net::registrarAddress(s0_->registrarAddress, s0_->bindAddress)},
            bus_,
-           [this](store::RegistrationRecord r) {
-               saveBehind(r.mac, "registration",
-                          [r, now = wallClockMs()](store::Db& db) { store::RegistrationStore(db).save(r, now); }, true);
-           },
+           [this](store::RegistrationRecord r) { registrations_.save(std::move(r)); },
            [this](std::string mac, std::string model, std::string ua, std::string ip) {
                sipSighting(std::move(mac), std::move(model), std::move(ua), std::move(ip));
            }),
@@ -403,16 +409,12 @@ void Server::configureDhcp() {
 
 // The registrar's saves go behind it through the writer; a failure is logged, never fatal.
 // After a registration commits, the admin page's live list gets the phone's new row.
-void Server::saveBehind(const std::string& mac, const char* what, std::function<void(store::Db&)> job, bool notify,
+void Server::saveBehind(const std::string& mac, const char* what, std::function<void(store::Db&)> job,
                         std::function<void()> done) {
     try {
-        writer_.submit(std::move(job), [this, mac, what, notify, done](store::Outcome<std::monostate> o) {
+        writer_.submit(std::move(job), [mac, what, done](store::Outcome<std::monostate> o) {
             if (done) done();
             if (o.error) spdlog::error("sip mac={}: {} not saved", mac, what);
-            else if (notify)
-                asio::post(io_, [this, mac] {
-                    if (adminHttp_) adminHttp_->deviceChanged(mac);
-                });
         });
     } catch (const std::exception& e) {
         spdlog::error("sip mac={}: {} not saved: {}", mac, what, e.what());
@@ -425,7 +427,7 @@ void Server::sipSighting(std::string mac, std::string model, std::string ua, std
     store::SeenPhone p{mac, std::move(model), "sip", std::move(ua), std::move(ip), 0, 0};
     sightings_.add(p);
     saveBehind(mac, "sighting", [p, now = wallClockMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
-               false, [this, mac] { sightings_.saved(mac); });
+               [this, mac] { sightings_.saved(mac); });
 }
 
 // The services' fields of `labcm status` (and the counters of /metrics).

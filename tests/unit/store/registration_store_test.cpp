@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
 #include "store/migrations.h"
+#include "store/registration_saver.h"
 #include "store/registration_store.h"
+#include "store/writer.h"
+
+#include <condition_variable>
+#include <mutex>
 #include "test_util.h"
 
 using namespace labcm::store;
@@ -57,4 +62,54 @@ TEST_CASE("registration store: save, keep loads across keep-alives, restore what
     CHECK(rs.live(0).empty());
     CHECK(rs.all().size() == 1);
     CHECK(!rs.get("0011223344FF"));
+}
+
+TEST_CASE("registration saver: every record saved in order, in batches, each batch's phones reported after its commit") {
+    labcm::test::TempDir tmp;
+    auto path = tmp.file("saver.db");
+    {
+        Db db(path);
+        migrate(db);
+    }
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::string> reported;
+    std::size_t batches = 0;
+    {
+        Writer writer(path);
+        RegistrationSaver saver(writer, [&](std::vector<std::string> macs) {
+            std::lock_guard lock(m);
+            ++batches;
+            reported.insert(reported.end(), macs.begin(), macs.end());
+            cv.notify_all();
+        });
+        RegistrationRecord first;
+        first.mac = "001122AABBCC";
+        first.state = "registered";
+        first.activeLoad = "sip8845_65.14-2-1-0001-14";
+        first.registeredAtMs = 1000;
+        first.expiresAtMs = 100'000;
+        saver.save(first);
+        for (int i = 0; i < 500; ++i) { // another phone's keep-alives, and the first phone's
+            RegistrationRecord k;
+            k.mac = i % 2 ? "001122AABBCC" : "001122AABBCD";
+            k.state = "registered";
+            k.expiresAtMs = 200'000 + i;
+            saver.save(k);
+        }
+        std::unique_lock lock(m);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return reported.size() == 501; }));
+    }
+    CHECK(batches >= 1);
+    CHECK(batches <= 501);
+    CHECK(reported.front() == "001122AABBCC");
+    Db db(path);
+    RegistrationStore rs(db);
+    auto a = rs.get("001122AABBCC");
+    REQUIRE(a);
+    CHECK(a->activeLoad == "sip8845_65.14-2-1-0001-14"); // kept across the keep-alives, as save() keeps it
+    CHECK(a->expiresAtMs == 200'000 + 499);               // the last one saved last
+    auto b = rs.get("001122AABBCD");
+    REQUIRE(b);
+    CHECK(b->expiresAtMs == 200'000 + 498);
 }
