@@ -57,6 +57,9 @@ inline constexpr auto kControlClientTimeout = 120s;
 // --- store -----------------------------------------------------------------------------
 /// Jobs committed together in one transaction by the writer thread (group commit).
 inline constexpr std::size_t kWriterMaxBatch = 256;
+/// The writer, under load (its last commit ended less than this ago), waits this long for more
+/// jobs before it commits: fewer, larger transactions, each write acknowledged this much later.
+inline constexpr std::chrono::milliseconds kWriterGroupWindow{2};
 /// Jobs waiting for the writer before submit() refuses new ones (back pressure).
 inline constexpr std::size_t kWriterMaxQueue = 65'536;
 /// SQLite busy timeout: only the CLI in direct mode or an outside tool contends.

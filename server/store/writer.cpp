@@ -1,5 +1,7 @@
 #include "store/writer.h"
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -53,6 +55,7 @@ void Writer::enqueue(std::unique_ptr<Job> job) {
 
 void Writer::loop() {
     std::vector<std::unique_ptr<Job>> batch;
+    std::chrono::steady_clock::time_point lastCommit;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
@@ -64,6 +67,16 @@ void Writer::loop() {
                 }
             }
             if (queue_.empty()) return; // stopping and drained
+            if (!stopping_ && queue_.size() < limits::kWriterMaxBatch &&
+                std::chrono::steady_clock::now() - lastCommit < limits::kWriterGroupWindow) {
+                // Under load (the last commit just ended): a moment for more jobs to join this
+                // one, so a REGISTER storm costs a transaction per window, not per few jobs
+                // (each costs a lock and a WAL append). Asleep, not waiting on wake_: the
+                // jobs arriving meanwhile wake no one.
+                lock.unlock();
+                std::this_thread::sleep_for(limits::kWriterGroupWindow);
+                lock.lock();
+            }
             while (!queue_.empty() && batch.size() < limits::kWriterMaxBatch) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
@@ -105,6 +118,7 @@ void Writer::loop() {
             }
         }
         batch.clear();
+        lastCommit = std::chrono::steady_clock::now();
     }
 }
 
