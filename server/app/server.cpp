@@ -448,6 +448,7 @@ json::object Server::status() {
               {"render_cache_hits", files_.cacheHits()},
               {"render_cache_files", files_.cached()},
               {"sip_port", sip_.port()},
+              {"sip_udp_dropped", sip_.udpDropped()},
               {"dhcp", dhcpStatus(dhcp_)}});
     return o;
 }

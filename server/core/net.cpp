@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -47,7 +48,8 @@ void setReceiveBuffer(int fd, std::size_t bytes) {
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof n) != 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &n, sizeof n);
 }
 
-void setReceiveBuffers(int wanted, std::uint16_t port, std::size_t bytes) {
+std::vector<int> socketsBoundTo(int wanted, std::uint16_t port) {
+    std::vector<int> out;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
         int fd = std::atoi(entry.path().filename().c_str());
@@ -60,8 +62,20 @@ void setReceiveBuffers(int wanted, std::uint16_t port, std::size_t bytes) {
         std::uint16_t bound = a.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port)
                               : a.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port)
                                                         : 0;
-        if (bound == port) setReceiveBuffer(fd, bytes);
+        if (bound == port) out.push_back(fd);
     }
+    return out;
+}
+
+void setReceiveBuffers(const std::vector<int>& fds, std::size_t bytes) {
+    for (int fd : fds) setReceiveBuffer(fd, bytes);
+}
+
+std::uint64_t receiveDrops(int fd) {
+    std::uint32_t info[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof info;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info, &len) != 0 || len <= SK_MEMINFO_DROPS * sizeof info[0]) return 0;
+    return info[SK_MEMINFO_DROPS];
 }
 
 } // namespace labcm::net

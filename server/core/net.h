@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace labcm::net {
 
@@ -24,9 +25,16 @@ std::string registrarAddress(const std::string& setting, const std::string& bind
 /// overflow the kernel's default (~208 KiB) and phones wait out their retries.
 void setReceiveBuffer(int fd, std::size_t bytes);
 
-/// @brief setReceiveBuffer() on every socket of this type (SOCK_DGRAM, SOCK_STREAM) of this
-/// process bound to `port` (for sockets a library opened and does not hand out, as
-/// sofia-sip's). A listening socket's size is inherited by the connections it accepts.
-void setReceiveBuffers(int type, std::uint16_t port, std::size_t bytes);
+/// @brief The sockets of this type (SOCK_DGRAM, SOCK_STREAM) of this process bound to `port`:
+/// for sockets a library opened and does not hand out, as sofia-sip's.
+std::vector<int> socketsBoundTo(int type, std::uint16_t port);
+
+/// @brief setReceiveBuffer() on each of `fds`. A listening socket's size is inherited by the
+/// connections it accepts.
+void setReceiveBuffers(const std::vector<int>& fds, std::size_t bytes);
+
+/// @brief Datagrams the kernel dropped on a socket because its receive buffer was full
+/// (SO_MEMINFO); 0 when it cannot tell.
+std::uint64_t receiveDrops(int fd);
 
 } // namespace labcm::net

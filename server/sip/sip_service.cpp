@@ -154,8 +154,9 @@ void SipService::Impl::createStack() {
         boundPort = cfg.port;
     // UDP phones (79xx) of a boot storm: sofia sets no receive buffer of its own (TPTAG_UDP_RMEM
     // is capped by net.core.rmem_max), so REGISTERs of a burst were dropped by the kernel.
-    net::setReceiveBuffers(SOCK_DGRAM, boundPort, limits::kSipUdpReceiveBuffer);
-    net::setReceiveBuffers(SOCK_STREAM, boundPort, limits::kSipTcpReceiveBuffer);
+    udpSockets = net::socketsBoundTo(SOCK_DGRAM, boundPort);
+    net::setReceiveBuffers(udpSockets, limits::kSipUdpReceiveBuffer);
+    net::setReceiveBuffers(net::socketsBoundTo(SOCK_STREAM, boundPort), limits::kSipTcpReceiveBuffer);
 }
 
 void SipService::Impl::restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored) {
@@ -282,5 +283,11 @@ void SipService::control(std::string mac, PhoneAction action, std::string config
 }
 
 std::uint16_t SipService::port() const { return impl_->boundPort.load(); }
+
+std::uint64_t SipService::udpDropped() const {
+    std::uint64_t n = 0;
+    for (int fd : impl_->udpSockets) n += net::receiveDrops(fd);
+    return n;
+}
 
 } // namespace labcm::sip

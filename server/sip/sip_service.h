@@ -69,6 +69,9 @@ public:
 
     /// @brief The port actually bound (tests bind explicit free ports).
     std::uint16_t port() const;
+    /// @brief Any thread: REGISTERs (any datagrams) the kernel dropped on the UDP socket because
+    /// labcm fell behind (its receive buffer was full): overload sheds the newest, counted.
+    std::uint64_t udpDropped() const;
 
     class Impl;
 

@@ -91,6 +91,9 @@ public:
     std::deque<std::function<void()>> jobs;
     int efd = -1;
     std::atomic<std::uint16_t> boundPort{0};
+    /// sofia's UDP sockets (it hands out no descriptor: found by port), set before start()
+    /// returns and unchanged until the agent goes; read from any thread for the drop count.
+    std::vector<int> udpSockets;
 
     /// @brief Everything sofia the thread creates. Members are destroyed in reverse order of
     /// declaration, which is the teardown known to be clean: the phones' connections, the

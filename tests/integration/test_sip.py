@@ -197,6 +197,8 @@ class Registrar(LabcmTestCase):
                       "the unregister event")
         events = self.ok("events", "--device", f"SEP{MAC}", "--limit", "100")
         self.assertEqual(events.count("phone_registered"), 1, events)
+        # Nothing was shed: the kernel's drop count of the SIP UDP socket, in status and /metrics.
+        self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["sip_udp_dropped"], 0)
 
     def test_unknown_device_gets_404_and_an_event(self):
         p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")

@@ -57,7 +57,8 @@ TEST_CASE("receive buffers: every socket of the type bound to the port gets the 
         int other = bound(SOCK_DGRAM, 0);
         const int before = rcvbuf(target);
         const int otherBefore = rcvbuf(other);
-        net::setReceiveBuffers(SOCK_DGRAM, portOf(target), 4 * 1024 * 1024);
+        REQUIRE(net::socketsBoundTo(SOCK_DGRAM, portOf(target)) == std::vector<int>{target});
+        net::setReceiveBuffers(net::socketsBoundTo(SOCK_DGRAM, portOf(target)), 4 * 1024 * 1024);
         CHECK(rcvbuf(target) >= before);
         if (::geteuid() == 0) CHECK(rcvbuf(target) >= 4 * 1024 * 1024); // SO_RCVBUFFORCE: root passes rmem_max
         CHECK(rcvbuf(other) == otherBefore);
@@ -69,7 +70,8 @@ TEST_CASE("receive buffers: every socket of the type bound to the port gets the 
         REQUIRE(::listen(listener, 4) == 0);
         int udp = bound(SOCK_DGRAM, portOf(listener));
         const int udpBefore = rcvbuf(udp);
-        net::setReceiveBuffers(SOCK_STREAM, portOf(listener), 32 * 1024);
+        REQUIRE(net::socketsBoundTo(SOCK_STREAM, portOf(listener)) == std::vector<int>{listener});
+        net::setReceiveBuffers(net::socketsBoundTo(SOCK_STREAM, portOf(listener)), 32 * 1024);
         CHECK(rcvbuf(listener) == 64 * 1024); // the kernel doubles it
         CHECK(rcvbuf(udp) == udpBefore);
         int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -83,4 +85,28 @@ TEST_CASE("receive buffers: every socket of the type bound to the port gets the 
         CHECK(rcvbuf(accepted) == 64 * 1024);
         for (int fd : {accepted, client, udp, listener}) ::close(fd);
     }
+}
+
+TEST_CASE("receive drops: datagrams the kernel dropped on a full socket are counted") {
+    int receiver = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int sender = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(receiver >= 0);
+    REQUIRE(sender >= 0);
+    int tiny = 1; // the kernel's minimum: a few datagrams
+    ::setsockopt(receiver, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(receiver, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(receiver, reinterpret_cast<sockaddr*>(&a), &len);
+    CHECK(net::receiveDrops(receiver) == 0);
+    char datagram[1000] = {};
+    for (int i = 0; i < 50; ++i) ::sendto(sender, datagram, sizeof datagram, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    const auto drops = net::receiveDrops(receiver); // loopback delivers (or drops) within sendto
+    CHECK(drops > 0);
+    CHECK(drops < 50);
+    CHECK(net::receiveDrops(-1) == 0);
+    ::close(sender);
+    ::close(receiver);
 }
