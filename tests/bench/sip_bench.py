@@ -8,6 +8,8 @@ started server, Kamailio first, then labcm:
   - UDP, one socket, open loop at each --udp-rate;
   - TCP, one connection, open loop at each --tcp-rate;
   - TCP, one connection, closed loop (at most --window REGISTERs outstanding);
+  - keep-alives: the phones registered, then refreshed (same Call-ID, next CSeq) at the rate
+    of --keepalive-phones refreshing every 120 s (CUCM's default): CPU as % of one core;
   - an unloaded round trip (one REGISTER at a time, microseconds) over UDP and TCP.
 Reported per load: REGISTERs/s achieved (N / time of the last 200), failures, sipp
 retransmissions, p50/p99 ms (sipp: 1 ms resolution), server CPU per REGISTER (all its
@@ -142,9 +144,19 @@ def wait_port(port):
     sys.exit(f"nothing listens on {port}")
 
 
-def sipp(work, port, transport, phones, rate, window, csv):
+def refresh_scenario(work):
+    """The same REGISTER with the CSeq given with -key regseq; with -cid_str "bench-%u@%s" each
+    phone (call number) keeps its Call-ID from one run to the next, so a second run with a
+    higher CSeq is the phones' keep-alives (refreshes, not new registrations)."""
+    path = os.path.join(work, "register-refresh.xml")
+    with open(path, "w") as f:
+        f.write(open(SCENARIO).read().replace("CSeq: 101 REGISTER", "CSeq: [regseq] REGISTER"))
+    return path
+
+
+def sipp(work, port, transport, phones, rate, window, csv, scenario=SCENARIO, extra=()):
     d = tempfile.mkdtemp(prefix=f"sipp-{transport}-", dir=work)
-    args = ["sipp", f"127.0.0.1:{port}", "-sf", SCENARIO, "-inf", csv, "-m", str(phones), "-i", "127.0.0.1",
+    args = ["sipp", f"127.0.0.1:{port}", "-sf", scenario, "-inf", csv, "-m", str(phones), "-i", "127.0.0.1", *extra,
             "-t", transport, "-nostdin", "-buff_size", "4194304", "-timeout", "120s", "-trace_stat", "-stf", "stat.csv",
             "-fd", "3600", "-trace_rtt", "-rtt_freq", "1000", "-trace_err", "-error_file", "err.log"]
     args += ["-r", str(rate), "-rp", "1000"] if rate else ["-r", "1000000", "-rp", "1000", "-l", str(window)]
@@ -217,6 +229,7 @@ def main():
     ap.add_argument("--tcp-rate", type=int, action="append", help="REGISTERs/s offered over TCP (repeatable)")
     ap.add_argument("--window", type=int, default=200, help="closed loop: REGISTERs outstanding")
     ap.add_argument("--probe", type=int, default=2000, help="unloaded round trips per transport")
+    ap.add_argument("--keepalive-phones", type=int, default=50000, help="phones whose 120 s keep-alives are offered")
     args = ap.parse_args()
     udp_rates = args.udp_rate or [8000, 12000]
     tcp_rates = args.tcp_rate or [20000]
@@ -258,6 +271,26 @@ def main():
                   f"{k['retrans']}/{l['retrans']} | {k['p50']:.0f}/{k['p99']:.0f} | {l['p50']:.0f}/{l['p99']:.0f} | "
                   f"{k['cpu_us']:.0f} | {l['cpu_us']:.0f} | {k['pss']} | {l['pss']} |", flush=True)
             ok = ok and l["failed"] == 0
+        print()
+        rate = args.keepalive_phones // 120
+        count = min(args.phones, rate * 20)
+        print(f"| keep-alives: {args.keepalive_phones:,} phones refreshing every 120 s = {rate}/s, UDP, {count:,} refreshes "
+              "| Kamailio CPU, % of one core | labcm CPU, % of one core | failed K/l |")
+        print("|---|---|---|---|")
+        scenario = refresh_scenario(work)
+        row = []
+        for s in servers:
+            s.start()
+            settle(s.proc.pid)
+            sipp(work, s.port, "u1", args.phones, 0, args.window, csv, scenario, ("-key", "regseq", "101", "-cid_str", "bench-%u@%s"))  # registered
+            c0, t0 = tree_cpu(s.proc.pid), time.monotonic()
+            r = sipp(work, s.port, "u1", count, rate, 0, csv, scenario, ("-key", "regseq", "102", "-cid_str", "bench-%u@%s"))
+            r["core"] = (tree_cpu(s.proc.pid) - c0) / (time.monotonic() - t0) * 100
+            s.stop()
+            row.append(r)
+        k, l = row
+        print(f"| | {k['core']:.1f} % | {l['core']:.1f} % | {k['failed']}/{l['failed']} |", flush=True)
+        ok = ok and l["failed"] == 0
         print()
         print("| unloaded round trip (one REGISTER at a time) | Kamailio p50/p99 us | labcm p50/p99 us | labcm/Kamailio p50 |")
         print("|---|---|---|---|")
