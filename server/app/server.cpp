@@ -188,8 +188,6 @@ private:
     // --- the pieces ------------------------------------------------------------------------
     void refreshRegistrar();
     void configureDhcp();
-    void saveBehind(const std::string& mac, const char* what, std::function<void(store::Db&)> job,
-                    std::function<void()> done = {});
     void sipSighting(std::string mac, std::string model, std::string ua, std::string ip);
     json::object status();
     void stop(int sig);
@@ -407,27 +405,21 @@ void Server::configureDhcp() {
                      c.ciscoOnly ? ", Cisco phones only" : "");
 }
 
-// The registrar's saves go behind it through the writer; a failure is logged, never fatal.
-// After a registration commits, the admin page's live list gets the phone's new row.
-void Server::saveBehind(const std::string& mac, const char* what, std::function<void(store::Db&)> job,
-                        std::function<void()> done) {
-    try {
-        writer_.submit(std::move(job), [mac, what, done](store::Outcome<std::monostate> o) {
-            if (done) done();
-            if (o.error) spdlog::error("sip mac={}: {} not saved", mac, what);
-        });
-    } catch (const std::exception& e) {
-        spdlog::error("sip mac={}: {} not saved: {}", mac, what, e.what());
-    }
-}
-
 // An unknown phone registered (sofia thread): remembered with its model for auto-registration,
 // in memory at once (its next boot may come before the commit), then in the database.
 void Server::sipSighting(std::string mac, std::string model, std::string ua, std::string ip) {
     store::SeenPhone p{mac, std::move(model), "sip", std::move(ua), std::move(ip), 0, 0};
     sightings_.add(p);
-    saveBehind(mac, "sighting", [p, now = wallClockMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
-               [this, mac] { sightings_.saved(mac); });
+    // Saved behind the registrar; a failure is logged, never fatal.
+    try {
+        writer_.submit([p, now = wallClockMs()](store::Db& db) { store::SeenPhoneStore(db).record(p, now); },
+                       [this, mac](store::Outcome<std::monostate> o) {
+                           sightings_.saved(mac);
+                           if (o.error) spdlog::error("sip mac={}: sighting not saved", mac);
+                       });
+    } catch (const std::exception& e) {
+        spdlog::error("sip mac={}: sighting not saved: {}", mac, e.what());
+    }
 }
 
 // The services' fields of `labcm status` (and the counters of /metrics).

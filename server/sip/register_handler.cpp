@@ -181,14 +181,11 @@ void SipService::Impl::acceptRegister(sofia::Msg request, sip_t const* sip, cons
     auto expires = std::to_string(d.expires);
     auto body = d.optionsInd ? optionsIndResponse() : std::string();
     reply(std::move(request), SIP_200_OK, SIPTAG_DATE(date), TAG_IF(echo, SIPTAG_CONTACT(echo)),
-                        SIPTAG_EXPIRES_STR(expires.c_str()),
-                        SIPTAG_SUPPORTED_STR("X-cisco-srtp-fallback,X-cisco-sis-10.0.0"),
-                        SIPTAG_SERVER_STR("labcm/" LABCM_VERSION),
-                        TAG_IF(d.optionsInd, SIPTAG_CONTENT_TYPE_STR(kRemoteccResponseType)),
-                        TAG_IF(d.optionsInd, SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
+          SIPTAG_EXPIRES_STR(expires.c_str()), SIPTAG_SUPPORTED_STR("X-cisco-srtp-fallback,X-cisco-sis-10.0.0"),
+          SIPTAG_SERVER_STR("labcm/" LABCM_VERSION), TAG_IF(d.optionsInd, SIPTAG_CONTENT_TYPE_STR(kRemoteccResponseType)),
+          TAG_IF(d.optionsInd, SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
 }
 
-// The event (or the debug line) and the registration row of an accepted REGISTER.
 void SipService::Impl::reply(sofia::Msg request, int status, char const* phrase, tag_type_t tag, tag_value_t value, ...) {
     ta_list ta;
     ta_start(ta, tag, value);
@@ -197,6 +194,7 @@ void SipService::Impl::reply(sofia::Msg request, int status, char const* phrase,
     ta_end(ta);
 }
 
+// The event (or the debug line) and the registration row of an accepted REGISTER.
 void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDecision& d, const std::string& ip) {
     if (d.retransmission) return spdlog::debug("sip mac={} ip={}: {}", q.mac, ip, d.detail);
     switch (d.outcome) {
@@ -214,9 +212,9 @@ void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDe
         // The registrar dropped the binding; the row keeps what this REGISTER said.
         Binding gone;
         applyRequest(gone, q);
-        persist(toRecord(gone, "unregistered", now, wall));
+        save(toRecord(gone, "unregistered", now, wall));
     } else if (auto const* b = registrar.binding(q.mac); b && d.outcome != RegisterOutcome::BackupKeepAlive) {
-        persist(toRecord(*b, "registered", now, wall));
+        save(toRecord(*b, "registered", now, wall), d.outcome == RegisterOutcome::Refresh);
     }
 }
 

@@ -93,7 +93,10 @@ void SipService::Impl::start(std::vector<DeviceView> devices, std::vector<store:
 
 void SipService::Impl::stop() {
     if (!thread.joinable()) return;
-    post([this] { su_root_break(stack->root.get()); });
+    post([this] {
+        flushRefreshes();
+        su_root_break(stack->root.get());
+    });
     thread.join();
     ::close(efd);
     efd = -1;
@@ -186,14 +189,30 @@ int SipService::Impl::onWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg)
     return 0;
 }
 
+void SipService::Impl::save(store::RegistrationRecord r, bool refresh) {
+    if (refresh) {
+        auto mac = r.mac;
+        refreshes.insert_or_assign(std::move(mac), std::move(r));
+        return;
+    }
+    refreshes.erase(r.mac); // older than this one
+    persist(std::move(r));
+}
+
+void SipService::Impl::flushRefreshes() {
+    for (auto& [mac, r] : refreshes) persist(std::move(r));
+    refreshes.clear();
+}
+
 void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
     auto* self = reinterpret_cast<Impl*>(arg);
+    self->flushRefreshes();
     for (auto& b : self->registrar.sweep(Clock::now())) {
         self->dropTport(b.mac);
         self->bus.publish(Service::Sip, EventKind::PhoneExpired, Severity::Warning, b.mac, "",
                           fmt::format("no REGISTER refresh within {} s + {} s grace: phone counted as gone",
                                       b.grantedSeconds, limits::kSipExpiryGrace.count()));
-        self->persist(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
+        self->save(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
     }
 }
 

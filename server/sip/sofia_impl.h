@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "sip/registrar.h"
@@ -45,7 +46,14 @@ public:
     void createStack();
     void restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored);
     static int onWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg);
+    /// @brief Once a second: the refreshes waiting to be saved, then the bindings whose phone is gone.
     static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
+    /// @brief A registration row to save. A refresh (keep-alive) moves only the expiry and the
+    /// last contact: it waits for the next sweep with the others (one batch a second, the
+    /// latest per phone) instead of a write per keep-alive; anything else goes at once, and a
+    /// refresh of that phone still waiting is dropped (it is older).
+    void save(store::RegistrationRecord r, bool refresh = false);
+    void flushRefreshes();
     /// @brief Every new request (the agent is stateless): a REGISTER is answered without a
     /// transaction, anything else gets a server transaction and goes to onRequest().
     static int onMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip);
@@ -114,6 +122,7 @@ public:
     };
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
     std::uint64_t etag = 0;
+    std::unordered_map<std::string, store::RegistrationRecord> refreshes; ///< mac -> waiting for the sweep
 };
 
 } // namespace labcm::sip

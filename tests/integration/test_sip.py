@@ -159,7 +159,8 @@ class Registrar(LabcmTestCase):
         """REGISTER is answered without a server transaction (no 32 s of memory per UDP
         REGISTER): a retransmission reaches the registrar, which must answer it as it answered
         the original (the same Contact echo with x-cisco-newreg, the same Expires) and change
-        nothing (one registration, one event)."""
+        nothing (one registration, one event). The next CSeq is a keep-alive, saved with the
+        next second's batch of refreshes."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.addCleanup(sock.close)
         sock.bind(("127.0.0.1", 0))
@@ -189,9 +190,20 @@ class Registrar(LabcmTestCase):
         self.assertIn("x-cisco-newreg", first["contact"])
         for header in ("contact", "expires", "cseq", "call-id", "via"):
             self.assertEqual(again[header], first[header], header)
-        self.stored_registration(MAC, state="registered", transport="udp")
+        first_row = self.stored_registration(MAC, state="registered", transport="udp")
+        # The keep-alive (next CSeq): a refresh, saved with the next second's batch of refreshes.
+        register = register.replace(b"CSeq: 101", b"CSeq: 102")
+        status, refreshed = answer()
+        self.assertEqual(status, "SIP/2.0 200 OK")
+        self.assertNotIn("x-cisco-newreg", refreshed["contact"])
+
+        def saved_later():
+            row = self.registration()
+            self.assertGreater(row["last_seen"], first_row["last_seen"])
+            return row
+        self.eventually(saved_later, "the refresh to be saved")
         # An unregister after them: once its event is stored, every earlier one is (one writer, in order).
-        register = register.replace(b"CSeq: 101", b"CSeq: 102").replace(b"Expires: 3600", b"Expires: 0")
+        register = register.replace(b"CSeq: 102", b"CSeq: 103").replace(b"Expires: 3600", b"Expires: 0")
         self.assertEqual(answer()[0], "SIP/2.0 200 OK")
         self.wait_for(lambda: "phone_unregistered" in self.ok("events", "--device", f"SEP{MAC}", "--limit", "100"),
                       "the unregister event")
