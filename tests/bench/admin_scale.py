@@ -18,6 +18,7 @@ import argparse
 import http.client
 import json
 import os
+import platform
 import random
 import shutil
 import signal
@@ -47,6 +48,18 @@ def pct(values, p):
         return float("nan")
     v = sorted(values)
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def revision():
+    """The labcm commit measured (git describe)."""
+    return subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+def machine():
+    """This machine, for a benchmark's header: host, cores, CPU model."""
+    cpu = next((l.split(": ", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return f"{platform.node()}: {os.cpu_count()} cores, {cpu}"
 
 
 def cpu_seconds(pid):

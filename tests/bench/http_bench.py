@@ -12,7 +12,6 @@ by PID.
 """
 import argparse
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import LABCM, ROOT, Labcm, Nginx  # noqa: E402
+from admin_scale import LABCM, Labcm, Nginx, machine, revision  # noqa: E402
 
 BIG = "sip88xx.14-2-1-0001-14.loads.bin"
 
@@ -58,9 +57,7 @@ function request() i = i % #names + 1; return wrk.format("GET", names[i]) end
 def versions():
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().replace("nginx version: ", "")
     wrkv = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0].split(" [")[0]
-    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    cpu = next((l.split(": ", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return f"labcm {git}, {nginx}, {wrkv}; {platform.node()}: {os.cpu_count()} cores, {cpu}"
+    return f"labcm {revision()}, {nginx}, {wrkv}; {machine()}"
 
 
 def main():

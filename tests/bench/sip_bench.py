@@ -20,7 +20,6 @@ Loopback only; every process started here is stopped by PID. Not part of CI.
 """
 import argparse
 import os
-import platform
 import re
 import shutil
 import signal
@@ -31,7 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import LABCM, ROOT, Labcm, cpu_seconds, free_port, pct  # noqa: E402
+from admin_scale import LABCM, Labcm, cpu_seconds, free_port, machine, pct, revision  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "peers", "register-cisco.xml")
@@ -217,9 +216,7 @@ def versions():
     kam = subprocess.run(["kamailio", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
     sp = subprocess.run(["sipp", "-v"], capture_output=True, text=True).stdout
     spv = re.search(r"SIPp v[\w.\-]+", sp)
-    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
-    cpu = next((l.split(": ", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return f"labcm {git}, {kam.replace('version: ', '')}, {spv.group(0) if spv else 'sipp'}; {platform.node()}: {os.cpu_count()} cores, {cpu}"
+    return f"labcm {revision()}, {kam.replace('version: ', '')}, {spv.group(0) if spv else 'sipp'}; {machine()}"
 
 
 def main():

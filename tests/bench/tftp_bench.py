@@ -15,7 +15,6 @@ with labcm/peer ratios and the issue's goals; processes started here are stopped
 import argparse
 import hashlib
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -26,7 +25,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import ROOT, Labcm, cpu_seconds  # noqa: E402
+from admin_scale import Labcm, cpu_seconds, machine, revision  # noqa: E402
 
 BIG = "big30M.bin"
 SMALL = 200
@@ -110,13 +109,11 @@ def versions(peers):
     def first(cmd):
         r = subprocess.run(cmd, capture_output=True, text=True)
         return (r.stdout or r.stderr).strip().split("\n")[0]
-    git = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     unpacked = [first(["dpkg-deb", "-W", "--showformat", "${Package} ${Version}", d]) for d in
                 (os.path.join(peers, n) for n in sorted(os.listdir(peers))) if d.endswith(".deb")]
-    cpu = next((l.split(": ", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    return (f"labcm {git}, {', '.join(u for u in unpacked if u)}, {first(['dnsmasq', '--version']).split('  ')[0]}, "
+    return (f"labcm {revision()}, {', '.join(u for u in unpacked if u)}, {first(['dnsmasq', '--version']).split('  ')[0]}, "
             f"{first(['curl', '--version']).split(' (')[0]}, atftp client {first(['dpkg-query', '-W', '-f', '${Version}', 'atftp'])}; "
-            f"{platform.node()}: {os.cpu_count()} cores, {cpu}")
+            f"{machine()}")
 
 
 def main():
