@@ -152,6 +152,9 @@ inline constexpr auto kSipExpiryGrace = 15s;
 /// acknowledges the change (normally well under a millisecond; a stuck sofia thread must not
 /// stop the admin page, so the change is then applied late and logged).
 inline constexpr std::chrono::milliseconds kSipApplyWait = 2s;
+/// Keep-alive refreshes are saved together this often (the latest per phone): a write per
+/// batch, not per keep-alive; the admin page sees a refresh at most this much later.
+inline constexpr std::chrono::milliseconds kSipRefreshSaveInterval{250};
 /// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
 inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
 

@@ -32,6 +32,7 @@ store::RegistrationRecord toRecord(const Binding& b, std::string_view state, Clo
     r.registeredAtMs = b.registeredAt == std::chrono::system_clock::time_point{} ? 0 : wallMs(b.registeredAt);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(b.expiresAt - now).count();
     r.expiresAtMs = state == "registered" ? wallMs(wallNow) + left : 0;
+    r.updatedAtMs = wallMs(wallNow); // when the registrar saw it, not when the row is written
     return r;
 }
 

@@ -49,9 +49,9 @@ public:
     /// @brief Once a second: the refreshes waiting to be saved, then the bindings whose phone is gone.
     static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg);
     /// @brief A registration row to save. A refresh (keep-alive) moves only the expiry and the
-    /// last contact: it waits for the next sweep with the others (one batch a second, the
-    /// latest per phone) instead of a write per keep-alive; anything else goes at once, and a
-    /// refresh of that phone still waiting is dropped (it is older).
+    /// last contact: it waits with the others (limits::kSipRefreshSaveInterval, the latest per
+    /// phone) instead of a write per keep-alive; anything else goes at once, and a refresh of
+    /// that phone still waiting is dropped (it is older).
     void save(store::RegistrationRecord r, bool refresh = false);
     void flushRefreshes();
     /// @brief Every new request (the agent is stateless): a REGISTER is answered without a
@@ -118,6 +118,7 @@ public:
         sofia::Home credsHome; ///< passwords handed to auth_mod live here
         sofia::AuthModule auth;
         sofia::Timer sweepTimer;
+        sofia::Timer refreshTimer; ///< saves the waiting refreshes (limits::kSipRefreshSaveInterval)
         std::map<std::string, sofia::TportRef> tports; ///< mac -> referenced TCP connection
     };
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)

@@ -13,7 +13,8 @@ RegistrationSaver::RegistrationSaver(Writer& writer, std::function<void(std::vec
 
 void RegistrationSaver::save(RegistrationRecord r) {
     std::lock_guard lock(state_->mutex);
-    state_->pending.push_back({std::move(r), wallClockMs()});
+    const auto seen = r.updatedAtMs != 0 ? r.updatedAtMs : wallClockMs();
+    state_->pending.push_back({std::move(r), seen});
     if (!state_->scheduled) schedule();
 }
 
@@ -31,7 +32,7 @@ void RegistrationSaver::schedule() {
                 macs.reserve(batch.size());
                 RegistrationStore store(db);
                 for (const auto& p : batch) {
-                    store.save(p.record, p.nowMs);
+                    store.save(p.record, p.seenMs);
                     macs.push_back(p.record.mac);
                 }
                 return macs;

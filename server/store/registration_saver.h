@@ -22,13 +22,13 @@ public:
     ///        MACs (keep it short: post to your own thread).
     RegistrationSaver(Writer& writer, std::function<void(std::vector<std::string> macs)> saved);
 
-    /// @brief Any thread: saves `r` (stamped now) with the next batch.
+    /// @brief Any thread: saves `r` with the next batch, last seen at r.updatedAtMs (now when 0).
     void save(RegistrationRecord r);
 
 private:
     struct Pending {
         RegistrationRecord record;
-        std::int64_t nowMs;
+        std::int64_t seenMs; ///< the row's updated_at
     };
     /// Shared with the queued jobs: a job may still run (the writer drains its queue when it
     /// stops) after the saver is gone.

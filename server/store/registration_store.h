@@ -20,7 +20,7 @@ struct RegistrationRecord {
     int lines = 0;
     std::int64_t registeredAtMs = 0;
     std::int64_t expiresAtMs = 0; ///< wall clock
-    std::int64_t updatedAtMs = 0; ///< last REGISTER (or expiry) seen; read only, save() stamps it
+    std::int64_t updatedAtMs = 0; ///< last REGISTER (or expiry) seen; RegistrationSaver stamps the save's time when 0
 };
 
 class RegistrationStore {

@@ -160,7 +160,7 @@ class Registrar(LabcmTestCase):
         REGISTER): a retransmission reaches the registrar, which must answer it as it answered
         the original (the same Contact echo with x-cisco-newreg, the same Expires) and change
         nothing (one registration, one event). The next CSeq is a keep-alive, saved with the
-        next second's batch of refreshes."""
+        next batch of refreshes (every 250 ms)."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.addCleanup(sock.close)
         sock.bind(("127.0.0.1", 0))
@@ -191,7 +191,7 @@ class Registrar(LabcmTestCase):
         for header in ("contact", "expires", "cseq", "call-id", "via"):
             self.assertEqual(again[header], first[header], header)
         first_row = self.stored_registration(MAC, state="registered", transport="udp")
-        # The keep-alive (next CSeq): a refresh, saved with the next second's batch of refreshes.
+        # The keep-alive (next CSeq): a refresh, saved with the next batch of refreshes.
         register = register.replace(b"CSeq: 101", b"CSeq: 102")
         status, refreshed = answer()
         self.assertEqual(status, "SIP/2.0 200 OK")

@@ -97,11 +97,16 @@ TEST_CASE("registration saver: every record saved in order, in batches, each bat
             k.expiresAtMs = 200'000 + i;
             saver.save(k);
         }
+        RegistrationRecord seenEarlier; // a refresh saved after it was seen: last seen when seen
+        seenEarlier.mac = "001122AABBCE";
+        seenEarlier.state = "registered";
+        seenEarlier.updatedAtMs = 4242;
+        saver.save(seenEarlier);
         std::unique_lock lock(m);
-        REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return reported.size() == 501; }));
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return reported.size() == 502; }));
     }
     CHECK(batches >= 1);
-    CHECK(batches <= 501);
+    CHECK(batches <= 502);
     CHECK(reported.front() == "001122AABBCC");
     Db db(path);
     RegistrationStore rs(db);
@@ -112,4 +117,6 @@ TEST_CASE("registration saver: every record saved in order, in batches, each bat
     auto b = rs.get("001122AABBCD");
     REQUIRE(b);
     CHECK(b->expiresAtMs == 200'000 + 498);
+    CHECK(b->updatedAtMs > 4242); // stamped when saved
+    CHECK(rs.get("001122AABBCE")->updatedAtMs == 4242);
 }
