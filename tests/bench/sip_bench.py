@@ -157,7 +157,7 @@ def sipp(work, port, transport, phones, rate, window, csv, scenario=SCENARIO, ex
     d = tempfile.mkdtemp(prefix=f"sipp-{transport}-", dir=work)
     args = ["sipp", f"127.0.0.1:{port}", "-sf", scenario, "-inf", csv, "-m", str(phones), "-i", "127.0.0.1", *extra,
             "-t", transport, "-nostdin", "-buff_size", "4194304", "-timeout", "120s", "-trace_stat", "-stf", "stat.csv",
-            "-fd", "3600", "-trace_rtt", "-rtt_freq", "1000", "-trace_err", "-error_file", "err.log"]
+            "-fd", "3600", "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-error_file", "err.log"]
     args += ["-r", str(rate), "-rp", "1000"] if rate else ["-r", "1000000", "-rp", "1000", "-l", str(window)]
     subprocess.run(args, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     lines = open(os.path.join(d, "stat.csv")).read().strip().split("\n")
@@ -219,6 +219,32 @@ def versions():
     return f"labcm {revision()}, {kam.replace('version: ', '')}, {spv.group(0) if spv else 'sipp'}; {machine()}"
 
 
+def print_goals(results, keepalive, trips):
+    """Issue 17's goals, each against the loads above: met or missed."""
+    def line(goal, value, met):
+        print(f"- {goal}: {value}: {'met' if met else 'missed'}")
+
+    def ratio(k, l):
+        return l["rate"] / k["rate"] if k["rate"] else 0.0
+    print("\nGoals (issue 17):")
+    # A ratio says something only where Kamailio did not keep up: closed loop, or offered more than it took.
+    tcp = [ratio(k, l) for t, rate, k, l in results if t == "t1" and (rate == 0 or k["rate"] < 0.95 * rate)]
+    line("REGISTER/s over TCP >= 1.5x Kamailio (where Kamailio did not keep up)", ", ".join(f"{r:.2f}x" for r in tcp),
+         bool(tcp) and min(tcp) >= 1.5)
+    t, rate, k, l = max((r for r in results if r[0] == "u1"), key=lambda r: r[1])
+    line(f"REGISTER/s over UDP >= 1.2x Kamailio with 0 retransmissions (offered {rate:,}/s)",
+         f"{ratio(k, l):.2f}x, {l['retrans']} retransmissions", ratio(k, l) >= 1.2 and l["retrans"] == 0)
+    cpu = max(l["cpu_us"] for _, _, _, l in results)
+    line("CPU per REGISTER <= 30 us", f"up to {cpu:.0f} us", cpu <= 30)
+    line("unloaded round trip p50/p99 <= Kamailio", "; ".join(f"{a:.0f}/{c:.0f} us against {b:.0f}/{d:.0f}" for a, b, c, d in trips),
+         all(a <= b and c <= d for a, b, c, d in trips))
+    pss = max(l["pss1"] / k["pss1"] for _, _, k, l in results)
+    growth = max((l["pss1"] - l["pss0"]) / max(0.1, k["pss1"] - k["pss0"]) for _, _, k, l in results)
+    line("PSS <= 0.8x Kamailio", f"up to {pss:.2f}x in all (render cache included), up to {growth:.2f}x in what the "
+         "registrations added", pss <= 0.8)
+    line("keep-alives (--keepalive-phones every 120 s) < 5 % of a core", f"{keepalive:.1f} %", keepalive < 5)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--phones", type=int, default=10000)
@@ -250,6 +276,7 @@ def main():
               "| p50/p99 ms K | p50/p99 ms l | CPU us/REG K | CPU us/REG l | PSS MB before->after K | PSS MB before->after l |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         ok = True
+        results = []  # (transport, offered rate, Kamailio, labcm)
         for title, transport, rate in loads:
             row = []
             for s in servers:
@@ -259,10 +286,12 @@ def main():
                 c0 = tree_cpu(s.proc.pid)
                 r = sipp(work, s.port, transport, args.phones, rate, args.window, csv)
                 r["cpu_us"] = (tree_cpu(s.proc.pid) - c0) / max(1, r["ok"]) * 1e6
-                r["pss"] = f"{pss0:.0f}->{tree_pss_mb(s.proc.pid):.0f}"
+                r["pss0"], r["pss1"] = pss0, tree_pss_mb(s.proc.pid)
+                r["pss"] = f"{pss0:.0f}->{r['pss1']:.0f}"
                 s.stop()
                 row.append(r)
             k, l = row
+            results.append((transport, rate, k, l))
             ratio = l["rate"] / k["rate"] if k["rate"] else float("nan")
             print(f"| {title} | {k['rate']:,.0f} | {l['rate']:,.0f} | {ratio:.2f}x | {k['failed']}/{l['failed']} | "
                   f"{k['retrans']}/{l['retrans']} | {k['p50']:.0f}/{k['p99']:.0f} | {l['p50']:.0f}/{l['p99']:.0f} | "
@@ -286,11 +315,13 @@ def main():
             s.stop()
             row.append(r)
         k, l = row
+        keepalive = l["core"]
         print(f"| | {k['core']:.1f} % | {l['core']:.1f} % | {k['failed']}/{l['failed']} |", flush=True)
         ok = ok and l["failed"] == 0
         print()
         print("| unloaded round trip (one REGISTER at a time) | Kamailio p50/p99 us | labcm p50/p99 us | labcm/Kamailio p50 |")
         print("|---|---|---|---|")
+        trips = []
         for transport in ("udp", "tcp"):
             row = []
             for s in servers:
@@ -298,7 +329,9 @@ def main():
                 row.append(probe(s.port, transport, args.probe))
                 s.stop()
             (k50, k99), (l50, l99) = row
+            trips.append((l50, k50, l99, k99))
             print(f"| {transport.upper()} | {k50:.0f}/{k99:.0f} | {l50:.0f}/{l99:.0f} | {l50 / k50:.2f}x |", flush=True)
+        print_goals(results, keepalive, trips)
         return 0 if ok else 1
     finally:
         for s in servers:
