@@ -179,7 +179,7 @@ private:
 
     void dropRenderCache(const Event& e);
     void warmRenderCache();
-    void refreshRegistrar(const Event&) { refreshRegistrar(); }
+    void refreshRegistrar(const Event& e);
     void refreshDhcpDevices(const Event&);
     void reconfigureDhcp(const Event&);
     void adminRow(const Event& e) { adminHttp_->deviceChanged(e.mac); }
@@ -358,6 +358,15 @@ Server::Server(const DataDir& dir)
 }
 
 void Server::refreshRegistrar() { sip_.setDevices(deviceViews(reader_, autoRegistration_.pending())); }
+
+// One phone changed: only its view goes to the registrar, not the whole lab's.
+void Server::refreshRegistrar(const Event& e) {
+    if (!changesOneDeviceRow(e.kind) || e.mac.empty()) return refreshRegistrar();
+    if (auto d = store::DeviceStore(reader_).get(e.mac)) return sip_.addDevice(deviceView(*d));
+    const auto& pending = autoRegistration_.pending();
+    if (auto it = pending.find(e.mac); it != pending.end()) return sip_.addDevice(deviceView(it->second));
+    sip_.removeDevice(e.mac);
+}
 
 void Server::refreshDhcpDevices(const Event&) {
     std::map<std::string, dhcp::Addr> reserved;

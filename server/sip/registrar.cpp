@@ -57,6 +57,11 @@ void Registrar::upsertDevice(DeviceView device) {
     devices_.insert_or_assign(std::move(mac), std::move(device));
 }
 
+bool Registrar::removeDevice(const std::string& mac) {
+    devices_.erase(mac);
+    return bindings_.erase(mac) > 0;
+}
+
 const DeviceView* Registrar::device(const std::string& mac) const {
     auto it = devices_.find(mac);
     return it == devices_.end() ? nullptr : &it->second;

@@ -98,6 +98,8 @@ public:
     void setDevices(std::vector<DeviceView> devices);
     /// @brief Adds or replaces one device (its live binding, if any, takes the new lines).
     void upsertDevice(DeviceView device);
+    /// @brief Forgets one device and its binding. @return true when it had a binding.
+    bool removeDevice(const std::string& mac);
     void setGrantedSeconds(int seconds);
     const DeviceView* device(const std::string& mac) const;
 

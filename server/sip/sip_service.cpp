@@ -300,6 +300,15 @@ void SipService::addDevice(DeviceView device) {
                        limits::kSipApplyWait);
 }
 
+void SipService::removeDevice(std::string mac) {
+    impl_->postAndWait(
+        [impl = impl_.get(), mac = std::move(mac)] {
+            impl->registrar.removeDevice(mac);
+            impl->dropTport(mac);
+        },
+        limits::kSipApplyWait);
+}
+
 void SipService::control(std::string mac, PhoneAction action, std::string configStamp,
                          std::function<void(ControlResult)> done) {
     impl_->post([impl = impl_.get(), mac = std::move(mac), action, stamp = std::move(configStamp),

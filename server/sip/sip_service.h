@@ -61,6 +61,9 @@ public:
     /// @brief Adds or replaces one device in the registrar's view; returns once applied, as
     /// setDevices (auto-registration: the registrar knows the device before its file is served).
     void addDevice(DeviceView device);
+    /// @brief Removes one device from the registrar's view (its binding and its connection go);
+    /// returns once applied, as setDevices.
+    void removeDevice(std::string mac);
 
     /// @brief Sends `Event: service-control` to the phone over its own connection (TCP) or
     /// to its contact (UDP); `done` runs on the sofia thread with the outcome: post onwards.

@@ -212,6 +212,16 @@ class Registrar(LabcmTestCase):
         # Nothing was shed: the kernel's drop count of the SIP UDP socket, in status and /metrics.
         self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["sip_udp_dropped"], 0)
 
+    def test_a_removed_device_is_refused_at_once_and_its_binding_is_gone(self):
+        """One device's removal reaches the registrar as that device alone (not the lab's list),
+        before `device rm` returns: its next REGISTER is already a 404."""
+        self.finish(self.sipp("register_only.xml", "t1"))
+        self.stored_registration(MAC, state="registered")
+        self.ok("device", "rm", f"SEP{MAC}")
+        self.finish(self.sipp("register_unknown.xml", "u1"))
+        r = self.labcm("device", "restart", f"SEP{MAC}")
+        self.assertEqual(r.returncode, 1)
+
     def test_unknown_device_gets_404_and_an_event(self):
         p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")
         self.finish(p)

@@ -208,3 +208,15 @@ TEST_CASE("registrar: a retransmitted REGISTER (same Call-ID and CSeq) gets the 
     CHECK_FALSE(fresh.retransmission);
     CHECK((fresh.outcome == RegisterOutcome::NewRegistration));
 }
+
+TEST_CASE("registrar: one device removed takes its binding with it; the others stay") {
+    auto r = makeRegistrar();
+    REQUIRE((r.onRegister(first(), t0, w0).outcome == RegisterOutcome::NewRegistration));
+    REQUIRE((r.onRegister(first("001122AABBCD"), t0, w0).outcome == RegisterOutcome::NewRegistration));
+    CHECK(r.removeDevice("001122AABBCC"));
+    CHECK_FALSE(r.device("001122AABBCC"));
+    CHECK_FALSE(r.binding("001122AABBCC"));
+    CHECK(r.binding("001122AABBCD"));
+    CHECK((r.onRegister(keepAlive(), t0 + 60s, w0).outcome == RegisterOutcome::UnknownDevice));
+    CHECK_FALSE(r.removeDevice("001122AABBCC")); // no binding left
+}
