@@ -41,8 +41,8 @@ public:
 
     // --- the sofia thread: loop (sip_service.cpp) ----------------------------------------
     void run(std::promise<void>& ready, std::vector<DeviceView> devices, std::vector<store::RegistrationRecord> restored);
-    /// @brief Creates the agent, the default leg, digest, the sweep timer; throws when the
-    /// address cannot be bound.
+    /// @brief Creates the agent, the leg (NOTIFYs, and the transactions onMessage makes), digest,
+    /// the timers; throws when the address cannot be bound.
     void createStack();
     void restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored);
     static int onWake(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t* arg);
