@@ -4,6 +4,7 @@ Tests wait for facts, never for time: a started server is used once its `status`
 ready (every listener bound), and anything the server does behind its answers (log lines,
 events, registrations and sightings saved through its writer thread) is asserted through
 LabcmTestCase.eventually, the one polling loop (poll() below), with a bounded deadline."""
+import fcntl
 import json
 import os
 import random
@@ -44,6 +45,29 @@ def poll(check, seconds, step=POLL_STEP):
             break
         time.sleep(min(step, left))
     return False, why
+
+
+# Ports this process reserved: the lock files stay open (locked) until the process ends.
+_RESERVED_PORTS = {}
+
+
+def reserve_port(port):
+    """Reserves `port` among every test process on this machine (two test runs at once
+    included) with an exclusive lock on /tmp/labcm-test-ports/<port>: a port found free is
+    otherwise free for two processes at the same moment, and the second server's bind fails
+    (seen: EADDRINUSE on a TFTP port under two CI runs at once). Released when the process ends."""
+    if port in _RESERVED_PORTS:
+        return False  # handed out already: one port per use
+    folder = os.path.join(tempfile.gettempdir(), "labcm-test-ports")
+    os.makedirs(folder, mode=0o1777, exist_ok=True)
+    fd = os.open(os.path.join(folder, str(port)), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _RESERVED_PORTS[port] = fd
+    return True
 
 
 def ephemeral_port_range():
@@ -138,6 +162,8 @@ class LabcmTestCase(unittest.TestCase):
         first, last = (10000, lo - 1) if lo > 11000 else (hi + 1, 65535)
         for _ in range(200):
             port = random.randint(first, last)
+            if not reserve_port(port):
+                continue  # another test process (of any test run on this machine) has it
             try:
                 for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
                     with socket.socket(socket.AF_INET, k) as s:
