@@ -101,6 +101,7 @@ void FileNamespace::applyChangesRead(bool all, const std::set<std::string>& macs
     if (all) {
         std::unique_lock lock(cacheMutex_);
         cache_.clear();
+        references_.clear(); // the next renders may differ: new references, from them
         labStale_ = true;
         // Render ahead of the phones: XMLDefault and the static files first, then every device.
         warmQueue_ = staticKeys();
@@ -246,43 +247,52 @@ std::size_t FileNamespace::cached() const {
     return cache_.size();
 }
 
+std::size_t FileNamespace::cachedBytes() const {
+    std::shared_lock lock(cacheMutex_);
+    std::size_t n = 0;
+    for (const auto& [key, e] : cache_) n += e.body.packedSize();
+    return n;
+}
+
 std::optional<FileResult> FileNamespace::resolveFast(std::string_view rawName) const {
     auto name = parseRequestName(rawName);
     if (auto r = unrendered(name)) return r;
     if (applied_.load(std::memory_order_acquire) != announced_.load(std::memory_order_acquire))
         return std::nullopt; // a change is not applied yet: the io thread answers
+    return cachedAnswer(name);
+}
+
+std::optional<FileResult> FileNamespace::cachedAnswer(const RequestName& name) const {
     std::shared_lock lock(cacheMutex_);
     auto it = cache_.find(name.lower);
     if (it == cache_.end() || !fresh(it->second)) return std::nullopt;
-    ++cacheHits_;
     FileResult r;
+    try {
+        r.body = it->second.body.unpack();
+    } catch (const std::exception& e) {
+        spdlog::error("provision: {} rendered again: {}", name.lower, e.what());
+        return std::nullopt;
+    }
+    ++cacheHits_;
     r.mac = name.mac;
     r.contentType = "text/xml";
     r.kind = FileResult::Kind::Rendered;
-    r.body = it->second.body;
     return r;
 }
 
 FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     applyChanges();
+    if (auto cached = cachedAnswer(name)) return std::move(*cached);
     FileResult r;
     r.mac = name.mac;
     r.contentType = "text/xml";
-    {
-        std::shared_lock lock(cacheMutex_);
-        if (auto it = cache_.find(name.lower); it != cache_.end() && fresh(it->second)) {
-            ++cacheHits_;
-            r.kind = FileResult::Kind::Rendered;
-            r.body = it->second.body;
-            return r;
-        }
-    }
     // What the render is made from besides the database, noted before it is read.
     CacheEntry entry;
     entry.watchGeneration = watch_.generation();
     entry.templateGeneration = templates_.generation();
     DirStamp& checked = entry.dirs;
     bool pendingDevice = false;
+    std::string kind = name.lower; // what it is packed against: its model's reference, or its own
     try {
         switch (name.kind) {
         case NameKind::DeviceConfig: {
@@ -301,6 +311,7 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
                 return r;
             }
             r.body = renderDeviceConfig(*d, inputs(d->model, checked), templates_);
+            kind = "sep:" + d->model;
             break;
         }
         case NameKind::DefaultConfig: r.body = renderDefaultConfig(inputs("", checked), templates_); break;
@@ -315,7 +326,9 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
     ++renders_;
     r.kind = FileResult::Kind::Rendered;
     if (pendingDevice) return r;
-    entry.body = r.body;
+    auto& ref = references_[kind];
+    if (!ref) ref = std::make_shared<const PackReference>(r.body);
+    entry.body = PackedText::pack(r.body, ref);
     store(name.lower, std::move(entry));
     return r;
 }

@@ -21,6 +21,7 @@
 #include "provision/files_dir.h"
 #include "provision/folder_watch.h"
 #include "provision/names.h"
+#include "provision/packed_text.h"
 #include "provision/renderer.h"
 #include "store/sqlite.h"
 
@@ -84,10 +85,12 @@ public:
     std::uint64_t renders() const { return renders_; }
     std::uint64_t cacheHits() const { return cacheHits_; }
     std::size_t cached() const;
+    /// @brief Bytes the cached files hold, packed (their references not counted).
+    std::size_t cachedBytes() const;
 
 private:
     struct CacheEntry {
-        std::string body;
+        PackedText body; ///< packed against its kind's reference (references_)
         std::uint64_t templateGeneration = 0;
         DirStamp dirs; ///< the folders its locale lookups went through: unchanged = same answers
         /// Its folders and the template folder are watched: fresh while watch_'s generation is
@@ -107,6 +110,8 @@ private:
     /// @brief The answer for names that are not rendered (nullopt for rendered ones).
     std::optional<FileResult> unrendered(const RequestName& name) const;
     bool fresh(const CacheEntry& e) const;
+    /// @brief The cached answer when it is there and fresh (any thread).
+    std::optional<FileResult> cachedAnswer(const RequestName& name) const;
     void eraseCached(const std::string& key);
     /// @brief Caches a render made from `entry`'s inputs, read after `entry.watchGeneration`.
     void store(const std::string& key, CacheEntry entry);
@@ -135,6 +140,9 @@ private:
     std::unordered_map<std::string, std::set<std::string>> devicesOf_; ///< dn -> the MACs with it
     std::map<std::pair<char, std::size_t>, std::size_t> shapes_;        ///< (first digit, length) -> DNs
     std::vector<std::string> warmQueue_; ///< names to render ahead of the phones
+    /// What cached files are packed against, per kind (a model's SEP file, XMLDefault, each
+    /// static file): the first of its kind rendered since the last invalidate().
+    std::unordered_map<std::string, std::shared_ptr<const PackReference>> references_;
 
     // The cache: changed on the io thread under a unique lock, read from any thread.
     mutable std::shared_mutex cacheMutex_;

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "provision/namespace_fixture.h"
 #include "store/device_store.h"
 
@@ -165,4 +167,34 @@ TEST_CASE("render cache: a device being auto-registered is served but not cached
     CHECK(lab.get(name).find("5000") != std::string::npos);
     CHECK(asked == 2); // no cached copy outlives a commit that might fail
     CHECK_FALSE(lab.files.resolveFast(name));
+}
+
+TEST_CASE("render cache: files are kept packed against their model's first render, and come back byte for byte") {
+    Lab lab;
+    std::vector<std::string> rendered;
+    for (int i = 0; i < 20; ++i) {
+        auto mac = fmt::format("0011223344{:02X}", i);
+        lab.addDevice(mac, std::to_string(3000 + i));
+        rendered.push_back(lab.get("SEP" + mac + ".cnf.xml")); // rendered now, then cached
+    }
+    auto renders = lab.files.renders();
+    std::size_t plain = 0;
+    for (int i = 0; i < 20; ++i) {
+        auto name = fmt::format("SEP0011223344{:02X}.cnf.xml", i);
+        auto fast = lab.files.resolveFast(name); // the path of the HTTP threads
+        REQUIRE(fast);
+        CHECK(fast->body == rendered[i]);
+        CHECK(lab.get(name) == rendered[i]);
+        plain += rendered[i].size();
+    }
+    CHECK(lab.files.renders() == renders);
+    CHECK(lab.files.cachedBytes() * 10 < plain); // ~80 bytes each instead of ~6.6 KiB
+
+    // The device whose render is the reference changes: the others still unpack against it.
+    auto first = store::DeviceStore(lab.writer).get("001122334400");
+    first->loadOverride = "sip8845_65.14-3-1-0001-99";
+    store::DeviceStore(lab.writer).update(*first, false, 3);
+    lab.files.deviceChanged("001122334400");
+    CHECK(lab.get("SEP001122334400.cnf.xml") != rendered[0]);
+    for (int i = 1; i < 20; ++i) CHECK(lab.get(fmt::format("SEP0011223344{:02X}.cnf.xml", i)) == rendered[i]);
 }
