@@ -47,7 +47,7 @@ std::string metricsText(store::Db& reader, const EventCounts& counts, const json
                     out += fmt::format("{} {}\n", name, v2.to_number<double>());
                 }
         } else if (v.is_number() && !key.ends_with("_port")) {
-            bool gauge = key.ends_with("_active") || key == "render_cache_files";
+            bool gauge = key.ends_with("_active") || key == "render_cache_files" || key == "render_cache_bytes";
             auto name = fmt::format("labcm_{}{}", key, gauge ? "" : "_total");
             metric(name, gauge ? "gauge" : "counter", key);
             out += fmt::format("{} {}\n", name, v.to_number<double>());

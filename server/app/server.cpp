@@ -448,6 +448,7 @@ json::object Server::status() {
               {"renders", files_.renders()},
               {"render_cache_hits", files_.cacheHits()},
               {"render_cache_files", files_.cached()},
+              {"render_cache_bytes", files_.cachedBytes()},
               {"sip_port", sip_.port()},
               {"sip_udp_dropped", sip_.udpDropped()},
               {"dhcp", dhcpStatus(dhcp_)}});
