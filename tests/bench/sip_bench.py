@@ -120,12 +120,19 @@ class LabcmSip:
         self.lab.import_lab([f"{mac(i)},8845,bench desk {i},,tcp,{1000 + i}" for i in range(1, phones + 1)])
         self.port = self.lab.ports["sip"]
         self.log = os.path.join(work, "serve.log")
+        # Every load starts from the imported lab with no registrations, as Kamailio starts
+        # empty: labcm restores the last load's registrations, and the phones' REGISTERs would
+        # be refreshes.
+        self.pristine = self.lab.data + ".pristine"
+        shutil.copytree(self.lab.data, self.pristine)
 
     @property
     def proc(self):
         return self.lab.proc
 
     def start(self):
+        shutil.rmtree(self.lab.data)
+        shutil.copytree(self.pristine, self.lab.data)
         self.lab.start(open(self.log, "a"))
         wait_port(self.port)
 
