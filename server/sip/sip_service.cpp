@@ -150,12 +150,13 @@ void SipService::Impl::createStack() {
                                  TAG_END()));
     s.credsHome.reset(static_cast<su_home_t*>(su_home_new(sizeof(su_home_t))));
     s.sweepTimer.reset(su_timer_create(su_root_task(s.root.get()), 1000));
-    su_timer_set_interval(s.sweepTimer.get(), &Impl::onSweep, reinterpret_cast<su_timer_arg_t*>(this), 1000);
+    // set_for_ever: again and again at the timer's interval (su_timer_set_interval fires once).
+    su_timer_set_for_ever(s.sweepTimer.get(), &Impl::onSweep, reinterpret_cast<su_timer_arg_t*>(this));
     const auto every = static_cast<su_duration_t>(limits::kSipRefreshSaveInterval.count());
     s.refreshTimer.reset(su_timer_create(su_root_task(s.root.get()), every));
-    su_timer_set_interval(
+    su_timer_set_for_ever(
         s.refreshTimer.get(), [](su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) { reinterpret_cast<Impl*>(arg)->flushRefreshes(); },
-        reinterpret_cast<su_timer_arg_t*>(this), every);
+        reinterpret_cast<su_timer_arg_t*>(this));
     if (auto* c = nta_agent_contact(s.agent.get()); c && c->m_url->url_port)
         boundPort = static_cast<std::uint16_t>(std::atoi(c->m_url->url_port));
     else
