@@ -130,9 +130,6 @@ inline constexpr std::size_t kSipUdpReceiveBuffer = 8 * 1024 * 1024;
 /// backlog; past 2 MiB it answers 413 and closes): a small buffer makes a sender that outruns
 /// labcm wait in TCP flow control instead. ~60 REGISTERs; a phone sends one at a time.
 inline constexpr std::size_t kSipTcpReceiveBuffer = 32 * 1024;
-/// Accept backlog of the SIP TCP listener (the kernel caps it at net.core.somaxconn, 4096 on
-/// Debian 12): a boot storm of TCP phones connects at once; sofia-sip's own 64 overflowed.
-inline constexpr int kSipListenBacklog = 4096;
 /// TFTP: options in one request (RFC 2347 defines four that matter; clients send <= 6).
 inline constexpr std::size_t kTftpMaxOptions = 16;
 /// TFTP: block size bounds, bytes (RFC 2348: 8..65464).

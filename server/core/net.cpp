@@ -71,14 +71,6 @@ void setReceiveBuffers(const std::vector<int>& fds, std::size_t bytes) {
     for (int fd : fds) setReceiveBuffer(fd, bytes);
 }
 
-void setListenBacklog(const std::vector<int>& fds, int backlog) {
-    for (int fd : fds) {
-        int listening = 0;
-        socklen_t len = sizeof listening;
-        if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening) ::listen(fd, backlog);
-    }
-}
-
 std::uint64_t receiveDrops(int fd) {
     std::uint32_t info[SK_MEMINFO_VARS] = {};
     socklen_t len = sizeof info;

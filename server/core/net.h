@@ -33,12 +33,6 @@ std::vector<int> socketsBoundTo(int type, std::uint16_t port);
 /// connections it accepts.
 void setReceiveBuffers(const std::vector<int>& fds, std::size_t bytes);
 
-/// @brief Raises the accept backlog of each listening socket of `fds` to `backlog` (the kernel
-/// caps it at net.core.somaxconn); other sockets are left alone. sofia-sip listens with 64:
-/// phones connecting faster than one poll turn each overflowed it and waited out SYN retries
-/// (1 s, 3 s, ...).
-void setListenBacklog(const std::vector<int>& fds, int backlog);
-
 /// @brief Datagrams the kernel dropped on a socket because its receive buffer was full
 /// (SO_MEMINFO); 0 when it cannot tell.
 std::uint64_t receiveDrops(int fd);

@@ -165,9 +165,7 @@ void SipService::Impl::createStack() {
     // is capped by net.core.rmem_max), so REGISTERs of a burst were dropped by the kernel.
     udpSockets = net::socketsBoundTo(SOCK_DGRAM, boundPort);
     net::setReceiveBuffers(udpSockets, limits::kSipUdpReceiveBuffer);
-    auto listeners = net::socketsBoundTo(SOCK_STREAM, boundPort);
-    net::setReceiveBuffers(listeners, limits::kSipTcpReceiveBuffer);
-    net::setListenBacklog(listeners, limits::kSipListenBacklog);
+    net::setReceiveBuffers(net::socketsBoundTo(SOCK_STREAM, boundPort), limits::kSipTcpReceiveBuffer);
 }
 
 void SipService::Impl::restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored) {

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,7 +29,7 @@ TEST_CASE("ipv4: dotted quads in and out; anything else refused") {
         CHECK_MESSAGE(!parseIpv4(bad), bad);
 }
 
-TEST_CASE("receive buffers and backlog: every socket of the type bound to the port gets the size (a listener its backlog), others are left alone") {
+TEST_CASE("receive buffers: every socket of the type bound to the port gets the size, others are left alone") {
     auto bound = [](int type, std::uint16_t port) {
         int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
         REQUIRE(fd >= 0);
@@ -84,29 +83,6 @@ TEST_CASE("receive buffers and backlog: every socket of the type bound to the po
         int accepted = ::accept(listener, nullptr, nullptr);
         REQUIRE(accepted >= 0);
         CHECK(rcvbuf(accepted) == 64 * 1024);
-        for (int fd : {accepted, client, udp, listener}) ::close(fd);
-    }
-    SUBCASE("TCP: a listener's accept backlog is raised; a connected socket and a UDP socket are left alone") {
-        auto backlog = [](int fd) { // a listener's TCP_INFO: tcpi_sacked is its accept backlog
-            tcp_info info{};
-            socklen_t len = sizeof info;
-            REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) == 0);
-            return info.tcpi_sacked;
-        };
-        int listener = bound(SOCK_STREAM, 0);
-        REQUIRE(::listen(listener, 4) == 0);
-        CHECK(backlog(listener) == 4);
-        int udp = bound(SOCK_DGRAM, portOf(listener));
-        int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(portOf(listener));
-        REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        net::setListenBacklog({listener, udp, client}, 100);
-        CHECK(backlog(listener) == 100);
-        int accepted = ::accept(listener, nullptr, nullptr);
-        CHECK(accepted >= 0);
         for (int fd : {accepted, client, udp, listener}) ::close(fd);
     }
 }
