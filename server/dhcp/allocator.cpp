@@ -19,18 +19,51 @@ std::optional<LeaseState> leaseStateFromString(std::string_view s) {
     return std::nullopt;
 }
 
-void Allocator::setPools(std::vector<Pool> pools) { pools_ = std::move(pools); }
+void Allocator::setPools(std::vector<Pool> pools) {
+    pools_ = std::move(pools);
+    fresh_.clear(); // each pool's cursor starts again at its first address
+}
 
 void Allocator::setReservations(std::map<std::string, Addr> reservations) {
     reservedByMac_ = std::move(reservations);
     reservedByAddr_.clear();
     for (const auto& [mac, a] : reservedByMac_) reservedByAddr_[a] = mac;
+    fresh_.clear(); // the cursors skipped the old reserved addresses
 }
 
 void Allocator::load(const std::vector<Lease>& leases) {
     leases_.clear();
+    leasesOfMac_.clear();
+    byEnd_.clear();
     offers_.clear();
-    for (const auto& l : leases) leases_[l.address] = l;
+    offerOfMac_.clear();
+    offerOrder_.clear();
+    fresh_.clear();
+    for (const auto& l : leases) put(l);
+}
+
+void Allocator::put(const Lease& l) {
+    if (auto it = leases_.find(l.address); it != leases_.end()) {
+        byEnd_.erase({it->second.expiresMs, l.address});
+        if (it->second.mac != l.mac) {
+            auto m = leasesOfMac_.find(it->second.mac);
+            m->second.erase(l.address);
+            if (m->second.empty()) leasesOfMac_.erase(m);
+        }
+    }
+    leases_[l.address] = l;
+    leasesOfMac_[l.mac].insert(l.address);
+    byEnd_.insert({l.expiresMs, l.address});
+}
+
+void Allocator::drop(Addr a) {
+    auto it = leases_.find(a);
+    if (it == leases_.end()) return;
+    byEnd_.erase({it->second.expiresMs, a});
+    auto m = leasesOfMac_.find(it->second.mac);
+    m->second.erase(a);
+    if (m->second.empty()) leasesOfMac_.erase(m);
+    leases_.erase(it);
 }
 
 const Pool* Allocator::poolFor(Addr link) const {
@@ -48,50 +81,104 @@ std::optional<Addr> Allocator::reservationOf(const std::string& mac) const {
 bool Allocator::freeFor(const std::string& mac, Addr a, Addr self, std::int64_t nowMs) const {
     if (a == self) return false;
     if (auto r = reservedByAddr_.find(a); r != reservedByAddr_.end() && r->second != mac) return false;
-    if (auto l = leases_.find(a); l != leases_.end() && l->second.mac != mac && l->second.active(nowMs)) return false;
-    // A declined address stays out even for the client that declined it.
-    if (auto l = leases_.find(a); l != leases_.end() && l->second.state == LeaseState::Declined && l->second.active(nowMs))
-        return false;
+    if (auto l = leases_.find(a); l != leases_.end() && l->second.active(nowMs)) {
+        if (l->second.mac != mac) return false;
+        // A declined address stays out even for the client that declined it.
+        if (l->second.state == LeaseState::Declined) return false;
+    }
     if (auto o = offers_.find(a); o != offers_.end() && o->second.mac != mac && o->second.expiresMs > nowMs) return false;
     return true;
 }
 
+void Allocator::giveBack(Addr a) {
+    if (leases_.contains(a)) return; // used: found through byEnd_ once it has ended
+    for (auto& [name, f] : fresh_)
+        if (a >= f.first && a <= f.last && (f.next == 0 || a < f.next)) f.returned.insert(a);
+}
+
+void Allocator::eraseOffer(Addr a) {
+    auto it = offers_.find(a);
+    if (it == offers_.end()) return;
+    if (auto m = offerOfMac_.find(it->second.mac); m != offerOfMac_.end() && m->second == a) offerOfMac_.erase(m);
+    offers_.erase(it);
+}
+
+void Allocator::lapseOffers(std::int64_t nowMs) {
+    while (!offerOrder_.empty() && offerOrder_.front().first <= nowMs) {
+        auto [expires, a] = offerOrder_.front();
+        offerOrder_.pop_front();
+        // Only the offer this entry was made for: a later offer of the address has its own entry.
+        if (auto it = offers_.find(a); it != offers_.end() && it->second.expiresMs == expires) {
+            eraseOffer(a);
+            giveBack(a);
+        }
+    }
+}
+
+Addr Allocator::hold(const std::string& mac, Addr a, std::int64_t nowMs) {
+    // One offer per client: a new DISCOVER replaces the last one.
+    dropOffer(mac);
+    eraseOffer(a); // a lapsed offer to another client still in place
+    auto expires = nowMs + offerHoldMs_;
+    offers_[a] = Offer{mac, expires};
+    offerOfMac_[mac] = a;
+    offerOrder_.emplace_back(expires, a);
+    return a;
+}
+
+std::optional<Addr> Allocator::neverUsed(const Pool& pool, const std::string& mac, Addr self, std::int64_t nowMs) {
+    auto [it, added] = fresh_.try_emplace(pool.name);
+    auto& f = it->second;
+    if (added || f.first != pool.first || f.last != pool.last) f = Fresh{pool.first, pool.last, pool.first, {}};
+    auto usable = [&](Addr a) { return !leases_.contains(a) && pool.inRange(a) && freeFor(mac, a, self, nowMs); };
+    // The candidates, lowest first: a returned address (below the cursor), the cursor's, and
+    // the address this client was offered last (its DISCOVER again gets the same offer).
+    std::optional<Addr> best;
+    while (!f.returned.empty() && !best) {
+        Addr a = *f.returned.begin();
+        if (usable(a)) best = a;
+        else f.returned.erase(f.returned.begin()); // held again: given back again when it is free
+    }
+    // The cursor passes each address once: leased, offered to another, reserved or our own.
+    while (f.next != 0 && !usable(f.next)) f.next = f.next == f.last ? 0 : f.next + 1;
+    if (f.next != 0 && (!best || f.next < *best)) best = f.next;
+    if (auto own = offerOfMac_.find(mac); own != offerOfMac_.end() && usable(own->second) && (!best || own->second < *best))
+        best = own->second;
+    if (!best) return std::nullopt;
+    if (*best == f.next) f.next = f.next == f.last ? 0 : f.next + 1;
+    else f.returned.erase(*best);
+    return best;
+}
+
+std::optional<Addr> Allocator::endedLongestAgo(const Pool& pool, const std::string& mac, Addr self,
+                                               std::int64_t nowMs) const {
+    // byEnd_ is ordered by end time: the leases that ended come first, the oldest first.
+    for (auto it = byEnd_.begin(); it != byEnd_.end() && it->first <= nowMs; ++it) {
+        const auto& l = leases_.at(it->second);
+        if (pool.inRange(it->second) && !l.active(nowMs) && freeFor(mac, it->second, self, nowMs)) return it->second;
+    }
+    return std::nullopt;
+}
+
 std::optional<Addr> Allocator::offer(const Pool& pool, const std::string& mac, std::optional<Addr> requested, Addr self,
                                      std::int64_t nowMs, std::string& why) {
-    auto hold = [&](Addr a) {
-        // One offer per client: a new DISCOVER replaces the last one.
-        dropOffer(mac);
-        offers_[a] = Offer{mac, nowMs + offerHoldMs_};
-        return a;
-    };
+    lapseOffers(nowMs);
     if (auto r = reservationOf(mac); r && pool.inSubnet(*r)) {
-        if (freeFor(mac, *r, self, nowMs)) return hold(*r);
+        if (freeFor(mac, *r, self, nowMs)) return hold(mac, *r, nowMs);
         why = fmt::format("its reserved address {} is held by another client", addrText(*r));
         return std::nullopt;
     }
-    for (const auto& [a, l] : leases_)
-        if (l.mac == mac && l.pool == pool.name && l.state != LeaseState::Declined && pool.inRange(a) &&
-            freeFor(mac, a, self, nowMs))
-            return hold(a);
-    if (requested && pool.inRange(*requested) && freeFor(mac, *requested, self, nowMs) &&
-        !leases_.contains(*requested))
-        return hold(*requested);
-    for (Addr a = pool.first;; ++a) {
-        if (!leases_.contains(a) && freeFor(mac, a, self, nowMs)) return hold(a);
-        if (a == pool.last) break;
-    }
-    // Every address has been used once: the lease that ended longest ago goes first.
-    std::optional<Addr> best;
-    std::int64_t bestEnd = 0;
-    for (auto it = leases_.lower_bound(pool.first); it != leases_.end() && it->first <= pool.last; ++it) {
-        const auto& l = it->second;
-        if (l.active(nowMs) || !freeFor(mac, it->first, self, nowMs)) continue;
-        if (!best || l.expiresMs < bestEnd) {
-            best = it->first;
-            bestEnd = l.expiresMs;
+    if (auto own = leasesOfMac_.find(mac); own != leasesOfMac_.end())
+        for (Addr a : own->second) {
+            const auto& l = leases_.at(a);
+            if (l.pool == pool.name && l.state != LeaseState::Declined && pool.inRange(a) && freeFor(mac, a, self, nowMs))
+                return hold(mac, a, nowMs);
         }
-    }
-    if (best) return hold(*best);
+    if (requested && pool.inRange(*requested) && freeFor(mac, *requested, self, nowMs) && !leases_.contains(*requested))
+        return hold(mac, *requested, nowMs);
+    if (auto a = neverUsed(pool, mac, self, nowMs)) return hold(mac, *a, nowMs);
+    // Every address has been used once: the lease that ended longest ago goes first.
+    if (auto a = endedLongestAgo(pool, mac, self, nowMs)) return hold(mac, *a, nowMs);
     why = fmt::format("pool {} has no free address ({} addresses, all leased, offered, reserved or declined)",
                       pool.name, pool.size());
     return std::nullopt;
@@ -122,32 +209,42 @@ Allocator::Granted Allocator::grant(const Pool& pool, Lease lease, std::int64_t 
     lease.expiresMs = nowMs + std::int64_t{pool.leaseSeconds} * 1000;
     lease.updatedMs = nowMs;
     g.save.push_back(lease);
-    for (auto& [a, l] : leases_)
-        if (a != lease.address && l.mac == lease.mac && l.pool == pool.name && l.state == LeaseState::Bound &&
-            l.active(nowMs)) {
+    if (auto own = leasesOfMac_.find(lease.mac); own != leasesOfMac_.end()) {
+        std::vector<Lease> moved; // collected first: put() changes the set walked here
+        for (Addr a : own->second) {
+            const auto& l = leases_.at(a);
+            if (a != lease.address && l.pool == pool.name && l.state == LeaseState::Bound && l.active(nowMs))
+                moved.push_back(l);
+        }
+        for (auto l : moved) {
             g.previous.push_back(l);
             l.state = LeaseState::Released;
             l.expiresMs = nowMs;
             l.updatedMs = nowMs;
+            put(l);
             g.save.push_back(l);
         }
-    offers_.erase(lease.address);
-    leases_[lease.address] = lease;
+    }
+    eraseOffer(lease.address);
+    put(lease);
     return g;
 }
 
 void Allocator::revert(const Granted& g) {
-    leases_.erase(g.save.front().address);
-    for (const auto& l : g.previous) leases_[l.address] = l;
+    drop(g.save.front().address);
+    for (const auto& l : g.previous) put(l);
+    giveBack(g.save.front().address);
 }
 
 std::optional<Lease> Allocator::release(const std::string& mac, Addr address, std::int64_t nowMs) {
     auto it = leases_.find(address);
     if (it == leases_.end() || it->second.mac != mac || it->second.state != LeaseState::Bound) return std::nullopt;
-    it->second.state = LeaseState::Released;
-    it->second.expiresMs = nowMs;
-    it->second.updatedMs = nowMs;
-    return it->second;
+    Lease l = it->second;
+    l.state = LeaseState::Released;
+    l.expiresMs = nowMs;
+    l.updatedMs = nowMs;
+    put(l);
+    return l;
 }
 
 std::optional<Lease> Allocator::decline(const std::string& mac, Addr address, std::int64_t holdMs, std::int64_t nowMs) {
@@ -163,18 +260,25 @@ std::optional<Lease> Allocator::decline(const std::string& mac, Addr address, st
     l.updatedMs = nowMs;
     if (l.pool.empty())
         if (auto* p = poolFor(address)) l.pool = p->name;
-    offers_.erase(address);
-    leases_[address] = l;
+    eraseOffer(address);
+    put(l);
     return l;
 }
 
 bool Allocator::forget(Addr address) {
-    offers_.erase(address);
-    return leases_.erase(address) > 0;
+    eraseOffer(address);
+    bool had = leases_.contains(address);
+    drop(address);
+    giveBack(address);
+    return had;
 }
 
 void Allocator::dropOffer(const std::string& mac) {
-    std::erase_if(offers_, [&](const auto& kv) { return kv.second.mac == mac; });
+    auto it = offerOfMac_.find(mac);
+    if (it == offerOfMac_.end()) return;
+    Addr a = it->second;
+    eraseOffer(a);
+    giveBack(a);
 }
 
 const Lease* Allocator::find(Addr address) const {

@@ -6,10 +6,19 @@
 // Offer order for a MAC in a pool: its reservation; its own lease (any state but declined);
 // the address it asks for (option 50) when free; the lowest never-used address; then the
 // address whose lease ended longest ago (expired or released, oldest first).
+//
+// Nothing a request does grows with the pool or the lease count: leases are indexed by
+// address, by MAC and by end time; offers by address and by MAC, and lapse in the order they
+// were made; each pool walks its never-used addresses once with a cursor, and an address the
+// cursor passed that comes free again without having been leased (a lapsed offer, a lease the
+// admin removed) waits in a sorted set.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <set>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,16 +107,39 @@ private:
         std::string mac;
         std::int64_t expiresMs;
     };
+    /// A pool's never-used addresses: every address below `next` was handed out, leased,
+    /// reserved or the server's own, unless it is in `returned`.
+    struct Fresh {
+        Addr first = 0, last = 0; ///< the pool's range
+        Addr next = 0;            ///< 0: the cursor has passed the last address
+        std::set<Addr> returned;
+    };
     /// @brief Nobody else holds `a` (lease, offer, reservation) at `nowMs`.
     bool freeFor(const std::string& mac, Addr a, Addr self, std::int64_t nowMs) const;
     std::optional<Addr> reservationOf(const std::string& mac) const;
+    std::optional<Addr> neverUsed(const Pool& pool, const std::string& mac, Addr self, std::int64_t nowMs);
+    std::optional<Addr> endedLongestAgo(const Pool& pool, const std::string& mac, Addr self, std::int64_t nowMs) const;
+    Addr hold(const std::string& mac, Addr a, std::int64_t nowMs);
+    /// @brief Drops the offers that lapsed by `nowMs` (oldest first).
+    void lapseOffers(std::int64_t nowMs);
+    void eraseOffer(Addr a);
+    /// @brief `a` may be free again without having been leased: back to its pool's fresh set.
+    void giveBack(Addr a);
+    /// @brief Every change of leases_ goes through these two, which keep the indexes.
+    void put(const Lease& l);
+    void drop(Addr a);
 
     std::int64_t offerHoldMs_;
     std::vector<Pool> pools_;
     std::map<std::string, Addr> reservedByMac_;
     std::map<Addr, std::string> reservedByAddr_;
     std::map<Addr, Lease> leases_;
+    std::unordered_map<std::string, std::set<Addr>> leasesOfMac_;
+    std::set<std::pair<std::int64_t, Addr>> byEnd_; ///< (expiresMs, address) of every lease
     std::map<Addr, Offer> offers_;
+    std::unordered_map<std::string, Addr> offerOfMac_;
+    std::deque<std::pair<std::int64_t, Addr>> offerOrder_; ///< (expiresMs, address) as made
+    std::unordered_map<std::string, Fresh> fresh_; ///< by pool name
 };
 
 /// @brief Cisco-only mode: the client is answered when its option 60 names a Cisco phone

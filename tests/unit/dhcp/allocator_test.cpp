@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <map>
+
+#include <fmt/format.h>
+
 #include "dhcp/allocator.h"
 #include "store/device_store.h"
 #include "dhcp/dhcp_store.h"
@@ -275,4 +279,132 @@ TEST_CASE("device store: a DHCP reservation belongs to one device") {
     CHECK(validateDevice(bad)->field == "dhcp_address");
     bad.dhcpAddress = "224.0.0.1";
     CHECK(validateDevice(bad)->field == "dhcp_address");
+}
+
+namespace {
+
+// The allocator as it was first written: every rule by a walk over all leases and offers
+// (its cost grew with the lab). The indexed allocator must decide exactly as it did.
+struct WalkingAllocator {
+    std::int64_t hold;
+    std::map<Addr, Lease> leases;
+    std::map<Addr, std::pair<std::string, std::int64_t>> offers;
+    std::map<Addr, std::string> reservedByAddr;
+    std::map<std::string, Addr> reservedByMac;
+
+    bool freeFor(const std::string& mac, Addr a, Addr self, std::int64_t now) const {
+        if (a == self) return false;
+        if (auto r = reservedByAddr.find(a); r != reservedByAddr.end() && r->second != mac) return false;
+        if (auto l = leases.find(a); l != leases.end() && l->second.mac != mac && l->second.active(now)) return false;
+        if (auto l = leases.find(a); l != leases.end() && l->second.state == LeaseState::Declined && l->second.active(now))
+            return false;
+        if (auto o = offers.find(a); o != offers.end() && o->second.first != mac && o->second.second > now) return false;
+        return true;
+    }
+    Addr take(const std::string& mac, Addr a, std::int64_t now) {
+        std::erase_if(offers, [&](const auto& kv) { return kv.second.first == mac; });
+        offers[a] = {mac, now + hold};
+        return a;
+    }
+    std::optional<Addr> offer(const Pool& pool, const std::string& mac, std::optional<Addr> requested, Addr self,
+                              std::int64_t now) {
+        if (auto r = reservedByMac.find(mac); r != reservedByMac.end() && pool.inSubnet(r->second))
+            return freeFor(mac, r->second, self, now) ? std::optional(take(mac, r->second, now)) : std::nullopt;
+        for (const auto& [a, l] : leases)
+            if (l.mac == mac && l.pool == pool.name && l.state != LeaseState::Declined && pool.inRange(a) &&
+                freeFor(mac, a, self, now))
+                return take(mac, a, now);
+        if (requested && pool.inRange(*requested) && freeFor(mac, *requested, self, now) && !leases.contains(*requested))
+            return take(mac, *requested, now);
+        for (Addr a = pool.first; a <= pool.last; ++a)
+            if (!leases.contains(a) && freeFor(mac, a, self, now)) return take(mac, a, now);
+        std::optional<Addr> best;
+        std::int64_t bestEnd = 0;
+        for (const auto& [a, l] : leases)
+            if (pool.inRange(a) && !l.active(now) && freeFor(mac, a, self, now) && (!best || l.expiresMs < bestEnd)) {
+                best = a;
+                bestEnd = l.expiresMs;
+            }
+        if (best) return take(mac, *best, now);
+        return std::nullopt;
+    }
+    void grant(const Pool& pool, Lease l, std::int64_t now) {
+        l.pool = pool.name;
+        l.state = LeaseState::Bound;
+        l.expiresMs = now + std::int64_t{pool.leaseSeconds} * 1000;
+        for (auto& [a, o] : leases)
+            if (a != l.address && o.mac == l.mac && o.pool == pool.name && o.state == LeaseState::Bound && o.active(now)) {
+                o.state = LeaseState::Released;
+                o.expiresMs = now;
+            }
+        offers.erase(l.address);
+        leases[l.address] = l;
+    }
+};
+
+} // namespace
+
+TEST_CASE("allocator: decides as the walking allocator did, over 20,000 random requests") {
+    auto pool = makePool("10.150.0.100", "10.150.0.129"); // 30 addresses, 40 clients: exhaustion and reuse
+    pool.leaseSeconds = 30;
+    Allocator al(kHold);
+    al.setPools({pool});
+    WalkingAllocator ref{kHold, {}, {}, {}, {}};
+    std::uint32_t seed = 20261201;
+    auto rnd = [&](std::uint32_t n) {
+        seed = seed * 1664525u + 1013904223u;
+        return (seed >> 8) % n;
+    };
+    std::int64_t now = 0;
+    const Addr self = ip("10.150.0.110");
+    for (int step = 0; step < 20000; ++step) {
+        now += rnd(4000); // lease 30 s, offers 60 s: both lapse often
+        auto mac = fmt::format("0011223344{:02X}", rnd(40));
+        switch (rnd(10)) {
+        case 0: { // the admin reserves an address for a client, or takes the reservations away
+            std::map<std::string, Addr> r;
+            if (rnd(2)) r[mac] = pool.first + rnd(32); // sometimes outside the range
+            al.setReservations(r);
+            ref.reservedByMac = r;
+            ref.reservedByAddr.clear();
+            for (const auto& [m, a] : r) ref.reservedByAddr[a] = m;
+            break;
+        }
+        case 1: { // RELEASE of what it holds
+            Addr a = pool.first + rnd(30);
+            auto got = al.release(mac, a, now);
+            auto it = ref.leases.find(a);
+            bool refOk = it != ref.leases.end() && it->second.mac == mac && it->second.state == LeaseState::Bound;
+            REQUIRE(got.has_value() == refOk);
+            if (refOk) it->second.state = LeaseState::Released, it->second.expiresMs = now;
+            break;
+        }
+        case 2: { // the admin removes a lease
+            Addr a = pool.first + rnd(30);
+            REQUIRE(al.forget(a) == (ref.leases.erase(a) > 0));
+            ref.offers.erase(a);
+            break;
+        }
+        case 3: al.dropOffer(mac); std::erase_if(ref.offers, [&](const auto& kv) { return kv.second.first == mac; }); break;
+        default: { // DISCOVER (sometimes asking for an address), then REQUEST of the offer most of the time
+            std::optional<Addr> requested;
+            if (rnd(4) == 0) requested = pool.first + rnd(34);
+            std::string why;
+            auto got = al.offer(pool, mac, requested, self, now, why);
+            auto want = ref.offer(pool, mac, requested, self, now);
+            REQUIRE_MESSAGE(got == want, "step ", step, " mac ", mac, ": got ", got ? addrText(*got) : "none", ", want ",
+                            want ? addrText(*want) : "none");
+            if (!got || rnd(5) == 0) break;
+            auto v = al.check(pool, mac, *got, self, now);
+            REQUIRE(v.kind == (ref.freeFor(mac, *got, self, now) ? Verdict::Grant : Verdict::Nak));
+            if (v.kind != Verdict::Grant) break;
+            Lease l;
+            l.address = *got;
+            l.mac = mac;
+            al.grant(pool, l, now);
+            ref.grant(pool, l, now);
+        }
+        }
+    }
+    CHECK(al.leases().size() == ref.leases.size());
 }
