@@ -14,7 +14,7 @@ offered DORA/s of each --rate, and "flood" (perfdhcp as fast as it can). The ser
 pinned to CPU 0 and perfdhcp to CPU 1 (taskset), as in ../shared/peers/dhcp-tftp.
 
 Reported per load: ACK/s (REQUEST->ACK answers / seconds), lost % (DISCOVERs that did not end in
-an ACK), average DISCOVER->OFFER and REQUEST->ACK delay (perfdhcp), server CPU per ACK (utime
+an ACK; perfdhcp waits 1 s after the last request for the answers in flight, -W), average DISCOVER->OFFER and REQUEST->ACK delay (perfdhcp), server CPU per ACK (utime
 + stime of the server process, /proc); ratios against Kea; then issue 18's goals.
 
 Root only (namespaces, port 67). Every process started here is stopped by PID; all traffic
@@ -120,7 +120,7 @@ class Kea(Server):
         self.cfg = os.path.join(self.work, "kea-dhcp4.json")
         with open(self.cfg, "w") as f:
             json.dump({"Dhcp4": {
-                "interfaces-config": {"interfaces": ["eth0"], "dhcp-socket-type": "udp"},
+                "interfaces-config": {"interfaces": ["eth0"], "dhcp-socket-type": "raw"},
                 "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0, "name": self.leases},
                 "valid-lifetime": 3600, "authoritative": True,
                 "option-def": [{"name": "cisco-tftp", "code": 150, "type": "ipv4-address", "array": True, "space": "dhcp4"}],
@@ -169,7 +169,7 @@ class Labcm(Server):
 def perfdhcp(ns, rate, seconds, clients, work, tag):
     """One perfdhcp run; returns its counts and delays."""
     args = ["ip", "netns", "exec", ns.perf, "taskset", "-c", "1", "perfdhcp", "-4", "-g", "single", "-R", str(clients),
-            "-p", str(seconds), "-l", PERF_IP]
+            "-p", str(seconds), "-W", "1000000", "-l", PERF_IP]  # answers to the last requests count (1 s)
     if rate != "flood":
         args += ["-r", str(rate)]
     out = subprocess.run(args + [SRV_IP], capture_output=True, text=True, timeout=seconds + 60).stdout
