@@ -51,6 +51,18 @@ def free_port(kind=socket.SOCK_STREAM):
     sys.exit("no free port in 20000-32000")
 
 
+def stop_process(proc, timeout=20):
+    """SIGTERM to a process this benchmark started, then SIGKILL if it is still there after
+    `timeout` seconds."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def pct(values, p):
     if not values:
         return float("nan")
@@ -115,9 +127,7 @@ class Labcm:
         sys.exit("labcm serve did not start")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=20)
+        stop_process(self.proc)
 
 
 class Nginx:

@@ -32,7 +32,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import LABCM, PASSWORD, cpu_seconds, machine, revision  # noqa: E402
+from admin_scale import stop_process, LABCM, PASSWORD, cpu_seconds, machine, revision  # noqa: E402
 
 SRV_IP, PERF_IP = "10.152.0.1", "10.152.0.2"
 
@@ -99,13 +99,7 @@ class Server:
         return dict(os.environ)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 

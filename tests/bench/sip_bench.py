@@ -29,7 +29,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -37,7 +36,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from admin_scale import LABCM, Labcm, cpu_seconds, free_port, machine, pct, revision  # noqa: E402
+from admin_scale import stop_process, LABCM, Labcm, cpu_seconds, free_port, machine, pct, revision  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIO = os.path.join(HERE, "peers", "register-cisco.xml")
@@ -104,13 +103,7 @@ class Kamailio:
         return None  # not counted here: Kamailio's drops show as sipp retransmissions
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class LabcmSip:
