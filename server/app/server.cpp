@@ -157,6 +157,7 @@ json::value dhcpStatus(const dhcp::DhcpService& d) {
                         {"ignored", c.ignored},              {"offers", c.offers},       {"acks", c.acks},
                         {"naks", c.naks},                    {"releases", c.releases},   {"declines", c.declines},
                         {"informs", c.informs},              {"exhausted", c.exhausted}, {"commit_failures", c.commitFailures},
+                        {"expired", c.expired},
                         {"leases", d.allocator().leases().size()}};
 }
 

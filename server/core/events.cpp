@@ -19,7 +19,7 @@ constexpr std::array kKindNames{
     "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",
     "phone_controlled",
     "dhcp_pool_changed", "dhcp_offered", "dhcp_acked", "dhcp_naked", "dhcp_released", "dhcp_declined",
-    "dhcp_ignored", "dhcp_exhausted",
+    "dhcp_ignored", "dhcp_exhausted", "dhcp_expired",
     "admin_password_changed", "admin_login",
 };
 static_assert(kKindNames.size() == static_cast<std::size_t>(EventKind::AdminLogin) + 1,

@@ -65,6 +65,7 @@ enum class EventKind : std::uint8_t {
     DhcpDeclined,       ///< the client found the address in use; quarantined
     DhcpIgnored,        ///< not answered: cisco-only mode, no pool for the network, another server chosen
     DhcpExhausted,      ///< no free address in the pool
+    DhcpExpired,        ///< a lease ended without a renewal (the sweep marked it)
     // admin web
     AdminPasswordChanged, ///< every admin session ends
     AdminLogin,           ///< a login, or a refused one (warning), with the client address

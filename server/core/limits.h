@@ -177,6 +177,10 @@ inline constexpr auto kDhcpOfferHold = 60s;
 inline constexpr auto kDhcpDeclineHold = 10min;
 /// Datagrams read per wake-up of the io thread before other work runs.
 inline constexpr int kDhcpReadBatch = 64;
+/// DHCP: how often the leases that ended without a renewal are marked expired (and saved),
+/// and how many at most per turn (the rest in the next turn at once).
+inline constexpr auto kDhcpSweepInterval = 10s;
+inline constexpr std::size_t kDhcpSweepBatch = 2000;
 /// Clients remembered for the once-a-minute "not answered" event before old entries go.
 inline constexpr std::size_t kDhcpQuietClients = 4096;
 

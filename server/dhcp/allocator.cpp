@@ -9,12 +9,13 @@ std::string_view toString(LeaseState s) {
     case LeaseState::Bound: return "bound";
     case LeaseState::Released: return "released";
     case LeaseState::Declined: return "declined";
+    case LeaseState::Expired: return "expired";
     }
     return "?";
 }
 
 std::optional<LeaseState> leaseStateFromString(std::string_view s) {
-    for (auto st : {LeaseState::Bound, LeaseState::Released, LeaseState::Declined})
+    for (auto st : {LeaseState::Bound, LeaseState::Released, LeaseState::Declined, LeaseState::Expired})
         if (toString(st) == s) return st;
     return std::nullopt;
 }
@@ -35,6 +36,7 @@ void Allocator::load(const std::vector<Lease>& leases) {
     leases_.clear();
     leasesOfMac_.clear();
     byEnd_.clear();
+    boundByEnd_.clear();
     offers_.clear();
     offerOfMac_.clear();
     offerOrder_.clear();
@@ -45,6 +47,7 @@ void Allocator::load(const std::vector<Lease>& leases) {
 void Allocator::put(const Lease& l) {
     if (auto it = leases_.find(l.address); it != leases_.end()) {
         byEnd_.erase({it->second.expiresMs, l.address});
+        boundByEnd_.erase({it->second.expiresMs, l.address});
         if (it->second.mac != l.mac) {
             auto m = leasesOfMac_.find(it->second.mac);
             m->second.erase(l.address);
@@ -54,12 +57,14 @@ void Allocator::put(const Lease& l) {
     leases_[l.address] = l;
     leasesOfMac_[l.mac].insert(l.address);
     byEnd_.insert({l.expiresMs, l.address});
+    if (l.state == LeaseState::Bound) boundByEnd_.insert({l.expiresMs, l.address});
 }
 
 void Allocator::drop(Addr a) {
     auto it = leases_.find(a);
     if (it == leases_.end()) return;
     byEnd_.erase({it->second.expiresMs, a});
+    boundByEnd_.erase({it->second.expiresMs, a});
     auto m = leasesOfMac_.find(it->second.mac);
     m->second.erase(a);
     if (m->second.empty()) leasesOfMac_.erase(m);
@@ -263,6 +268,18 @@ std::optional<Lease> Allocator::decline(const std::string& mac, Addr address, st
     eraseOffer(address);
     put(l);
     return l;
+}
+
+std::vector<Lease> Allocator::expire(std::int64_t nowMs, std::size_t max) {
+    std::vector<Lease> out;
+    while (!boundByEnd_.empty() && boundByEnd_.begin()->first <= nowMs && out.size() < max) {
+        Lease l = leases_.at(boundByEnd_.begin()->second);
+        l.state = LeaseState::Expired;
+        l.updatedMs = nowMs;
+        put(l); // leaves boundByEnd_
+        out.push_back(std::move(l));
+    }
+    return out;
 }
 
 bool Allocator::forget(Addr address) {

@@ -27,7 +27,7 @@
 
 namespace labcm::dhcp {
 
-enum class LeaseState : std::uint8_t { Bound, Released, Declined };
+enum class LeaseState : std::uint8_t { Bound, Released, Declined, Expired };
 std::string_view toString(LeaseState s);
 std::optional<LeaseState> leaseStateFromString(std::string_view s);
 
@@ -36,7 +36,7 @@ struct Lease {
     Addr address = 0;
     std::string mac;
     LeaseState state = LeaseState::Bound;
-    std::int64_t expiresMs = 0;   ///< bound: end of the lease; released: when; declined: end of the quarantine
+    std::int64_t expiresMs = 0;   ///< bound, expired: end of the lease; released: when; declined: end of the quarantine
     std::string pool;
     std::string vendorClass;      ///< option 60 as sent (trailing NULs removed)
     std::string model;            ///< from the vendor class ("8845"), "" when not a Cisco phone
@@ -93,6 +93,9 @@ public:
     std::optional<Lease> release(const std::string& mac, Addr address, std::int64_t nowMs);
     /// @brief DECLINE: the address is in use by someone else; quarantined for `holdMs`.
     std::optional<Lease> decline(const std::string& mac, Addr address, std::int64_t holdMs, std::int64_t nowMs);
+    /// @brief The bound leases that ended by `nowMs` (at most `max`, the oldest first) become
+    /// Expired; returned for the caller to save.
+    std::vector<Lease> expire(std::int64_t nowMs, std::size_t max);
     /// @brief The admin frees an address (lease rm).
     bool forget(Addr address);
     /// @brief The client chose another server: its offer is dropped.
@@ -136,6 +139,7 @@ private:
     std::map<Addr, Lease> leases_;
     std::unordered_map<std::string, std::set<Addr>> leasesOfMac_;
     std::set<std::pair<std::int64_t, Addr>> byEnd_; ///< (expiresMs, address) of every lease
+    std::set<std::pair<std::int64_t, Addr>> boundByEnd_; ///< the same, of the bound ones
     std::map<Addr, Offer> offers_;
     std::unordered_map<std::string, Addr> offerOfMac_;
     std::deque<std::pair<std::int64_t, Addr>> offerOrder_; ///< (expiresMs, address) as made

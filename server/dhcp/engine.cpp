@@ -260,6 +260,15 @@ std::optional<Send> Engine::committed(const Commit& c, bool ok) {
     return sendTo(in, std::move(p), false);
 }
 
+std::vector<Lease> Engine::sweep(std::size_t max) {
+    auto ended = allocator_.expire(clock_(), max);
+    counters_.expired += ended.size();
+    for (const auto& l : ended)
+        bus_.publish(Service::Dhcp, EventKind::DhcpExpired, Severity::Info, l.mac, addrText(l.address),
+                     fmt::format("the lease of {} (pool {}) ended without a renewal", addrText(l.address), l.pool));
+    return ended;
+}
+
 Decision Engine::release(const Request& in) {
     Addr ciaddr = toAddr(in.packet.ciaddr);
     auto l = allocator_.release(in.mac, ciaddr, clock_());

@@ -35,6 +35,7 @@ struct Counters {
     std::uint64_t informs = 0;
     std::uint64_t exhausted = 0;
     std::uint64_t commitFailures = 0;
+    std::uint64_t expired = 0;   ///< bound leases that ended without a renewal (swept)
 };
 
 /// @brief What the engine answers with, apart from the pools.
@@ -114,6 +115,9 @@ public:
     /// @brief The commit of `c` ended: the ACK to send, or nothing (the grant was undone when
     /// the commit failed; the client will retry).
     std::optional<Send> committed(const Commit& c, bool ok);
+    /// @brief The bound leases that ended without a renewal (at most `max`, the oldest first)
+    /// are marked expired, an event each; the caller saves them.
+    std::vector<Lease> sweep(std::size_t max);
 
     const Counters& counters() const { return counters_; }
     const Allocator& allocator() const { return allocator_; }

@@ -55,7 +55,7 @@ std::optional<Addr> interfaceAddress(const std::string& name) {
 } // namespace
 
 DhcpService::DhcpService(asio::io_context& io, store::Writer& writer, EventBus& bus)
-    : io_(io), writer_(writer), socket_(io), engine_(bus, wallClockMs, [](Addr a) { return hostAddresses().contains(a); }),
+    : io_(io), writer_(writer), socket_(io), sweepTimer_(io), engine_(bus, wallClockMs, [](Addr a) { return hostAddresses().contains(a); }),
       alive_(std::make_shared<bool>(true)) {}
 
 DhcpService::~DhcpService() {
@@ -73,6 +73,20 @@ udp::endpoint DhcpService::localEndpoint() const {
 void DhcpService::stop() {
     boost::system::error_code ec;
     socket_.close(ec);
+    sweepTimer_.cancel();
+    sweepArmed_ = false;
+}
+
+void DhcpService::armSweep(std::chrono::steady_clock::duration in) {
+    sweepArmed_ = true;
+    sweepTimer_.expires_after(in);
+    sweepTimer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
+        if (ec || !*alive || !running()) return;
+        auto ended = engine_.sweep(limits::kDhcpSweepBatch);
+        const bool more = ended.size() == limits::kDhcpSweepBatch;
+        if (!ended.empty()) saveBehind(std::move(ended), "expiry");
+        armSweep(more ? std::chrono::steady_clock::duration::zero() : limits::kDhcpSweepInterval);
+    });
 }
 
 void DhcpService::open(const ServiceConfig& config) {
@@ -131,6 +145,7 @@ void DhcpService::configure(const ServiceConfig& config, std::vector<Pool> pools
     }
     engine_.setPolicy({config.port, config.ciscoOnly, config.tftpDefault});
     engine_.setPools(std::move(pools));
+    if (!sweepArmed_) armSweep(std::chrono::steady_clock::duration::zero()); // leases that ended while labcm was off
 }
 
 void DhcpService::waitRead() {
@@ -155,7 +170,7 @@ void DhcpService::readAll() {
 
 void DhcpService::carryOut(Decision d) {
     if (d.send) send(*d.send);
-    if (d.saveBehind) saveBehind(*d.saveBehind);
+    if (d.saveBehind) saveBehind({*d.saveBehind}, d.saveBehind->state == LeaseState::Declined ? "decline" : "release");
     if (d.commit) commit(std::move(*d.commit));
 }
 
@@ -197,16 +212,20 @@ void DhcpService::commit(Commit c) {
     }
 }
 
-void DhcpService::saveBehind(const Lease& l) {
-    // No reply waits on these: a lost release or decline only keeps an address out longer.
-    const char* what = l.state == LeaseState::Declined ? "decline" : "release";
+void DhcpService::saveBehind(std::vector<Lease> leases, const char* what) {
+    // No reply waits on these: a lost one only keeps an address out longer (or shows it bound).
+    auto shared = std::make_shared<const std::vector<Lease>>(std::move(leases));
     try {
-        writer_.submit([l](store::Db& db) { dhcp::DhcpStore(db).saveLease(l); },
-                       [mac = l.mac, what](store::Outcome<std::monostate> o) {
-                           if (o.error) spdlog::error("dhcp mac={}: {} not saved", mac, what);
-                       });
+        writer_.submit(
+            [shared](store::Db& db) {
+                dhcp::DhcpStore ds(db);
+                for (const auto& l : *shared) ds.saveLease(l);
+            },
+            [shared, what](store::Outcome<std::monostate> o) {
+                if (o.error) spdlog::error("dhcp mac={}: {} not saved ({} lease(s))", shared->front().mac, what, shared->size());
+            });
     } catch (const std::exception& e) {
-        spdlog::error("dhcp mac={}: {} not saved: {}", l.mac, what, e.what());
+        spdlog::error("dhcp mac={}: {} not saved ({} lease(s)): {}", shared->front().mac, what, shared->size(), e.what());
     }
 }
 

@@ -17,6 +17,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "core/events.h"
 #include "dhcp/engine.h"
@@ -65,12 +66,16 @@ private:
     void readAll();
     void carryOut(Decision d);
     void commit(Commit c);
-    void saveBehind(const Lease& l);
+    /// @brief Saves leases no reply waits on (released, declined, expired).
+    void saveBehind(std::vector<Lease> leases, const char* what);
+    void armSweep(std::chrono::steady_clock::duration in);
     void send(const Send& s);
 
     boost::asio::io_context& io_;
     store::Writer& writer_;
     boost::asio::ip::udp::socket socket_;
+    boost::asio::steady_timer sweepTimer_; ///< marks ended leases expired (limits::kDhcpSweepInterval)
+    bool sweepArmed_ = false;
     ServiceConfig config_;
     bool leasesLoaded_ = false;
     Engine engine_;

@@ -378,6 +378,28 @@ class DhcpLoopbackTest(LabcmTestCase):
         self.assertEqual(len(both), len(set(both)), "one address went to two MACs")
         self.assertEqual(len(self.bound_in_db()), len(after_kill) + len(got2))
 
+    def test_a_lease_that_ended_while_labcm_was_off_is_marked_expired_at_start(self):
+        """Leases that end without a renewal are marked 'expired' by a sweep (at start, then
+        every 10 s), saved, counted, and an event each for the phone's timeline."""
+        with self.db() as c:
+            c.execute("INSERT INTO dhcp_leases (address, mac, state, expires, pool, vendor_class, model, hostname, "
+                      "updated_at) VALUES ('127.3.1.5', '0011223F3000', 'bound', 1000, 'loop', '', '8841', '', 1000)")
+            c.execute("INSERT INTO dhcp_leases (address, mac, state, expires, pool, vendor_class, model, hostname, "
+                      "updated_at) VALUES ('127.3.1.6', '0011223F3001', 'bound', 32503680000000, 'loop', '', '', '', 1000)")
+
+        def states():
+            with self.db() as c:
+                return dict(c.execute("SELECT address, state FROM dhcp_leases").fetchall())
+        self.start_server()
+        self.wait_for(lambda: states()["127.3.1.5"] == "expired", "the ended lease to be marked expired")
+        self.assertEqual(states()["127.3.1.6"], "bound")  # ends in the year 3000
+        self.wait_for(lambda: "dhcp_expired" in self.ok("events", "--device", "0011223F3000"), "the expiry event")
+        self.assertIn("the lease of 127.3.1.5 (pool loop) ended without a renewal",
+                      self.ok("events", "--device", "0011223F3000"))
+        self.assertNotIn("dhcp_expired", self.ok("events", "--device", "0011223F3001"))
+        self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["dhcp"]["expired"], 1)
+        self.assertRegex(self.ok("dhcp", "leases"), r"127\.3\.1\.5 .*expired")
+
     def test_relayed_requests_without_a_pool_for_the_giaddr_are_not_answered(self):
         self.start_server()
         r = subprocess.run([PHONE, "--dhcp-relay", "127.0.0.1", "--dhcp-port", str(self.dhcp_port), "--ip",

@@ -408,3 +408,36 @@ TEST_CASE("allocator: decides as the walking allocator did, over 20,000 random r
     }
     CHECK(al.leases().size() == ref.leases.size());
 }
+
+TEST_CASE("allocator: bound leases that ended are marked expired, the oldest first, a batch at a time") {
+    auto pool = makePool("10.150.0.100", "10.150.0.103");
+    Allocator al(kHold);
+    al.load({Lease{ip("10.150.0.100"), kA, LeaseState::Bound, 3000, "lab"},
+             Lease{ip("10.150.0.101"), kB, LeaseState::Bound, 1000, "lab"},
+             Lease{ip("10.150.0.102"), kC, LeaseState::Released, 500, "lab"},
+             Lease{ip("10.150.0.103"), "001122AABB04", LeaseState::Bound, 9000, "lab"}});
+    CHECK(al.expire(900, 10).empty()); // nothing ended yet (the released one is not bound)
+    auto first = al.expire(5000, 1);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].address == ip("10.150.0.101")); // ended first
+    CHECK((first[0].state == LeaseState::Expired));
+    CHECK(first[0].expiresMs == 1000);             // the end stays what it was
+    CHECK(first[0].updatedMs == 5000);
+    auto rest = al.expire(5000, 10);
+    REQUIRE(rest.size() == 1);
+    CHECK(rest[0].address == ip("10.150.0.100"));
+    CHECK(al.expire(5000, 10).empty()); // once
+    CHECK((al.find(ip("10.150.0.103"))->state == LeaseState::Bound));
+    // An expired lease goes back to its client first, and is the client's to renew.
+    std::string why;
+    CHECK(al.offer(pool, kB, std::nullopt, 0, 6000, why) == ip("10.150.0.101"));
+    CHECK(al.check(pool, kB, ip("10.150.0.101"), 0, 6000).kind == Verdict::Grant);
+    Lease l;
+    l.address = ip("10.150.0.101");
+    l.mac = kB;
+    al.grant(pool, l, 6000);
+    CHECK((al.find(ip("10.150.0.101"))->state == LeaseState::Bound));
+    CHECK(al.expire(6000, 10).empty());
+    // Another client gets the address that ended longest ago once none is left unused.
+    CHECK(al.offer(pool, "001122AABB05", std::nullopt, 0, 6000, why) == ip("10.150.0.102"));
+}

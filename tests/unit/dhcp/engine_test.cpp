@@ -251,3 +251,20 @@ TEST_CASE("dhcp engine: no pool for the network the request came in on: ignored 
     REQUIRE(ignored.size() == 1);
     CHECK(ignored[0].detail.find("no pool for the network of 192.168.9.1") != std::string::npos);
 }
+
+TEST_CASE("dhcp engine: the sweep marks ended leases expired, counts them and says so per client") {
+    Fixture f;
+    auto c = offerAndRequest(f, 1);
+    REQUIRE(f.engine.committed(c, true));
+    CHECK(f.engine.sweep(100).empty()); // still bound
+    f.now += 3'600'000 * 24;           // past any lease time
+    auto ended = f.engine.sweep(100);
+    REQUIRE(ended.size() == 1);
+    CHECK((ended[0].state == LeaseState::Expired));
+    CHECK(f.engine.counters().expired == 1);
+    auto ev = f.events(EventKind::DhcpExpired);
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].mac == ended[0].mac);
+    CHECK(ev[0].detail.find("ended without a renewal") != std::string::npos);
+    CHECK(f.engine.sweep(100).empty());
+}

@@ -61,3 +61,33 @@ TEST_CASE("migrations: a newer schema is refused with a clear message and left u
     CHECK_THROWS_WITH_AS(migrate(db), doctest::Contains("has schema version 999, but this labcm"), SchemaTooNewError);
     CHECK(db.userVersion() == 999);
 }
+
+TEST_CASE("migrations: schema 9 copies the DHCP leases of schema 8 and accepts the state 'expired'") {
+    Db db(":memory:");
+    for (const auto& m : migrations())
+        if (std::string(m.name) < "0009") db.exec(m.sql);
+    db.exec("PRAGMA user_version = 8");
+    db.exec("INSERT INTO dhcp_leases (address, mac, state, expires, pool, vendor_class, model, hostname, updated_at) "
+            "VALUES ('10.150.0.100', '001122AABBCC', 'bound', 5, 'lab', 'Cisco Systems, Inc. IP Phone CP-8845', '8845', "
+            "'SEP001122AABBCC', 4)");
+    CHECK_THROWS(db.exec("UPDATE dhcp_leases SET state = 'expired'")); // schema 8 does not know it
+    auto r = migrate(db);
+    CHECK(r.from == 8);
+    auto s = db.prepare("SELECT address, mac, state, expires, pool, vendor_class, model, hostname, updated_at FROM dhcp_leases");
+    REQUIRE(s.step());
+    CHECK(s.getText(0) == "10.150.0.100");
+    CHECK(s.getText(1) == "001122AABBCC");
+    CHECK(s.getText(2) == "bound");
+    CHECK(s.getInt(3) == 5);
+    CHECK(s.getText(4) == "lab");
+    CHECK(s.getText(5) == "Cisco Systems, Inc. IP Phone CP-8845");
+    CHECK(s.getText(6) == "8845");
+    CHECK(s.getText(7) == "SEP001122AABBCC");
+    CHECK(s.getInt(8) == 4);
+    CHECK_FALSE(s.step());
+    db.exec("UPDATE dhcp_leases SET state = 'expired'");
+    CHECK_THROWS(db.exec("UPDATE dhcp_leases SET state = 'gone'"));
+    auto idx = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'dhcp_leases_mac'");
+    idx.step();
+    CHECK(idx.getInt(0) == 1);
+}
