@@ -46,12 +46,11 @@ PackedText PackedText::pack(std::string_view text, std::shared_ptr<const PackRef
     out.shrink_to_fit();
     p.bytes_ = std::move(out);
     p.ref_ = std::move(ref);
-    p.raw_ = false;
     return p;
 }
 
 std::string PackedText::unpack() const {
-    if (raw_) return bytes_;
+    if (raw()) return bytes_;
     std::string out(size_, '\0');
     auto dict = ref_ ? ref_->text() : std::string_view();
     auto* ctx = unpacker();

@@ -36,10 +36,12 @@ public:
     std::size_t packedSize() const { return bytes_.size(); }
 
 private:
+    /// Kept as is: packing keeps only frames smaller than the text.
+    bool raw() const { return bytes_.size() == size_; }
+
     std::shared_ptr<const PackReference> ref_; ///< null when bytes_ is the text itself or packed alone
     std::string bytes_;
     std::size_t size_ = 0;
-    bool raw_ = true;
 };
 
 } // namespace labcm::provision
