@@ -150,15 +150,26 @@ std::unique_ptr<T> listen(const std::string& what, Args&&... args) {
     }
 }
 
-json::value dhcpStatus(const dhcp::DhcpService& d) {
-    if (!d.running()) return nullptr;
-    const auto& c = d.counters();
-    return json::object{{"port", d.localEndpoint().port()}, {"received", c.received},   {"dropped", c.dropped},
-                        {"ignored", c.ignored},              {"offers", c.offers},       {"acks", c.acks},
-                        {"naks", c.naks},                    {"releases", c.releases},   {"declines", c.declines},
-                        {"informs", c.informs},              {"exhausted", c.exhausted}, {"commit_failures", c.commitFailures},
+json::value dhcpStatus(dhcp::DhcpService& d) {
+    auto s = d.status();
+    if (!s) return nullptr;
+    const auto& c = s->counters;
+    return json::object{{"port", s->at.port()},
+                        {"received", c.received},
+                        {"dropped", c.dropped},
+                        {"overflow", s->overflow},
+                        {"stale_discovers", s->staleDiscovers},
+                        {"ignored", c.ignored},
+                        {"offers", c.offers},
+                        {"acks", c.acks},
+                        {"naks", c.naks},
+                        {"releases", c.releases},
+                        {"declines", c.declines},
+                        {"informs", c.informs},
+                        {"exhausted", c.exhausted},
+                        {"commit_failures", c.commitFailures},
                         {"expired", c.expired},
-                        {"leases", d.allocator().leases().size()}};
+                        {"leases", s->leases}};
 }
 
 class Server {
@@ -302,7 +313,7 @@ Server::Server(const DataDir& dir)
            [this](std::string mac, std::string model, std::string ua, std::string ip) {
                sipSighting(std::move(mac), std::move(model), std::move(ua), std::move(ip));
            }),
-      dhcp_(io_, writer_, bus_),
+      dhcp_(writer_, bus_),
       commands_({reader_, writer_, bus_, settings_, info_,
                  [this](std::function<void()> f) { asio::post(io_, std::move(f)); }, phoneControl(io_, files_, sip_),
                  [this](std::uint32_t address) { dhcp_.forget(address); }}),

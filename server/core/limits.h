@@ -175,8 +175,12 @@ inline constexpr std::size_t kPendingSightings = 4096;
 inline constexpr auto kDhcpOfferHold = 60s;
 /// A declined address (another host answers ARP for it) stays out of the pool this long.
 inline constexpr auto kDhcpDeclineHold = 10min;
-/// Datagrams read per wake-up of the io thread before other work runs.
-inline constexpr int kDhcpReadBatch = 64;
+/// DHCP datagrams read per wake-up of the DHCP thread: REQUESTs in a batch are answered
+/// before its DISCOVERs (and the sweep timer and the writer's ACKs run between batches).
+inline constexpr int kDhcpReadBatch = 256;
+/// A DISCOVER that waited longer than this in the socket's queue is dropped unanswered: its
+/// client has retransmitted (RFC 2131 4.1: about 4 s at first) or moved on.
+inline constexpr auto kDhcpDiscoverMaxAge = 2s;
 /// DHCP: how often the leases that ended without a renewal are marked expired (and saved),
 /// and how many at most per turn (the rest in the next turn at once).
 inline constexpr auto kDhcpSweepInterval = 10s;

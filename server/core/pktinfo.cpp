@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace labcm::net {
 
@@ -48,6 +49,14 @@ std::optional<Datagram> receiveWithPktinfo(int fd, std::span<std::uint8_t> buf, 
             std::memcpy(b.data(), &info.ipi6_addr, 16);
             d.dest = ip::address_v6(b);
             d.ifindex = static_cast<int>(info.ipi6_ifindex);
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec at{};
+            std::memcpy(&at, CMSG_DATA(c), sizeof at);
+            d.receivedAt = std::chrono::seconds(at.tv_sec) + std::chrono::nanoseconds(at.tv_nsec);
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+            std::uint32_t dropped = 0;
+            std::memcpy(&dropped, CMSG_DATA(c), sizeof dropped);
+            d.overflowSoFar = dropped;
         }
     }
     if (from.ss_family == AF_INET) {

@@ -2,6 +2,7 @@
 // datagram came in on, and answer from it (TFTP, DHCP): IP_PKTINFO in and out.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -18,6 +19,11 @@ struct Datagram {
     boost::asio::ip::address dest;        ///< the packet's destination address (ipi_addr / ipi6_addr)
     boost::asio::ip::address_v4 specDst;  ///< IPv4: the local address of the interface it came in on
     int ifindex = 0;                      ///< the interface it came in on
+    /// When the kernel received it (CLOCK_REALTIME), when the socket has SO_TIMESTAMPNS on.
+    std::optional<std::chrono::nanoseconds> receivedAt;
+    /// Datagrams the kernel dropped so far on this socket for want of buffer space, when the
+    /// socket has SO_RXQ_OVFL on (the kernel sends it once the count is not 0).
+    std::optional<std::uint32_t> overflowSoFar;
 };
 
 /// @brief recvmsg(MSG_DONTWAIT) into `buf`; nullopt when nothing is waiting (or the read

@@ -11,6 +11,7 @@ std::string_view name(Fault f) {
     switch (f) {
     case Fault::DhcpAfterCommit: return "dhcp-after-commit";
     case Fault::SlowCommits: return "slow-commits";
+    case Fault::DhcpStall: return "dhcp-stall";
     }
     return {};
 }

@@ -15,9 +15,14 @@ enum class Fault {
     /// machine busy with other work (test_phone_simulator: what a phone is told never
     /// depends on how fast the database commits).
     SlowCommits,
+    /// "dhcp-stall": the DHCP thread's first wake-up waits kDhcpStall before it reads, as a
+    /// server far behind a flood would (test_dhcp: stale DISCOVERs are dropped and counted,
+    /// REQUESTs still answered, the kernel's drops counted).
+    DhcpStall,
 };
 
 inline constexpr auto kSlowCommit = std::chrono::milliseconds(300);
+inline constexpr auto kDhcpStall = std::chrono::seconds(5);
 
 /// @brief True when LABCM_TEST_FAULT names `f`.
 bool active(Fault f);

@@ -75,10 +75,14 @@ void Engine::setDevices(std::map<std::string, Addr> reservations, std::set<std::
 }
 
 Decision Engine::onDatagram(const Datagram& d) {
+    auto in = accept(d);
+    return in ? answer(*in) : Decision{};
+}
+
+std::optional<Request> Engine::accept(const Datagram& d) {
     ++counters_.received;
-    Request in;
     try {
-        in = read(d);
+        return read(d);
     } catch (const ParseError& e) {
         ++counters_.dropped;
         auto now = clock_();
@@ -87,8 +91,11 @@ Decision Engine::onDatagram(const Datagram& d) {
             spdlog::warn("dhcp: dropped a datagram from {} ({} bytes): {} ({} dropped so far)", addrText(d.from),
                          d.bytes.size(), e.what(), counters_.dropped);
         }
-        return {};
+        return std::nullopt;
     }
+}
+
+Decision Engine::answer(const Request& in) {
     try {
         return decide(in);
     } catch (const std::exception& e) {

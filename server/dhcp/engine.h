@@ -109,9 +109,13 @@ public:
     /// @brief The admin freed an address.
     void forget(Addr address) { allocator_.forget(address); }
 
-    /// @brief Decides on one datagram. A malformed one is dropped and counted (logged at most
-    /// once a second), never thrown.
+    /// @brief Decides on one datagram: accept() then answer().
     Decision onDatagram(const Datagram& d);
+    /// @brief Parses and checks one datagram, counted as received. A malformed one is
+    /// dropped and counted (logged at most once a second), never thrown.
+    std::optional<Request> accept(const Datagram& d);
+    /// @brief What to do for an accepted request (an error inside is counted as dropped).
+    Decision answer(const Request& in);
     /// @brief The commit of `c` ended: the ACK to send, or nothing (the grant was undone when
     /// the commit failed; the client will retry).
     std::optional<Send> committed(const Commit& c, bool ok);

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -19,6 +20,7 @@
 
 #include "core/limits.h"
 #include "core/pktinfo.h"
+#include "core/thread_name.h"
 #include "dhcp/dhcp_store.h"
 #include "store/seen_phone_store.h"
 
@@ -54,23 +56,70 @@ std::optional<Addr> interfaceAddress(const std::string& name) {
 
 } // namespace
 
-DhcpService::DhcpService(asio::io_context& io, store::Writer& writer, EventBus& bus)
-    : io_(io), writer_(writer), socket_(io), sweepTimer_(io), engine_(bus, wallClockMs, [](Addr a) { return hostAddresses().contains(a); }),
-      alive_(std::make_shared<bool>(true)) {}
+DhcpService::DhcpService(store::Writer& writer, EventBus& bus)
+    : io_(std::make_shared<asio::io_context>(1)), work_(asio::make_work_guard(*io_)), writer_(writer), socket_(*io_),
+      sweepTimer_(*io_), engine_(bus, wallClockMs, [](Addr a) { return hostAddresses().contains(a); }),
+      thread_([io = io_] {
+          nameThisThread("labcm-dhcp");
+          for (;;) {
+              try {
+                  io->run();
+                  return;
+              } catch (const std::exception& e) { // a handler threw: logged, the thread goes on
+                  spdlog::error("dhcp: {}", e.what());
+              }
+          }
+      }) {}
 
 DhcpService::~DhcpService() {
-    *alive_ = false;
-    stop();
+    onThread([this] { stopHere(); });
+    work_.reset();
+    io_->stop();
+    thread_.join();
 }
 
-bool DhcpService::running() const { return socket_.is_open(); }
+template <class F>
+auto DhcpService::onThread(F f) -> decltype(f()) {
+    if (std::this_thread::get_id() == thread_.get_id()) return f();
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto result = task.get_future();
+    asio::post(*io_, [&task] { task(); });
+    return result.get();
+}
 
-udp::endpoint DhcpService::localEndpoint() const {
-    boost::system::error_code ec;
-    return socket_.local_endpoint(ec);
+bool DhcpService::running() {
+    return onThread([this] { return socket_.is_open(); });
+}
+
+udp::endpoint DhcpService::localEndpoint() {
+    return onThread([this] {
+        boost::system::error_code ec;
+        return socket_.local_endpoint(ec);
+    });
+}
+
+std::optional<ServiceStatus> DhcpService::status() {
+    return onThread([this]() -> std::optional<ServiceStatus> {
+        if (!socket_.is_open()) return std::nullopt;
+        boost::system::error_code ec;
+        return ServiceStatus{socket_.local_endpoint(ec), engine_.counters(), engine_.allocator().leases().size(), overflow_,
+                             staleDiscovers_};
+    });
+}
+
+void DhcpService::setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs) {
+    onThread([&] { engine_.setDevices(std::move(reservations), std::move(knownMacs)); });
+}
+
+void DhcpService::forget(Addr address) {
+    onThread([&] { engine_.forget(address); });
 }
 
 void DhcpService::stop() {
+    onThread([this] { stopHere(); });
+}
+
+void DhcpService::stopHere() {
     boost::system::error_code ec;
     socket_.close(ec);
     sweepTimer_.cancel();
@@ -80,8 +129,8 @@ void DhcpService::stop() {
 void DhcpService::armSweep(std::chrono::steady_clock::duration in) {
     sweepArmed_ = true;
     sweepTimer_.expires_after(in);
-    sweepTimer_.async_wait([this, alive = alive_](boost::system::error_code ec) {
-        if (ec || !*alive || !running()) return;
+    sweepTimer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || !socket_.is_open()) return;
         auto ended = engine_.sweep(limits::kDhcpSweepBatch);
         const bool more = ended.size() == limits::kDhcpSweepBatch;
         if (!ended.empty()) saveBehind(std::move(ended), "expiry");
@@ -90,14 +139,18 @@ void DhcpService::armSweep(std::chrono::steady_clock::duration in) {
 }
 
 void DhcpService::open(const ServiceConfig& config) {
-    stop();
-    udp::socket s(io_);
+    stopHere();
+    udp::socket s(*io_);
     s.open(udp::v4());
     s.set_option(asio::socket_base::reuse_address(true));
     s.set_option(asio::socket_base::broadcast(true));
     int on = 1;
     if (::setsockopt(s.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0)
         throw std::runtime_error(fmt::format("DHCP: IP_PKTINFO: {}", std::strerror(errno)));
+    // When each datagram arrived (stale DISCOVERs) and how many the kernel dropped (counted).
+    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0 ||
+        ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on) != 0)
+        throw std::runtime_error(fmt::format("DHCP: SO_TIMESTAMPNS/SO_RXQ_OVFL: {}", std::strerror(errno)));
     udp::endpoint at;
     if (!config.interface.empty()) {
         if (::if_nametoindex(config.interface.c_str()) == 0)
@@ -126,46 +179,69 @@ void DhcpService::open(const ServiceConfig& config) {
                                                               : ""));
     s.non_blocking(true);
     socket_ = std::move(s);
+    overflowSeen_ = 0;
     config_ = config;
     waitRead();
 }
 
 void DhcpService::configure(const ServiceConfig& config, std::vector<Pool> pools,
                             const std::function<std::vector<Lease>()>& loadLeases) {
-    if (!leasesLoaded_) {
-        engine_.loadLeases(loadLeases());
-        leasesLoaded_ = true;
-    }
-    if (!running() || !(config == config_)) {
-        if (running() && config.interface == config_.interface && config.bindAddress == config_.bindAddress &&
-            config.port == config_.port)
-            config_ = config; // only cisco-only / the TFTP default changed: keep the socket
-        else
-            open(config);
-    }
-    engine_.setPolicy({config.port, config.ciscoOnly, config.tftpDefault});
-    engine_.setPools(std::move(pools));
-    if (!sweepArmed_) armSweep(std::chrono::steady_clock::duration::zero()); // leases that ended while labcm was off
+    std::optional<std::vector<Lease>> leases;
+    if (!onThread([this] { return leasesLoaded_; })) leases = loadLeases();
+    onThread([&] {
+        if (leases) {
+            engine_.loadLeases(*leases);
+            leasesLoaded_ = true;
+        }
+        if (!socket_.is_open() || !(config == config_)) {
+            if (socket_.is_open() && config.interface == config_.interface && config.bindAddress == config_.bindAddress &&
+                config.port == config_.port)
+                config_ = config; // only cisco-only / the TFTP default changed: keep the socket
+            else
+                open(config);
+        }
+        engine_.setPolicy({config.port, config.ciscoOnly, config.tftpDefault});
+        engine_.setPools(std::move(pools));
+        if (!sweepArmed_) armSweep(std::chrono::steady_clock::duration::zero()); // leases that ended while labcm was off
+    });
 }
 
 void DhcpService::waitRead() {
-    socket_.async_wait(udp::socket::wait_read, [this, alive = alive_](boost::system::error_code ec) {
-        if (ec || !*alive) return;
+    socket_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
+        if (ec) return;
         readAll();
         if (socket_.is_open()) waitRead();
     });
 }
 
 void DhcpService::readAll() {
-    // Bounded per wake-up so one flood cannot starve the other services on the io thread.
+    using namespace std::chrono;
+    static bool stalled = false;
+    if (!std::exchange(stalled, true) && test_faults::active(test_faults::Fault::DhcpStall))
+        std::this_thread::sleep_for(test_faults::kDhcpStall);
+    const auto now = system_clock::now().time_since_epoch();
+    std::vector<Request> discovers; // answered after the rest of the batch
     for (int n = 0; n < limits::kDhcpReadBatch; ++n) {
         std::array<std::uint8_t, 1500> buf{};
         auto d = net::receiveWithPktinfo(socket_.native_handle(), buf, {});
-        if (!d) return; // drained
+        if (!d) break; // drained
+        if (d->overflowSoFar) { // the kernel's count only grows (it wraps at 2^32)
+            overflow_ += *d->overflowSoFar - overflowSeen_;
+            overflowSeen_ = *d->overflowSoFar;
+        }
         if (!d->from.address().is_v4()) continue;
-        carryOut(engine_.onDatagram({std::span<const std::uint8_t>(buf.data(), d->size),
-                                     d->from.address().to_v4().to_uint(), d->specDst.to_uint(), d->ifindex}));
+        auto in = engine_.accept({std::span<const std::uint8_t>(buf.data(), d->size), d->from.address().to_v4().to_uint(),
+                                  d->specDst.to_uint(), d->ifindex});
+        if (!in) continue;
+        if (in->type != MessageType::Discover) {
+            carryOut(engine_.answer(*in));
+        } else if (d->receivedAt && now - *d->receivedAt > limits::kDhcpDiscoverMaxAge) {
+            ++staleDiscovers_;
+        } else {
+            discovers.push_back(std::move(*in));
+        }
     }
+    for (const auto& in : discovers) carryOut(engine_.answer(in));
 }
 
 void DhcpService::carryOut(Decision d) {
@@ -193,13 +269,12 @@ void DhcpService::commit(Commit c) {
             store::SeenPhoneStore(db).record({in.mac, in.model, "dhcp", in.vendorClass, addrText(save.front().address), 0, 0},
                                              save.front().updatedMs);
     };
-    auto done = [this, alive = alive_, shared](store::Outcome<std::monostate> o) {
+    auto done = [this, io = std::weak_ptr(io_), shared](store::Outcome<std::monostate> o) {
         if (!o.error && test_faults::active(test_faults::Fault::DhcpAfterCommit)) {
             spdlog::critical("dhcp: LABCM_TEST_FAULT=dhcp-after-commit: exiting after the commit, before the ACK");
             std::_Exit(86);
         }
-        asio::post(io_, [this, alive, shared, ok = !o.error] {
-            if (!*alive) return;
+        if (auto target = io.lock()) asio::post(*target, [this, shared, ok = !o.error] {
             auto ack = engine_.committed(*shared, ok);
             if (ack && socket_.is_open()) send(*ack);
         });

@@ -4,6 +4,13 @@
 // relay agent's port 67, to a renewing client's address, else broadcast on the interface.
 // A lease is committed through the writer before its ACK is sent, so a crash between the
 // two can only lose an ACK, never give one address to two MACs.
+//
+// Threading: the service runs on its own thread (labcm-dhcp) with its own io_context, so a
+// flood of DHCP does not delay TFTP, HTTP or SIP on the io thread. Every public member may be
+// called from any other thread: it runs on the DHCP thread and waits for it. Overload: the
+// socket's buffer is the bounded queue; each wake-up reads a batch, answers REQUESTs (and
+// the rest) as read and DISCOVERs after them, and drops a DISCOVER older than
+// limits::kDhcpDiscoverMaxAge (its client has sent another). Both drops are counted.
 #pragma once
 
 #include <chrono>
@@ -11,10 +18,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,33 +44,48 @@ struct ServiceConfig {
     bool operator==(const ServiceConfig&) const = default;
 };
 
+/// @brief What `labcm status` and /metrics show of the DHCP server.
+struct ServiceStatus {
+    boost::asio::ip::udp::endpoint at; ///< the socket's address
+    Counters counters;
+    std::size_t leases = 0;            ///< held by the allocator (any state)
+    std::uint64_t overflow = 0;        ///< datagrams the kernel dropped: the socket buffer was full
+    std::uint64_t staleDiscovers = 0;  ///< DISCOVERs dropped unanswered: too old when read
+};
+
 class DhcpService {
 public:
-    /// @brief Reads nothing and opens nothing: call configure() with the pools.
-    DhcpService(boost::asio::io_context& io, store::Writer& writer, EventBus& bus);
+    /// @brief Starts the DHCP thread; reads nothing and opens nothing: call configure().
+    DhcpService(store::Writer& writer, EventBus& bus);
+    /// @brief Closes the socket and joins the thread; commits in flight end without replies.
     ~DhcpService();
+    DhcpService(const DhcpService&) = delete;
+    DhcpService& operator=(const DhcpService&) = delete;
 
     /// @brief (Re)opens the socket when the config changed and takes the pools. The
-    /// leases are loaded once, at the first call (`loadLeases` is called only then).
+    /// leases are loaded once, at the first call (`loadLeases` is called only then, on the
+    /// calling thread).
     /// @throw std::runtime_error with a clear message (interface missing, no IPv4 address
     /// on it, the port taken or not permitted).
     void configure(const ServiceConfig& config, std::vector<Pool> pools,
                    const std::function<std::vector<Lease>()>& loadLeases);
     /// @brief Devices: reserved addresses and the MACs cisco-only mode admits.
-    void setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs) {
-        engine_.setDevices(std::move(reservations), std::move(knownMacs));
-    }
+    void setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs);
     /// @brief The admin freed an address.
-    void forget(Addr address) { engine_.forget(address); }
+    void forget(Addr address);
     /// @brief Closes the socket; commits in flight complete without replies.
     void stop();
 
-    bool running() const;
-    boost::asio::ip::udp::endpoint localEndpoint() const;
-    const Counters& counters() const { return engine_.counters(); }
-    const Allocator& allocator() const { return engine_.allocator(); }
+    bool running();
+    boost::asio::ip::udp::endpoint localEndpoint();
+    /// @brief nullopt while the server is off.
+    std::optional<ServiceStatus> status();
 
 private:
+    /// @brief Runs `f` on the DHCP thread and returns its result (or throws its exception).
+    template <class F>
+    auto onThread(F f) -> decltype(f());
+    void stopHere();
     void open(const ServiceConfig& config);
     void waitRead();
     void readAll();
@@ -71,7 +96,10 @@ private:
     void armSweep(std::chrono::steady_clock::duration in);
     void send(const Send& s);
 
-    boost::asio::io_context& io_;
+    /// Shared with the writer's completions: they post the ACK here, and a completion that
+    /// ends after the thread stopped only drops its handler.
+    std::shared_ptr<boost::asio::io_context> io_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     store::Writer& writer_;
     boost::asio::ip::udp::socket socket_;
     boost::asio::steady_timer sweepTimer_; ///< marks ended leases expired (limits::kDhcpSweepInterval)
@@ -79,7 +107,10 @@ private:
     ServiceConfig config_;
     bool leasesLoaded_ = false;
     Engine engine_;
-    std::shared_ptr<bool> alive_;
+    std::uint32_t overflowSeen_ = 0; ///< the kernel's count at the last datagram (SO_RXQ_OVFL)
+    std::uint64_t overflow_ = 0;
+    std::uint64_t staleDiscovers_ = 0;
+    std::thread thread_; ///< last: starts once everything above exists
 };
 
 } // namespace labcm::dhcp

@@ -12,6 +12,7 @@ import struct
 import subprocess
 import time
 import unittest
+import urllib.request
 
 from labcm_test import LabcmTestCase, LABCM
 from netns_lab import Lab, namespaces_usable
@@ -72,6 +73,10 @@ class Relay:
     def ask(self, mtype, mac, options=None, ciaddr="0.0.0.0", wait=15.0):
         """Sends one message; the reply with its xid, or None after `wait` seconds (a bounded
         deadline for an answer that comes; only the callers that expect none pass a short wait)."""
+        return self.reply(self.send(mtype, mac, options, ciaddr), wait)
+
+    def send(self, mtype, mac, options=None, ciaddr="0.0.0.0"):
+        """Sends one message; returns its xid."""
         self.xid += 1
         head = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 1, self.xid, 0, 0, socket.inet_aton(ciaddr),
                            bytes(4), bytes(4), socket.inet_aton(self.address), mac, b"", b"")
@@ -79,11 +84,15 @@ class Relay:
         for code, data in (options or {}).items():
             opts += bytes([code, len(data)]) + data
         self.sock.sendto(head + b"\x63\x82\x53\x63" + opts + b"\xff", ("127.0.0.1", self.port))
+        return self.xid
+
+    def reply(self, xid, wait):
+        """The reply to `xid` (others are skipped), or None after `wait` seconds."""
         self.sock.settimeout(wait)
         try:
             while True:
                 data, _ = self.sock.recvfrom(2048)
-                if struct.unpack("!I", data[4:8])[0] == self.xid:
+                if struct.unpack("!I", data[4:8])[0] == xid:
                     break
         except socket.timeout:
             return None
@@ -482,6 +491,36 @@ class DhcpLoopbackTest(LabcmTestCase):
         st = self.dhcp_status()
         self.assertEqual((st["offers"], st["naks"], st["declines"], st["releases"], st["informs"]), (3, 1, 1, 1, 1))
         self.assertGreaterEqual(st["acks"], 2)
+
+    def test_a_server_behind_answers_requests_and_drops_stale_discovers_counted(self):
+        """The DHCP thread stalls 5 s at its first wake-up (LABCM_TEST_FAULT=dhcp-stall): what
+        queued meanwhile is as old as under a flood it cannot keep up with."""
+        self.start_server({"LABCM_TEST_FAULT": "dhcp-stall"})
+        relay = Relay("127.3.0.201", self.dhcp_port)
+        self.addCleanup(relay.close)
+        sid = {54: socket.inet_aton("127.0.0.1")}
+        discovers = [relay.send(DISCOVER, bytes.fromhex(f"0011223F50{i:02X}")) for i in range(3)]
+        # A phone rebooting asks for its old address (INIT-REBOOT): answered at once, ACK or NAK.
+        request = relay.send(REQUEST, bytes.fromhex("0011223F5100"), options={50: socket.inet_aton("127.3.1.9")})
+        # Then more than the socket's buffer holds: the kernel drops the rest, counted.
+        for _ in range(600):
+            relay.sock.sendto(bytes(1400), ("127.0.0.1", self.dhcp_port))
+        answer = relay.reply(request, wait=30)
+        self.assertIsNotNone(answer, "the REQUEST was not answered")
+        self.assertIn(answer["type"], (ACK, NAK))
+        st = self.dhcp_status()
+        self.assertEqual(st["stale_discovers"], 3, st)
+        self.assertGreater(st["dropped"], 0, st)  # the zeros that got in: malformed
+        self.assertEqual(st["offers"], 0, st)
+        for xid in discovers:
+            self.assertIsNone(relay.reply(xid, wait=0.2))
+        # Caught up: a new DISCOVER is answered; the kernel's count of its drops came with it.
+        self.assertEqual(relay.ask(DISCOVER, bytes.fromhex("0011223F5001"))["type"], OFFER)
+        self.assertGreater(self.dhcp_status()["overflow"], 0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        self.assertIn("labcm_dhcp_stale_discovers_total 3", metrics)
+        self.assertRegex(metrics, r"labcm_dhcp_overflow_total [1-9]")
 
     def lease_state(self, address):
         r = self.labcm("--json", "dhcp", "leases")
