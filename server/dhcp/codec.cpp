@@ -102,6 +102,7 @@ Packet parse(std::span<const std::uint8_t> bytes) {
     if (bytes.size() < kHeader + 4)
         throw ParseError(fmt::format("{} bytes: shorter than the {}-byte header and cookie", bytes.size(), kHeader + 4));
     Packet p;
+    p.options.reserve(16); // a phone's DISCOVER or REQUEST carries 6-10: one allocation
     try {
         ByteReader r(bytes);
         p.op = r.u8("op");

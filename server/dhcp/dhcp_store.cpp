@@ -68,7 +68,9 @@ std::vector<Lease> DhcpStore::leases() {
 }
 
 void DhcpStore::saveLease(const Lease& l) {
-    db_.prepare(fmt::format("INSERT OR REPLACE INTO dhcp_leases ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kLeaseColumns))
+    static const std::string save =
+        fmt::format("INSERT OR REPLACE INTO dhcp_leases ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", kLeaseColumns);
+    db_.prepare(save)
         .bind(1, addrText(l.address)).bind(2, l.mac).bind(3, toString(l.state)).bind(4, l.expiresMs)
         .bind(5, l.pool).bind(6, l.vendorClass).bind(7, l.model).bind(8, l.hostname).bind(9, l.updatedMs)
         .run();

@@ -146,6 +146,7 @@ Packet Engine::reply(const Request& in, const Pool& pool, MessageType type) cons
     p.flags = q.flags;
     p.giaddr = q.giaddr;
     p.chaddr = q.chaddr;
+    p.options.reserve(16); // every option below and the ACK's three: one allocation
     p.set(opt::MessageType, {static_cast<std::uint8_t>(type)});
     p.set(opt::ServerId, u32Data(in.local));
     if (type == MessageType::Nak) {

@@ -242,12 +242,13 @@ void DhcpService::readAll() {
         }
     }
     for (const auto& in : discovers) carryOut(engine_.answer(in));
+    commitBatch();
 }
 
 void DhcpService::carryOut(Decision d) {
     if (d.send) send(*d.send);
     if (d.saveBehind) saveBehind({*d.saveBehind}, d.saveBehind->state == LeaseState::Declined ? "decline" : "release");
-    if (d.commit) commit(std::move(*d.commit));
+    if (d.commit) commits_.push_back(std::move(*d.commit)); // committed at the end of the batch
 }
 
 void DhcpService::send(const Send& s) {
@@ -258,32 +259,37 @@ void DhcpService::send(const Send& s) {
         spdlog::warn("dhcp mac={}: {} not sent to {}: {}", s.mac, toString(*s.packet.messageType()), to.address().to_string(), err);
 }
 
-void DhcpService::commit(Commit c) {
-    auto shared = std::make_shared<const Commit>(std::move(c));
+void DhcpService::commitBatch() {
+    if (commits_.empty()) return;
+    // One writer job for the batch's leases: one savepoint, one completion, one wake-up here.
+    auto shared = std::make_shared<const std::vector<Commit>>(std::exchange(commits_, {}));
     auto job = [shared](store::Db& db) {
-        const auto& save = shared->granted.save;
         dhcp::DhcpStore ds(db);
-        for (const auto& l : save) ds.saveLease(l);
-        const auto& in = shared->request;
-        if (shared->recordSighting)
-            store::SeenPhoneStore(db).record({in.mac, in.model, "dhcp", in.vendorClass, addrText(save.front().address), 0, 0},
-                                             save.front().updatedMs);
+        for (const auto& c : *shared) {
+            const auto& save = c.granted.save;
+            for (const auto& l : save) ds.saveLease(l);
+            const auto& in = c.request;
+            if (c.recordSighting)
+                store::SeenPhoneStore(db).record({in.mac, in.model, "dhcp", in.vendorClass, addrText(save.front().address), 0, 0},
+                                                 save.front().updatedMs);
+        }
     };
     auto done = [this, io = std::weak_ptr(io_), shared](store::Outcome<std::monostate> o) {
         if (!o.error && test_faults::active(test_faults::Fault::DhcpAfterCommit)) {
             spdlog::critical("dhcp: LABCM_TEST_FAULT=dhcp-after-commit: exiting after the commit, before the ACK");
             std::_Exit(86);
         }
-        if (auto target = io.lock()) asio::post(*target, [this, shared, ok = !o.error] {
-            auto ack = engine_.committed(*shared, ok);
-            if (ack && socket_.is_open()) send(*ack);
-        });
+        if (auto target = io.lock())
+            asio::post(*target, [this, shared, ok = !o.error] {
+                for (const auto& c : *shared)
+                    if (auto ack = engine_.committed(c, ok); ack && socket_.is_open()) send(*ack);
+            });
     };
     try {
         writer_.submit(std::move(job), std::move(done));
-    } catch (const std::exception& e) { // the writer's queue is full: no ACK, the client retries
-        spdlog::warn("dhcp mac={}: lease not saved: {}", shared->request.mac, e.what());
-        engine_.committed(*shared, false);
+    } catch (const std::exception& e) { // the writer's queue is full: no ACK, the clients retry
+        spdlog::warn("dhcp: {} lease(s) not saved (mac={} first): {}", shared->size(), shared->front().request.mac, e.what());
+        for (const auto& c : *shared) engine_.committed(c, false);
     }
 }
 

@@ -90,7 +90,8 @@ private:
     void waitRead();
     void readAll();
     void carryOut(Decision d);
-    void commit(Commit c);
+    /// @brief Commits the batch's leases in one writer job; their ACKs leave once it ended.
+    void commitBatch();
     /// @brief Saves leases no reply waits on (released, declined, expired).
     void saveBehind(std::vector<Lease> leases, const char* what);
     void armSweep(std::chrono::steady_clock::duration in);
@@ -107,6 +108,7 @@ private:
     ServiceConfig config_;
     bool leasesLoaded_ = false;
     Engine engine_;
+    std::vector<Commit> commits_; ///< the read batch's, until commitBatch()
     std::uint32_t overflowSeen_ = 0; ///< the kernel's count at the last datagram (SO_RXQ_OVFL)
     std::uint64_t overflow_ = 0;
     std::uint64_t staleDiscovers_ = 0;

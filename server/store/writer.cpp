@@ -89,10 +89,10 @@ void Writer::loop() {
         try {
             db_.exec("BEGIN IMMEDIATE");
             for (auto& job : batch) {
-                db_.exec("SAVEPOINT job");
+                db_.prepare("SAVEPOINT job").run(); // prepared once (Db keeps it), not parsed per job
                 try {
                     job->run(db_);
-                    db_.exec("RELEASE job");
+                    db_.prepare("RELEASE job").run();
                 } catch (...) {
                     // The job's own error goes to its completion; undo only its writes.
                     db_.exec("ROLLBACK TO job");
