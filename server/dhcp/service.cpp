@@ -98,13 +98,20 @@ udp::endpoint DhcpService::localEndpoint() {
     });
 }
 
-std::optional<ServiceStatus> DhcpService::status() {
-    return onThread([this]() -> std::optional<ServiceStatus> {
-        if (!socket_.is_open()) return std::nullopt;
+std::optional<ServiceStatus> DhcpService::status() const {
+    std::lock_guard lock(statusMutex_);
+    return status_;
+}
+
+void DhcpService::publishStatus() {
+    std::optional<ServiceStatus> s;
+    if (socket_.is_open()) {
         boost::system::error_code ec;
-        return ServiceStatus{socket_.local_endpoint(ec), engine_.counters(), engine_.allocator().leases().size(), overflow_,
-                             staleDiscovers_};
-    });
+        s = ServiceStatus{socket_.local_endpoint(ec), engine_.counters(), engine_.allocator().leases().size(), overflow_,
+                          staleDiscovers_};
+    }
+    std::lock_guard lock(statusMutex_);
+    status_ = std::move(s);
 }
 
 void DhcpService::setDevices(std::map<std::string, Addr> reservations, std::set<std::string> knownMacs) {
@@ -124,6 +131,7 @@ void DhcpService::stopHere() {
     socket_.close(ec);
     sweepTimer_.cancel();
     sweepArmed_ = false;
+    publishStatus();
 }
 
 void DhcpService::armSweep(std::chrono::steady_clock::duration in) {
@@ -134,6 +142,7 @@ void DhcpService::armSweep(std::chrono::steady_clock::duration in) {
         auto ended = engine_.sweep(limits::kDhcpSweepBatch);
         const bool more = ended.size() == limits::kDhcpSweepBatch;
         if (!ended.empty()) saveBehind(std::move(ended), "expiry");
+        publishStatus();
         armSweep(more ? std::chrono::steady_clock::duration::zero() : limits::kDhcpSweepInterval);
     });
 }
@@ -203,6 +212,7 @@ void DhcpService::configure(const ServiceConfig& config, std::vector<Pool> pools
         engine_.setPolicy({config.port, config.ciscoOnly, config.tftpDefault});
         engine_.setPools(std::move(pools));
         if (!sweepArmed_) armSweep(std::chrono::steady_clock::duration::zero()); // leases that ended while labcm was off
+        publishStatus();
     });
 }
 
@@ -243,6 +253,7 @@ void DhcpService::readAll() {
     }
     for (const auto& in : discovers) carryOut(engine_.answer(in));
     commitBatch();
+    publishStatus();
 }
 
 void DhcpService::carryOut(Decision d) {
@@ -283,6 +294,7 @@ void DhcpService::commitBatch() {
             asio::post(*target, [this, shared, ok = !o.error] {
                 for (const auto& c : *shared)
                     if (auto ack = engine_.committed(c, ok); ack && socket_.is_open()) send(*ack);
+                publishStatus();
             });
     };
     try {

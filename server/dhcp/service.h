@@ -7,7 +7,8 @@
 //
 // Threading: the service runs on its own thread (labcm-dhcp) with its own io_context, so a
 // flood of DHCP does not delay TFTP, HTTP or SIP on the io thread. Every public member may be
-// called from any other thread: it runs on the DHCP thread and waits for it. Overload: the
+// called from any other thread: it runs on the DHCP thread and waits for it (a batch at
+// most), except status(), which reads the figures the thread last published. Overload: the
 // socket's buffer is the bounded queue; each wake-up reads a batch, answers REQUESTs (and
 // the rest) as read and DISCOVERs after them, and drops a DISCOVER older than
 // limits::kDhcpDiscoverMaxAge (its client has sent another). Both drops are counted.
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -78,14 +80,17 @@ public:
 
     bool running();
     boost::asio::ip::udp::endpoint localEndpoint();
-    /// @brief nullopt while the server is off.
-    std::optional<ServiceStatus> status();
+    /// @brief nullopt while the server is off. Does not wait for the DHCP thread: the figures
+    /// as of its last batch, commit or sweep.
+    std::optional<ServiceStatus> status() const;
 
 private:
     /// @brief Runs `f` on the DHCP thread and returns its result (or throws its exception).
     template <class F>
     auto onThread(F f) -> decltype(f());
     void stopHere();
+    /// @brief Copies the counters for status() (after each batch, commit, sweep, change).
+    void publishStatus();
     void open(const ServiceConfig& config);
     void waitRead();
     void readAll();
@@ -112,6 +117,8 @@ private:
     std::uint32_t overflowSeen_ = 0; ///< the kernel's count at the last datagram (SO_RXQ_OVFL)
     std::uint64_t overflow_ = 0;
     std::uint64_t staleDiscovers_ = 0;
+    mutable std::mutex statusMutex_;
+    std::optional<ServiceStatus> status_; ///< for status(), under statusMutex_
     std::thread thread_; ///< last: starts once everything above exists
 };
 

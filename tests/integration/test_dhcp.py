@@ -505,6 +505,12 @@ class DhcpLoopbackTest(LabcmTestCase):
         # Then more than the socket's buffer holds: the kernel drops the rest, counted.
         for _ in range(600):
             relay.sock.sendto(bytes(1400), ("127.0.0.1", self.dhcp_port))
+        # The DHCP thread is asleep: the phone HTTP port and the control socket still answer
+        # at once, before the REQUEST's answer (which waits for the stall's end) arrives.
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/XMLDefault.cnf.xml", timeout=4) as r:
+            self.assertIn(b"<callManagerGroup>", r.read())
+        self.assertEqual(self.dhcp_status()["stale_discovers"], 0)
+        self.assertIsNone(relay.reply(request, wait=0.01), "the DHCP thread was not stalled")
         answer = relay.reply(request, wait=30)
         self.assertIsNotNone(answer, "the REQUEST was not answered")
         self.assertIn(answer["type"], (ACK, NAK))
