@@ -307,7 +307,7 @@ Server::Server(const DataDir& dir)
                      }),
       files_(reader_, settings_, dir.files(), dir.templates()),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
-            net::registrarAddress(s0_->registrarAddress, s0_->bindAddress)},
+            net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat},
            bus_,
            [this](store::RegistrationRecord r) { registrations_.save(std::move(r)); },
            [this](std::string mac, std::string model, std::string ua, std::string ip) {

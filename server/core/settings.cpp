@@ -26,6 +26,7 @@ constexpr std::array kInfos{
     SettingInfo{"voicemail_number", "dn-or-empty", "Number the phones' Messages button dials (empty: none)"},
     SettingInfo{"user_locale", "folder", "User locale folder under <data-dir>/files (sent to phones only if present)"},
     SettingInfo{"network_locale", "folder", "Network locale (tones) folder under <data-dir>/files (sent only if present)"},
+    SettingInfo{"sip_nat", "bool", "Phones reach labcm through NAT: accept a REGISTER whose Contact host is not its source address (otherwise refused, so no request is ever sent to a third party). Read at start"},
     SettingInfo{"register_expires", "expires", "Seconds a phone's registration lasts before it must refresh (25-3600; CUCM: 120)"},
     SettingInfo{"dhcp_interface", "interface-or-empty", "Interface the DHCP server answers broadcasts on (empty: relayed requests to bind_address only, or every interface when bind_address is 0.0.0.0). DHCP runs when a pool exists ('labcm dhcp pool set')"},
     SettingInfo{"dhcp_port", "port", "DHCP server port (67; the client port is this + 1)"},
@@ -207,6 +208,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "dhcp_interface") s.dhcpInterface = v;
         else if (key == "dhcp_port") s.dhcpPort = toPort(v);
         else if (key == "dhcp_cisco_only") s.dhcpCiscoOnly = v == "true";
+        else if (key == "sip_nat") s.sipNat = v == "true";
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
     if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
@@ -241,6 +243,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "dhcp_interface") return s.dhcpInterface;
     if (key == "dhcp_port") return std::to_string(s.dhcpPort);
     if (key == "dhcp_cisco_only") return s.dhcpCiscoOnly ? "true" : "false";
+    if (key == "sip_nat") return s.sipNat ? "true" : "false";
     fail(key, fmt::format("unknown setting '{}'", key));
 }
 

@@ -36,6 +36,7 @@ struct Settings {
     int registerExpires = 120;             ///< Expires granted to phones, seconds (CUCM: 120; >= 25)
     std::string dhcpInterface;             ///< DHCP answers broadcasts on this interface; "" = see dhcp_interface help
     std::uint16_t dhcpPort = 67;           ///< DHCP server port; clients are on dhcpPort + 1
+    bool sipNat = false;                   ///< phones behind NAT: a REGISTER's Contact host need not be its source
     bool dhcpCiscoOnly = false;            ///< answer only Cisco phones and configured devices
 };
 

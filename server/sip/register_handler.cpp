@@ -47,6 +47,11 @@ std::string headerText(msg_header_t const* h) {
 void readContact(sip_t const* sip, RegisterRequest& q) {
     sip_contact_t const* c = sip->sip_contact;
     q.contact = headerText(reinterpret_cast<msg_header_t const*>(c));
+    if (c->m_url->url_type != url_any && c->m_url->url_host) {
+        std::string_view host(c->m_url->url_host);
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        q.contactHost = host;
+    }
     std::vector<std::pair<std::string, std::string>> params;
     for (msg_param_t const* p = c->m_params; p && *p; ++p) {
         std::string_view v(*p);
@@ -106,6 +111,8 @@ void SipService::Impl::onRegister(sofia::Msg& request, sip_t const* sip) {
     readContact(sip, q);
     sofia::TportRef tp;
     std::string ip = readOrigin(request.get(), q, tp);
+    if (auto bound = stack->tports.find(q.mac); bound != stack->tports.end())
+        q.boundConnectionClosed = tport_is_closed(bound->second.get()) != 0;
 
     if (auto const* dev = registrar.device(q.mac); dev && dev->digest) {
         std::string why;

@@ -4,11 +4,19 @@
 
 #include <fmt/format.h>
 
+#include "sip/source.h"
+
 namespace labcm::sip {
 
 namespace {
 // Below 20 s (after the phone subtracts its 5 s delta) the phone treats the 200 as a failure.
 constexpr int kMinGranted = 25;
+
+// The address of a "transport:address:port" source (the text itself when it does not parse).
+std::string addressOf(const std::string& source) {
+    auto s = Source::parse(source);
+    return s ? s->address : source;
+}
 } // namespace
 
 std::string_view toString(RegisterOutcome o) {
@@ -18,6 +26,7 @@ std::string_view toString(RegisterOutcome o) {
     case RegisterOutcome::BackupKeepAlive: return "backup keep-alive";
     case RegisterOutcome::Unregistered: return "unregistered";
     case RegisterOutcome::UnknownDevice: return "unknown device";
+    case RegisterOutcome::Refused: return "refused";
     case RegisterOutcome::Unidentified: return "unidentified";
     }
     return "?";
@@ -108,6 +117,12 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
         return d;
     }
     auto it = bindings_.find(r.mac);
+    if (auto why = refusal(r, it == bindings_.end() ? nullptr : &it->second, now); !why.empty()) {
+        d.outcome = RegisterOutcome::Refused;
+        d.status = 403;
+        d.detail = std::move(why);
+        return d;
+    }
 
     if (r.expires == 0) {
         if (r.contactParams.keepAlive) {
@@ -161,6 +176,21 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
         d.detail = fmt::format("refreshed for {} s", grant);
     }
     return d;
+}
+
+std::string Registrar::refusal(const RegisterRequest& r, const Binding* bound, Clock::time_point now) const {
+    if (r.expires == 0 && r.contactParams.keepAlive) return {}; // a backup's keep-alive changes nothing
+    const auto from = addressOf(r.source);
+    if (contactMustBeSource_ && !r.contactHost.empty() && r.contactHost != from)
+        return fmt::format("the Contact host {} is not the REGISTER's source {} (phones behind NAT: labcm setting set "
+                           "sip_nat true)", r.contactHost, from);
+    if (bound && bound->live && now <= bound->expiresAt + grace_ && !r.boundConnectionClosed) {
+        const auto owner = addressOf(bound->source);
+        if (owner != from)
+            return fmt::format("registration from {} refused: SEP{} is registered from {} (until it unregisters, its "
+                               "connection closes or its registration lapses)", from, r.mac, owner);
+    }
+    return {};
 }
 
 std::vector<Binding> Registrar::sweep(Clock::time_point now) {

@@ -4,7 +4,10 @@
 // RegisterRequest and RegisterDecision into a 200 OK; this class never sees sofia types.
 //
 // One binding per device (bulk registration: the primary line's REGISTER registers every
-// line of the device, as CUCM does).
+// line of the device, as CUCM does). A binding belongs to the address that made it: while it
+// is live (not past expiry + grace, its TCP connection open) a REGISTER for the device from
+// another address is refused, an unregister too; and a Contact must name the REGISTER's own
+// source, so nothing labcm sends a phone (NOTIFY) can be aimed at a third party.
 #pragma once
 
 #include <chrono>
@@ -36,6 +39,8 @@ struct RegisterRequest {
     std::uint32_t cseq = 0;
     std::string contact;          ///< the Contact header as sent (echoed back)
     std::string source;           ///< "transport:ip:port" it came from
+    std::string contactHost;      ///< the Contact URI's host, unbracketed ("" for Contact: *)
+    bool boundConnectionClosed = false; ///< the device's bound TCP connection has closed
     std::string transport;        ///< "udp" or "tcp"
     std::string userAgent;
     long expires = 3600;          ///< Expires header (or Contact expires); 0 = unregister / keep-alive
@@ -75,6 +80,7 @@ enum class RegisterOutcome {
     BackupKeepAlive, ///< Expires 0 with cisco-keep-alive: 200, binding untouched
     Unregistered,    ///< Expires 0: binding removed
     UnknownDevice,   ///< 404
+    Refused,         ///< 403: the device is registered from another address, or the Contact is not the source
     Unidentified,    ///< no devicename, Name= or instance MAC: 404
 };
 std::string_view toString(RegisterOutcome o);
@@ -101,6 +107,9 @@ public:
     /// @brief Forgets one device and its binding. @return true when it had a binding.
     bool removeDevice(const std::string& mac);
     void setGrantedSeconds(int seconds);
+    /// @brief Whether a REGISTER's Contact host must be its source address (default true;
+    /// false for phones behind NAT, setting sip_nat).
+    void setContactMustBeSource(bool must) { contactMustBeSource_ = must; }
     const DeviceView* device(const std::string& mac) const;
 
     RegisterDecision onRegister(const RegisterRequest& r, Clock::time_point now,
@@ -119,7 +128,12 @@ public:
     std::vector<std::string> pruneUnknown();
 
 private:
+    /// @brief Why `r` may not touch the device's registration ("" = it may): a live binding
+    /// from another address whose connection is open, or a Contact host that is not the source.
+    std::string refusal(const RegisterRequest& r, const Binding* bound, Clock::time_point now) const;
+
     int granted_;
+    bool contactMustBeSource_ = true;
     std::chrono::seconds grace_;
     std::map<std::string, DeviceView> devices_;
     std::map<std::string, Binding> bindings_;

@@ -28,7 +28,9 @@
 namespace labcm::sip {
 
 SipService::Impl::Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u)
-    : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {}
+    : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {
+    registrar.setContactMustBeSource(!cfg.nat);
+}
 
 // --- any thread -------------------------------------------------------------------------
 

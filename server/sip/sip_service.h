@@ -25,6 +25,7 @@ struct SipConfig {
     std::uint16_t port = 5060; ///< UDP and TCP
     int grantedSeconds = 120;  ///< Expires granted to phones
     std::string advertisedHost;///< our address in From of requests we send (the registrar address)
+    bool nat = false;          ///< phones reach labcm through NAT: a Contact host need not be the source
 };
 
 /// @brief Outcome of a service-control NOTIFY, for the CLI/web.

@@ -225,6 +225,48 @@ class Registrar(LabcmTestCase):
         # Nothing was shed: the kernel's drop count of the SIP UDP socket, in status and /metrics.
         self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["sip_udp_dropped"], 0)
 
+    def udp_register(self, local, contact_host, call_id, cseq=101, expires=3600, mac=MAC):
+        """One REGISTER as an 8845 over UDP from `local` (a loopback address) naming
+        `contact_host` in its Contact; returns the status line and the reply."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind((local, 0))
+        sock.settimeout(10)
+        port = sock.getsockname()[1]
+        contact = (f"<sip:aabbcc-1@{contact_host}:{port};transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{mac}>\";"
+                   f"+u.sip!devicename.ccm.cisco.com=\"SEP{mac}\";+u.sip!model.ccm.cisco.com=\"36670\"")
+        sock.sendto("\r\n".join([
+            f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP {local}:{port};branch=z9hG4bK-{call_id.split('@')[0]}-{cseq}",
+            "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", f"Call-ID: {call_id}", "Max-Forwards: 70",
+            f"CSeq: {cseq} REGISTER", "User-Agent: Cisco-CP8845/14.2.1", f"Contact: {contact}", f"Expires: {expires}",
+            "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
+        reply = sock.recv(65536).decode(errors="replace")
+        return reply.split("\r\n", 1)[0], reply
+
+    def test_a_registration_belongs_to_its_phone(self):
+        """Issue 19: another host cannot take over, unregister or redirect a phone's registration."""
+        status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "phone-1@127.0.0.1")
+        self.assertEqual(status, "SIP/2.0 200 OK")
+        # A stranger on 127.0.0.2 registers the same device: 403, the phone keeps it.
+        status, _ = self.udp_register("127.0.0.2", "127.0.0.2", "thief-1@127.0.0.2")
+        self.assertEqual(status, "SIP/2.0 403 Forbidden")
+        status, _ = self.udp_register("127.0.0.2", "127.0.0.2", "thief-1@127.0.0.2", cseq=102, expires=0)
+        self.assertEqual(status, "SIP/2.0 403 Forbidden")
+        self.stored_registration(MAC, state="registered", transport="udp")
+        self.assertTrue(self.registration()["source"].startswith("udp:127.0.0.1:"), self.registration())
+        self.wait_for(lambda: "registration from 127.0.0.2 refused: SEP001122AABBCC is registered from 127.0.0.1"
+                      in self.ok("events", "--device", MAC), "the refusal as an event of the phone")
+        # A Contact naming a third party (a NOTIFY reflector) is refused even for a free device.
+        self.ok("device", "add", "SEP001122AABBCE", "--model", "8845", "--line", "1005")
+        status, reply = self.udp_register("127.0.0.2", "127.0.0.9", "reflect-1@127.0.0.2", mac="001122AABBCE")
+        self.assertEqual(status, "SIP/2.0 403 Forbidden", reply)
+        # The phone itself still refreshes and unregisters.
+        status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "phone-1@127.0.0.1", cseq=102)
+        self.assertEqual(status, "SIP/2.0 200 OK")
+        status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "phone-1@127.0.0.1", cseq=103, expires=0)
+        self.assertEqual(status, "SIP/2.0 200 OK")
+        self.stored_registration(MAC, state="unregistered")
+
     def test_a_removed_device_is_refused_at_once_and_its_binding_is_gone(self):
         """One device's removal reaches the registrar as that device alone (not the lab's list),
         before `device rm` returns: its next REGISTER is already a 404."""

@@ -19,6 +19,7 @@ RegisterRequest first(const char* mac = "001122AABBCC") {
     q.callId = "c1@10.0.0.50";
     q.contact = "<sip:uuid@10.0.0.50:51234;transport=tcp>";
     q.source = "tcp:10.0.0.50:51234";
+    q.contactHost = "10.0.0.50";
     q.transport = "tcp";
     q.userAgent = "Cisco-CP8851/14.2.1";
     q.expires = 3600;
@@ -219,4 +220,59 @@ TEST_CASE("registrar: one device removed takes its binding with it; the others s
     CHECK(r.binding("001122AABBCD"));
     CHECK((r.onRegister(keepAlive(), t0 + 60s, w0).outcome == RegisterOutcome::UnknownDevice));
     CHECK_FALSE(r.removeDevice("001122AABBCC")); // no binding left
+}
+
+// Issue 19: a registration belongs to the address that made it.
+RegisterRequest from(RegisterRequest q, const char* address) {
+    q.source = std::string("tcp:") + address + ":40000";
+    q.contactHost = address;
+    return q;
+}
+
+TEST_CASE("registrar: a live registration is refused to another address, and so is its unregister") {
+    auto r = makeRegistrar();
+    REQUIRE(r.onRegister(first(), t0, w0).status == 200);
+    auto d = r.onRegister(from(first(), "10.0.0.66"), t0 + 1s, w0);
+    CHECK(d.status == 403);
+    CHECK((d.outcome == RegisterOutcome::Refused));
+    CHECK(d.detail.find("registration from 10.0.0.66 refused: SEP001122AABBCC is registered from 10.0.0.50") == 0);
+    auto bye = from(keepAlive(), "10.0.0.66");
+    bye.expires = 0;
+    CHECK(r.onRegister(bye, t0 + 2s, w0).status == 403);
+    REQUIRE(r.binding("001122AABBCC"));
+    CHECK(r.binding("001122AABBCC")->source == "tcp:10.0.0.50:51234"); // untouched
+    // A backup's keep-alive (Expires 0, cisco-keep-alive) from anywhere changes nothing: 200.
+    bye.contactParams.keepAlive = true;
+    CHECK((r.onRegister(bye, t0 + 3s, w0).outcome == RegisterOutcome::BackupKeepAlive));
+    // The phone itself, from a new port (a new connection): its own.
+    auto again = first();
+    again.source = "tcp:10.0.0.50:51999";
+    again.callId = "c2@10.0.0.50";
+    CHECK(r.onRegister(again, t0 + 4s, w0).status == 200);
+}
+
+TEST_CASE("registrar: another address may register once the binding lapsed or its connection closed") {
+    auto r = makeRegistrar();
+    REQUIRE(r.onRegister(first(), t0, w0).status == 200);
+    auto moved = from(first(), "10.0.0.51");
+    CHECK(r.onRegister(moved, t0 + 120s + 15s, w0).status == 403); // still inside the grace
+    CHECK(r.onRegister(moved, t0 + 120s + 16s, w0).status == 200); // lapsed: the new address owns it
+    CHECK(r.binding("001122AABBCC")->source == "tcp:10.0.0.51:40000");
+    auto back = first();
+    back.callId = "c3@10.0.0.50";
+    CHECK(r.onRegister(back, t0 + 140s, w0).status == 403);
+    back.boundConnectionClosed = true; // the owner's TCP connection closed: the phone moved
+    CHECK(r.onRegister(back, t0 + 141s, w0).status == 200);
+}
+
+TEST_CASE("registrar: the Contact must name the REGISTER's source unless behind NAT") {
+    auto r = makeRegistrar();
+    auto q = first();
+    q.contactHost = "192.0.2.99"; // a third party
+    auto d = r.onRegister(q, t0, w0);
+    CHECK(d.status == 403);
+    CHECK(d.detail.find("the Contact host 192.0.2.99 is not the REGISTER's source 10.0.0.50") == 0);
+    CHECK_FALSE(r.binding("001122AABBCC"));
+    r.setContactMustBeSource(false);
+    CHECK(r.onRegister(q, t0, w0).status == 200);
 }
