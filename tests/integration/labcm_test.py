@@ -188,12 +188,13 @@ class LabcmTestCase(unittest.TestCase):
         self.ok("setting", "set", "tftp_port", str(self.tftp_port))
         self.ok("setting", "set", "sip_port", str(self.sip_port))
 
-    def start_server(self, env=None):
-        """Starts `labcm serve` (env: extra environment, e.g. LABCM_TEST_FAULT) and waits until ready."""
+    def start_server(self, env=None, prefix=()):
+        """Starts `labcm serve` (env: extra environment, e.g. LABCM_TEST_FAULT; prefix: a
+        command that runs it, e.g. prlimit) and waits until ready."""
         self.use_loopback_ports()
         log_path = os.path.join(self.dir, f"serve-{len(self.servers)}.log")
         log = open(log_path, "w+", encoding="utf-8")
-        proc = subprocess.Popen([LABCM, "--data-dir", self.data, "serve"], stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([*prefix, LABCM, "--data-dir", self.data, "serve"], stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})
         proc.stderr_file = log
         proc.log_path = log_path
