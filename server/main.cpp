@@ -2,6 +2,8 @@
 // the app, adds each command group (server/cli/), parses and runs. Each command becomes a
 // control request run on the running server (control socket) or, when none runs, directly
 // on the database.
+#include <sys/stat.h>
+
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +12,9 @@
 #include "core/log.h"
 
 int main(int argc, char** argv) {
+    // Whatever the caller's umask: the database, its WAL, backups and exports (which hold line
+    // passwords) are 0640 at most, directories 0750.
+    ::umask(::umask(0) | 027);
     labcm::cli::Runner r;
     CLI::App app{"labcm: Cisco IP phones in a lab, without CUCM.\n"
                  "While 'labcm serve' runs, commands go to it over its control socket; otherwise they\n"

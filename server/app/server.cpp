@@ -4,13 +4,18 @@
 // reaches which service is one table, Server::followers().
 #include "app/server.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
 #include <array>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -125,19 +130,32 @@ std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::
     return out;
 }
 
-// The first run sets the admin password (LABCM_ADMIN_PASSWORD, else a random one, printed
-// once), before anything answers.
-void ensureAdminPassword(store::Db& reader, store::Writer& writer) {
+// The first run sets the admin password (LABCM_ADMIN_PASSWORD, else a random one, written to
+// a 0600 file in the data dir whose name is logged: logs are read by more people than the
+// admin), before anything answers.
+void ensureAdminPassword(store::Db& reader, store::Writer& writer, const DataDir& dir) {
     if (store::AdminStore(reader).passwordHash("admin")) return;
     const char* env = std::getenv("LABCM_ADMIN_PASSWORD");
     std::string password = env && *env ? env : usecases::randomPassword();
     if (auto problem = usecases::passwordProblem(password); !problem.empty())
         throw StartError(fmt::format("LABCM_ADMIN_PASSWORD {}", problem));
+    if (!(env && *env)) {
+        const auto file = dir.adminPasswordFile();
+        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        const std::string line = password + "\n";
+        if (fd < 0 || ::fchmod(fd, 0600) != 0 || ::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+            if (fd >= 0) ::close(fd);
+            throw StartError(fmt::format("cannot write the first admin password to {}: {}", file.string(), std::strerror(errno)));
+        }
+        ::close(fd);
+    }
     auto hash = usecases::hashPassword(password);
     writer.submit([hash, now = wallClockMs()](store::Db& db) { store::AdminStore(db).setPasswordHash("admin", hash, now); })
         .get();
     if (env && *env) spdlog::info("admin: password set from LABCM_ADMIN_PASSWORD");
-    else spdlog::warn("admin: first run: the admin password is {} (change it with 'labcm admin password')", password);
+    else
+        spdlog::warn("admin: first run: the admin password is in {} (readable by its owner only; delete it once "
+                     "read, change it with 'labcm admin password')", std::filesystem::absolute(dir.adminPasswordFile()).string());
 }
 
 // Builds a listener; a bind failure becomes a StartError naming the settings to check.
@@ -321,7 +339,7 @@ Server::Server(const DataDir& dir)
                          [this](const Device& d) { sip_.addDevice(deviceView(d)); }, [this] { refreshRegistrar(); }}),
       eventCounts_(bus_),
       signals_(io_, SIGINT, SIGTERM) {
-    ensureAdminPassword(reader_, writer_);
+    ensureAdminPassword(reader_, writer_, dir);
     info_.dataDir = dir.display();
     info_.filesDir = dir.files().string();
     info_.mode = "server";

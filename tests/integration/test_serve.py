@@ -60,6 +60,26 @@ class Serve(LabcmTestCase):
             self.assertIn("STOPPING=1", notify.recv(4096).decode().splitlines())
             self.assertEqual(proc.wait(timeout=15), 0, self.log_tail(proc, lines=200))
 
+    def test_the_first_password_is_in_an_owner_only_file_and_no_file_is_world_readable(self):
+        """Issue 19: under umask 000 the database and an export are 0640 at most, and the random
+        first admin password is in a 0600 file the log names, never in the log itself."""
+        os.environ.pop("LABCM_ADMIN_PASSWORD", None)
+        server = self.start_server(prefix=("sh", "-c", 'umask 000 && exec "$@"', "sh"))
+        secret = os.path.join(self.data, "admin-password")
+        self.assertEqual(stat.S_IMODE(os.stat(secret).st_mode), 0o600)
+        with open(secret, encoding="utf-8") as f:
+            password = f.read().strip()
+        self.assertGreaterEqual(len(password), 12)
+        with open(server.log_path, encoding="utf-8") as f:
+            log = f.read()
+        self.assertIn(f"the admin password is in {secret}", log)
+        self.assertNotIn(password, log)
+        export = os.path.join(self.dir, "export.csv")
+        subprocess.run(["sh", "-c", f'umask 000 && exec "$@"', "sh", LABCM, "--data-dir", self.data, "export", "-o", export],
+                       check=True, capture_output=True, timeout=30)
+        for path in (os.path.join(self.data, "labcm.db"), os.path.join(self.data, "labcm.db-wal"), export):
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode) & 0o027, 0, path)
+
     def test_errors_through_the_socket_change_nothing(self):
         self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
         self.start_server()
