@@ -6,6 +6,18 @@
 
 namespace labcm {
 
+namespace {
+
+// OWASP's CSV injection rule: a spreadsheet runs a cell that starts with = + - @ (or a tab or
+// CR before one) as a formula. Such a field is written behind a ' (shown as text), and a field
+// that already starts with ' before one gets another, so reading strips exactly one.
+bool needsGuard(std::string_view f) {
+    while (f.starts_with('\'')) f.remove_prefix(1);
+    return !f.empty() && std::string_view("=+-@\t\r").find(f.front()) != std::string_view::npos;
+}
+
+} // namespace
+
 CsvError::CsvError(std::size_t row, const std::string& message)
     : std::runtime_error(fmt::format("row {}: {}", row, message)), row_(row), message_(message) {}
 
@@ -89,6 +101,9 @@ std::vector<CsvRow> parseCsv(std::string_view text) {
         }
     }
     endRow();
+    for (auto& r : rows)
+        for (auto& f : r.fields)
+            if (f.starts_with('\'') && needsGuard(std::string_view(f).substr(1))) f.erase(0, 1);
     return rows;
 }
 
@@ -96,7 +111,7 @@ std::string formatCsvRow(const std::vector<std::string>& fields) {
     std::string out;
     for (std::size_t i = 0; i < fields.size(); ++i) {
         if (i) out.push_back(',');
-        const auto& f = fields[i];
+        const auto f = needsGuard(fields[i]) ? "'" + fields[i] : fields[i];
         // Quote what a reader would otherwise change: separators, quotes, line ends, edge
         // spaces (spreadsheets trim them), a leading UTF-8 BOM (read as the file's BOM),
         // and a lone empty field (an empty line is skipped).

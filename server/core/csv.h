@@ -27,11 +27,13 @@ struct CsvRow {
 };
 
 /// @brief Parses CSV text. Accepts LF and CRLF, quoted fields with "" escapes and embedded
-/// newlines, a leading UTF-8 BOM; skips empty lines.
+/// newlines, a leading UTF-8 BOM; skips empty lines. A field written with formatCsvRow's
+/// formula guard (a leading ' before = + - @ tab CR) is read back without it.
 /// @throw CsvError on unterminated quotes, stray quotes, NUL bytes or a limit exceeded.
 std::vector<CsvRow> parseCsv(std::string_view text);
 
-/// @brief One CSV record (without the line end), quoting fields only where needed.
+/// @brief One CSV record (without the line end), quoting fields only where needed. A field a
+/// spreadsheet would run as a formula (= + - @ tab CR first) is written behind a ' (OWASP).
 std::string formatCsvRow(const std::vector<std::string>& fields);
 
 } // namespace labcm

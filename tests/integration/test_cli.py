@@ -105,6 +105,20 @@ class ImportExport(LabcmTestCase):
         self.ok("import", out)
         self.assertEqual(self.ok("export"), exported)
 
+    def test_formula_cells_are_exported_as_text_and_imported_back_whole(self):
+        """Issue 19: a description a spreadsheet would run (CSV injection) is exported behind
+        a ' and a re-import gives the same value back."""
+        evil = "=HYPERLINK(\"http://192.0.2.1/x\",\"click\")"
+        self.ok("device", "add", "SEP001122AABB09", "--model", "8845", "--description", evil, "--line", "1009")
+        exported = self.ok("export")
+        self.assertIn(',"\'=HYPERLINK(', exported)
+        self.assertNotIn(',"=HYPERLINK(', exported)
+        out = self.write_file("export.csv", exported)
+        self.data = self.data + "-copy"
+        self.ok("import", out)
+        shown = json.loads(self.ok("--json", "device", "show", "SEP001122AABB09"))["result"]
+        self.assertEqual(shown["description"], evil)
+
     def test_export_to_file(self):
         self.ok("import", self.write_file("good.csv", self.GOOD))
         target = f"{self.dir}/out.csv"

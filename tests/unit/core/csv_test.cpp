@@ -73,3 +73,15 @@ TEST_CASE("csv: every prefix of a valid file parses or fails with CsvError, noth
         }
     }
 }
+
+TEST_CASE("csv: cells a spreadsheet would run as formulas are written behind a ' and read back whole") {
+    // Issue 19 (OWASP CSV injection): =, +, -, @, tab and CR first.
+    std::vector<std::string> fields{"=HYPERLINK(\"http://x\")", "+4930123", "-2+3", "@SUM(A1)", "\tx", "'=already", "'plain", "a=b"};
+    auto line = labcm::formatCsvRow(fields);
+    CHECK(line == "\"'=HYPERLINK(\"\"http://x\"\")\",'+4930123,'-2+3,'@SUM(A1),'\tx,''=already,'plain,a=b");
+    auto rows = parseCsv(line + "\n");
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].fields == fields);
+    // Typed by hand with the guard a spreadsheet shows: the same value.
+    CHECK(parseCsv("'=1\n").at(0).fields == std::vector<std::string>{"=1"});
+}
