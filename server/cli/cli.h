@@ -58,7 +58,7 @@ private:
 /// @brief A Human that prints one fixed line.
 Human printOk(std::string msg);
 /// @brief A JSON value as text: strings bare, null empty, others serialized.
-std::string text(const json::value& v);
+std::string text(const json::value& v); ///< for a terminal: control characters as \xNN
 /// @brief One device in full (device show and every command that replies with a device).
 void printDevice(const json::object& d);
 /// @brief The device table (device list).

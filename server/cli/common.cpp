@@ -7,6 +7,7 @@
 
 #include "app/server.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "control/control_client.h"
 #include "core/limits.h"
 #include "sip/source.h"
@@ -64,7 +65,7 @@ Human printOk(std::string msg) {
 }
 
 std::string text(const json::value& v) {
-    if (v.is_string()) return std::string(v.get_string());
+    if (v.is_string()) return labcm::text::visible(v.get_string()); // for a terminal: no control characters
     if (v.is_null()) return "";
     return json::serialize(v);
 }

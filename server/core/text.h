@@ -32,4 +32,31 @@ inline bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
+/// @brief `s` with every control character (C0, DEL, and C1 as UTF-8 U+0080..U+009F) written
+/// as \xNN, so text from the network (a phone's User-Agent) cannot move a terminal's cursor,
+/// change its title or fake a line of output.
+inline std::string visible(std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    auto escape = [&](unsigned char c) {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    };
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            escape(c);
+        } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+            escape(c);
+            escape(static_cast<unsigned char>(s[++i]));
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
 } // namespace labcm::text

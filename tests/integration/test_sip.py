@@ -226,7 +226,8 @@ class Registrar(LabcmTestCase):
         # Nothing was shed: the kernel's drop count of the SIP UDP socket, in status and /metrics.
         self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["sip_udp_dropped"], 0)
 
-    def udp_register(self, local, contact_host, call_id, cseq=101, expires=3600, mac=MAC):
+    def udp_register(self, local, contact_host, call_id, cseq=101, expires=3600, mac=MAC,
+                     user_agent="Cisco-CP8845/14.2.1"):
         """One REGISTER as an 8845 over UDP from `local` (a loopback address) naming
         `contact_host` in its Contact; returns the status line and the reply."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -239,10 +240,21 @@ class Registrar(LabcmTestCase):
         sock.sendto("\r\n".join([
             f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP {local}:{port};branch=z9hG4bK-{call_id.split('@')[0]}-{cseq}",
             "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", f"Call-ID: {call_id}", "Max-Forwards: 70",
-            f"CSeq: {cseq} REGISTER", "User-Agent: Cisco-CP8845/14.2.1", f"Contact: {contact}", f"Expires: {expires}",
+            f"CSeq: {cseq} REGISTER", f"User-Agent: {user_agent}", f"Contact: {contact}", f"Expires: {expires}",
             "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
         reply = sock.recv(65536).decode(errors="replace")
         return reply.split("\r\n", 1)[0], reply
+
+    def test_device_show_escapes_control_characters_from_the_network(self):
+        """Issue 19: a User-Agent with terminal escapes is shown as \\xNN by the CLI."""
+        status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "ua-1@127.0.0.1",
+                                      user_agent="Cisco-CP8845/14.2.1 \x1b]0;pwned\x07\x1b[2J")
+        self.assertEqual(status, "SIP/2.0 200 OK")
+        self.stored_registration(MAC, state="registered")
+        shown = self.ok("device", "show", f"SEP{MAC}")
+        self.assertNotIn("\x1b", shown)
+        self.assertNotIn("\x07", shown)
+        self.assertIn("Cisco-CP8845/14.2.1 \\x1b]0;pwned\\x07\\x1b[2J", shown)
 
     def test_a_registration_belongs_to_its_phone(self):
         """Issue 19: another host cannot take over, unregister or redirect a phone's registration."""
