@@ -137,11 +137,18 @@ inline constexpr std::uint16_t kTftpMinBlockSize = 8;
 inline constexpr std::uint16_t kTftpMaxBlockSize = 65464;
 /// TFTP: window size cap, blocks (RFC 7440 allows 65535; 64 x 64 KiB = 4 MiB in flight is plenty).
 inline constexpr std::uint16_t kTftpMaxWindow = 64;
-/// TFTP: retransmission timeout when the client does not ask for one, and its bounds (RFC 2349: 1..255 s).
+/// TFTP: retransmission timeout when the client does not ask for one, and the longest one
+/// accepted (RFC 2349 allows 1..255 s; a longer ask is ignored, as the RFC says, and the
+/// default used: a forged request must not hold a transfer slot for minutes).
 inline constexpr auto kTftpDefaultTimeout = 1s;
-inline constexpr int kTftpMaxTimeoutSeconds = 255;
+inline constexpr int kTftpMaxTimeoutSeconds = 10;
 /// TFTP: retransmissions of one window before the transfer is given up.
 inline constexpr int kTftpMaxRetries = 5;
+/// TFTP: retransmissions while the client has acknowledged nothing yet (its source may be
+/// forged: each answer to it amplifies a 30-byte request).
+inline constexpr int kTftpMaxRetriesUnheard = 1;
+/// TFTP: transfers at once from one address (a phone fetches one file at a time).
+inline constexpr std::size_t kTftpMaxTransfersPerSource = 8;
 /// TFTP: netascii is converted in memory; larger files are refused in that mode (config
 /// files are a few KiB; firmware is always fetched in octet mode).
 inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;

@@ -21,7 +21,7 @@ Admission refuse(EventKind kind, ErrorCode code, std::string message, std::strin
 
 } // namespace
 
-Admission admit(const Request& req, std::size_t activeTransfers, provision::FileNamespace& files) {
+Admission admit(const Request& req, Load load, provision::FileNamespace& files) {
     if (req.op == Opcode::Wrq) return refuse(EventKind::FileRefused, ErrorCode::AccessViolation, "writes are not allowed", "WRQ refused");
     if (req.mode != "octet" && req.mode != "netascii")
         return refuse(EventKind::FileRefused, ErrorCode::IllegalOperation, "unsupported mode", fmt::format("mode '{}'", req.mode));
@@ -36,9 +36,12 @@ Admission admit(const Request& req, std::size_t activeTransfers, provision::File
     case Kind::File: break;
     }
     // Only a transfer takes a slot: not-found and refused answers are one datagram each.
-    if (activeTransfers >= limits::kTftpMaxTransfers)
+    if (load.transfers >= limits::kTftpMaxTransfers)
         return refuse(EventKind::FileRefused, ErrorCode::NotDefined, "server busy, retry",
-                      fmt::format("{} transfers already running", activeTransfers), std::move(r));
+                      fmt::format("{} transfers already running", load.transfers), std::move(r));
+    if (load.fromSource >= limits::kTftpMaxTransfersPerSource)
+        return refuse(EventKind::FileRefused, ErrorCode::NotDefined, "server busy, retry",
+                      fmt::format("{} transfers from this address already running", load.fromSource), std::move(r));
     if (req.mode == "netascii" && r.kind == Kind::File && r.file.size > limits::kTftpMaxNetasciiFile)
         return refuse(EventKind::FileRefused, ErrorCode::IllegalOperation, "file too large for netascii, use octet",
                       "netascii of a large file", std::move(r));

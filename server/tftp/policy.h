@@ -1,6 +1,6 @@
 // Whether a TFTP request is served, and with what, decided without sockets: writes refused,
 // only octet and netascii, the name resolved through the file namespace, a cap on transfers
-// at once (a not-found answer takes no slot), netascii refused for large files. tftp/service.cpp carries the answer out.
+// at once, in all and per address (a not-found answer takes no slot), netascii refused for large files. tftp/service.cpp carries the answer out.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +23,13 @@ struct Admission {
     std::string reason;
 };
 
-/// @param activeTransfers transfers running now (limits::kTftpMaxTransfers is the cap).
-Admission admit(const Request& req, std::size_t activeTransfers, provision::FileNamespace& files);
+/// @brief Transfers running now: in all (limits::kTftpMaxTransfers is the cap) and from the
+/// request's address (limits::kTftpMaxTransfersPerSource).
+struct Load {
+    std::size_t transfers = 0;
+    std::size_t fromSource = 0;
+};
+
+Admission admit(const Request& req, Load load, provision::FileNamespace& files);
 
 } // namespace labcm::tftp

@@ -89,6 +89,8 @@ public:
         if (auto s = sessions_.lock()) s->erase(this);
     }
 
+    const udp::endpoint& peer() const { return peer_; }
+
     // Ends the transfer from our side (shutdown).
     void abort(std::string_view why) {
         if (finished_) return;
@@ -242,7 +244,9 @@ void TftpService::onDatagram(std::span<const std::uint8_t> data, const udp::endp
         spdlog::error("tftp: cannot open a transfer socket for {}: {}", ip, e.what());
         return;
     }
-    auto a = admit(req, sessions_->size(), files_);
+    std::size_t fromSource = 0;
+    for (const auto* other : *sessions_) fromSource += other->peer().address() == from.address();
+    auto a = admit(req, {sessions_->size(), fromSource}, files_);
     auto& r = a.file;
     auto refuse = [&](EventKind kind, ErrorCode code, const std::string& message, const std::string& reason) {
         if (kind != EventKind::FileNotFound) ++counters_.refused;

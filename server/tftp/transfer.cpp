@@ -90,6 +90,7 @@ Transfer::Step Transfer::onAck(std::uint16_t wire) {
     if (oackPending_) {
         if (wire != 0) return s; // only ACK 0 confirms the OACK
         oackPending_ = false;
+        heard_ = true;
         retries_ = 0;
         sent_ = std::min<std::uint64_t>(total_, n_.windowSize);
         sendRange(s, 1, sent_);
@@ -104,6 +105,7 @@ Transfer::Step Transfer::onAck(std::uint16_t wire) {
             break;
         }
     if (acked == 0) return s; // duplicate or stale: ignore
+    heard_ = true;
     acked_ = acked;
     retries_ = 0;
     if (acked_ == total_) {
@@ -118,10 +120,11 @@ Transfer::Step Transfer::onAck(std::uint16_t wire) {
 
 Transfer::Step Transfer::onTimeout() {
     Step s;
-    if (++retries_ > limits::kTftpMaxRetries) {
+    // A client never heard from may be a forged source: fewer answers to it (amplification).
+    const int limit = heard_ ? limits::kTftpMaxRetries : limits::kTftpMaxRetriesUnheard;
+    if (++retries_ > limit) {
         s.failed = true;
-        s.error = fmt::format("no ACK after {} retransmissions (last acknowledged block {} of {})",
-                              limits::kTftpMaxRetries, acked_, total_);
+        s.error = fmt::format("no ACK after {} retransmissions (last acknowledged block {} of {})", limit, acked_, total_);
         return s;
     }
     ++retransmissions_;

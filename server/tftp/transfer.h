@@ -85,6 +85,7 @@ private:
     std::uint64_t acked_ = 0;    ///< highest block acknowledged (0 = none)
     std::uint64_t sent_ = 0;     ///< highest block sent
     bool oackPending_ = false;
+    bool heard_ = false; ///< the client acknowledged something (its source is not forged)
     int retries_ = 0;
     int retransmissions_ = 0;
     std::vector<std::uint8_t> buffer_;

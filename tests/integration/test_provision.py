@@ -7,6 +7,7 @@ import resource
 import socket
 import struct
 import subprocess
+import time
 import unittest
 
 from labcm_test import LabcmTestCase
@@ -209,6 +210,41 @@ class Provisioning(LabcmTestCase):
                 s.close()
         # The held connections gone, files are served again.
         self.wait_for(lambda: self.curl(f"SEP{MAC}.cnf.xml")[0] == "200", "HTTP to answer again")
+
+    def test_unacknowledged_requests_hold_little_and_one_address_cannot_hold_every_slot(self):
+        """Issue 19: RRQs that are never acknowledged (as from a forged source) get two DATA
+        packets each, at most 8 run per address (the rest: "server busy"), a 255 s timeout is
+        not accepted, and a phone is served afterwards."""
+        rrq = b"\x00\x01SEP001122AABBCC.cnf.xml\x00octet\x00"
+        socks = []
+        for _ in range(12):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.addCleanup(s.close)
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(0.2)
+            s.sendto(rrq, ("127.0.0.1", self.tftp_port))
+            socks.append(s)
+        got = {"data": 0, "busy": 0}
+        deadline = time.monotonic() + 8  # each transfer gives up after 2 x 1 s
+        while time.monotonic() < deadline:
+            for s in socks:
+                try:
+                    data, _ = s.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                op = struct.unpack(">H", data[:2])[0]
+                if op == 3:
+                    got["data"] += 1
+                elif op == 5 and b"server busy" in data:
+                    got["busy"] += 1
+        self.assertEqual(got, {"data": 8 * 2, "busy": 4})
+        # A timeout of 255 s is left out of the OACK (the default 1 s applies).
+        op, rest = self.raw_tftp(b"\x00\x01SEP001122AABBCC.cnf.xml\x00octet\x00timeout\x00255\x00tsize\x000\x00")
+        self.assertEqual(op, 6)
+        self.assertNotIn(b"timeout", rest)
+        # A phone fetches its file.
+        rc, out = self.tftp_hpa(f"SEP{MAC}.cnf.xml", os.path.join(self.dir, "phone.xml"))
+        self.assertEqual(rc, 0, out)
 
     def test_malformed_datagrams_are_dropped_and_counted(self):
         for junk in (b"", b"\x00", b"\x00\x01", b"\x00\x01name-without-nul", b"\x00\x04\x00\x01", b"\xff" * 600):

@@ -104,7 +104,7 @@ TEST_CASE("transfer: options are negotiated, clamped or left out") {
     std::vector<std::pair<std::string, std::string>> expect{
         {"blksize", "65464"}, {"windowsize", "64"}, {"tsize", "4242"}, {"timeout", "3"}};
     CHECK(n.oack == expect);
-    auto bad = negotiate(rrq({{"blksize", "7"}, {"blksize", "x"}, {"timeout", "0"}, {"timeout", "256"}, {"windowsize", "0"}}), 1);
+    auto bad = negotiate(rrq({{"blksize", "7"}, {"blksize", "x"}, {"timeout", "0"}, {"timeout", "256"}, {"timeout", "11"}, {"windowsize", "0"}}), 1);
     CHECK(bad.oack.empty());
     CHECK(bad.blockSize == 512);
 }
@@ -165,6 +165,22 @@ TEST_CASE("transfer: timeouts retransmit the unacknowledged window, then give up
     s = t.onTimeout();
     CHECK(s.failed);
     CHECK(s.error == "no ACK after 5 retransmissions (last acknowledged block 0 of 10)");
+}
+
+TEST_CASE("transfer: a client that acknowledges nothing gets one retransmission, not five") {
+    // Issue 19: a forged RRQ (no ACK ever comes) is answered twice, then given up.
+    PatternSource src(5000);
+    Transfer plain(negotiate(rrq({}), src.size()), src);
+    REQUIRE(plain.start().send.size() == 1);
+    CHECK(plain.onTimeout().send.size() == 1);
+    auto s = plain.onTimeout();
+    CHECK(s.failed);
+    CHECK(s.error == "no ACK after 1 retransmissions (last acknowledged block 0 of 10)");
+    // With options: the OACK once more, then given up.
+    Transfer oack(negotiate(rrq({{"blksize", "1024"}}), src.size()), src);
+    oack.start();
+    CHECK(oack.onTimeout().send.size() == 1);
+    CHECK(oack.onTimeout().failed);
 }
 
 TEST_CASE("transfer: netascii conversion") {
