@@ -132,7 +132,7 @@ void addCsvCommands(CLI::App& app, Runner& r) {
     exportCmd->add_option("-o,--output", ca.outPath, "Write to this file");
     exportCmd->callback([&r, &ca] {
         r.call({{"cmd", "export"}}, [&ca](const json::value& v) {
-            auto csv = text(v.at("csv"));
+            auto csv = std::string(v.at("csv").as_string()); // the file itself, not text for a terminal
             if (ca.outPath.empty()) {
                 std::cout << csv;
             } else {

@@ -188,6 +188,13 @@ inline constexpr auto kAutoRegInterval = 1s;
 /// database (a flood of invented MACs cannot grow memory).
 inline constexpr std::size_t kPendingSightings = 4096;
 
+/// Phones seen but not provisioned (table seen_phones, the models auto-registration uses):
+/// at most this many, the longest unseen dropped first; none older than kSeenPhoneMaxAge; a
+/// User-Agent or vendor class kept to kSeenPhoneDetail bytes.
+inline constexpr std::size_t kSeenPhonesMax = 10'000;
+inline constexpr auto kSeenPhoneMaxAge = std::chrono::hours(24 * 30);
+inline constexpr std::size_t kSeenPhoneDetail = 200;
+
 // --- dhcp ------------------------------------------------------------------------------
 /// An offered address stays held for the client this long (a phone REQUESTs within a second;
 /// RFC 2131 leaves the time to the server).

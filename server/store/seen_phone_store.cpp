@@ -1,5 +1,9 @@
 #include "store/seen_phone_store.h"
 
+#include <chrono>
+
+#include "core/limits.h"
+
 namespace labcm::store {
 
 namespace {
@@ -11,6 +15,10 @@ SeenPhone read(Stmt& s) {
 } // namespace
 
 void SeenPhoneStore::record(const SeenPhone& p, std::int64_t nowMs) {
+    // What the network sent is kept short: a User-Agent can be 63 KB in a UDP REGISTER.
+    std::string detail = p.detail.substr(0, limits::kSeenPhoneDetail);
+    while (!detail.empty() && detail.size() < p.detail.size() && (static_cast<unsigned char>(p.detail[detail.size()]) & 0xC0) == 0x80)
+        detail.pop_back(); // cut before a character, not inside one
     db_.prepare("INSERT INTO seen_phones (mac, model, source, detail, address, first_seen, last_seen) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mac) DO UPDATE SET "
                 "model = CASE WHEN excluded.model = '' THEN model ELSE excluded.model END, "
@@ -19,11 +27,19 @@ void SeenPhoneStore::record(const SeenPhone& p, std::int64_t nowMs) {
         .bind(1, p.mac)
         .bind(2, p.model)
         .bind(3, p.source)
-        .bind(4, p.detail)
+        .bind(4, detail)
         .bind(5, p.address)
         .bind(6, nowMs)
         .bind(7, nowMs)
         .run();
+    // Bounded by age and count, the longest unseen first (index seen_phones_by_last_seen).
+    auto old = db_.prepare("DELETE FROM seen_phones WHERE last_seen < ?");
+    old.bind(1, nowMs - std::chrono::duration_cast<std::chrono::milliseconds>(limits::kSeenPhoneMaxAge).count());
+    old.run();
+    auto over = db_.prepare("DELETE FROM seen_phones WHERE mac IN (SELECT mac FROM seen_phones ORDER BY last_seen "
+                            "LIMIT max(0, (SELECT count(*) FROM seen_phones) - ?))");
+    over.bind(1, static_cast<std::int64_t>(limits::kSeenPhonesMax));
+    over.run();
 }
 
 std::optional<SeenPhone> SeenPhoneStore::get(const std::string& mac) {
