@@ -224,8 +224,12 @@ inline constexpr int kAdminLoginFailures = 5;
 inline constexpr auto kAdminLoginWindow = 5min;
 /// Password checks running at once (each takes ~0.1 s and 64 MiB by design).
 inline constexpr int kAdminMaxVerifying = 4;
-/// Largest request body (a CSV import of tens of thousands of phones).
+/// Largest request body (a CSV import of tens of thousands of phones): POST /api/import only.
 inline constexpr std::size_t kAdminBodyLimit = kMaxCsvBytes + 64 * 1024;
+/// Largest body of any other API request (a device with its lines is a few KiB).
+inline constexpr std::size_t kAdminApiBodyLimit = 256 * 1024;
+/// Largest login body ({"password": ...}).
+inline constexpr std::size_t kAdminLoginBodyLimit = 4 * 1024;
 /// Live pages (Server-Sent Events) open at once.
 inline constexpr std::size_t kAdminMaxStreams = 64;
 /// A live page this far behind is disconnected (it reconnects and reloads).

@@ -57,7 +57,7 @@ Clock::duration LoginLimiter::wait(const std::string& address, Clock::time_point
     return it->second.first + window_ - now;
 }
 
-void LoginLimiter::failed(const std::string& address, Clock::time_point now) {
+void LoginLimiter::attempted(const std::string& address, Clock::time_point now) {
     if (clients_.size() >= maxClients_) std::erase_if(clients_, [&](const auto& kv) { return now - kv.second.first >= window_; });
     if (clients_.size() >= maxClients_) clients_.erase(clients_.begin()); // still full: forget one
     auto& e = clients_[address];

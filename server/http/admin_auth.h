@@ -53,15 +53,17 @@ private:
     std::map<std::string, Session> sessions_;
 };
 
-/// @brief Failed logins per client address: after `maxFailures` within `window` the
-/// address waits until the window has passed since its first failure.
+/// @brief Login attempts per client address: after `maxFailures` within `window` the
+/// address waits until the window has passed since its first attempt. An attempt counts
+/// before its password is checked (so guesses sent in parallel cannot pass the limit while
+/// they are being verified) and a success forgets the address's count.
 class LoginLimiter {
 public:
     LoginLimiter(int maxFailures, Clock::duration window, std::size_t maxClients)
         : maxFailures_(maxFailures), window_(window), maxClients_(maxClients) {}
     /// @brief How long this address must wait; zero when it may try now.
     Clock::duration wait(const std::string& address, Clock::time_point now);
-    void failed(const std::string& address, Clock::time_point now);
+    void attempted(const std::string& address, Clock::time_point now);
     void succeeded(const std::string& address) { clients_.erase(address); }
 
 private:

@@ -134,13 +134,38 @@ public:
     }
 
 private:
+    // The header first: a request that needs a session and has none is answered 401 before
+    // its body is read (a stranger cannot make labcm buffer megabytes), and each route gets
+    // its own body limit.
     void doRead() {
         parser_.emplace();
         parser_->header_limit(limits::kHttpHeaderLimit);
         parser_->body_limit(limits::kAdminBodyLimit);
         stream_.expires_after(limits::kHttpIdleTimeout);
+        bhttp::async_read_header(stream_, buffer_, *parser_,
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
+    }
+
+    void onHeader(beast::error_code ec) {
+        if (http::clientWentAway(ec) || ec) return onRead(ec);
+        const auto& head = parser_->get();
+        std::string_view target = head.target();
+        const auto p = target.substr(0, target.find('?'));
+        const bool open = !p.starts_with("/api") || p == "/api/health" || p == "/api/login";
+        if (!open && !impl_->sessions.touch(cookieValue(head[bhttp::field::cookie], kCookie), Clock::now())) {
+            keepAlive_ = false; // the body, if any, is never read: the connection ends with the answer
+            req_ = parser_->release();
+            return sendJson(401, errorBody(401, "unauthorized", "", "log in first (POST /api/login)"));
+        }
+        bodyLimit_ = p == "/api/import" ? limits::kAdminBodyLimit
+                     : p == "/api/login" ? limits::kAdminLoginBodyLimit
+                                         : limits::kAdminApiBodyLimit;
+        // beast checks a Content-Length against the limit as the header is parsed, before the
+        // route is known: checked here, and the limit set for a chunked body.
+        if (auto length = parser_->content_length(); length && *length > bodyLimit_) return onRead(bhttp::error::body_limit);
+        parser_->body_limit(bodyLimit_);
         bhttp::async_read(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+                          [self = shared_from_this()](beast::error_code e, std::size_t) { self->onRead(e); });
     }
 
     void onRead(beast::error_code ec) {
@@ -149,7 +174,7 @@ private:
             unsigned status = ec == bhttp::error::body_limit ? 413 : 400;
             keepAlive_ = false;
             return sendJson(status, errorBody(status, status == 413 ? "too_large" : "bad_request", "",
-                                              status == 413 ? fmt::format("the body is over {} bytes", limits::kAdminBodyLimit)
+                                              status == 413 ? fmt::format("the body is over {} bytes", bodyLimit_)
                                                             : "malformed HTTP request"));
         }
         req_ = parser_->release();
@@ -262,6 +287,7 @@ private:
         if (impl_->verifying >= limits::kAdminMaxVerifying)
             return sendJson(503, errorBody(503, "busy", "", "too many logins at once; try again"));
         ++impl_->verifying;
+        impl_->limiter.attempted(ip_, now); // counted before the check: parallel guesses count too
         asio::post(impl_->hasher, [self = shared_from_this(), hash = *hash, password = std::move(password)] {
             bool ok = verifyPassword(hash, password);
             asio::post(self->impl_->io, [self, ok] { self->loginChecked(ok); });
@@ -273,7 +299,6 @@ private:
         if (impl_->stopped) return close();
         auto& bus = impl_->deps.bus;
         if (!ok) {
-            impl_->limiter.failed(ip_, Clock::now());
             bus.publish(Service::Admin, EventKind::AdminLogin, Severity::Warning, "", ip_, "admin login refused: wrong password");
             return sendJson(401, errorBody(401, "wrong_password", "password", "wrong password"));
         }
@@ -384,6 +409,7 @@ private:
     std::shared_ptr<AdminHttpServer::Impl> impl_;
     std::string ip_, token_, extraRetryAfter_;
     bool keepAlive_ = true;
+    std::size_t bodyLimit_ = limits::kAdminBodyLimit; ///< the current request's
     bool streaming_ = false, writing_ = false, closed_ = false;
     std::deque<std::string> queue_;
     std::array<char, 512> sink_{};

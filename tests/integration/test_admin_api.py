@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -120,6 +121,51 @@ class AdminApiTest(LabcmTestCase):
         self.assertGreater(int(headers["retry-after"]), 200)
         self.assertIn("too many failed logins", body["error"]["message"])
         self.wait_for(lambda: "admin login refused" in self.ok("events"), "the refused logins as events")
+
+    def test_a_body_without_a_session_is_never_read(self):
+        """Issue 19: a 15 MiB import with no session is answered 401 after its header, while
+        its body has not been sent; each route has its own body limit."""
+        s = socket.create_connection(("127.0.0.1", self.admin_port), timeout=10)
+        self.addCleanup(s.close)
+        s.sendall(b"POST /api/import HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\n"
+                  b"Content-Length: 15728640\r\n\r\n" + b"mac,model\n" * 100)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, "closed without an answer")
+            answer += chunk
+        self.assertTrue(answer.startswith(b"HTTP/1.1 401 "), answer[:200])
+        self.assertIn(b"connection: close", answer.lower())
+        # A login body larger than a password needs: 413.
+        status, _, body = Admin(self.admin_port).request("POST", "/api/login", {"password": "x" * 8192})
+        self.assertEqual(status, 413)
+        self.assertIn("4096 bytes", body["error"]["message"])
+        # With a session, the same route takes its large body (limits per route).
+        status, _, _ = self.admin.request("POST", "/api/import", "mac,model\n001122AABB77,8845\n", ctype="text/csv")
+        self.assertEqual(status, 200)
+
+    def test_parallel_guesses_cannot_pass_the_login_limit(self):
+        """Issue 19: four clients guessing as fast as they are answered: at most five guesses
+        are checked (401), then every one is refused before its check (429, or 503 while too
+        many are being checked), and the address waits."""
+        results = []
+
+        def guess():
+            for _ in range(6):
+                status = Admin(self.admin_port).login("wrong-password")[0]
+                results.append(status)
+                if status == 429:
+                    return
+
+        threads = [threading.Thread(target=guess) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        self.assertLessEqual(results.count(401), 5, results)
+        self.assertIn(429, results)
+        self.assertEqual(results.count(401) + results.count(429) + results.count(503), len(results), results)
+        self.assertEqual(Admin(self.admin_port).login(PASSWORD)[0], 429)  # the address waits now
 
     def test_a_new_password_ends_every_session(self):
         r = subprocess.run([LABCM, "--data-dir", self.data, "admin", "password", "--stdin"], input="another-pw-1\n",

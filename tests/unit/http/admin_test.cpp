@@ -47,17 +47,17 @@ TEST_CASE("admin auth: sessions expire when idle and the table is bounded") {
     CHECK(!s.touch(c, t0 + 33min));
 }
 
-TEST_CASE("admin auth: failed logins per address wait out the window") {
+TEST_CASE("admin auth: login attempts per address wait out the window") {
     LoginLimiter l(3, 5min, 100);
     auto t0 = Clock::time_point{} + 1h;
     for (int i = 0; i < 3; ++i) {
         CHECK(l.wait("10.0.0.1", t0) == Clock::duration::zero());
-        l.failed("10.0.0.1", t0 + std::chrono::seconds(i));
+        l.attempted("10.0.0.1", t0 + std::chrono::seconds(i));
     }
     CHECK(l.wait("10.0.0.1", t0 + 10s) > 4min);
     CHECK(l.wait("10.0.0.2", t0 + 10s) == Clock::duration::zero()); // others are not affected
     CHECK(l.wait("10.0.0.1", t0 + 5min) == Clock::duration::zero());
-    l.failed("10.0.0.3", t0);
+    l.attempted("10.0.0.3", t0);
     l.succeeded("10.0.0.3");
     CHECK(l.wait("10.0.0.3", t0) == Clock::duration::zero());
 }
