@@ -226,8 +226,7 @@ void DhcpService::waitRead() {
 
 void DhcpService::readAll() {
     using namespace std::chrono;
-    static bool stalled = false;
-    if (!std::exchange(stalled, true) && test_faults::active(test_faults::Fault::DhcpStall))
+    if (!std::exchange(stallDone_, true) && test_faults::active(test_faults::Fault::DhcpStall))
         std::this_thread::sleep_for(test_faults::kDhcpStall);
     const auto now = system_clock::now().time_since_epoch();
     std::vector<Request> discovers; // answered after the rest of the batch

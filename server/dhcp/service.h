@@ -117,6 +117,7 @@ private:
     std::uint32_t overflowSeen_ = 0; ///< the kernel's count at the last datagram (SO_RXQ_OVFL)
     std::uint64_t overflow_ = 0;
     std::uint64_t staleDiscovers_ = 0;
+    bool stallDone_ = false; ///< test fault dhcp-stall: the first wake-up only
     mutable std::mutex statusMutex_;
     std::optional<ServiceStatus> status_; ///< for status(), under statusMutex_
     std::thread thread_; ///< last: starts once everything above exists

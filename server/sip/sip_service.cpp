@@ -10,8 +10,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
