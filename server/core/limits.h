@@ -152,18 +152,6 @@ inline constexpr std::size_t kTftpMaxTransfersPerSource = 8;
 /// TFTP: netascii is converted in memory; larger files are refused in that mode (config
 /// files are a few KiB; firmware is always fetched in octet mode).
 inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
-/// SIP: a TCP connection that holds no registration is closed after this long without
-/// traffic: one that never registers (a scanner's, or one of many opened to exhaust
-/// descriptors), or a phone's whose registration lapsed. A registered phone's stays open.
-inline constexpr std::chrono::milliseconds kSipIdleConnection = 10s;
-/// SIP: every this many sweeps (one a second) the connections that never sent a byte for
-/// kSipIdleConnection are shut down (a scan of the process's descriptors: 3 syscalls each).
-inline constexpr unsigned kSipSilentScanEvery = 5;
-/// SIP: a TCP message left incomplete this long is given up (a slow sender holds nothing).
-inline constexpr std::chrono::milliseconds kSipIncompleteMessage = 5s;
-/// SIP: sofia-sip's own log lines (e.g. "accept: Too many open files" at descriptor
-/// exhaustion) reach labcm's log at most this often, with a count of the lines left out.
-inline constexpr auto kSipStackLogInterval = 1s;
 /// SIP: a phone that misses its refresh counts as gone this long after its expiry (CUCM
 /// declares a phone unregistered ~15 s after a missed keep-alive).
 inline constexpr auto kSipExpiryGrace = 15s;

@@ -5,13 +5,9 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/sock_diag.h>
-#include <linux/tcp.h> // struct tcp_info with tcpi_bytes_received (glibc's lacks it)
 #include <sys/socket.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -69,34 +65,6 @@ std::vector<int> socketsBoundTo(int wanted, std::uint16_t port) {
         if (bound == port) out.push_back(fd);
     }
     return out;
-}
-
-SilentConnectionReaper::SilentConnectionReaper() : spare_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
-
-SilentConnectionReaper::~SilentConnectionReaper() {
-    if (spare_ >= 0) ::close(spare_);
-}
-
-std::size_t SilentConnectionReaper::reap(std::uint16_t port, std::chrono::milliseconds silent) {
-    // When every descriptor is taken (the case this is for), listing /proc/self/fd needs one:
-    // the spare is given back for the scan, then taken again.
-    if (spare_ >= 0) ::close(spare_);
-    auto fds = socketsBoundTo(SOCK_STREAM, port);
-    spare_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    std::size_t closed = 0;
-    for (int fd : fds) {
-        tcp_info info{};
-        socklen_t len = sizeof info;
-        if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0 ||
-            len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
-            continue;
-        // A connection that never received data: its last receive is its handshake.
-        if (info.tcpi_state != 1 /* TCP_ESTABLISHED */ || info.tcpi_bytes_received != 0 ||
-            info.tcpi_last_data_recv < static_cast<std::uint64_t>(silent.count()))
-            continue;
-        if (::shutdown(fd, SHUT_RDWR) == 0) ++closed;
-    }
-    return closed;
 }
 
 void setReceiveBuffers(const std::vector<int>& fds, std::size_t bytes) {

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstddef>
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,24 +32,6 @@ std::vector<int> socketsBoundTo(int type, std::uint16_t port);
 /// @brief setReceiveBuffer() on each of `fds`. A listening socket's size is inherited by the
 /// connections it accepts.
 void setReceiveBuffers(const std::vector<int>& fds, std::size_t bytes);
-
-/// @brief Shuts down (both ways) each TCP connection of this process on a local port that has
-/// not received one byte since it was accepted, `silent` ago or longer (TCP_INFO). The socket
-/// stays its owner's, who sees the close as the peer's (sofia-sip arms no idle timer on a
-/// connection that never sent anything). Holds a spare descriptor from its construction so
-/// that it can list the process's descriptors when all the others are taken.
-class SilentConnectionReaper {
-public:
-    SilentConnectionReaper();
-    ~SilentConnectionReaper();
-    SilentConnectionReaper(const SilentConnectionReaper&) = delete;
-    SilentConnectionReaper& operator=(const SilentConnectionReaper&) = delete;
-    /// @return how many connections were shut down.
-    std::size_t reap(std::uint16_t port, std::chrono::milliseconds silent);
-
-private:
-    int spare_ = -1;
-};
 
 /// @brief Datagrams the kernel dropped on a socket because its receive buffer was full
 /// (SO_MEMINFO); 0 when it cannot tell.

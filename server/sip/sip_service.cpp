@@ -7,11 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -19,7 +16,6 @@
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/auth_plugin.h>
-#include <sofia-sip/su_log.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -30,32 +26,6 @@
 #include "sip/registration_record.h"
 
 namespace labcm::sip {
-
-namespace {
-
-// sofia-sip's log lines go to labcm's log, at most one per limits::kSipStackLogInterval with
-// a count of those left out: at descriptor exhaustion sofia reports every failed accept, and
-// the listening socket stays readable, so unbounded it wrote hundreds of MB in a minute.
-void sofiaLog(void*, char const* format, va_list ap) {
-    static std::mutex mutex;
-    static std::chrono::steady_clock::time_point next;
-    static std::uint64_t leftOut = 0;
-    char line[512];
-    std::vsnprintf(line, sizeof line, format, ap);
-    std::string_view text(line);
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    std::lock_guard lock(mutex);
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next) {
-        ++leftOut;
-        return;
-    }
-    next = now + limits::kSipStackLogInterval;
-    if (leftOut) spdlog::warn("sip stack: {} ({} more line(s) left out)", text, std::exchange(leftOut, 0));
-    else spdlog::warn("sip stack: {}", text);
-}
-
-} // namespace
 
 SipService::Impl::Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u)
     : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {
@@ -163,7 +133,6 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
 }
 
 void SipService::Impl::createStack() {
-    su_log_redirect(nullptr, &sofiaLog, nullptr); // every sofia log without its own logger
     auto& s = *stack;
     std::string host = cfg.bindAddress == "0.0.0.0" || cfg.bindAddress.empty() ? "*" : cfg.bindAddress;
     if (host.find(':') != std::string::npos && host != "*") host = "[" + host + "]";
@@ -174,8 +143,6 @@ void SipService::Impl::createStack() {
                                    NTATAG_SERVER_RPORT(1),        // 79xx over UDP: answer to the Via port
                                    NTATAG_UDP_MTU(65535),         // never switch our requests to TCP
                                    TPTAG_QUEUESIZE(1000),         // listen backlog for boot storms
-                                   TPTAG_IDLE(static_cast<unsigned>(limits::kSipIdleConnection.count())),
-                                   TPTAG_TIMEOUT(static_cast<unsigned>(limits::kSipIncompleteMessage.count())),
                                    TAG_END()));
     if (!s.agent) throw std::runtime_error(fmt::format("cannot listen for SIP on {}: {}", url, std::strerror(errno)));
     s.leg.reset(nta_leg_tcreate(s.agent.get(), &Impl::onRequest, reinterpret_cast<nta_leg_magic_t*>(this),
@@ -255,11 +222,6 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
                                       b.grantedSeconds, limits::kSipExpiryGrace.count()));
         self->save(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
     }
-    // Connections that never sent a byte: sofia arms its idle timer only after traffic.
-    if (++self->sweeps % limits::kSipSilentScanEvery == 0)
-        if (auto n = self->reaper.reap(self->boundPort.load(), limits::kSipIdleConnection))
-            spdlog::info("sip: closed {} TCP connection(s) that sent nothing for {} s", n,
-                         std::chrono::duration_cast<std::chrono::seconds>(limits::kSipIdleConnection).count());
 }
 
 int SipService::Impl::onMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip) {

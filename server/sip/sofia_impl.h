@@ -19,7 +19,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/net.h"
 #include "sip/registrar.h"
 #include "sip/sip_service.h"
 #include "sip/sofia_raii.h"
@@ -93,8 +92,6 @@ public:
     EventBus& bus;
     Persist persist;
     UnknownPhone unknown;
-    unsigned sweeps = 0; ///< onSweep calls (once a second), for the rarer jobs
-    net::SilentConnectionReaper reaper; ///< TCP connections that never sent a byte
     Registrar registrar;
 
     std::thread thread;
