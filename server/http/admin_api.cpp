@@ -1,35 +1,45 @@
 #include "http/admin_api.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <vector>
 
+#include <boost/json/basic_parser_impl.hpp>
 #include <fmt/format.h>
 
 namespace labcm::admin {
 
 namespace {
 
+constexpr std::string_view kLineKeys = "index,dn,display_name,label,auth_name,auth_password,contact";
+
 constexpr std::array kRoutes{
     Route{"GET", "/api/devices", "device.page", "Devices: ?filter=&sort=&limit=&offset= (sort: name, model, description, dn, state, last_seen, ip; -key = descending)"},
-    Route{"POST", "/api/devices", "device.add", "Add a device with its lines", 201, Body::Json, true},
+    Route{"POST", "/api/devices", "device.add", "Add a device with its lines", 201, Body::Json, true,
+          "device,model,description,load,transport,digest_auth,dhcp_address,lines"},
     Route{"GET", "/api/devices/{device}", "device.show", "One device with its lines and registration"},
-    Route{"PATCH", "/api/devices/{device}", "device.edit", "Change model, description, load, transport, digest_auth, dhcp_address", 200, Body::Json, true},
+    Route{"PATCH", "/api/devices/{device}", "device.edit", "Change model, description, load, transport, digest_auth, dhcp_address", 200, Body::Json, true,
+          "model,description,load,transport,digest_auth,dhcp_address"},
     Route{"DELETE", "/api/devices/{device}", "device.rm", "Remove a device", 200, Body::None, true},
-    Route{"POST", "/api/devices/{device}/lines", "line.add", "Add a line (dn, index, label, display_name, auth_name, auth_password)", 201, Body::Json, true},
-    Route{"PATCH", "/api/devices/{device}/lines/{index}", "line.edit", "Change a line (dn, label, display_name, auth_name, auth_password, contact)", 200, Body::Json, true},
+    Route{"POST", "/api/devices/{device}/lines", "line.add", "Add a line (dn, index, label, display_name, auth_name, auth_password)", 201, Body::Json, true,
+          "index,dn,display_name,label,auth_name,auth_password,contact"},
+    Route{"PATCH", "/api/devices/{device}/lines/{index}", "line.edit", "Change a line (dn, label, display_name, auth_name, auth_password, contact)", 200, Body::Json, true,
+          "dn,display_name,label,auth_name,auth_password,contact"},
     Route{"DELETE", "/api/devices/{device}/lines/{index}", "line.rm", "Remove a line", 200, Body::None, true},
-    Route{"POST", "/api/devices/{device}/speeddials", "speeddial.add", "Add a speed dial (number, label, blf, button)", 201, Body::Json, true},
+    Route{"POST", "/api/devices/{device}/speeddials", "speeddial.add", "Add a speed dial (number, label, blf, button)", 201, Body::Json, true,
+          "button,number,label,blf"},
     Route{"DELETE", "/api/devices/{device}/speeddials/{button}", "speeddial.rm", "Remove a speed dial", 200, Body::None, true},
     Route{"POST", "/api/devices/{device}/actions/{action}", "device.control", "restart, reset, apply-config: a service-control NOTIFY and its outcome", 200, Body::None, true},
     Route{"GET", "/api/registrations", "registration.list", "Every stored registration with loads and Last="},
     Route{"GET", "/api/models", "model.list", "Models with their default firmware"},
-    Route{"PUT", "/api/models/{model}", "model.set", "Set a model's default load ({\"load\": ...}; \"\" clears)", 200, Body::Json, true},
+    Route{"PUT", "/api/models/{model}", "model.set", "Set a model's default load ({\"load\": ...}; \"\" clears)", 200, Body::Json, true, "load"},
     Route{"GET", "/api/settings", "setting.list", "Settings with defaults, types and help"},
-    Route{"PUT", "/api/settings/{key}", "setting.set", "Set a setting ({\"value\": ...})", 200, Body::Json, true},
+    Route{"PUT", "/api/settings/{key}", "setting.set", "Set a setting ({\"value\": ...})", 200, Body::Json, true, "value"},
     Route{"DELETE", "/api/settings/{key}", "setting.unset", "Back to the default", 200, Body::None, true},
     Route{"GET", "/api/dhcp/pools", "dhcp.pool.list", "DHCP pools"},
-    Route{"PUT", "/api/dhcp/pools/{name}", "dhcp.pool.set", "Add or change a pool (subnet, range, routers, dns, domain, ntp, tftp, option66, lease_time)", 200, Body::Json, true},
+    Route{"PUT", "/api/dhcp/pools/{name}", "dhcp.pool.set", "Add or change a pool (subnet, range, routers, dns, domain, ntp, tftp, option66, lease_time)", 200, Body::Json, true,
+          "subnet,range,routers,dns,domain,ntp,tftp,option66,lease_time"},
     Route{"DELETE", "/api/dhcp/pools/{name}", "dhcp.pool.rm", "Remove a pool", 200, Body::None, true},
     Route{"GET", "/api/dhcp/leases", "dhcp.lease.list", "DHCP leases with the model from option 60"},
     Route{"DELETE", "/api/dhcp/leases/{address}", "dhcp.lease.rm", "Free an address", 200, Body::None, true},
@@ -74,6 +84,76 @@ bool matches(std::string_view pattern, const std::vector<std::string_view>& segs
 }
 
 bool isBoolParam(std::string_view key) { return key == "dry_run" || key == "update"; }
+
+// Whether `key` is one of the comma-separated `keys`.
+bool listed(std::string_view keys, std::string_view key) {
+    while (!keys.empty()) {
+        auto comma = keys.find(',');
+        if (keys.substr(0, comma) == key) return true;
+        if (comma == std::string_view::npos) break;
+        keys.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+// A Boost.JSON parser handler that only looks for a key given twice in one object (json::parse
+// keeps one of them silently). Keys are compared whole; an object's keys are few.
+struct DuplicateKeyFinder {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+    std::vector<std::vector<std::string>> objects; ///< the keys of each open object
+    std::string key;                               ///< the key being read (it may come in parts)
+    std::optional<std::string> duplicate;
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) {
+        objects.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t, boost::system::error_code&) {
+        objects.pop_back();
+        return true;
+    }
+    bool on_array_begin(boost::system::error_code&) { return true; }
+    bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+    bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+        key.append(s.data(), s.size());
+        return true;
+    }
+    bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+        key.append(s.data(), s.size());
+        auto& keys = objects.back();
+        if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+            duplicate = key;
+            ec = json::error::syntax; // stop here
+            return false;
+        }
+        keys.push_back(std::move(key));
+        key.clear();
+        return true;
+    }
+    bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+    bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+    bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+    bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+    bool on_bool(bool, boost::system::error_code&) { return true; }
+    bool on_null(boost::system::error_code&) { return true; }
+    bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+};
+
+// The first key a JSON text gives twice in one object (at any depth), if any.
+std::optional<std::string> duplicateKey(std::string_view text) {
+    json::basic_parser<DuplicateKeyFinder> p{json::parse_options{}};
+    boost::system::error_code ec;
+    p.write_some(false, text.data(), text.size(), ec);
+    return p.handler().duplicate;
+}
 
 } // namespace
 
@@ -137,8 +217,24 @@ Mapped mapRequest(std::string_view method, std::string_view target, std::string_
         auto v = json::parse(body, ec);
         if (ec) throw ApiError{400, "bad_json", "", fmt::format("the body is not JSON: {}", ec.message())};
         if (!v.is_object()) throw ApiError{400, "bad_json", "", "the body must be a JSON object"};
-        for (auto& kv : v.as_object())
+        if (auto dup = duplicateKey(body))
+            throw ApiError{400, "bad_json", *dup, fmt::format("the key '{}' is given twice", *dup)};
+        for (auto& kv : v.as_object()) {
+            if (!listed(m.route->keys, kv.key()))
+                throw ApiError{400, "unknown_field", std::string(kv.key()),
+                               fmt::format("unknown field '{}' (this request takes: {})", std::string_view(kv.key()),
+                                           m.route->keys)};
             if (!args.contains(kv.key())) args[kv.key()] = kv.value();
+        }
+        // device.add's lines are objects of their own, with a line's fields.
+        if (auto* lines = v.as_object().if_contains("lines"); lines && lines->is_array())
+            for (const auto& line : lines->get_array())
+                if (line.is_object())
+                    for (const auto& kv : line.get_object())
+                        if (!listed(kLineKeys, kv.key()))
+                            throw ApiError{400, "unknown_field", "lines." + std::string(kv.key()),
+                                           fmt::format("unknown field '{}' in a line (a line takes: {})",
+                                                       std::string_view(kv.key()), kLineKeys)};
     } else if (m.route->body == Body::Csv) {
         if (type != "text/csv" && type != "text/plain")
             throw ApiError{415, "unsupported_media_type", "", "send the CSV as text/csv"};

@@ -26,6 +26,7 @@ struct Route {
     unsigned okStatus = 200;
     Body body = Body::None;
     bool write = false;       ///< needs the CSRF token
+    std::string_view keys = {}; ///< the JSON body's keys, comma separated (Body::Json); any other is a 400
 };
 
 std::span<const Route> routes();

@@ -67,10 +67,9 @@ TEST_CASE("admin api: requests map to the CLI's commands") {
     CHECK(m.request.at("cmd").as_string() == "device.page");
     CHECK(m.request.at("args").at("filter").as_string() == "88 45");
     CHECK(m.request.at("args").at("sort").as_string() == "-state");
-    m = mapRequest("PATCH", "/api/devices/SEP001122AABBCC", "application/json; charset=utf-8",
-                   R"({"description":"Desk","device":"ignored"})");
+    m = mapRequest("PATCH", "/api/devices/SEP001122AABBCC", "application/json; charset=utf-8", R"({"description":"Desk"})");
     CHECK(m.request.at("cmd").as_string() == "device.edit");
-    CHECK(m.request.at("args").at("device").as_string() == "SEP001122AABBCC"); // the path wins
+    CHECK(m.request.at("args").at("device").as_string() == "SEP001122AABBCC"); // from the path
     CHECK(m.request.at("args").at("description").as_string() == "Desk");
     CHECK(m.route->write);
     m = mapRequest("DELETE", "/api/devices/001122AABBCC/lines/2", "", "");
@@ -117,4 +116,39 @@ TEST_CASE("admin api: command replies become HTTP statuses") {
     CHECK(!urlDecode("%4", true));
     CHECK(queryParam("a=1&b=x%3Dy", "b") == "x=y");
     CHECK(!queryParam("a=1", "b"));
+}
+
+TEST_CASE("admin api: an unknown or repeated JSON key is a 400 naming it (issue 19)") {
+    auto refusal = [](std::string_view method, std::string_view path, std::string body) {
+        try {
+            mapRequest(method, path, "application/json", body);
+        } catch (const ApiError& e) {
+            return e;
+        }
+        return ApiError{0, "", "", ""};
+    };
+    auto e = refusal("PATCH", "/api/devices/SEP001122AABBCC", R"({"description":"Desk","descripton":"typo"})");
+    CHECK(e.status == 400);
+    CHECK(e.code == "unknown_field");
+    CHECK(e.field == "descripton");
+    CHECK(e.message.find("unknown field 'descripton'") != std::string::npos);
+    // A path parameter in the body is not one of the body's fields either.
+    CHECK(refusal("PATCH", "/api/devices/SEP001122AABBCC", R"({"device":"SEP00000000FFFF"})").field == "device");
+    e = refusal("PUT", "/api/settings/timezone", R"({"value":"UTC","value":"Etc/UTC"})");
+    CHECK(e.status == 400);
+    CHECK(e.field == "value");
+    CHECK(e.message == "the key 'value' is given twice");
+    // In a nested line too, and a line's own unknown field.
+    CHECK(refusal("POST", "/api/devices", R"({"device":"001122AABBCC","model":"8845","lines":[{"dn":"1","dn":"2"}]})").field == "dn");
+    CHECK(refusal("POST", "/api/devices", R"({"device":"001122AABBCC","model":"8845","lines":[{"dn":"1","colour":"red"}]})").field ==
+          "lines.colour");
+    // Every key a route lists is taken; keys that only look alike are different.
+    auto m = mapRequest("PUT", "/api/dhcp/pools/lab", "application/json",
+                        R"({"subnet":"10.0.0.0/24","range":"10.0.0.10-10.0.0.20","routers":"10.0.0.1","dns":"","domain":"",)"
+                        R"("ntp":"","tftp":"10.0.0.2","option66":"","lease_time":3600})");
+    CHECK(m.request.at("args").at("lease_time").as_int64() == 3600);
+    m = mapRequest("POST", "/api/devices", "application/json",
+                   R"({"device":"001122AABBCC","model":"8845","lines":[{"dn":"1001","label":"a"},{"dn":"1002","label":"b"}]})");
+    CHECK(m.request.at("args").at("lines").as_array().size() == 2);
+    CHECK(refusal("PUT", "/api/models/8845", R"({"load":"x","loa":"y"})").field == "loa");
 }
