@@ -325,7 +325,8 @@ Server::Server(const DataDir& dir)
                      }),
       files_(reader_, settings_, dir.files(), dir.templates()),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
-            net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat},
+            net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat,
+            static_cast<std::size_t>(s0_->connectionsPerAddress)},
            bus_,
            [this](store::RegistrationRecord r) { registrations_.save(std::move(r)); },
            [this](std::string mac, std::string model, std::string ua, std::string ip) {
@@ -359,7 +360,8 @@ Server::Server(const DataDir& dir)
     const auto bind = asio::ip::make_address(s.bindAddress);
     phoneHttp_ = listen<http::PhoneHttpServer>(
         fmt::format("cannot listen for HTTP on {}:{}: {{}} (setting bind_address / http_port)", s.bindAddress, s.httpPort),
-        io_, phoneHttpIo_, asio::ip::tcp::endpoint(bind, s.httpPort), files_, bus_, clientMacs_);
+        io_, phoneHttpIo_, asio::ip::tcp::endpoint(bind, s.httpPort), files_, bus_, clientMacs_,
+        static_cast<std::size_t>(s.connectionsPerAddress));
     tftp_ = listen<tftp::TftpService>(
         fmt::format("cannot listen for TFTP on {}:{}: {{}} (setting bind_address / tftp_port; port 69 needs root or "
                     "CAP_NET_BIND_SERVICE)",
@@ -466,8 +468,10 @@ json::object Server::status() {
     json::object o{{"events_written", eventSink_.written()}, {"events_dropped", eventSink_.dropped()}};
     if (!phoneHttp_ || !tftp_) return o;
     const auto& t = tftp_->counters();
+    const auto c = sip_.tcpConnections();
     o.insert({{"http_port", phoneHttp_->localEndpoint().port()},
               {"http_busy", phoneHttp_->busy()},
+              {"http_refused_address", phoneHttp_->refusedPerAddress()},
               {"tftp_port", tftp_->localEndpoint().port()},
               {"tftp_requests", t.requests},
               {"tftp_served", t.served},
@@ -481,6 +485,11 @@ json::object Server::status() {
               {"render_cache_bytes", files_.cachedBytes()},
               {"sip_port", sip_.port()},
               {"sip_udp_dropped", sip_.udpDropped()},
+              {"sip_tcp_active", c.open},
+              {"sip_tcp_refused_cap", c.refusedTotal},
+              {"sip_tcp_refused_address", c.refusedPerAddress},
+              {"sip_tcp_refused_descriptors", c.refusedNoDescriptor},
+              {"sip_tcp_closed_unregistered", c.closedUnregistered},
               {"dhcp", dhcpStatus(dhcp_)}});
     return o;
 }

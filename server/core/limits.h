@@ -152,6 +152,21 @@ inline constexpr std::size_t kTftpMaxTransfersPerSource = 8;
 /// TFTP: netascii is converted in memory; larger files are refused in that mode (config
 /// files are a few KiB; firmware is always fetched in octet mode).
 inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
+/// SIP: TCP connections at most (each holds a descriptor), and never more than the descriptor
+/// limit less kDescriptorReserve; more are closed as they are accepted.
+inline constexpr std::size_t kSipMaxConnections = 16'384;
+/// Descriptors kept for everything but SIP TCP (HTTP, TFTP, the database, the CLI) when the
+/// SIP connection cap is derived from RLIMIT_NOFILE.
+inline constexpr std::size_t kDescriptorReserve = 256;
+/// SIP: a TCP connection that holds no registration this long after it was accepted, or after
+/// its registration ended, is shut down (a scanner's, or one of many opened to use up
+/// descriptors; a phone registers within a second of connecting).
+inline constexpr std::chrono::milliseconds kSipUnregisteredConnection = 10s;
+/// SIP: sofia-sip's own log lines reach labcm's log at most this often, with a count of the
+/// lines left out.
+inline constexpr auto kSipStackLogInterval = 1s;
+/// Admin port: connections one address may hold open (a browser opens six and a stream).
+inline constexpr std::size_t kAdminConnectionsPerAddress = 32;
 /// SIP: a phone that misses its refresh counts as gone this long after its expiry (CUCM
 /// declares a phone unregistered ~15 s after a missed keep-alive).
 inline constexpr auto kSipExpiryGrace = 15s;

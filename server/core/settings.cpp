@@ -31,6 +31,7 @@ constexpr std::array kInfos{
     SettingInfo{"dhcp_interface", "interface-or-empty", "Interface the DHCP server answers broadcasts on (empty: relayed requests to bind_address only, or every interface when bind_address is 0.0.0.0). DHCP runs when a pool exists ('labcm dhcp pool set')"},
     SettingInfo{"dhcp_port", "port", "DHCP server port (67; the client port is this + 1)"},
     SettingInfo{"dhcp_cisco_only", "bool", "Answer only Cisco phones (option 60) and configured devices; stay silent for PCs"},
+    SettingInfo{"connections_per_address", "count", "TCP connections one address may hold open on the SIP port and on HTTP 6970 at once; more are refused (a phone needs one or two; 0 = no cap, e.g. for a test tool or phones behind NAT). Read at start"},
 };
 
 [[noreturn]] void fail(std::string_view key, std::string message) {
@@ -153,6 +154,13 @@ std::string canonical(std::string_view key, std::string_view value) {
             fail(key, fmt::format("'{}' is not a network interface name", v));
         return v;
     }
+    if (type == "count") {
+        int n = 0;
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc{} || p != v.data() + v.size() || n < 0 || n > 1'000'000)
+            fail(key, fmt::format("'{}' is not a count from 0 to 1000000 (0: no cap)", v));
+        return std::to_string(n);
+    }
     if (type == "dn-or-empty" && v.empty()) return v;
     if (type == "dn" || type == "dn-or-empty") {
         if (v.empty() || v.size() > 30 || !std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
@@ -209,6 +217,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "dhcp_port") s.dhcpPort = toPort(v);
         else if (key == "dhcp_cisco_only") s.dhcpCiscoOnly = v == "true";
         else if (key == "sip_nat") s.sipNat = v == "true";
+        else if (key == "connections_per_address") s.connectionsPerAddress = std::stoi(v);
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
     if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
@@ -244,6 +253,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "dhcp_port") return std::to_string(s.dhcpPort);
     if (key == "dhcp_cisco_only") return s.dhcpCiscoOnly ? "true" : "false";
     if (key == "sip_nat") return s.sipNat ? "true" : "false";
+    if (key == "connections_per_address") return std::to_string(s.connectionsPerAddress);
     fail(key, fmt::format("unknown setting '{}'", key));
 }
 

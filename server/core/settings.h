@@ -38,13 +38,14 @@ struct Settings {
     std::uint16_t dhcpPort = 67;           ///< DHCP server port; clients are on dhcpPort + 1
     bool sipNat = false;                   ///< phones behind NAT: a REGISTER's Contact host need not be its source
     bool dhcpCiscoOnly = false;            ///< answer only Cisco phones and configured devices
+    int connectionsPerAddress = 16;        ///< TCP connections one address may hold on SIP and HTTP 6970; 0 = no cap
 };
 
 /// @brief One setting as the CLI, API and store see it.
 struct SettingInfo {
     std::string_view key;
     std::string_view type; ///< "host", "address", "port", "bool", "host-list", "olson", "dn", "dn-or-empty", "folder",
-                           ///< "interface-or-empty"
+                           ///< "interface-or-empty", "count"
     std::string_view help;
 };
 

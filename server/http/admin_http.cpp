@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/connection_caps.h"
 #include "core/limits.h"
 #include "http/admin_api.h"
 #include "http/admin_auth.h"
@@ -85,7 +86,7 @@ struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
     LoginLimiter limiter{limits::kAdminLoginFailures, limits::kAdminLoginWindow, 4096};
     asio::thread_pool hasher{1};
     int verifying = 0;
-    std::size_t connections = 0;
+    net::ConnectionCaps connections{limits::kMaxAdminConnections, limits::kAdminConnectionsPerAddress};
     std::vector<std::weak_ptr<Connection>> streams;
     /// streams.size() for other threads: with no live page, an event is neither formatted nor
     /// posted (a phone's every request is an event). Raised before a new stream reads the
@@ -103,11 +104,8 @@ struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
 
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
-    Connection(tcp::socket socket, std::shared_ptr<AdminHttpServer::Impl> impl)
-        : stream_(std::move(socket)), impl_(std::move(impl)), ip_(http::peerAddress(stream_)) {
-        ++impl_->connections;
-    }
-    ~Connection() { --impl_->connections; }
+    Connection(tcp::socket socket, std::shared_ptr<AdminHttpServer::Impl> impl, net::AdmittedConnection admitted)
+        : stream_(std::move(socket)), impl_(std::move(impl)), admitted_(std::move(admitted)), ip_(http::peerAddress(stream_)) {}
 
     void start() { doRead(); }
 
@@ -407,6 +405,7 @@ private:
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::request<bhttp::string_body> req_;
     std::shared_ptr<AdminHttpServer::Impl> impl_;
+    net::AdmittedConnection admitted_; ///< counted against the caps while the connection lives
     std::string ip_, token_, extraRetryAfter_;
     bool keepAlive_ = true;
     std::size_t bodyLimit_ = limits::kAdminBodyLimit; ///< the current request's
@@ -421,8 +420,12 @@ void AdminHttpServer::Impl::doAccept() {
     acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || self->stopped) return;
         if (!ec) {
-            if (self->connections >= limits::kMaxAdminConnections) socket.close(ec);
-            else std::make_shared<Connection>(std::move(socket), self)->start();
+            // Over a cap (in all, or that address's): 503 at once, never left to time out.
+            auto remote = socket.remote_endpoint(ec);
+            auto peer = net::PeerAddress::from(remote.data());
+            if (ec) socket.close(ec);
+            else if (self->connections.admit(peer) != net::Admission::Admitted) http::refuseBusy(socket);
+            else std::make_shared<Connection>(std::move(socket), self, net::AdmittedConnection(self->connections, peer))->start();
         }
         if (self->acceptor.is_open()) self->doAccept();
     });

@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include "core/connection_caps.h"
 #include "core/limits.h"
 #include "core/thread_name.h"
 #include "http/http_common.h"
@@ -28,26 +29,27 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 struct PhoneHttpServer::Shared {
+    Shared(asio::io_context& i, provision::FileNamespace& f, EventBus& b, provision::ClientMacs& m, std::size_t total,
+           std::size_t perAddress)
+        : io(i), files(f), bus(b), macs(m), caps(total, perAddress) {}
     asio::io_context& io; ///< the main io thread: renders
     provision::FileNamespace& files;
     EventBus& bus;
     provision::ClientMacs& macs;
-    std::atomic<std::size_t> sessions{0};
-    std::atomic<std::uint64_t> busy{0}; ///< connections answered 503 (over the cap)
+    net::ConnectionCaps caps; ///< open connections, in all and per address
+    std::atomic<std::uint64_t> busy{0}; ///< connections answered 503 (over a cap)
+    std::atomic<std::uint64_t> busyAddress{0}; ///< of those, over their address's cap
 };
 
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket socket, std::shared_ptr<PhoneHttpServer::Shared> shared)
+    Session(tcp::socket socket, std::shared_ptr<PhoneHttpServer::Shared> shared, net::AdmittedConnection admitted)
         : stream_(std::move(socket)), sendTimer_(stream_.get_executor()), shared_(std::move(shared)),
-          ip_(peerAddress(stream_)) {
-        ++shared_->sessions;
-    }
+          admitted_(std::move(admitted)), ip_(peerAddress(stream_)) {}
     ~Session() {
         if (fd_ >= 0) ::close(fd_);
-        --shared_->sessions;
     }
 
     void start() { doRead(); }
@@ -183,6 +185,7 @@ private:
     beast::flat_buffer buffer_{limits::kHttpHeaderLimit};
     std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
     std::shared_ptr<PhoneHttpServer::Shared> shared_;
+    net::AdmittedConnection admitted_; ///< counted against the caps while the session lives
     std::string ip_;
     bool keepAlive_ = true;
     PhoneRequest req_;
@@ -204,8 +207,10 @@ void rehome(tcp::socket from, tcp::socket& to, const tcp& protocol, beast::error
 } // namespace
 
 PhoneHttpServer::PhoneHttpServer(asio::io_context& io, std::span<asio::io_context> connections, const tcp::endpoint& endpoint,
-                                 provision::FileNamespace& files, EventBus& bus, provision::ClientMacs& macs)
-    : connections_(connections), acceptor_(connections.front()), shared_(std::make_shared<Shared>(io, files, bus, macs)) {
+                                 provision::FileNamespace& files, EventBus& bus, provision::ClientMacs& macs,
+                                 std::size_t perAddress)
+    : connections_(connections), acceptor_(connections.front()),
+      shared_(std::make_shared<Shared>(io, files, bus, macs, limits::kMaxHttpConnections, perAddress)) {
     for (auto& c : connections_) work_.push_back(asio::make_work_guard(c));
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -229,6 +234,8 @@ PhoneHttpServer::~PhoneHttpServer() {
 
 std::uint64_t PhoneHttpServer::busy() const { return shared_->busy; }
 
+std::uint64_t PhoneHttpServer::refusedPerAddress() const { return shared_->busyAddress; }
+
 void PhoneHttpServer::stop() {
     asio::post(acceptor_.get_executor(), [this] {
         beast::error_code ec;
@@ -242,22 +249,24 @@ void PhoneHttpServer::doAccept() {
     // io_context) must hold no socket of another io_context, which may be gone by then.
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
-        if (!ec && shared_->sessions >= limits::kMaxHttpConnections) {
-            // Over the cap: answered at once (503, retry in a second), never left to time out.
-            static constexpr std::string_view kBusy =
-                "HTTP/1.1 503 Service Unavailable\r\nServer: labcm/" LABCM_VERSION "\r\nRetry-After: 1\r\n"
-                "Content-Length: 0\r\nConnection: close\r\n\r\n";
-            socket.non_blocking(true, ec);
-            socket.send(asio::buffer(kBusy), 0, ec); // a fresh socket's buffer takes it whole
-            socket.shutdown(tcp::socket::shutdown_both, ec);
-            socket.close(ec);
+        auto verdict = net::Admission::Admitted;
+        net::PeerAddress peer;
+        if (!ec) {
+            auto remote = socket.remote_endpoint(ec);
+            peer = net::PeerAddress::from(remote.data());
+            if (!ec) verdict = shared_->caps.admit(peer);
+        }
+        if (!ec && verdict != net::Admission::Admitted) {
+            refuseBusy(socket); // over a cap: 503, retry in a second
             ++shared_->busy;
+            if (verdict == net::Admission::AddressFull) ++shared_->busyAddress;
         } else if (!ec) {
+            net::AdmittedConnection admitted(shared_->caps, peer);
             auto& context = connections_[next_++ % connections_.size()];
             tcp::socket moved(context);
             rehome(std::move(socket), moved, endpoint_.protocol(), ec);
             // Started on its own thread: its handlers run there from the first one on.
-            if (!ec) asio::post(context, [session = std::make_shared<Session>(std::move(moved), shared_)] { session->start(); });
+            if (!ec) asio::post(context, [session = std::make_shared<Session>(std::move(moved), shared_, std::move(admitted))] { session->start(); });
         }
         if (acceptor_.is_open()) doAccept();
     });

@@ -30,18 +30,22 @@ namespace labcm::http {
 class PhoneHttpServer {
 public:
     /// @param io the main io thread's context (renders happen there)
+    /// @param perAddress connections one address may hold open (0: no cap; setting connections_per_address)
     /// @param connections the contexts the connections run on, one thread each; they must
     /// outlive `io`'s handlers (declare them before `io`); this object runs and joins the threads.
     /// @throw boost::system::system_error when the endpoint cannot be bound.
     PhoneHttpServer(boost::asio::io_context& io, std::span<boost::asio::io_context> connections,
                     const boost::asio::ip::tcp::endpoint& endpoint, provision::FileNamespace& files, EventBus& bus,
-                    provision::ClientMacs& macs);
+                    provision::ClientMacs& macs, std::size_t perAddress);
     ~PhoneHttpServer();
     /// @brief Stops accepting; connections end when the object goes.
     void stop();
     boost::asio::ip::tcp::endpoint localEndpoint() const { return endpoint_; }
-    /// @brief Connections answered 503 Retry-After because limits::kMaxHttpConnections were open.
+    /// @brief Connections answered 503 Retry-After because limits::kMaxHttpConnections were
+    /// open, or their address had its `perAddress` open.
     std::uint64_t busy() const;
+    /// @brief Of those, the ones refused for their address.
+    std::uint64_t refusedPerAddress() const;
 
     struct Shared; ///< state sessions share with the server
 

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/limits.h"
 #include "core/models.h"
 #include "core/text.h"
 #include "sip/registration_record.h"
@@ -131,6 +132,14 @@ void SipService::Impl::onRegister(sofia::Msg& request, sip_t const* sip) {
         tp.reset();
         return rejectRegister(std::move(request), q, d, ip, date);
     }
+    if (tp && tport_is_reliable(tp.get()))
+        if (su_addrinfo_t const* ai = msg_addrinfo(request.get()); ai && ai->ai_addr) {
+            // The connection stays open while the registration lasts (an unregistered one is
+            // given the time a new connection gets to register).
+            auto lasts = d.outcome == RegisterOutcome::Unregistered ? limits::kSipUnregisteredConnection
+                                                                     : std::chrono::seconds(std::max(0, d.expires)) + limits::kSipExpiryGrace;
+            guard.registered(ai->ai_addr, Clock::now() + lasts);
+        }
     acceptRegister(std::move(request), sip, q, d, std::move(tp), home, date);
     reportRegister(q, d, ip);
 }

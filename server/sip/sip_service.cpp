@@ -4,11 +4,16 @@
 #include "sip/sofia_impl.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
@@ -16,6 +21,7 @@
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/auth_plugin.h>
+#include <sofia-sip/su_log.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -27,8 +33,35 @@
 
 namespace labcm::sip {
 
+namespace {
+
+// sofia-sip's log lines go to labcm's log, at most one per limits::kSipStackLogInterval with
+// a count of those left out (it logs per failed operation: a flood of them must not become a
+// flood of log lines).
+void sofiaLog(void*, char const* format, va_list ap) {
+    static std::mutex mutex;
+    static std::chrono::steady_clock::time_point next;
+    static std::uint64_t leftOut = 0;
+    char line[512];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::string_view text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    std::lock_guard lock(mutex);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next) {
+        ++leftOut;
+        return;
+    }
+    next = now + limits::kSipStackLogInterval;
+    if (leftOut) spdlog::warn("sip stack: {} ({} more line(s) left out)", text, std::exchange(leftOut, 0));
+    else spdlog::warn("sip stack: {}", text);
+}
+
+} // namespace
+
 SipService::Impl::Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u)
-    : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace) {
+    : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace),
+      guard(limits::kSipMaxConnections, cfg.tcpPerAddress, limits::kSipUnregisteredConnection) {
     registrar.setContactMustBeSource(!cfg.nat);
 }
 
@@ -119,6 +152,7 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
     try {
         createStack();
     } catch (...) {
+        guard.unguard();
         stack.reset();
         ready.set_exception(std::current_exception());
         return;
@@ -129,10 +163,12 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
     su_root_run(s.root.get());
 
     // Teardown in the order that is known to be clean: Stack's members, last to first.
+    guard.unguard();
     stack.reset();
 }
 
 void SipService::Impl::createStack() {
+    su_log_redirect(nullptr, &sofiaLog, nullptr); // every sofia log without its own logger
     auto& s = *stack;
     std::string host = cfg.bindAddress == "0.0.0.0" || cfg.bindAddress.empty() ? "*" : cfg.bindAddress;
     if (host.find(':') != std::string::npos && host != "*") host = "[" + host + "]";
@@ -167,7 +203,17 @@ void SipService::Impl::createStack() {
     // is capped by net.core.rmem_max), so REGISTERs of a burst were dropped by the kernel.
     udpSockets = net::socketsBoundTo(SOCK_DGRAM, boundPort);
     net::setReceiveBuffers(udpSockets, limits::kSipUdpReceiveBuffer);
-    net::setReceiveBuffers(net::socketsBoundTo(SOCK_STREAM, boundPort), limits::kSipTcpReceiveBuffer);
+    auto listeners = net::socketsBoundTo(SOCK_STREAM, boundPort);
+    net::setReceiveBuffers(listeners, limits::kSipTcpReceiveBuffer);
+    // TCP connections at most: the cap, and never so many that the other services run out of
+    // descriptors (the soft limit was raised to the hard one at start).
+    std::size_t total = limits::kSipMaxConnections;
+    if (rlimit l{}; ::getrlimit(RLIMIT_NOFILE, &l) == 0 && l.rlim_cur != RLIM_INFINITY)
+        total = std::min<std::size_t>(total, l.rlim_cur > 2 * limits::kDescriptorReserve ? l.rlim_cur - limits::kDescriptorReserve
+                                                                                          : l.rlim_cur / 2);
+    guard.setTotal(total);
+    guard.guard(listeners);
+    spdlog::debug("sip: at most {} TCP connections, {} per address", total, cfg.tcpPerAddress);
 }
 
 void SipService::Impl::restore(std::vector<DeviceView> devices, const std::vector<store::RegistrationRecord>& restored) {
@@ -222,6 +268,8 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
                                       b.grantedSeconds, limits::kSipExpiryGrace.count()));
         self->save(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
     }
+    if (auto n = self->guard.sweep(Clock::now()))
+        spdlog::info("sip: closed {} TCP connection(s) holding no registration", n);
 }
 
 int SipService::Impl::onMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
@@ -319,6 +367,8 @@ void SipService::control(std::string mac, PhoneAction action, std::string config
 }
 
 std::uint16_t SipService::port() const { return impl_->boundPort.load(); }
+
+ConnectionGuardCounters SipService::tcpConnections() const { return impl_->guard.counters(); }
 
 std::uint64_t SipService::udpDropped() const {
     std::uint64_t n = 0;

@@ -15,6 +15,7 @@
 
 #include "core/events.h"
 #include "sip/cisco.h"
+#include "sip/connection_guard.h"
 #include "sip/registrar.h"
 #include "store/registration_store.h"
 
@@ -26,6 +27,7 @@ struct SipConfig {
     int grantedSeconds = 120;  ///< Expires granted to phones
     std::string advertisedHost;///< our address in From of requests we send (the registrar address)
     bool nat = false;          ///< phones reach labcm through NAT: a Contact host need not be the source
+    std::size_t tcpPerAddress = 16; ///< TCP connections one address may hold (0: no cap)
 };
 
 /// @brief Outcome of a service-control NOTIFY, for the CLI/web.
@@ -76,6 +78,8 @@ public:
     /// @brief Any thread: REGISTERs (any datagrams) the kernel dropped on the UDP socket because
     /// labcm fell behind (its receive buffer was full): overload sheds the newest, counted.
     std::uint64_t udpDropped() const;
+    /// @brief Any thread: TCP connections open, refused (cap, address, descriptors) and closed.
+    ConnectionGuardCounters tcpConnections() const;
 
     class Impl;
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sip/connection_guard.h"
 #include "sip/registrar.h"
 #include "sip/sip_service.h"
 #include "sip/sofia_raii.h"
@@ -93,6 +94,9 @@ public:
     Persist persist;
     UnknownPhone unknown;
     Registrar registrar;
+    /// Caps on the TCP connections the agent accepts: guards its listeners from createStack()
+    /// until the stack goes; its counters are read from any thread.
+    ConnectionGuard guard;
 
     std::thread thread;
     std::mutex mutex;

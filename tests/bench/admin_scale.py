@@ -97,7 +97,11 @@ class Labcm:
         self.ports["tftp"] = free_port(socket.SOCK_DGRAM)
         for k, v in (("bind_address", "127.0.0.1"), ("admin_bind", "127.0.0.1"), ("admin_port", self.ports["admin"]),
                      ("http_port", self.ports["http"]), ("tftp_port", self.ports["tftp"]), ("sip_port", self.ports["sip"]),
-                     ("register_expires", 60)):
+                     ("register_expires", 60),
+                     # The load generators (wrk, sipp -t tn) open all their connections from one
+                     # loopback address; the peers (nginx without limit_conn, Kamailio without
+                     # pike) have no cap per address either.
+                     ("connections_per_address", 0)):
             self.run("setting", "set", k, str(v))
         self.proc = None
 

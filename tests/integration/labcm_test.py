@@ -9,6 +9,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import signal
 import socket
 import sqlite3
@@ -110,13 +111,23 @@ class LabcmTestCase(unittest.TestCase):
         self.servers = []
 
     def tearDown(self):
+        failed = self.failed()
         for proc in self.servers:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
             if proc.stderr_file:
                 proc.stderr_file.close()
+            if failed and getattr(proc, "log_path", None):
+                # The data dir goes below: what the server logged goes with the failure.
+                print(f"\n--- {self.id()}: the end of {os.path.basename(proc.log_path)} (pid {proc.pid}, exit "
+                      f"{proc.returncode}) ---\n{self.log_tail(proc, 80)}", file=sys.stderr)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def failed(self):
+        """Whether this test has failed so far (unittest keeps it in the running outcome)."""
+        outcome = getattr(self, "_outcome", None)
+        return outcome is not None and not getattr(outcome, "success", True)
 
     def labcm(self, *args, input_text=None, timeout=60):
         """Runs `labcm --data-dir <data> args...`; returns CompletedProcess (text)."""

@@ -144,6 +144,55 @@ class AdminApiTest(LabcmTestCase):
         status, _, _ = self.admin.request("POST", "/api/import", "mac,model\n001122AABB77,8845\n", ctype="text/csv")
         self.assertEqual(status, 200)
 
+    def test_one_address_cannot_hold_every_http_connection(self):
+        """Issue 19: idle connections from one address fill only that address's share: past
+        32 on the admin port and 16 on HTTP 6970 (setting connections_per_address) a new one
+        from it is answered 503 at once, while another address is served on both ports."""
+        def connect(port, local):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.addCleanup(c.close)
+            c.settimeout(10)
+            c.bind((local, 0))
+            c.connect(("127.0.0.1", port))
+            return c
+
+        def answer(c):
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return data.split(b"\r\n", 1)[0]
+
+        for port, cap in ((self.admin_port, 32), (self.http_port, 16)):
+            idle = [connect(port, "127.0.0.7") for _ in range(cap)]
+            extra = connect(port, "127.0.0.7")
+            self.assertEqual(answer(extra), b"HTTP/1.1 503 Service Unavailable", port)
+            other = connect(port, "127.0.0.8")
+            other.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n" if port == self.admin_port else
+                          b"GET /SEPFFFFFFFFFFFF.cnf.xml HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertRegex(answer(other), rb"^HTTP/1.1 (200|404) ", port)
+            for c in idle:
+                c.close()
+        self.assertEqual(self.admin.request("GET", "/api/session")[0], 200)
+        status = json.loads(self.ok("--json", "status"))["result"]
+        self.assertEqual(status["http_refused_address"], 1, status)
+
+    def test_unknown_and_repeated_json_keys_are_refused_by_name(self):
+        """Issue 19: a misspelt field is a 400 naming it, not silently ignored, and so is a key
+        given twice; the device is unchanged."""
+        self.call("POST", "/api/devices", {"device": "001122AABB10", "model": "8845", "description": "before"}, expect=201)
+        status, _, body = self.admin.request("PATCH", "/api/devices/SEP001122AABB10", {"descripton": "after"})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["field"], "descripton")
+        self.assertIn("unknown field 'descripton'", body["error"]["message"])
+        status, _, body = self.admin.request("PATCH", "/api/devices/SEP001122AABB10",
+                                             '{"description": "one", "description": "two"}')
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["message"], "the key 'description' is given twice")
+        self.assertEqual(self.call("GET", "/api/devices/SEP001122AABB10")["result"]["description"], "before")
+
     def test_parallel_guesses_cannot_pass_the_login_limit(self):
         """Issue 19: four clients guessing as fast as they are answered: at most five guesses
         are checked (401), then every one is refused before its check (429, or 503 while too

@@ -8,7 +8,9 @@ import re
 import signal
 import socket
 import subprocess
+import time
 import unittest
+import urllib.request
 
 from labcm_test import LabcmTestCase
 
@@ -278,6 +280,83 @@ class Registrar(LabcmTestCase):
         status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "phone-1@127.0.0.1", cseq=103, expires=0)
         self.assertEqual(status, "SIP/2.0 200 OK")
         self.stored_registration(MAC, state="unregistered")
+
+    def tcp_register(self, sock, cseq, expires=3600):
+        """A REGISTER as an 8845 over the TCP connection `sock`; returns the status line."""
+        local, port = sock.getsockname()[:2]
+        contact = (f"<sip:aabbcc-1@{local}:{port};transport=tcp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{MAC}>\";"
+                   f"+u.sip!devicename.ccm.cisco.com=\"SEP{MAC}\";+u.sip!model.ccm.cisco.com=\"36670\"")
+        sock.sendall("\r\n".join([
+            f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/TCP {local}:{port};branch=z9hG4bK-tcp-{cseq}",
+            "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", f"Call-ID: tcp-1@{local}", "Max-Forwards: 70",
+            f"CSeq: {cseq} REGISTER", "User-Agent: Cisco-CP8845/14.2.1", f"Contact: {contact}", f"Expires: {expires}",
+            "Content-Length: 0", "", ""]).encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(65536)
+            self.assertTrue(chunk, "labcm closed the phone's connection")
+            reply += chunk
+        return reply.decode(errors="replace").split("\r\n", 1)[0]
+
+    def connect_from(self, local, timeout=10):
+        """A TCP connection to the SIP port from the loopback address `local`."""
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(c.close)
+        c.settimeout(timeout)
+        c.bind((local, 0))
+        c.connect(("127.0.0.1", self.sip_port))
+        return c
+
+    def closed_by_labcm(self, c, seconds):
+        """True when labcm closes the connection `c` (end of stream or reset) within `seconds`."""
+        c.settimeout(seconds)
+        try:
+            return c.recv(1024) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def test_tcp_connections_are_capped_and_those_that_never_register_are_closed(self):
+        """Issue 19: idle TCP connections cannot take the descriptors. Under a limit of 512
+        descriptors labcm keeps at most 256 SIP connections (the limit less what the other
+        services need) and 16 per address (setting connections_per_address); more are closed
+        at once, counted and logged once a second. A connection that registers nothing is shut
+        down after 10 s (limits::kSipUnregisteredConnection); a registered phone's stays, and
+        the phone refreshes over it while the port is full. The CLI answers throughout."""
+        self.stop_server(self.server)
+        server = self.start_server(prefix=("prlimit", "--nofile=512:512", "--"))
+        phone = self.connect_from("127.0.0.1")
+        self.assertEqual(self.tcp_register(phone, 1), "SIP/2.0 200 OK")
+        # One address: 16 kept, the 17th to 20th closed at once.
+        same = [self.connect_from("127.0.0.5") for _ in range(20)]
+        self.assertTrue(all(self.closed_by_labcm(c, 5) for c in same[16:]), "connections past the per-address cap")
+        self.assertFalse(any(self.closed_by_labcm(c, 0.05) for c in same[:16]), "connections within the per-address cap")
+        # Many addresses: 300 more, 15 per address; labcm holds 256 in all.
+        many = [self.connect_from(f"127.0.6.{1 + i // 15}") for i in range(300)]
+        status = self.eventually(lambda: (lambda r: r if r["sip_tcp_refused_cap"] > 0 else self.fail(r))(
+            json.loads(self.ok("--json", "status"))["result"]), "refusals at the total cap", 10)
+        self.assertLessEqual(status["sip_tcp_active"], 256, status)
+        self.assertGreaterEqual(status["sip_tcp_refused_address"], 4, status)
+        self.assertEqual(self.tcp_register(phone, 2), "SIP/2.0 200 OK")  # the registered phone still refreshes
+        # Within 10 s (+ the sweep's second) labcm closes every connection that holds no registration.
+        for c in same[:16] + many:
+            self.assertTrue(self.closed_by_labcm(c, 20), "an idle connection left open")
+        # sofia closes each when it reads the end; the next sweep counts it gone.
+        status = self.eventually(lambda: (lambda r: r if r["sip_tcp_active"] == 1 else self.fail(r))(
+            json.loads(self.ok("--json", "status"))["result"]), "the shut connections closed", 10)
+        self.assertGreaterEqual(status["sip_tcp_closed_unregistered"], 16 + 256 - 17, status)
+        self.assertEqual(self.tcp_register(phone, 3), "SIP/2.0 200 OK")
+        refusals = [l for l in self.log_of(server).splitlines() if "TCP connection from" in l and "refused" in l]
+        self.assertGreaterEqual(len(refusals), 1)
+        self.assertLess(len(refusals), 40, refusals[:5])  # at most one a second
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        self.assertRegex(metrics, r"\nlabcm_sip_tcp_refused_cap_total [1-9]")
+        self.assertRegex(metrics, r"\nlabcm_sip_tcp_active 1\n")
+        # A new phone connection registers at once now.
+        other = self.connect_from("127.0.0.1")
+        self.assertEqual(self.tcp_register(other, 4), "SIP/2.0 200 OK")
 
     def test_a_removed_device_is_refused_at_once_and_its_binding_is_gone(self):
         """One device's removal reaches the registrar as that device alone (not the lab's list),

@@ -25,6 +25,9 @@ TEST_CASE("settings: values are canonicalised") {
     CHECK(s.ntpServers == std::vector<std::string>{"a.lab", "b.lab"});
     CHECK(s.sipPort == 5070);
     CHECK(settingValue(s, "ntp_servers") == "a.lab,b.lab");
+    CHECK(settingsFromRows({}).connectionsPerAddress == 16);
+    CHECK(canonicalSetting("connections_per_address", "0064") == "64");
+    CHECK(settingsFromRows({{"connections_per_address", "0"}}).connectionsPerAddress == 0);
 }
 
 TEST_CASE("settings: bad values are refused naming the key") {
@@ -48,6 +51,9 @@ TEST_CASE("settings: bad values are refused naming the key") {
     CHECK(refused("registrar_address", std::string(51, 'a').c_str()));
     CHECK(refused("ntp_servers", "ok.lab,,"));
     CHECK(refused("auto_reg_dn_first", "10a"));
+    CHECK(refused("connections_per_address", "-1"));
+    CHECK(refused("connections_per_address", "1000001"));
+    CHECK(refused("connections_per_address", "many"));
     CHECK_THROWS_WITH_AS(canonicalSetting("colour", "red"), "colour: unknown setting 'colour' (see 'labcm setting list')",
                          FieldErrorException);
 }
