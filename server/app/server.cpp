@@ -30,6 +30,7 @@
 #include "app/lifecycle.h"
 #include "app/metrics.h"
 #include "app/phone_control.h"
+#include "core/leased_addresses.h"
 #include "control/commands.h"
 #include "control/control_server.h"
 #include "core/clock.h"
@@ -84,6 +85,12 @@ bool changesDevices(EventKind k) {
 
 bool changesDhcpConfig(EventKind k) {
     return k == EventKind::DhcpPoolChanged || k == EventKind::SettingChanged || k == EventKind::StoreExternalChange;
+}
+
+// Events that start or end a phone's DHCP lease (the registrar's leased addresses follow them).
+bool changesLeases(EventKind k) {
+    return k == EventKind::DhcpAcked || k == EventKind::DhcpReleased || k == EventKind::DhcpDeclined ||
+           k == EventKind::DhcpExpired;
 }
 
 bool changesOneDeviceRow(EventKind k) {
@@ -204,7 +211,7 @@ private:
         Where where;
         void (Server::*action)(const Event&);
     };
-    static const std::array<Follower, 6>& followers();
+    static const std::array<Follower, 7>& followers();
     void onEvent(const Event& e);
 
     void dropRenderCache(const Event& e);
@@ -213,6 +220,10 @@ private:
     void refreshDhcpDevices(const Event&);
     void reconfigureDhcp(const Event&);
     void adminRow(const Event& e) { adminHttp_->deviceChanged(e.mac); }
+    void followLease(const Event& e) {
+        if (e.kind == EventKind::DhcpAcked) leased_.bind(e.mac, e.ip);
+        else leased_.end(e.mac, e.ip);
+    }
     void adminReload(const Event&) { adminHttp_->devicesReloaded(); }
 
     // --- the pieces ------------------------------------------------------------------------
@@ -239,6 +250,7 @@ private:
     provision::FileNamespace files_;
     provision::ClientMacs clientMacs_;
     RecentSightings sightings_;
+    net::LeasedAddresses leased_; ///< by labcm's DHCP: a phone registers from its lease
     sip::SipService sip_;
     dhcp::DhcpService dhcp_;
     control::Commands commands_;
@@ -257,12 +269,13 @@ private:
 // Who follows which events, in order. Inline: on the publishing thread. OnIo: before the
 // change is acknowledged (admin changes are published on the io thread after their commit
 // and before the reply), else posted to the io thread. Posted: always posted.
-const std::array<Server::Follower, 6>& Server::followers() {
-    static const std::array<Follower, 6> table{{
+const std::array<Server::Follower, 7>& Server::followers() {
+    static const std::array<Follower, 7> table{{
         {"render cache", changesDevices, Where::Inline, &Server::dropRenderCache},
         {"registrar devices", changesDevices, Where::OnIo, &Server::refreshRegistrar},
         {"dhcp pools and settings", changesDhcpConfig, Where::OnIo, &Server::reconfigureDhcp},
         {"dhcp reservations", changesDevices, Where::OnIo, &Server::refreshDhcpDevices},
+        {"registrar: leased addresses", changesLeases, Where::Inline, &Server::followLease},
         {"admin page: a phone's row", changesOneDeviceRow, Where::Posted, &Server::adminRow},
         {"admin page: reload", changesManyDeviceRows, Where::Posted, &Server::adminReload},
     }};
@@ -326,12 +339,13 @@ Server::Server(const DataDir& dir)
       files_(reader_, settings_, dir.files(), dir.templates()),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
             net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat,
-            static_cast<std::size_t>(s0_->connectionsPerAddress)},
+            static_cast<std::size_t>(s0_->connectionsPerAddress), s0_->sipRequireDigest},
            bus_,
            [this](store::RegistrationRecord r) { registrations_.save(std::move(r)); },
            [this](std::string mac, std::string model, std::string ua, std::string ip) {
                sipSighting(std::move(mac), std::move(model), std::move(ua), std::move(ip));
-           }),
+           },
+           [this](const std::string& mac) { return leased_.of(mac); }),
       dhcp_(writer_, bus_),
       commands_({reader_, writer_, bus_, settings_, info_,
                  [this](std::function<void()> f) { asio::post(io_, std::move(f)); }, phoneControl(io_, files_, sip_),
@@ -377,6 +391,9 @@ Server::Server(const DataDir& dir)
         admin::AdminDeps{commands_, reader_, bus_, [this] { return metricsText(reader_, eventCounts_, status()); },
                          [this] { return info_.ready.load(); }});
     followSub_ = bus_.subscribe([this](const Event& e) { onEvent(e); });
+    // The bound leases as stored; the ACKs from now on are followed (followLease).
+    for (const auto& l : dhcp::DhcpStore(reader_).leases())
+        if (l.state == dhcp::LeaseState::Bound && l.active(wallClockMs())) leased_.bind(l.mac, dhcp::addrText(l.address));
 
     for (const auto& c : checkFirmware(reader_, files_.files()))
         if (!c.complete())

@@ -152,6 +152,12 @@ inline constexpr std::size_t kTftpMaxTransfersPerSource = 8;
 /// TFTP: netascii is converted in memory; larger files are refused in that mode (config
 /// files are a few KiB; firmware is always fetched in octet mode).
 inline constexpr std::size_t kTftpMaxNetasciiFile = 4 * 1024 * 1024;
+/// TFTP: a transfer ends (error 0) when it lasts longer than this plus one second per
+/// kTftpLifetimeBytesPerSecond of its size: a client that acknowledges each block just before
+/// the timeout, with the smallest blocks, holds its slot no longer (an 80 MiB firmware file
+/// gets ~43 minutes, 32 KiB/s; a config file 30 s).
+inline constexpr auto kTftpLifetimeBase = 30s;
+inline constexpr std::uint64_t kTftpLifetimeBytesPerSecond = 32 * 1024;
 /// SIP: TCP connections at most (each holds a descriptor), and never more than the descriptor
 /// limit less kDescriptorReserve; more are closed as they are accepted.
 inline constexpr std::size_t kSipMaxConnections = 16'384;
@@ -165,6 +171,9 @@ inline constexpr std::chrono::milliseconds kSipUnregisteredConnection = 10s;
 /// SIP: sofia-sip's own log lines reach labcm's log at most this often, with a count of the
 /// lines left out.
 inline constexpr auto kSipStackLogInterval = 1s;
+/// HTTP ports: while no descriptor is left (EMFILE), accepting pauses this long between tries
+/// instead of retrying at once.
+inline constexpr auto kAcceptPauseNoDescriptors = 100ms;
 /// Admin port: connections one address may hold open (a browser opens six and a stream).
 inline constexpr std::size_t kAdminConnectionsPerAddress = 32;
 /// SIP: a phone that misses its refresh counts as gone this long after its expiry (CUCM

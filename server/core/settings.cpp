@@ -31,6 +31,7 @@ constexpr std::array kInfos{
     SettingInfo{"dhcp_interface", "interface-or-empty", "Interface the DHCP server answers broadcasts on (empty: relayed requests to bind_address only, or every interface when bind_address is 0.0.0.0). DHCP runs when a pool exists ('labcm dhcp pool set')"},
     SettingInfo{"dhcp_port", "port", "DHCP server port (67; the client port is this + 1)"},
     SettingInfo{"dhcp_cisco_only", "bool", "Answer only Cisco phones (option 60) and configured devices; stay silent for PCs"},
+    SettingInfo{"sip_require_digest", "bool", "Every phone must pass digest authentication with its lines' auth name and password (CUCM's secure device profile, without TLS); a device's own digest setting can only add it. Read at start"},
     SettingInfo{"connections_per_address", "count", "TCP connections one address may hold open on the SIP port and on HTTP 6970 at once; more are refused (a phone needs one or two; 0 = no cap, e.g. for a test tool or phones behind NAT). Read at start"},
 };
 
@@ -218,6 +219,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "dhcp_cisco_only") s.dhcpCiscoOnly = v == "true";
         else if (key == "sip_nat") s.sipNat = v == "true";
         else if (key == "connections_per_address") s.connectionsPerAddress = std::stoi(v);
+        else if (key == "sip_require_digest") s.sipRequireDigest = v == "true";
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
     if (s.autoRegDnFirst.size() != s.autoRegDnLast.size())
@@ -254,6 +256,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "dhcp_cisco_only") return s.dhcpCiscoOnly ? "true" : "false";
     if (key == "sip_nat") return s.sipNat ? "true" : "false";
     if (key == "connections_per_address") return std::to_string(s.connectionsPerAddress);
+    if (key == "sip_require_digest") return s.sipRequireDigest ? "true" : "false";
     fail(key, fmt::format("unknown setting '{}'", key));
 }
 

@@ -38,6 +38,7 @@ struct Settings {
     std::uint16_t dhcpPort = 67;           ///< DHCP server port; clients are on dhcpPort + 1
     bool sipNat = false;                   ///< phones behind NAT: a REGISTER's Contact host need not be its source
     bool dhcpCiscoOnly = false;            ///< answer only Cisco phones and configured devices
+    bool sipRequireDigest = false;         ///< every phone must pass digest, not only those with digest on
     int connectionsPerAddress = 16;        ///< TCP connections one address may hold on SIP and HTTP 6970; 0 = no cap
 };
 

@@ -77,7 +77,7 @@ class Connection;
 
 struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
     Impl(asio::io_context& io_, AdminDeps deps_)
-        : io(io_), acceptor(io_), deps(std::move(deps_)), ping(io_) {}
+        : io(io_), acceptor(io_), deps(std::move(deps_)), ping(io_), pause(io_) {}
 
     asio::io_context& io;
     tcp::acceptor acceptor;
@@ -94,6 +94,7 @@ struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
     std::atomic<std::size_t> listening{0};
     EventBus::Subscription sub;
     asio::steady_timer ping;
+    asio::steady_timer pause; ///< accepting waits on it while no descriptor is left
     bool stopped = false;
 
     void doAccept();
@@ -427,6 +428,14 @@ void AdminHttpServer::Impl::doAccept() {
             else if (self->connections.admit(peer) != net::Admission::Admitted) http::refuseBusy(socket);
             else std::make_shared<Connection>(std::move(socket), self, net::AdmittedConnection(self->connections, peer))->start();
         }
+        if (ec == asio::error::no_descriptors || ec == beast::errc::too_many_files_open_in_system) {
+            // Every descriptor is taken: try again in a while instead of at once (a busy loop).
+            self->pause.expires_after(limits::kAcceptPauseNoDescriptors);
+            self->pause.async_wait([self](beast::error_code e) {
+                if (!e && !self->stopped && self->acceptor.is_open()) self->doAccept();
+            });
+            return;
+        }
         if (self->acceptor.is_open()) self->doAccept();
     });
 }
@@ -487,6 +496,7 @@ void AdminHttpServer::stop() {
     beast::error_code ec;
     impl_->acceptor.close(ec);
     impl_->ping.cancel();
+    impl_->pause.cancel();
     impl_->sub.reset();
     for (auto& w : impl_->streams)
         if (auto s = w.lock()) s->close();

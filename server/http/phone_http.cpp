@@ -209,7 +209,7 @@ void rehome(tcp::socket from, tcp::socket& to, const tcp& protocol, beast::error
 PhoneHttpServer::PhoneHttpServer(asio::io_context& io, std::span<asio::io_context> connections, const tcp::endpoint& endpoint,
                                  provision::FileNamespace& files, EventBus& bus, provision::ClientMacs& macs,
                                  std::size_t perAddress)
-    : connections_(connections), acceptor_(connections.front()),
+    : connections_(connections), acceptor_(connections.front()), pause_(connections.front()),
       shared_(std::make_shared<Shared>(io, files, bus, macs, limits::kMaxHttpConnections, perAddress)) {
     for (auto& c : connections_) work_.push_back(asio::make_work_guard(c));
     acceptor_.open(endpoint.protocol());
@@ -239,6 +239,7 @@ std::uint64_t PhoneHttpServer::refusedPerAddress() const { return shared_->busyA
 void PhoneHttpServer::stop() {
     asio::post(acceptor_.get_executor(), [this] {
         beast::error_code ec;
+        pause_.cancel();
         acceptor_.close(ec);
     });
 }
@@ -267,6 +268,14 @@ void PhoneHttpServer::doAccept() {
             rehome(std::move(socket), moved, endpoint_.protocol(), ec);
             // Started on its own thread: its handlers run there from the first one on.
             if (!ec) asio::post(context, [session = std::make_shared<Session>(std::move(moved), shared_, std::move(admitted))] { session->start(); });
+        }
+        if (ec == asio::error::no_descriptors || ec == beast::errc::too_many_files_open_in_system) {
+            // Every descriptor is taken: try again in a while instead of at once (a busy loop).
+            pause_.expires_after(limits::kAcceptPauseNoDescriptors);
+            pause_.async_wait([this](beast::error_code e) {
+                if (!e && acceptor_.is_open()) doAccept();
+            });
+            return;
         }
         if (acceptor_.is_open()) doAccept();
     });

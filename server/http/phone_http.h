@@ -20,6 +20,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "core/events.h"
 #include "provision/client_macs.h"
@@ -56,6 +57,7 @@ private:
     std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     std::size_t next_ = 0; ///< the context the next connection goes to
     boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer pause_; ///< accepting waits on it while no descriptor is left
     boost::asio::ip::tcp::endpoint endpoint_;
     std::shared_ptr<Shared> shared_;
     std::vector<std::thread> threads_;

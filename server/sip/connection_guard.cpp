@@ -85,12 +85,12 @@ int ConnectionGuard::accept(int fd, sockaddr* addr, unsigned* len) {
     if (s < 0) {
         if (errno != EMFILE && errno != ENFILE) return -1;
         // No descriptor left: the spare one makes room to take the connection off the queue
-        // and close it, so the listening socket does not stay readable (a busy loop).
+        // and close it, so the listening socket does not stay readable (a busy loop). The
+        // spare is taken again once that connection is closed.
         if (spare_ >= 0) ::close(spare_);
         s = ::accept4(fd, sa, salen, SOCK_CLOEXEC);
+        if (s >= 0) refuse(s, "no file descriptor left", refusedNoDescriptor_, peerOf(sa));
         spare_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (s < 0) return -1;
-        refuse(s, "no file descriptor left", refusedNoDescriptor_, peerOf(sa));
         errno = 0; // sofia reports nothing for errno 0
         return -1;
     }

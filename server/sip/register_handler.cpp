@@ -112,10 +112,11 @@ void SipService::Impl::onRegister(sofia::Msg& request, sip_t const* sip) {
     readContact(sip, q);
     sofia::TportRef tp;
     std::string ip = readOrigin(request.get(), q, tp);
+    if (leaseOf && !q.mac.empty()) q.leasedAddress = leaseOf(q.mac);
     if (auto bound = stack->tports.find(q.mac); bound != stack->tports.end())
         q.boundConnectionClosed = tport_is_closed(bound->second.get()) != 0;
 
-    if (auto const* dev = registrar.device(q.mac); dev && dev->digest) {
+    if (auto const* dev = registrar.device(q.mac); dev && (dev->digest || cfg.requireDigest)) {
         std::string why;
         if (int status = authenticate(request, sip, *dev, home, why); status != 0) {
             tp.reset();

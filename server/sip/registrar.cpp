@@ -184,6 +184,9 @@ std::string Registrar::refusal(const RegisterRequest& r, const Binding* bound, C
     if (contactMustBeSource_ && !r.contactHost.empty() && r.contactHost != from)
         return fmt::format("the Contact host {} is not the REGISTER's source {} (phones behind NAT: labcm setting set "
                            "sip_nat true)", r.contactHost, from);
+    if (contactMustBeSource_ && !r.leasedAddress.empty() && r.leasedAddress != from)
+        return fmt::format("registration from {} refused: labcm's DHCP leased SEP{} the address {} (a phone registers "
+                           "from the address it was leased)", from, r.mac, r.leasedAddress);
     if (bound && bound->live && now <= bound->expiresAt + grace_ && !r.boundConnectionClosed) {
         const auto owner = addressOf(bound->source);
         if (owner != from)

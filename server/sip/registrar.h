@@ -41,6 +41,7 @@ struct RegisterRequest {
     std::string source;           ///< "transport:ip:port" it came from
     std::string contactHost;      ///< the Contact URI's host, unbracketed ("" for Contact: *)
     bool boundConnectionClosed = false; ///< the device's bound TCP connection has closed
+    std::string leasedAddress;    ///< the address labcm's DHCP leased the device ("" when none)
     std::string transport;        ///< "udp" or "tcp"
     std::string userAgent;
     long expires = 3600;          ///< Expires header (or Contact expires); 0 = unregister / keep-alive

@@ -59,8 +59,8 @@ void sofiaLog(void*, char const* format, va_list ap) {
 
 } // namespace
 
-SipService::Impl::Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u)
-    : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace),
+SipService::Impl::Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u, LeaseOf l)
+    : cfg(std::move(c)), bus(b), persist(std::move(p)), unknown(std::move(u)), leaseOf(std::move(l)), registrar(cfg.grantedSeconds, limits::kSipExpiryGrace),
       guard(limits::kSipMaxConnections, cfg.tcpPerAddress, limits::kSipUnregisteredConnection) {
     registrar.setContactMustBeSource(!cfg.nat);
 }
@@ -326,8 +326,8 @@ void SipService::Impl::dropTport(const std::string& mac) { stack->tports.erase(m
 
 // --- SipService -------------------------------------------------------------------------
 
-SipService::SipService(SipConfig config, EventBus& bus, Persist persist, UnknownPhone unknown)
-    : impl_(std::make_unique<Impl>(std::move(config), bus, std::move(persist), std::move(unknown))) {}
+SipService::SipService(SipConfig config, EventBus& bus, Persist persist, UnknownPhone unknown, LeaseOf leaseOf)
+    : impl_(std::make_unique<Impl>(std::move(config), bus, std::move(persist), std::move(unknown), std::move(leaseOf))) {}
 
 SipService::~SipService() { stop(); }
 

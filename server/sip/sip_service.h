@@ -28,6 +28,7 @@ struct SipConfig {
     std::string advertisedHost;///< our address in From of requests we send (the registrar address)
     bool nat = false;          ///< phones reach labcm through NAT: a Contact host need not be the source
     std::size_t tcpPerAddress = 16; ///< TCP connections one address may hold (0: no cap)
+    bool requireDigest = false;     ///< every device must pass digest (setting sip_require_digest)
 };
 
 /// @brief Outcome of a service-control NOTIFY, for the CLI/web.
@@ -45,7 +46,10 @@ public:
     /// (labcm name, "" when none), its user agent and address. Runs on the sofia thread.
     using UnknownPhone = std::function<void(std::string mac, std::string model, std::string userAgent, std::string ip)>;
 
-    SipService(SipConfig config, EventBus& bus, Persist persist, UnknownPhone unknown = {});
+    /// @brief The address labcm's DHCP leased a device (by MAC), "" when none. Runs on the
+    /// sofia thread, per REGISTER.
+    using LeaseOf = std::function<std::string(const std::string& mac)>;
+    SipService(SipConfig config, EventBus& bus, Persist persist, UnknownPhone unknown = {}, LeaseOf leaseOf = {});
     ~SipService();
     SipService(const SipService&) = delete;
     SipService& operator=(const SipService&) = delete;

@@ -31,7 +31,7 @@ inline constexpr const char* kRealm = "ccmsipline";
 
 class SipService::Impl {
 public:
-    Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u);
+    Impl(SipConfig c, EventBus& b, Persist p, UnknownPhone u, LeaseOf l);
 
     // --- any thread (sip_service.cpp) ---------------------------------------------------
     void post(std::function<void()> job);
@@ -93,6 +93,7 @@ public:
     EventBus& bus;
     Persist persist;
     UnknownPhone unknown;
+    LeaseOf leaseOf;
     Registrar registrar;
     /// Caps on the TCP connections the agent accepts: guards its listeners from createStack()
     /// until the stack goes; its counters are read from any thread.

@@ -126,8 +126,8 @@ class LabcmTestCase(unittest.TestCase):
 
     def failed(self):
         """Whether this test has failed so far (unittest keeps it in the running outcome)."""
-        outcome = getattr(self, "_outcome", None)
-        return outcome is not None and not getattr(outcome, "success", True)
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        return any(test is self for test, _ in getattr(result, "failures", []) + getattr(result, "errors", []))
 
     def labcm(self, *args, input_text=None, timeout=60):
         """Runs `labcm --data-dir <data> args...`; returns CompletedProcess (text)."""

@@ -10,6 +10,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import time
 import unittest
 import urllib.request
@@ -265,6 +266,19 @@ class DhcpLabTest(LabcmTestCase):
             self.assertIn(f"dhcp address: {n}.20 (reserved)", text)
             return text
         self.eventually(shown, f"{mac} to show registered from {n}.20")
+        # Issue 19: its connection closed with the simulator, but another host on the lab
+        # network (here the server's own address) still cannot register it: labcm leased it .20.
+        register = (f"REGISTER sip:{n}.1 SIP/2.0\r\nVia: SIP/2.0/UDP {n}.1:5999;branch=z9hG4bK-lease-1\r\n"
+                    f"From: <sip:1001@{n}.1>;tag=t1\r\nTo: <sip:1001@{n}.1>\r\nCall-ID: lease-1@{n}.1\r\n"
+                    f"CSeq: 1 REGISTER\r\nContact: <sip:1001@{n}.1:5999>;+sip.instance=\"<urn:uuid:00000000-0000-0000-"
+                    f"0000-{mac}>\";+u.sip!devicename.ccm.cisco.com=\"SEP{mac}\"\r\nExpires: 3600\r\nContent-Length: 0\r\n\r\n")
+        code = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],5999)); "
+                "s.settimeout(10); s.sendto(sys.argv[2].encode(),(sys.argv[1],5060)); print(s.recv(65536).decode())")
+        r = subprocess.run(["ip", "netns", "exec", self.lab.srv, sys.executable, "-c", code, f"{n}.1", register],
+                           capture_output=True, text=True, timeout=30)
+        self.assertTrue(r.stdout.startswith("SIP/2.0 403 "), r.stdout + r.stderr)
+        self.wait_for(lambda: f"labcm's DHCP leased SEP{mac} the address {n}.20" in self.events_of(mac),
+                      "the refusal as an event of the phone")
 
     def test_three_phones_through_relay_agents(self):
         # Each phone is its own relay agent at an address of the client side (giaddr), as on

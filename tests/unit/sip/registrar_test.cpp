@@ -276,3 +276,25 @@ TEST_CASE("registrar: the Contact must name the REGISTER's source unless behind 
     r.setContactMustBeSource(false);
     CHECK(r.onRegister(q, t0, w0).status == 200);
 }
+
+TEST_CASE("registrar: a phone labcm's DHCP leased an address registers from that address only") {
+    auto r = makeRegistrar();
+    auto stranger = from(first(), "10.0.0.66");
+    stranger.leasedAddress = "10.0.0.50";
+    auto d = r.onRegister(stranger, t0, w0);
+    CHECK(d.status == 403);
+    CHECK(d.detail.find("registration from 10.0.0.66 refused: labcm's DHCP leased SEP001122AABBCC the address 10.0.0.50") == 0);
+    CHECK_FALSE(r.binding("001122AABBCC"));
+    auto phone = first(); // from 10.0.0.50
+    phone.leasedAddress = "10.0.0.50";
+    CHECK(r.onRegister(phone, t0, w0).status == 200);
+    // Without a lease (another DHCP server, a static address) any address may register first.
+    auto unleased = from(first("001122AABBCD"), "10.0.0.77");
+    CHECK(r.onRegister(unleased, t0, w0).status == 200);
+    // Behind NAT the source is the NAT's: the lease says nothing.
+    auto nat = makeRegistrar();
+    nat.setContactMustBeSource(false);
+    auto natted = from(first(), "10.0.0.88");
+    natted.leasedAddress = "10.0.0.51";
+    CHECK(nat.onRegister(natted, t0, w0).status == 200);
+}
