@@ -76,6 +76,8 @@ public:
         name_ = std::move(name);
         mac_ = std::move(mac);
         transfer_.emplace(std::move(n), *source_);
+        lifetime_ = std::chrono::duration_cast<std::chrono::seconds>(limits::kTftpLifetimeBase) +
+                    std::chrono::seconds(source_->size() / limits::kTftpLifetimeBytesPerSecond);
         timeout_ = transfer_->negotiated().timeoutSeconds > 0
                        ? std::chrono::milliseconds(transfer_->negotiated().timeoutSeconds * 1000)
                        : std::chrono::duration_cast<std::chrono::milliseconds>(limits::kTftpDefaultTimeout);
@@ -132,6 +134,8 @@ private:
 
     void apply(const Transfer::Step& step) {
         if (step.failed) return finish(false, step.error);
+        if (!step.done && std::chrono::steady_clock::now() - started_ > lifetime_)
+            return abort(fmt::format("transfer took longer than {} s", lifetime_.count()));
         for (const auto& d : step.send) {
             boost::system::error_code ec;
             socket_.send(asio::buffer(d), 0, ec); // a full buffer or ICMP error is recovered by retransmission
@@ -175,6 +179,7 @@ private:
     std::optional<Transfer> transfer_;
     std::string name_, mac_;
     std::chrono::milliseconds timeout_{1000};
+    std::chrono::seconds lifetime_{0}; ///< the transfer ends after this (limits::kTftpLifetimeBase)
     std::chrono::steady_clock::time_point started_;
     std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(512 + 4);
     bool finished_ = false;
@@ -262,19 +267,10 @@ void TftpService::onDatagram(std::span<const std::uint8_t> data, const udp::endp
     using Kind = provision::FileResult::Kind;
     std::unique_ptr<Source> source;
     try {
-        if (req.mode == "netascii") {
-            std::string bytes = r.body;
-            if (r.kind == Kind::File) {
-                FileSource f(r.file.path, r.file.size);
-                bytes.resize(r.file.size);
-                bytes.resize(f.read(0, std::span(reinterpret_cast<std::uint8_t*>(bytes.data()), bytes.size())));
-            }
-            source = std::make_unique<MemorySource>(toNetascii(bytes));
-        } else if (r.kind == Kind::File) {
-            source = std::make_unique<FileSource>(r.file.path, r.file.size);
-        } else {
-            source = std::make_unique<MemorySource>(std::move(r.body));
-        }
+        if (r.kind == Kind::File) source = std::make_unique<FileSource>(r.file.path, r.file.size);
+        else source = std::make_unique<MemorySource>(std::move(r.body));
+        // netascii is converted as the blocks are read, never held whole (issue 19).
+        if (req.mode == "netascii") source = std::make_unique<NetasciiSource>(std::move(source));
     } catch (const std::exception& e) {
         return refuse(EventKind::FileFailed, ErrorCode::NotDefined, "internal error", e.what());
     }

@@ -38,6 +38,71 @@ std::string toNetascii(std::string_view bytes) {
     return out;
 }
 
+NetasciiSource::NetasciiSource(std::unique_ptr<Source> raw) : raw_(std::move(raw)), chunk_(64 * 1024) {
+    // The converted size: the source's plus one byte per LF and per CR.
+    const auto total = raw_->size();
+    for (std::uint64_t at = 0; at < total;) {
+        auto n = raw_->read(at, chunk_);
+        if (n == 0) break;
+        for (std::size_t i = 0; i < n; ++i) size_ += (chunk_[i] == '\n' || chunk_[i] == '\r') ? 2 : 1;
+        at += n;
+    }
+    chunkLen_ = 0;
+}
+
+bool NetasciiSource::byteAt(std::uint64_t in, std::uint8_t& b) {
+    if (in < chunkAt_ || in >= chunkAt_ + chunkLen_) {
+        chunkAt_ = in;
+        chunkLen_ = raw_->read(in, chunk_);
+        if (chunkLen_ == 0) return false;
+    }
+    b = chunk_[in - chunkAt_];
+    return true;
+}
+
+std::size_t NetasciiSource::produce(std::uint8_t* dst, std::uint64_t want) {
+    std::size_t done = 0;
+    while (done < want) {
+        std::uint8_t b;
+        if (cursor_.pending) {
+            b = cursor_.second;
+            cursor_.pending = false;
+        } else {
+            if (!byteAt(cursor_.in, b)) break;
+            ++cursor_.in;
+            if (b == '\n' || b == '\r') {
+                cursor_.second = b == '\n' ? '\n' : '\0';
+                cursor_.pending = true;
+                b = '\r';
+            }
+        }
+        if (dst) dst[done] = b;
+        ++done;
+        ++cursor_.out;
+    }
+    return done;
+}
+
+std::size_t NetasciiSource::read(std::uint64_t offset, std::span<std::uint8_t> out) {
+    if (offset >= size_) return 0;
+    if (offset < cursor_.out) {
+        // Back (a retransmission): from the latest mark at or before it, else from the start.
+        Cursor from;
+        for (auto it = marks_.rbegin(); it != marks_.rend(); ++it)
+            if (it->out <= offset) {
+                from = *it;
+                break;
+            }
+        cursor_ = from;
+    }
+    produce(nullptr, offset - cursor_.out);
+    if (marks_.empty() || marks_.back().out != cursor_.out) {
+        marks_.push_back(cursor_);
+        if (marks_.size() > 2u * limits::kTftpMaxWindow) marks_.pop_front();
+    }
+    return produce(out.data(), out.size());
+}
+
 Negotiated negotiate(const Request& req, std::uint64_t size) {
     Negotiated n;
     for (const auto& [name, value] : req.options) {

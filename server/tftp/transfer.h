@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <utility>
@@ -41,6 +43,36 @@ private:
 
 /// @brief Converts to netascii (RFC 764: LF -> CR LF, CR -> CR NUL).
 std::string toNetascii(std::string_view bytes);
+
+/// @brief Another source as netascii, converted while it is read: nothing is held but a
+/// chunk of the source and where recent reads began (a retransmitted window goes back at most
+/// limits::kTftpMaxWindow blocks). Its size takes one pass over the source, at construction.
+class NetasciiSource final : public Source {
+public:
+    explicit NetasciiSource(std::unique_ptr<Source> raw);
+    std::uint64_t size() const override { return size_; }
+    std::size_t read(std::uint64_t offset, std::span<std::uint8_t> out) override;
+
+private:
+    struct Cursor {
+        std::uint64_t out = 0;   ///< converted offset
+        std::uint64_t in = 0;    ///< source offset of the next byte to convert
+        std::uint8_t second = 0; ///< the second byte of a CR pair still to give, when `pending`
+        bool pending = false;
+    };
+    /// @brief Converts from the cursor on: into `dst` (or skips, when null) `want` bytes at most.
+    std::size_t produce(std::uint8_t* dst, std::uint64_t want);
+    /// @brief The source byte at `in`, through the chunk; false at the end.
+    bool byteAt(std::uint64_t in, std::uint8_t& b);
+
+    std::unique_ptr<Source> raw_;
+    std::uint64_t size_ = 0;
+    Cursor cursor_;
+    std::deque<Cursor> marks_; ///< where the latest reads began, oldest first
+    std::vector<std::uint8_t> chunk_;
+    std::uint64_t chunkAt_ = 0;
+    std::size_t chunkLen_ = 0;
+};
 
 /// @brief What was agreed for one transfer.
 struct Negotiated {

@@ -246,6 +246,66 @@ class Provisioning(LabcmTestCase):
         rc, out = self.tftp_hpa(f"SEP{MAC}.cnf.xml", os.path.join(self.dir, "phone.xml"))
         self.assertEqual(rc, 0, out)
 
+    def test_a_transfer_kept_alive_block_by_block_ends_at_its_lifetime(self):
+        """Issue 19: a client that asks for 8-byte blocks and acknowledges each one just in
+        time would hold its slot for minutes; labcm ends the transfer after its lifetime
+        (30 s + 1 s per 32 KiB: limits::kTftpLifetimeBase) with an error, and counts it."""
+        self.write_files_entry("slow.txt", b"x" * 4000)  # 500 blocks of 8 bytes
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(b"\x00\x01slow.txt\x00octet\x00blksize\x008\x00", ("127.0.0.1", self.tftp_port))
+            start = time.monotonic()
+            last, ended = None, None
+            while time.monotonic() - start < 60:  # bounded: the lifetime is 30 s
+                data, peer = s.recvfrom(65536)
+                op = struct.unpack(">H", data[:2])[0]
+                if op == 5:
+                    ended = data[4:-1].decode()
+                    break
+                block = 0 if op == 6 else struct.unpack(">H", data[2:4])[0]
+                if block != last:
+                    last = block
+                    time.sleep(0.3)  # slow, but within the 1 s timeout
+                s.sendto(struct.pack(">HH", 4, block), peer)
+        elapsed = time.monotonic() - start
+        self.assertEqual(ended, "transfer took longer than 30 s")
+        self.assertGreaterEqual(elapsed, 29)
+        self.assertLess(last, 500)  # it did not get to the end
+        self.wait_for(lambda: self.status()["tftp_failed"] >= 1, "the failed transfer counted")
+
+    def test_netascii_is_converted_while_it_is_sent(self):
+        """Issue 19: netascii is converted as blocks go out (never held whole): a 3 MiB text
+        with LF and CR arrives as RFC 764 says (LF -> CR LF, CR -> CR NUL), through windows
+        that are retransmitted."""
+        text = (b"line one\nline two\r\nbare cr\rend\n" * 100_000)[:3 * 1024 * 1024]
+        self.write_files_entry("big.txt", text)
+        want = text.replace(b"\r", b"\r\x00").replace(b"\n", b"\r\n")
+        got = bytearray()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(b"\x00\x01big.txt\x00netascii\x00blksize\x001428\x00tsize\x000\x00", ("127.0.0.1", self.tftp_port))
+            data, peer = s.recvfrom(65536)
+            self.assertEqual(struct.unpack(">H", data[:2])[0], 6, data)
+            self.assertIn(b"tsize\x00" + str(len(want)).encode() + b"\x00", data)
+            s.sendto(struct.pack(">HH", 4, 0), peer)
+            expected, dropped = 1, False
+            for _ in range(len(want) // 1428 + 100):  # bounded
+                data, peer = s.recvfrom(65536)
+                op, block = struct.unpack(">HH", data[:4])
+                self.assertEqual(op, 3, data)
+                if block != expected % 65536:
+                    continue
+                if expected == 1000 and not dropped:  # lose one: labcm sends it again
+                    dropped = True
+                    continue
+                got += data[4:]
+                s.sendto(struct.pack(">HH", 4, block), peer)
+                expected += 1
+                if len(data) - 4 < 1428:
+                    break
+        self.assertEqual(len(got), len(want))
+        self.assertTrue(got == want, "netascii content differs")
+
     def test_malformed_datagrams_are_dropped_and_counted(self):
         for junk in (b"", b"\x00", b"\x00\x01", b"\x00\x01name-without-nul", b"\x00\x04\x00\x01", b"\xff" * 600):
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -190,3 +190,46 @@ TEST_CASE("transfer: netascii conversion") {
     CHECK(m.read(0, out) == 5);
     CHECK(m.read(5, out) == 0);
 }
+
+TEST_CASE("transfer: netascii converted while streaming reads as the whole conversion (issue 19)") {
+    // Text with LF, CR, CR LF and CR at chunk edges, longer than the 64 KiB chunk.
+    std::string text;
+    std::uint32_t x = 12345;
+    for (int i = 0; i < 200'000; ++i) {
+        x = x * 1103515245u + 12345u;
+        auto r = (x >> 16) % 20;
+        text.push_back(r == 0 ? '\n' : r == 1 ? '\r' : static_cast<char>('a' + r));
+    }
+    text[65535] = '\r';
+    text[65536] = '\n';
+    const std::string want = toNetascii(text);
+    NetasciiSource src(std::make_unique<MemorySource>(text));
+    REQUIRE(src.size() == want.size());
+    auto at = [&](std::uint64_t offset, std::size_t n) {
+        std::vector<std::uint8_t> out(n);
+        out.resize(src.read(offset, out));
+        return std::string(out.begin(), out.end());
+    };
+    // In order, as blocks are sent, with a window retransmitted now and then (backwards).
+    for (std::uint64_t off = 0; off < want.size(); off += 1428) {
+        REQUIRE(at(off, 1428) == want.substr(off, 1428));
+        if (off % (1428 * 20) == 0 && off >= 1428 * 8) {
+            auto back = off - 1428 * 8;
+            REQUIRE(at(back, 1428) == want.substr(back, 1428));
+        }
+    }
+    // Anywhere at all (from the start again when no mark is near), and past the end.
+    CHECK(at(3, 5) == want.substr(3, 5));
+    CHECK(at(want.size() - 2, 10) == want.substr(want.size() - 2));
+    CHECK(at(want.size(), 10).empty());
+    // A block that ends between the two bytes of a pair.
+    auto cr = want.find('\r');
+    CHECK(at(cr, 1) == "\r");
+    CHECK(at(cr + 1, 1) == want.substr(cr + 1, 1));
+    // Through a whole transfer.
+    NetasciiSource again(std::make_unique<MemorySource>("line 1\nline 2\r\n"));
+    Transfer t(negotiate(rrq({}), again.size()), again);
+    auto s = t.start();
+    REQUIRE(s.send.size() == 1);
+    CHECK(std::string(s.send[0].begin() + 4, s.send[0].end()) == std::string("line 1\r\nline 2\r\0\r\n", 18));
+}
