@@ -38,9 +38,16 @@ function toast(text, bad) {
   toast.timer = setTimeout(() => { t.className = 'toast'; }, 6000);
 }
 
+// Text from the network (a phone's User-Agent, an event's detail) with every control
+// character (C0, DEL, C1) written as \xNN, as the CLI shows it: nothing can fake a line.
+function visible(text) {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+}
+
 function el(tag, text, cls) {
   const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (text !== undefined && text !== null) e.textContent = visible(text);
   if (cls) e.className = cls;
   return e;
 }

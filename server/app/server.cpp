@@ -31,6 +31,7 @@
 #include "app/metrics.h"
 #include "app/phone_control.h"
 #include "core/leased_addresses.h"
+#include "core/rate_limiter.h"
 #include "control/commands.h"
 #include "control/control_server.h"
 #include "core/clock.h"
@@ -250,6 +251,9 @@ private:
     provision::FileNamespace files_;
     provision::ClientMacs clientMacs_;
     RecentSightings sightings_;
+    KeyedRateLimiter sightingLimit_{{limits::kSightingsPerSourceBurst, limits::kSightingsPerSourceInterval},
+                                    {limits::kSightingsBurst, limits::kSightingsInterval},
+                                    limits::kSightingSources};
     net::LeasedAddresses leased_; ///< by labcm's DHCP: a phone registers from its lease
     sip::SipService sip_;
     dhcp::DhcpService dhcp_;
@@ -466,6 +470,7 @@ void Server::configureDhcp() {
 // An unknown phone registered (sofia thread): remembered with its model for auto-registration,
 // in memory at once (its next boot may come before the commit), then in the database.
 void Server::sipSighting(std::string mac, std::string model, std::string ua, std::string ip) {
+    if (!sightingLimit_.allow(ip, KeyedRateLimiter::Clock::now())) return; // a flood of invented MACs
     store::SeenPhone p{mac, std::move(model), "sip", std::move(ua), std::move(ip), 0, 0};
     sightings_.add(p);
     // Saved behind the registrar; a failure is logged, never fatal.
@@ -502,6 +507,7 @@ json::object Server::status() {
               {"render_cache_bytes", files_.cachedBytes()},
               {"sip_port", sip_.port()},
               {"sip_udp_dropped", sip_.udpDropped()},
+              {"sip_sightings_limited", sightingLimit_.refused()},
               {"sip_tcp_active", c.open},
               {"sip_tcp_refused_cap", c.refusedTotal},
               {"sip_tcp_refused_address", c.refusedPerAddress},

@@ -199,6 +199,15 @@ inline constexpr auto kAutoRegInterval = 1s;
 /// committed, so the phone's next boot finds it; beyond this many the oldest wait for the
 /// database (a flood of invented MACs cannot grow memory).
 inline constexpr std::size_t kPendingSightings = 4096;
+/// Sightings from REGISTERs (whose UDP source can be forged) are recorded at most this fast:
+/// per source address a burst, then one per interval (a phone sends one per boot), and for
+/// all sources together; the rest are answered as usual but not recorded (counted). At most
+/// kSightingSources addresses are tracked.
+inline constexpr int kSightingsPerSourceBurst = 20;
+inline constexpr auto kSightingsPerSourceInterval = 3s;
+inline constexpr int kSightingsBurst = 500;
+inline constexpr auto kSightingsInterval = std::chrono::milliseconds(10);
+inline constexpr std::size_t kSightingSources = 4096;
 
 /// Phones seen but not provisioned (table seen_phones, the models auto-registration uses):
 /// at most this many, the longest unseen dropped first; none older than kSeenPhoneMaxAge; a
@@ -206,6 +215,9 @@ inline constexpr std::size_t kPendingSightings = 4096;
 inline constexpr std::size_t kSeenPhonesMax = 10'000;
 inline constexpr auto kSeenPhoneMaxAge = std::chrono::hours(24 * 30);
 inline constexpr std::size_t kSeenPhoneDetail = 200;
+/// A registration row (one per device) keeps each text the phone sent (Contact, Call-ID,
+/// User-Agent, Reason) to this many bytes: a REGISTER over TCP may be 2 MiB.
+inline constexpr std::size_t kRegistrationText = 1024;
 
 // --- dhcp ------------------------------------------------------------------------------
 /// An offered address stays held for the client this long (a phone REQUESTs within a second;

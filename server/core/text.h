@@ -3,10 +3,19 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace labcm::text {
+
+/// @brief At most `max` bytes of `s`, cut before a UTF-8 character, never inside one.
+inline std::string cutUtf8(std::string_view s, std::size_t max) {
+    if (s.size() <= max) return std::string(s);
+    std::size_t n = max;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    return std::string(s.substr(0, n));
+}
 
 inline std::string toLower(std::string_view s) {
     std::string out(s);

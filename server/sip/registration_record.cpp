@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/limits.h"
+#include "core/text.h"
+
 namespace labcm::sip {
 
 namespace {
@@ -18,15 +21,16 @@ store::RegistrationRecord toRecord(const Binding& b, std::string_view state, Clo
     store::RegistrationRecord r;
     r.mac = b.mac;
     r.state = std::string(state);
-    r.contact = b.contact;
-    r.callId = b.callId;
+    // What the phone sent is stored short (a registration row per device, whatever it sent).
+    r.contact = text::cutUtf8(b.contact, limits::kRegistrationText);
+    r.callId = text::cutUtf8(b.callId, limits::kRegistrationText);
     r.source = b.source;
     r.transport = b.transport;
-    r.userAgent = b.userAgent;
+    r.userAgent = text::cutUtf8(b.userAgent, limits::kRegistrationText);
     r.modelId = b.modelId;
     r.activeLoad = b.activeLoad;
     r.inactiveLoad = b.inactiveLoad;
-    r.lastReason = b.lastReason;
+    r.lastReason = text::cutUtf8(b.lastReason, limits::kRegistrationText);
     r.alarm = b.alarm;
     r.lines = static_cast<int>(b.dns.size());
     r.registeredAtMs = b.registeredAt == std::chrono::system_clock::time_point{} ? 0 : wallMs(b.registeredAt);

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/limits.h"
+#include "core/text.h"
 
 namespace labcm::store {
 
@@ -16,9 +17,7 @@ SeenPhone read(Stmt& s) {
 
 void SeenPhoneStore::record(const SeenPhone& p, std::int64_t nowMs) {
     // What the network sent is kept short: a User-Agent can be 63 KB in a UDP REGISTER.
-    std::string detail = p.detail.substr(0, limits::kSeenPhoneDetail);
-    while (!detail.empty() && detail.size() < p.detail.size() && (static_cast<unsigned char>(p.detail[detail.size()]) & 0xC0) == 0x80)
-        detail.pop_back(); // cut before a character, not inside one
+    std::string detail = text::cutUtf8(p.detail, limits::kSeenPhoneDetail);
     db_.prepare("INSERT INTO seen_phones (mac, model, source, detail, address, first_seen, last_seen) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (mac) DO UPDATE SET "
                 "model = CASE WHEN excluded.model = '' THEN model ELSE excluded.model END, "

@@ -133,6 +133,31 @@ class AdminBrowserTest(LabcmTestCase):
         self.wait.until(lambda d: "phone_controlled" in d.find_element(By.ID, "dev-events").text)
         self.assertIn("Browser desk", b.find_element(By.ID, "dev-description").get_attribute("value"))
 
+    def test_text_from_the_network_is_shown_with_its_control_characters_escaped(self):
+        """Issue 19: a User-Agent with a terminal escape and a bell is shown as \\x1b and
+        \\x07 in the phones' list, as the CLI shows it."""
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001", "--transport", "udp")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(10)
+            port = s.getsockname()[1]
+            contact = (f"<sip:1001@127.0.0.1:{port}>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{MAC}>\";"
+                       f"+u.sip!devicename.ccm.cisco.com=\"SEP{MAC}\"")
+            s.sendto("\r\n".join([
+                f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ua-1",
+                "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", "Call-ID: ua-1@127.0.0.1",
+                "CSeq: 1 REGISTER", "User-Agent: Cisco-CP8845/14.2.1 \x1b]0;pwned\x07", f"Contact: {contact}",
+                "Expires: 3600", "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
+            self.assertTrue(s.recv(65536).startswith(b"SIP/2.0 200 "))
+        b = self.browser
+        b.get(f"http://127.0.0.1:{self.admin_port}/")
+        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
+        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        b.find_element(By.ID, "login-submit").click()
+        self.wait.until(lambda d: self.cell("ua") and "pwned" in self.cell("ua"))
+        shown = self.row().find_element(By.CSS_SELECTOR, "td.ua").get_attribute("textContent")
+        self.assertEqual(shown, "Cisco-CP8845/14.2.1 \\x1b]0;pwned\\x07")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -3,6 +3,7 @@
 load IDs and Last= stored, restart NOTIFY over the phone's own connection, and a labcm
 restart survived."""
 import json
+from contextlib import closing
 import os
 import re
 import signal
@@ -404,6 +405,25 @@ class Registrar(LabcmTestCase):
         self.assertEqual(self.tcp_register(phone, 1), "SIP/2.0 200 OK")
         refusals = [l for l in self.log_of(server).splitlines() if "no file descriptor left" in l]
         self.assertLess(len(refusals), 20, refusals[:5])
+
+    def test_sightings_of_invented_phones_are_rate_limited_per_source(self):
+        """Issue 19: REGISTERs for 40 invented MACs from one address are all answered 404,
+        but only the first 20 are remembered in seen_phones (limits::kSightingsPerSourceBurst);
+        the rest are counted, and another address still gets its sighting recorded."""
+        for i in range(40):
+            status, _ = self.udp_register("127.0.0.3", "127.0.0.3", f"flood-{i}@127.0.0.3", mac=f"0000FF{i:06X}")
+            self.assertEqual(status, "SIP/2.0 404 Not Found")
+        status, _ = self.udp_register("127.0.0.4", "127.0.0.4", "other-1@127.0.0.4", mac="0000FE000001")
+        self.assertEqual(status, "SIP/2.0 404 Not Found")
+
+        def rows():
+            with closing(self.db()) as c:
+                n = c.execute("SELECT COUNT(*) FROM seen_phones WHERE address = '127.0.0.3'").fetchone()[0]
+                other = c.execute("SELECT COUNT(*) FROM seen_phones WHERE mac = '0000FE000001'").fetchone()[0]
+            self.assertEqual((n, other), (20, 1))
+            return n
+        self.eventually(rows, "20 sightings from 127.0.0.3 and the other address's one", 10)
+        self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["sip_sightings_limited"], 20)
 
     def test_a_removed_device_is_refused_at_once_and_its_binding_is_gone(self):
         """One device's removal reaches the registrar as that device alone (not the lab's list),

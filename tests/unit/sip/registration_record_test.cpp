@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <string>
+
+#include "core/limits.h"
 #include "sip/registration_record.h"
 
 using namespace labcm::sip;
@@ -128,4 +131,18 @@ TEST_CASE("applyRequest: the request's address and Reason; user agent and model 
     CHECK(kept.inactiveLoad == "b");
     CHECK(kept.lastReason == "c");
     CHECK(kept.alarm == 7);
+}
+
+TEST_CASE("registration record: what the phone sent is stored at most limits::kRegistrationText bytes each") {
+    Binding b;
+    b.mac = "001122AABBCC";
+    b.userAgent = std::string(70'000, 'u');
+    b.contact = std::string(5000, 'c');
+    b.callId = std::string(3000, 'i');
+    b.lastReason = std::string(2000, 'r');
+    auto r = toRecord(b, "registered", Clock::now(), std::chrono::system_clock::now());
+    CHECK(r.userAgent.size() == labcm::limits::kRegistrationText);
+    CHECK(r.contact.size() == labcm::limits::kRegistrationText);
+    CHECK(r.callId.size() == labcm::limits::kRegistrationText);
+    CHECK(r.lastReason.size() == labcm::limits::kRegistrationText);
 }
