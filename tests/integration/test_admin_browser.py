@@ -137,18 +137,9 @@ class AdminBrowserTest(LabcmTestCase):
         """Issue 19: a User-Agent with a terminal escape and a bell is shown as \\x1b and
         \\x07 in the phones' list, as the CLI shows it."""
         self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001", "--transport", "udp")
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            s.settimeout(10)
-            port = s.getsockname()[1]
-            contact = (f"<sip:1001@127.0.0.1:{port}>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{MAC}>\";"
-                       f"+u.sip!devicename.ccm.cisco.com=\"SEP{MAC}\"")
-            s.sendto("\r\n".join([
-                f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-ua-1",
-                "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", "Call-ID: ua-1@127.0.0.1",
-                "CSeq: 1 REGISTER", "User-Agent: Cisco-CP8845/14.2.1 \x1b]0;pwned\x07", f"Contact: {contact}",
-                "Expires: 3600", "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
-            self.assertTrue(s.recv(65536).startswith(b"SIP/2.0 200 "))
+        status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "ua-1@127.0.0.1", mac=MAC,
+                                      user_agent="Cisco-CP8845/14.2.1 \x1b]0;pwned\x07")
+        self.assertEqual(status, "SIP/2.0 200 OK")
         b = self.browser
         b.get(f"http://127.0.0.1:{self.admin_port}/")
         self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())

@@ -240,25 +240,6 @@ class Registrar(LabcmTestCase):
         # Nothing was shed: the kernel's drop count of the SIP UDP socket, in status and /metrics.
         self.assertEqual(json.loads(self.ok("--json", "status"))["result"]["sip_udp_dropped"], 0)
 
-    def udp_register(self, local, contact_host, call_id, cseq=101, expires=3600, mac=MAC,
-                     user_agent="Cisco-CP8845/14.2.1"):
-        """One REGISTER as an 8845 over UDP from `local` (a loopback address) naming
-        `contact_host` in its Contact; returns the status line and the reply."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.addCleanup(sock.close)
-        sock.bind((local, 0))
-        sock.settimeout(10)
-        port = sock.getsockname()[1]
-        contact = (f"<sip:aabbcc-1@{contact_host}:{port};transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{mac}>\";"
-                   f"+u.sip!devicename.ccm.cisco.com=\"SEP{mac}\";+u.sip!model.ccm.cisco.com=\"36670\"")
-        sock.sendto("\r\n".join([
-            f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP {local}:{port};branch=z9hG4bK-{call_id.split('@')[0]}-{cseq}",
-            "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", f"Call-ID: {call_id}", "Max-Forwards: 70",
-            f"CSeq: {cseq} REGISTER", f"User-Agent: {user_agent}", f"Contact: {contact}", f"Expires: {expires}",
-            "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
-        reply = sock.recv(65536).decode(errors="replace")
-        return reply.split("\r\n", 1)[0], reply
-
     def test_device_show_escapes_control_characters_from_the_network(self):
         """Issue 19: a User-Agent with terminal escapes is shown as \\xNN by the CLI."""
         status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "ua-1@127.0.0.1",
