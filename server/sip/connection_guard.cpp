@@ -97,8 +97,11 @@ int ConnectionGuard::accept(int fd, sockaddr* addr, unsigned* len) {
     Peer peer = peerOf(sa);
     if (auto old = connections_.find(s); old != connections_.end()) forget(s); // the number was reused
     auto verdict = caps_.admit(peer.address);
-    if (verdict != net::Admission::Admitted) {
-        // Counts may include connections sofia closed since the last sweep: look once more.
+    if (verdict != net::Admission::Admitted && Clock::now() >= nextRecount_) {
+        // Counts may include connections sofia closed since the last sweep: look once more,
+        // at most ten times a second (a sweep reads every connection; a flood at the cap must
+        // not make each refusal cost that).
+        nextRecount_ = Clock::now() + std::chrono::milliseconds(100);
         sweep(Clock::now());
         verdict = caps_.admit(peer.address);
     }

@@ -96,6 +96,7 @@ private:
     std::atomic<std::uint64_t> refusedTotal_{0}, refusedPerAddress_{0}, refusedNoDescriptor_{0}, closedUnregistered_{0};
     std::atomic<std::uint64_t> open_{0};
     Clock::time_point nextLog_{};
+    Clock::time_point nextRecount_{}; ///< a refusal sweeps again from then on
     std::uint64_t leftOut_ = 0;
 };
 
