@@ -64,7 +64,9 @@ RequestName parseRequestName(std::string_view raw) {
         r.kind = NameKind::TrustList;
         auto mid = base.substr(3, base.size() - 7);
         if (mid.starts_with("sep") && isHex12(mid.substr(3))) r.mac = text::toUpper(mid.substr(3));
-    } else if (base.ends_with(".sgn")) {
+    } else if (base.ends_with(".xml.sgn") || base.ends_with(".tlv.sgn")) {
+        // A signed config file: labcm signs nothing. Signed firmware images (*.zz.sgn,
+        // *.sgn of a load) are files like any other (issue 20).
         r.kind = NameKind::Signed;
         if (base.starts_with("sep") && base.size() >= 15 && isHex12(base.substr(3, 12))) r.mac = text::toUpper(base.substr(3, 12));
     } else if (topLevel && base.size() == 23 && base.starts_with("sep") && base.ends_with(".cnf.xml") &&

@@ -10,7 +10,7 @@ namespace labcm::provision {
 
 enum class NameKind {
     TrustList,     ///< CTL*.tlv / ITL*.tlv: not found (non-secure cluster)
-    Signed,        ///< *.sgn: not found (labcm signs nothing)
+    Signed,        ///< a signed config file (*.xml.sgn, *.tlv.sgn): not found (labcm signs nothing)
     DeviceConfig,  ///< SEP<MAC>.cnf.xml: rendered
     DefaultConfig, ///< XMLDefault.cnf.xml: rendered
     Template,      ///< dialplan.xml, softkeys.xml, AppDialRules.xml: rendered

@@ -144,6 +144,16 @@ class Provisioning(LabcmTestCase):
         self.assertEqual(self.curl("SEP0000000000FF.cnf.xml")[0], "404")
         self.wait_for(lambda: "non-secure cluster" in self.ok("events", "--device", f"SEP{MAC}", "--limit", "200"),
                       "not-found events naming the phone")
+        # Signed firmware images are files like any other (issue 20: step 7 for 69xx and others).
+        image = os.urandom(100_000)
+        for name in ("cp6900-sip.9-4-1-9.zz.sgn", "kern8845.14-2-1-0001-14.sgn"):
+            with self.subTest(name=name):
+                self.write_files_entry(name, image)
+                rc, msg = self.tftp_hpa(name, os.path.join(self.dir, "img"))
+                self.assertEqual(rc, 0, msg)
+                with open(os.path.join(self.dir, "img"), "rb") as f:
+                    self.assertEqual(f.read(), image)
+                self.assertEqual(self.http_get(name), image)
 
     def test_traversal_and_bad_names_are_refused(self):
         outside = os.path.join(self.dir, "secret.txt")

@@ -17,6 +17,10 @@ TEST_CASE("names: classification of what phones ask for") {
         {"CTLFile.tlv", NameKind::TrustList, ""},
         {"SEP001122AABBCC.cnf.xml.sgn", NameKind::Signed, "001122AABBCC"},
         {"SK1234.xml.sgn", NameKind::Signed, ""},
+        {"XMLDefault.cnf.xml.sgn", NameKind::Signed, ""},
+        // Signed firmware images are files (issue 20): 69xx *.zz.sgn, 78xx/88xx images.
+        {"cp6900-sip.9-4-1-9.zz.sgn", NameKind::File, ""},
+        {"kern8845.14-2-1-0001-14.sgn", NameKind::File, ""},
         {"SEP001122AABBCC.cnf.xml", NameKind::DeviceConfig, "001122AABBCC"},
         {"/sep001122aabbcc.CNF.XML", NameKind::DeviceConfig, "001122AABBCC"},
         {"XMLDefault.cnf.xml", NameKind::DefaultConfig, ""},
