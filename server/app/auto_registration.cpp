@@ -13,7 +13,7 @@ namespace labcm::app {
 namespace json = boost::json;
 
 AutoRegistration::AutoRegistration(Deps deps)
-    : deps_(std::move(deps)), rate_(limits::kAutoRegBurst, limits::kAutoRegInterval) {}
+    : deps_(std::move(deps)), rate_({limits::kAutoRegBurst, limits::kAutoRegInterval}) {}
 
 void RecentSightings::add(const store::SeenPhone& p) {
     std::lock_guard lock(mutex_);

@@ -22,6 +22,7 @@
 #include "control/commands.h"
 #include "core/device.h"
 #include "core/events.h"
+#include "core/rate_limiter.h"
 #include "core/settings.h"
 #include "provision/auto_registration.h"
 #include "store/seen_phone_store.h"
@@ -70,7 +71,7 @@ public:
 
 private:
     Deps deps_;
-    provision::CreationRate rate_;
+    RateLimiter rate_;
     std::map<std::string, Device> pending_;
 };
 

@@ -26,15 +26,4 @@ std::optional<std::string> nextFreeDn(const std::string& first, const std::strin
     return std::string(width - out.size(), '0') + out;
 }
 
-bool CreationRate::allow(std::chrono::steady_clock::time_point now) {
-    if (last_) {
-        auto elapsed = std::chrono::duration<double>(now - *last_).count();
-        tokens_ = std::min<double>(burst_, tokens_ + elapsed / std::chrono::duration<double>(interval_).count());
-    }
-    last_ = now;
-    if (tokens_ < 1.0) return false;
-    tokens_ -= 1.0;
-    return true;
-}
-
 } // namespace labcm::provision

@@ -34,3 +34,19 @@ TEST_CASE("rate limiter: keys are bounded; a full bucket is forgotten to make ro
     CHECK(l.allow("4", t + 2s)); // the others refilled: forgotten, room again
     CHECK(l.keys() == 1);
 }
+
+TEST_CASE("rate limiter: one bucket (auto-registration's creations): a burst, then one per interval") {
+    RateLimiter rate({3, 1000ms});
+    auto t = std::chrono::steady_clock::time_point{} + 1h;
+    CHECK(rate.allow(t));
+    CHECK(rate.allow(t));
+    CHECK(rate.allow(t));
+    CHECK_FALSE(rate.allow(t));            // the burst is spent
+    CHECK_FALSE(rate.allow(t + 500ms));    // half a token
+    CHECK(rate.allow(t + 1000ms));         // one more after the interval
+    CHECK_FALSE(rate.allow(t + 1000ms));
+    CHECK(rate.allow(t + 1h));             // refilled, but never above the burst
+    CHECK(rate.allow(t + 1h));
+    CHECK(rate.allow(t + 1h));
+    CHECK_FALSE(rate.allow(t + 1h));
+}

@@ -21,22 +21,6 @@ TEST_CASE("auto-registration: the lowest free DN of the range") {
     CHECK(nextFreeDn("1x", "19", {}) == std::nullopt);
 }
 
-TEST_CASE("auto-registration: creations are rate-limited by a token bucket") {
-    CreationRate rate(3, 1000ms);
-    auto t = std::chrono::steady_clock::time_point{} + 1h;
-    CHECK(rate.allow(t));
-    CHECK(rate.allow(t));
-    CHECK(rate.allow(t));
-    CHECK_FALSE(rate.allow(t));            // the burst is spent
-    CHECK_FALSE(rate.allow(t + 500ms));    // half a token
-    CHECK(rate.allow(t + 1000ms));         // one more after the interval
-    CHECK_FALSE(rate.allow(t + 1000ms));
-    CHECK(rate.allow(t + 1h));             // refilled, but never above the burst
-    CHECK(rate.allow(t + 1h));
-    CHECK(rate.allow(t + 1h));
-    CHECK_FALSE(rate.allow(t + 1h));
-}
-
 TEST_CASE("seen phones: a sighting is recorded; a later one without a model keeps the model") {
     store::Db db(":memory:");
     store::migrate(db);
