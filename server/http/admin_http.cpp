@@ -422,20 +422,14 @@ void AdminHttpServer::Impl::doAccept() {
         if (ec == asio::error::operation_aborted || self->stopped) return;
         if (!ec) {
             // Over a cap (in all, or that address's): 503 at once, never left to time out.
-            auto remote = socket.remote_endpoint(ec);
-            auto peer = net::PeerAddress::from(remote.data());
-            if (ec) socket.close(ec);
-            else if (self->connections.admit(peer) != net::Admission::Admitted) http::refuseBusy(socket);
-            else std::make_shared<Connection>(std::move(socket), self, net::AdmittedConnection(self->connections, peer))->start();
+            auto verdict = net::Admission::Admitted;
+            if (auto admitted = http::admit(socket, self->connections, verdict))
+                std::make_shared<Connection>(std::move(socket), self, std::move(*admitted))->start();
         }
-        if (ec == asio::error::no_descriptors || ec == beast::errc::too_many_files_open_in_system) {
-            // Every descriptor is taken: try again in a while instead of at once (a busy loop).
-            self->pause.expires_after(limits::kAcceptPauseNoDescriptors);
-            self->pause.async_wait([self](beast::error_code e) {
-                if (!e && !self->stopped && self->acceptor.is_open()) self->doAccept();
-            });
+        if (http::pauseWhenNoDescriptors(ec, self->pause, [self] {
+                if (!self->stopped && self->acceptor.is_open()) self->doAccept();
+            }))
             return;
-        }
         if (self->acceptor.is_open()) self->doAccept();
     });
 }

@@ -1,11 +1,17 @@
 // Pieces both HTTP servers (phones on 6970, the admin page on 8080) use the same way.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "core/connection_caps.h"
+#include "core/limits.h"
 
 namespace labcm::http {
 
@@ -35,6 +41,39 @@ inline void refuseBusy(boost::asio::ip::tcp::socket& socket) {
     socket.send(boost::asio::buffer(kBusy), 0, ec);
     socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
     socket.close(ec);
+}
+
+/// @brief Counts a socket just accepted against `caps`: its guard when admitted (the connection
+/// is counted while the guard lives). Otherwise nullopt: over a cap the socket got its 503 and
+/// `verdict` says which cap; a socket whose peer already left is closed.
+inline std::optional<net::AdmittedConnection> admit(boost::asio::ip::tcp::socket& socket, net::ConnectionCaps& caps,
+                                                    net::Admission& verdict) {
+    boost::beast::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    verdict = net::Admission::Admitted;
+    if (ec) {
+        socket.close(ec);
+        return std::nullopt;
+    }
+    auto peer = net::PeerAddress::from(remote.data());
+    verdict = caps.admit(peer);
+    if (verdict != net::Admission::Admitted) {
+        refuseBusy(socket); // over a cap: 503, retry in a second
+        return std::nullopt;
+    }
+    return net::AdmittedConnection(caps, peer);
+}
+
+/// @brief After an accept: true when it failed because every descriptor is taken; `retry` then
+/// runs after kAcceptPauseNoDescriptors on `timer` (Asio would retry at once: a busy loop).
+template <class Retry>
+bool pauseWhenNoDescriptors(const boost::beast::error_code& ec, boost::asio::steady_timer& timer, Retry retry) {
+    if (ec != boost::asio::error::no_descriptors && ec != boost::beast::errc::too_many_files_open_in_system) return false;
+    timer.expires_after(limits::kAcceptPauseNoDescriptors);
+    timer.async_wait([retry = std::move(retry)](boost::beast::error_code e) {
+        if (!e) retry();
+    });
+    return true;
 }
 
 } // namespace labcm::http

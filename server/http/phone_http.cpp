@@ -250,33 +250,23 @@ void PhoneHttpServer::doAccept() {
     // io_context) must hold no socket of another io_context, which may be gone by then.
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
-        auto verdict = net::Admission::Admitted;
-        net::PeerAddress peer;
         if (!ec) {
-            auto remote = socket.remote_endpoint(ec);
-            peer = net::PeerAddress::from(remote.data());
-            if (!ec) verdict = shared_->caps.admit(peer);
+            auto verdict = net::Admission::Admitted;
+            if (auto admitted = admit(socket, shared_->caps, verdict)) {
+                auto& context = connections_[next_++ % connections_.size()];
+                tcp::socket moved(context);
+                rehome(std::move(socket), moved, endpoint_.protocol(), ec);
+                // Started on its own thread: its handlers run there from the first one on.
+                if (!ec) asio::post(context, [session = std::make_shared<Session>(std::move(moved), shared_, std::move(*admitted))] { session->start(); });
+            } else if (verdict != net::Admission::Admitted) {
+                ++shared_->busy;
+                if (verdict == net::Admission::AddressFull) ++shared_->busyAddress;
+            }
         }
-        if (!ec && verdict != net::Admission::Admitted) {
-            refuseBusy(socket); // over a cap: 503, retry in a second
-            ++shared_->busy;
-            if (verdict == net::Admission::AddressFull) ++shared_->busyAddress;
-        } else if (!ec) {
-            net::AdmittedConnection admitted(shared_->caps, peer);
-            auto& context = connections_[next_++ % connections_.size()];
-            tcp::socket moved(context);
-            rehome(std::move(socket), moved, endpoint_.protocol(), ec);
-            // Started on its own thread: its handlers run there from the first one on.
-            if (!ec) asio::post(context, [session = std::make_shared<Session>(std::move(moved), shared_, std::move(admitted))] { session->start(); });
-        }
-        if (ec == asio::error::no_descriptors || ec == beast::errc::too_many_files_open_in_system) {
-            // Every descriptor is taken: try again in a while instead of at once (a busy loop).
-            pause_.expires_after(limits::kAcceptPauseNoDescriptors);
-            pause_.async_wait([this](beast::error_code e) {
-                if (!e && acceptor_.is_open()) doAccept();
-            });
+        if (pauseWhenNoDescriptors(ec, pause_, [this] {
+                if (acceptor_.is_open()) doAccept();
+            }))
             return;
-        }
         if (acceptor_.is_open()) doAccept();
     });
 }
