@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <pugixml.hpp>
@@ -217,6 +218,27 @@ TEST_CASE("renderer: every built-in template renders to well-formed XML") {
                                                          : renderStatic(name, inputs(), t);
         parse(out);
     }
+}
+
+TEST_CASE("renderer: the softkey file offers only keys whose features labcm carries, each defined") {
+    TemplateSet t;
+    auto doc = parse(renderStatic(kSoftkeyFile, inputs(), t));
+    // Phone-local keys and requests inside a call's dialog; CUCM's own features (forward all,
+    // pickups, park, conference, meet-me, join, barge, call back, iDivert) are not offered.
+    const std::set<std::string> carried{"Undefined", "Redial", "NewCall", "Hold", "Trnsfer", "<<",
+                                        "EndCall", "Resume", "Answer", "DND"};
+    std::set<std::string> defined;
+    for (auto def : doc.child("softKeyCfg").child("typeSoftKey").children("softKeyDef")) {
+        CAPTURE(def.attribute("keyID").value());
+        CHECK(carried.contains(def.attribute("keyID").value()));
+        defined.insert(def.attribute("keyID").value());
+    }
+    int sets = 0;
+    for (auto set : doc.child("softKeyCfg").child("softKeySets").children("softKeySet")) {
+        ++sets;
+        for (auto key : set.children("softKey")) CHECK(defined.contains(key.attribute("keyID").value()));
+    }
+    CHECK(sets == 11); // every set a phone looks up by name is still there
 }
 
 TEST_CASE("timezones: known zones map, unknown ones fall back") {
