@@ -578,8 +578,17 @@ private:
         }
         if (!cfg_.softKeyFile.empty())
             tolerate(kStepSoftkeys, cfg_.softKeyFile, co_await fetch(kStepSoftkeys, cfg_.softKeyFile, false));
+        // The ring list (a phone fetches a ring file only when the user picks it).
         std::string ring(spec_.profile.ringList);
-        tolerate(kStepRingtones, ring, co_await fetch(kStepRingtones, ring, false));
+        auto list = co_await fetch(kStepRingtones, ring, true);
+        tolerate(kStepRingtones, ring, list);
+        if (list.status == Fetch::Ok) {
+            try {
+                if (parseRingList(list.body).empty()) warn(fmt::format("step {}: {} lists no ring", kStepRingtones, ring));
+            } catch (const ConfigError& e) {
+                warn(fmt::format("step {}: {}: {}", kStepRingtones, ring, e.what()));
+            }
+        }
         res_.currentStep = kStepRegistered;
         log(fmt::format("registered {} line(s), primary {} over {}", cfg_.lines.size(), res_.line, res_.transport));
         co_return true;

@@ -91,4 +91,20 @@ PhoneConfig parsePhoneConfig(std::string_view xml, int typemodel) {
     return c;
 }
 
+std::vector<std::string> parseRingList(std::string_view xml) {
+    pugi::xml_document doc;
+    auto res = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+    if (!res) throw ConfigError(std::string("not well-formed XML: ") + res.description());
+    auto root = doc.document_element();
+    if (std::string_view(root.name()) != "CiscoIPPhoneRingList")
+        throw ConfigError(std::string("the root is <") + root.name() + ">, not <CiscoIPPhoneRingList>");
+    std::vector<std::string> files;
+    for (auto ring : root.children("Ring")) {
+        std::string file = ring.child_value("FileName");
+        if (file.empty()) throw ConfigError("a <Ring> without a <FileName>");
+        files.push_back(std::move(file));
+    }
+    return files;
+}
+
 } // namespace labcm::phone

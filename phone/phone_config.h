@@ -44,4 +44,8 @@ struct PhoneConfig {
 /// @throw ConfigError naming the problem: not XML, wrong root, no callManager, bad port.
 PhoneConfig parsePhoneConfig(std::string_view xml, int typemodel);
 
+/// @brief The ring files a ring list (Ringlist.xml, Ringlist-wb.xml) offers, in order.
+/// @throw ConfigError: not XML, not a CiscoIPPhoneRingList, a Ring without a FileName.
+std::vector<std::string> parseRingList(std::string_view xml);
+
 } // namespace labcm::phone

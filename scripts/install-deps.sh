@@ -8,7 +8,7 @@ PACKAGES=(
   cmake g++ make pkg-config
   # libraries (see README "Stack")
   libsofia-sip-ua-dev libboost1.81-dev libboost-json1.81-dev libsqlite3-dev
-  libpugixml-dev libspdlog-dev libfmt-dev libcli11-dev doctest-dev libsodium-dev libzstd-dev libsystemd-dev
+  libpugixml-dev libspdlog-dev libfmt-dev libcli11-dev doctest-dev libsodium-dev libzstd-dev libsystemd-dev libarchive-dev
   # fuzz targets only: clang + libFuzzer
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # test clients and tools

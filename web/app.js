@@ -356,6 +356,29 @@ async function loadModels() {
     tr.append(el('td', m.model), el('td', m.display_name), td, act);
     body.append(tr);
   }
+  await loadFirmware();
+}
+
+async function loadFirmware() {
+  const body = $('#firmware tbody');
+  body.replaceChildren();
+  const f = await api('GET', '/api/firmware');
+  if (!f.loads.length) {
+    const td = el('td', 'no load in use: set a model\'s default load above');
+    td.colSpan = 4;
+    const tr = el('tr');
+    tr.append(td);
+    body.append(tr);
+  }
+  for (const l of f.loads) {
+    const files = !l.loads_found ? `${l.load}.loads missing`
+      : l.missing.length ? `${l.missing.length} of ${l.images} missing: ${l.missing.join(', ')}` : `all ${l.images}`;
+    const tr = el('tr');
+    tr.classList.toggle('bad', !l.complete);
+    tr.append(el('td', l.load), el('td', l.used_by.join(', ')), el('td', files),
+      el('td', l.complete ? 'yes' : 'no: phones keep their load'));
+    body.append(tr);
+  }
 }
 
 async function loadSettings() {

@@ -127,17 +127,6 @@ std::vector<sip::DeviceView> deviceViews(store::Db& db, const std::map<std::stri
     return out;
 }
 
-// Every load a model default or device override names, checked against the files dir.
-std::vector<provision::LoadCheck> checkFirmware(store::Db& db, const provision::FilesDir& files) {
-    std::set<std::string> loads;
-    for (const auto& [model, load] : store::ModelDefaultStore(db).all()) loads.insert(load);
-    for (const auto& d : store::DeviceStore(db).list())
-        if (!d.loadOverride.empty()) loads.insert(d.loadOverride);
-    std::vector<provision::LoadCheck> out;
-    for (const auto& l : loads) out.push_back(provision::checkLoad(files, l));
-    return out;
-}
-
 // The first run sets the admin password (LABCM_ADMIN_PASSWORD, else a random one, written to
 // a 0600 file in the data dir whose name is logged: logs are read by more people than the
 // admin), before anything answers.
@@ -373,6 +362,16 @@ Server::Server(const DataDir& dir)
     control_ = listen<control::ControlServer>("cannot listen on the control socket: {}", io_, dir.socket(), commands_);
     files_.setAutoRegistration(
         [this](const std::string& mac, std::string& why) { return autoRegistration_.decide(mac, why); });
+    // A load named for phones whose files are incomplete is withheld (found when the files that
+    // name it are rendered: at start for every phone, then as the files folder changes).
+    files_.setLoadObserver([this](const provision::LoadCheck& c) {
+        if (c.complete())
+            bus_.publish(Service::System, EventKind::FirmwareComplete, Severity::Info, "", "",
+                         c.summary() + ": sent to the phones that use it");
+        else
+            bus_.publish(Service::System, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
+                         c.summary() + ": not sent to phones (they keep the load they run)");
+    });
 
     const auto& s = *s0_;
     const auto bind = asio::ip::make_address(s.bindAddress);
@@ -399,10 +398,6 @@ Server::Server(const DataDir& dir)
     for (const auto& l : dhcp::DhcpStore(reader_).leases())
         if (l.state == dhcp::LeaseState::Bound && l.active(wallClockMs())) leased_.bind(l.mac, dhcp::addrText(l.address));
 
-    for (const auto& c : checkFirmware(reader_, files_.files()))
-        if (!c.complete())
-            bus_.publish(Service::System, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
-                         c.summary() + " (phones told to use it would fail to upgrade)");
     flushTicker_ = std::make_unique<Ticker>(
         io_, std::chrono::duration_cast<std::chrono::milliseconds>(limits::kEventFlushInterval), [this] { eventSink_.flush(); });
     signals_.async_wait([this](boost::system::error_code ec, int sig) {

@@ -1,9 +1,12 @@
 // Settings and models: setting list/set/unset, model list/set; firmware check.
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "provision/firmware.h"
+#include "provision/firmware_import.h"
 
 namespace labcm::cli {
 namespace {
@@ -72,7 +75,7 @@ void addSettingCommands(CLI::App& app, Runner& r) {
 }
 
 void addFirmwareCommands(CLI::App& app, Runner& r) {
-    auto* firmware = app.add_subcommand("firmware", "Firmware in <data-dir>/files: check");
+    auto* firmware = app.add_subcommand("firmware", "Firmware in <data-dir>/files: import, check");
     firmware->require_subcommand(1);
     firmware->add_subcommand("check", "Check that every load in use has its .loads and image files (exit 1 if not)")
         ->callback([&r] {
@@ -83,12 +86,59 @@ void addFirmwareCommands(CLI::App& app, Runner& r) {
                     const auto& l = lv.as_object();
                     std::string who;
                     for (const auto& u : l.at("used_by").as_array()) who += (who.empty() ? "" : ", ") + text(u);
-                    std::cout << fmt::format("{} {} (used by {})\n", l.at("complete").as_bool() ? "ok  " : "FAIL",
-                                             text(l.at("summary")), who);
+                    bool complete = l.at("complete").as_bool();
+                    std::cout << fmt::format("{} {} (used by {}{})\n", complete ? "ok  " : "FAIL", text(l.at("summary")),
+                                             who, complete ? "" : "; not sent to phones: they keep the load they run");
                     if (!l.at("complete").as_bool()) r.exitCode = 1;
                 }
             });
         });
+
+    // Read by this process straight into the files folder (no server needed, none blocked): a
+    // running server sees the new files at the next request.
+    struct ImportArgs {
+        std::string package;
+        bool setDefault = false;
+    };
+    auto& ia = r.keep<ImportArgs>();
+    auto* import = firmware->add_subcommand(
+        "import", "Import a Cisco firmware package (cmterm-*.zip, *.cop.sgn, *.cop.sha512) into the files folder");
+    import->add_option("package", ia.package, "The package file")->required();
+    import->add_flag("--set-default", ia.setDefault, "Make its loads the default of the models they are for");
+    import->callback([&r, &ia] {
+        provision::FirmwareImport done;
+        try {
+            done = provision::importFirmware(ia.package, provision::FilesDir(std::filesystem::path(r.options.dataDir) / "files"));
+        } catch (const provision::FirmwareImportError& e) {
+            std::cerr << "labcm: firmware import refused, nothing imported: " << e.what() << "\n";
+            r.exitCode = 1;
+            return;
+        }
+        if (r.options.json) {
+            auto list = [](const std::vector<std::string>& v) { return json::array(v.begin(), v.end()); };
+            std::cout << json::serialize(json::object{{"loads", list(done.loads)}, {"added", list(done.added)},
+                                                      {"replaced", list(done.replaced)}, {"unchanged", list(done.unchanged)},
+                                                      {"ignored", list(done.ignored)}, {"bytes", done.bytes}})
+                      << "\n";
+        } else {
+            std::string loads;
+            for (const auto& l : done.loads) loads += (loads.empty() ? "" : ", ") + l;
+            std::cout << fmt::format("imported {}: {} MiB, {} files added, {} replaced, {} unchanged, {} ignored "
+                                     "(not named by a .loads); loads: {}\n",
+                                     ia.package, (done.bytes + (1 << 19)) >> 20, done.added.size(), done.replaced.size(),
+                                     done.unchanged.size(), done.ignored.size(), loads);
+            for (const auto& f : done.replaced) std::cout << "  replaced " << f << "\n";
+        }
+        if (!ia.setDefault) return;
+        for (const auto& load : done.loads) {
+            auto models = provision::modelsOfLoad(load);
+            if (models.empty()) std::cerr << "labcm: warning: no known model uses load " << load << " (not set as a default)\n";
+            for (const auto& m : models)
+                r.call({{"cmd", "model.set"}, {"args", {{"model", m}, {"load", load}}}}, [m, load](const json::value&) {
+                    std::cout << fmt::format("model {} default load = {}\n", m, load);
+                });
+        }
+    });
 }
 
 } // namespace labcm::cli

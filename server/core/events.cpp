@@ -15,7 +15,7 @@ constexpr std::array kKindNames{
     "device_added",   "device_changed",  "device_removed",        "line_added",
     "line_removed",   "devices_imported", "setting_changed",      "model_default_changed",
     "file_served",    "file_not_found",  "file_refused",          "file_failed",
-    "firmware_incomplete",
+    "firmware_incomplete", "firmware_complete",
     "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",
     "phone_controlled",
     "dhcp_pool_changed", "dhcp_offered", "dhcp_acked", "dhcp_naked", "dhcp_released", "dhcp_declined",

@@ -49,7 +49,8 @@ enum class EventKind : std::uint8_t {
     FileNotFound,       ///< the name is valid but there is no such file (CTL/ITL included)
     FileRefused,        ///< the name or request was refused (traversal, bad option, WRQ)
     FileFailed,         ///< a transfer started but did not finish (timeout, client error)
-    FirmwareIncomplete, ///< a load in use lacks its .loads or image files
+    FirmwareIncomplete, ///< a load in use lacks its .loads or image files (not sent to phones)
+    FirmwareComplete,   ///< a load that was incomplete has all its files again (sent to phones)
     // sip
     PhoneRegistered,    ///< a new registration (or a lost one re-created); details carry the loads
     PhoneUnregistered,  ///< Expires 0 (details carry Last=)

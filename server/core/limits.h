@@ -88,6 +88,9 @@ inline constexpr std::size_t kMaxRequestName = 255;
 /// Rendered files kept in memory (about 8 KiB each: 60,000 are ~500 MiB). A lab larger than
 /// this has its other files rendered per request.
 inline constexpr std::size_t kRenderCacheEntries = 60'000;
+/// Firmware loads whose completeness the file namespace remembers (one per load named by a
+/// model default or a device); past this they are all checked again.
+inline constexpr std::size_t kLoadChecksKept = 1'024;
 /// A folder whose mtime is this close to now may change again within the same timestamp
 /// tick: the render cache does not trust its stamp until it is older (git's racy rule).
 inline constexpr auto kRacyStampWindow = 2s;
@@ -188,6 +191,14 @@ inline constexpr std::chrono::milliseconds kSipApplyWait = 2s;
 inline constexpr std::chrono::milliseconds kSipRefreshSaveInterval{250};
 /// A .loads file larger than this is not a .loads file (real ones are < 4 KiB).
 inline constexpr std::size_t kMaxLoadsFile = 64 * 1024;
+/// Firmware import (labcm firmware import): one file of a package (a 88xx rootfs is 60-80 MB),
+/// all of it, its entries, how deep archives inside it are opened (a 79xx zip holds a .tar),
+/// and how far into a COP the gzip stream after its signed header is looked for.
+inline constexpr std::uint64_t kFirmwareImportMaxFile = 512ull << 20;
+inline constexpr std::uint64_t kFirmwareImportMaxTotal = 4ull << 30;
+inline constexpr std::size_t kFirmwareImportMaxEntries = 4'096;
+inline constexpr int kFirmwareImportDepth = 2;
+inline constexpr std::size_t kFirmwareHeadSearch = 64 * 1024;
 
 // --- auto-registration -----------------------------------------------------------------
 /// Devices auto-registration may create at once, then one per interval: a lab powering up

@@ -221,6 +221,54 @@ RenderInputs& FileNamespace::inputs(const std::string& model, DirStamp& checked)
     return lab_;
 }
 
+void FileNamespace::checkLoadFiles(const std::string& load, DirStamp& checked) {
+    if (load.empty()) return;
+    auto it = loadChecks_.find(load);
+    if (it == loadChecks_.end() || it->second.stamp.racy || !FilesDir::unchanged(it->second.stamp)) {
+        if (loadChecks_.size() >= limits::kLoadChecksKept) loadChecks_.clear(); // names no longer used
+        LoadVerdict v;
+        v.stamp = files_.stamp({load + ".loads"}); // the images are plain names in the same folder
+        auto c = checkLoad(files_, load);
+        v.complete = c.complete();
+        auto before = loadChecks_.find(load);
+        bool told = before == loadChecks_.end() ? !v.complete : before->second.complete != v.complete;
+        it = loadChecks_.insert_or_assign(load, std::move(v)).first;
+        if (told && loadObserver_) loadObserver_(c);
+    }
+    checked.merge(it->second.stamp);
+    if (it->second.complete) lab_.withheldLoads.erase(load);
+    else lab_.withheldLoads.insert(load);
+}
+
+void FileNamespace::readRings(DirStamp& checked) {
+    checked.merge(files_.stamp({"Ringlist.xml"})); // the folder, before it is read
+    lab_.rings.clear();
+    lab_.ringsWide.clear();
+    std::set<std::string> names; // lower case: a file of the folder hides labcm's tone of that name
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(files_.root(), ec)) {
+        auto file = e.path().filename().string();
+        auto band = ringBandOf(file);
+        if (!band || !e.is_regular_file(ec)) continue;
+        auto size = e.file_size(ec);
+        if (ec) continue;
+        if (auto problem = ringFileProblem(file, size); !problem.empty()) {
+            if (ringWarned_.size() < limits::kLoadChecksKept && ringWarned_.insert(fmt::format("{}/{}", file, size)).second)
+                spdlog::warn("provision: ring file {} is not in the ring lists: {}", file, problem);
+            continue;
+        }
+        names.insert(text::toLower(file));
+        (*band == RingBand::Narrow ? lab_.rings : lab_.ringsWide).push_back({file, ringDisplayName(file)});
+    }
+    for (const auto& file : builtInToneNames())
+        if (!names.contains(text::toLower(file)))
+            (ringBandOf(file) == RingBand::Narrow ? lab_.rings : lab_.ringsWide).push_back({file, ringDisplayName(file)});
+    for (auto* list : {&lab_.rings, &lab_.ringsWide}) {
+        std::sort(list->begin(), list->end(), [](const auto& a, const auto& b) { return a.displayName < b.displayName; });
+        if (list->size() > kMaxRings) list->resize(kMaxRings);
+    }
+}
+
 bool FileNamespace::fresh(const CacheEntry& e) const {
     if (e.watched) return e.watchGeneration == watch_.generation();
     // A locale file may have come or gone: one stat per folder the lookups went through.
@@ -310,12 +358,24 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
                                        name.mac, why.empty() ? "" : "; auto-registration: " + why);
                 return r;
             }
-            r.body = renderDeviceConfig(*d, inputs(d->model, checked), templates_);
+            auto& in = inputs(d->model, checked);
+            checkLoadFiles(namedLoad(*d, in.modelLoads), checked);
+            r.body = renderDeviceConfig(*d, in, templates_);
             kind = "sep:" + d->model;
             break;
         }
-        case NameKind::DefaultConfig: r.body = renderDefaultConfig(inputs("", checked), templates_); break;
-        case NameKind::Template: r.body = renderStatic(name.templateName, inputs("", checked), templates_); break;
+        case NameKind::DefaultConfig: {
+            auto& in = inputs("", checked);
+            for (const auto& [model, load] : in.modelLoads) checkLoadFiles(load, checked);
+            r.body = renderDefaultConfig(in, templates_);
+            break;
+        }
+        case NameKind::Template: {
+            auto& in = inputs("", checked);
+            if (name.templateName.starts_with("Ringlist")) readRings(checked);
+            r.body = renderStatic(name.templateName, in, templates_);
+            break;
+        }
         default: r.kind = FileResult::Kind::Error; r.reason = "not a rendered file"; return r;
         }
     } catch (const std::exception& e) {
@@ -381,6 +441,14 @@ std::optional<FileResult> FileNamespace::unrendered(const RequestName& name) con
     }
     std::string refused;
     auto found = files_.find(name.parts, &refused);
+    if (!found && refused.empty() && name.parts.size() == 1) {
+        if (auto tone = builtInTone(name.parts.front())) { // labcm's own, unless files/ has one of that name
+            r.kind = FileResult::Kind::Rendered;
+            r.body = std::move(*tone);
+            r.contentType = "application/octet-stream";
+            return r;
+        }
+    }
     if (!found) {
         r.kind = refused.empty() ? FileResult::Kind::NotFound : FileResult::Kind::Refused;
         r.reason = refused.empty() ? "not in the files directory" : refused;

@@ -19,6 +19,7 @@
 
 #include "core/settings.h"
 #include "provision/files_dir.h"
+#include "provision/firmware.h"
 #include "provision/folder_watch.h"
 #include "provision/names.h"
 #include "provision/packed_text.h"
@@ -63,6 +64,11 @@ public:
     using AutoRegister = std::function<std::optional<Device>(const std::string& mac, std::string& why)>;
     void setAutoRegistration(AutoRegister f) { autoRegister_ = std::move(f); }
 
+    /// @brief Called on the io thread when a load named for phones is found incomplete (it is
+    /// withheld: phones keep the load they run) or complete again (sent from then on).
+    using LoadObserver = std::function<void(const LoadCheck&)>;
+    void setLoadObserver(LoadObserver f) { loadObserver_ = std::move(f); }
+
     // --- the render cache ------------------------------------------------------------------
     // Exact, not timed: a cached file is served until a change that affects it. Each entry
     // keeps what it was rendered from besides the database (the template generation, the
@@ -106,6 +112,12 @@ private:
     void readDnIndex();
     void updateDnIndex(const std::string& mac);
     void setDialPatterns();
+    /// @brief Whether `load`'s files are all there, checked again only when the files folder
+    /// changed; sets lab_.withheldLoads and adds the folder to `checked`.
+    void checkLoadFiles(const std::string& load, DirStamp& checked);
+    /// @brief Fills lab_.rings and lab_.ringsWide from the files folder and labcm's own tones;
+    /// a ring file whose size or name its format forbids is left out and logged once.
+    void readRings(DirStamp& checked);
     FileResult rendered(const RequestName& name, bool warming = false);
     /// @brief The answer for names that are not rendered (nullopt for rendered ones).
     std::optional<FileResult> unrendered(const RequestName& name) const;
@@ -119,6 +131,7 @@ private:
     store::Db& reader_;
     const SettingsHolder& settings_;
     AutoRegister autoRegister_;
+    LoadObserver loadObserver_;
     FilesDir files_;
     std::filesystem::path templateDir_;
     TemplateSet templates_;
@@ -140,6 +153,12 @@ private:
     std::unordered_map<std::string, std::set<std::string>> devicesOf_; ///< dn -> the MACs with it
     std::map<std::pair<char, std::size_t>, std::size_t> shapes_;        ///< (first digit, length) -> DNs
     std::vector<std::string> warmQueue_; ///< names to render ahead of the phones
+    struct LoadVerdict {
+        DirStamp stamp; ///< the folder the check looked in, before it looked
+        bool complete = false;
+    };
+    std::unordered_map<std::string, LoadVerdict> loadChecks_; ///< load -> its last check
+    std::set<std::string> ringWarned_; ///< "file/size" of ring files already logged as left out
     /// What cached files are packed against, per kind (a model's SEP file, XMLDefault, each
     /// static file): the first of its kind rendered since the last invalidate().
     std::unordered_map<std::string, std::shared_ptr<const PackReference>> references_;

@@ -7,6 +7,7 @@
 
 #include "core/byte_reader.h"
 #include "core/limits.h"
+#include "core/models.h"
 
 namespace labcm::provision {
 namespace {
@@ -72,6 +73,19 @@ std::string LoadCheck::summary() const {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     return fmt::format("load {}: {} of {} image files missing: {}", load, missing.size(), images.size(), list);
+}
+
+std::vector<std::string> modelsOfLoad(std::string_view load) {
+    std::vector<std::string> out;
+    auto lower = [](std::string_view s) {
+        std::string o;
+        for (char c : s) o.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        return o;
+    };
+    auto l = lower(load);
+    for (const auto& m : knownModels())
+        if (!m.loadPrefix.empty() && l.starts_with(lower(m.loadPrefix))) out.emplace_back(m.name);
+    return out;
 }
 
 LoadCheck checkLoad(const FilesDir& files, const std::string& load) {

@@ -6,6 +6,7 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "provision/files_dir.h"
@@ -31,6 +32,10 @@ struct LoadCheck {
     bool complete() const { return loadsFound && missing.empty(); }
     std::string summary() const;      ///< one line for logs, events and the CLI
 };
+
+/// @brief The models whose load names start like `load` (case ignored): the models a
+/// package's load is for ("sip88xx.14-2-1-0001-14" -> 8811, 8841, 8851, 8861).
+std::vector<std::string> modelsOfLoad(std::string_view load);
 
 /// @brief Checks one load against the files directory.
 LoadCheck checkLoad(const FilesDir& files, const std::string& load);

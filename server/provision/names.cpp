@@ -1,6 +1,7 @@
 #include "provision/names.h"
 
 #include <cctype>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -75,9 +76,18 @@ RequestName parseRequestName(std::string_view raw) {
         r.mac = text::toUpper(base.substr(3, 12));
     } else if (topLevel && base == "xmldefault.cnf.xml") {
         r.kind = NameKind::DefaultConfig;
-    } else if (topLevel && (base == "dialplan.xml" || base == "softkeys.xml" || base == "appdialrules.xml")) {
-        r.kind = NameKind::Template;
-        r.templateName = base == "dialplan.xml" ? "dialplan.xml" : base == "softkeys.xml" ? "softkeys.xml" : "AppDialRules.xml";
+    } else if (topLevel) {
+        // The rendered files besides the configs, by the names phones ask for.
+        static constexpr std::pair<std::string_view, std::string_view> kTemplates[] = {
+            {"dialplan.xml", "dialplan.xml"},       {"softkeys.xml", "softkeys.xml"},
+            {"appdialrules.xml", "AppDialRules.xml"}, {"ringlist.xml", "Ringlist.xml"},
+            {"distinctiveringlist.xml", "Ringlist.xml"}, {"ringlist-wb.xml", "Ringlist-wb.xml"},
+        };
+        for (const auto& [asked, tpl] : kTemplates)
+            if (base == asked) {
+                r.kind = NameKind::Template;
+                r.templateName = tpl;
+            }
     }
     return r;
 }

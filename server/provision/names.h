@@ -13,7 +13,7 @@ enum class NameKind {
     Signed,        ///< a signed config file (*.xml.sgn, *.tlv.sgn): not found (labcm signs nothing)
     DeviceConfig,  ///< SEP<MAC>.cnf.xml: rendered
     DefaultConfig, ///< XMLDefault.cnf.xml: rendered
-    Template,      ///< dialplan.xml, softkeys.xml, AppDialRules.xml: rendered
+    Template,      ///< dialplan.xml, softkeys.xml, AppDialRules.xml, the ring lists: rendered
     File,          ///< anything else: from the files directory
 };
 

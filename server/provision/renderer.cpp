@@ -43,6 +43,10 @@ TemplateContext commonContext(const RenderInputs& in) {
     auto& patterns = ctx.lists["patterns"];
     for (const auto& p : in.dialPatterns)
         patterns.push_back(TemplateContext{{{"match", p.match}, {"timeout", std::to_string(p.timeoutSeconds)}}, {}});
+    for (const auto& [list, tones] : {std::pair{"rings", &in.rings}, std::pair{"rings_wide", &in.ringsWide}}) {
+        auto& items = ctx.lists[list];
+        for (const auto& t : *tones) items.push_back(TemplateContext{{{"file", t.file}, {"display_name", t.displayName}}, {}});
+    }
     return ctx;
 }
 
@@ -129,12 +133,21 @@ std::string contentStamp(const std::string& bytes) {
     return boost::uuids::to_string(gen(bytes.data(), bytes.size()));
 }
 
+std::string namedLoad(const Device& d, const std::map<std::string, std::string>& modelLoads) {
+    if (!d.loadOverride.empty()) return d.loadOverride;
+    auto it = modelLoads.find(d.model);
+    return it == modelLoads.end() ? std::string() : it->second;
+}
+
+std::string deviceLoad(const Device& d, const RenderInputs& in) {
+    auto load = namedLoad(d, in.modelLoads);
+    return in.withheldLoads.contains(load) ? std::string() : load;
+}
+
 std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const TemplateSet& t) {
     auto ctx = commonContext(in);
     auto model = findModel(d.model);
-    std::string load = d.loadOverride;
-    if (load.empty())
-        if (auto it = in.modelLoads.find(d.model); it != in.modelLoads.end()) load = it->second;
+    std::string load = deviceLoad(d, in);
     // phoneLabel: at most 12 characters, no spaces on 79xx (reference §1.2).
     std::string phoneLabel = d.lines.empty() ? d.name() : d.lines.front().dn;
     if (phoneLabel.size() > 12) phoneLabel.resize(12);
@@ -176,7 +189,7 @@ std::string renderDefaultConfig(const RenderInputs& in, const TemplateSet& t) {
     auto& loads = ctx.lists["model_loads"];
     for (const auto& [model, load] : in.modelLoads) {
         auto info = findModel(model);
-        if (!info || load.empty()) continue;
+        if (!info || load.empty() || in.withheldLoads.contains(load)) continue;
         loads.push_back(TemplateContext{{{"typemodel", std::to_string(info->typemodel)},
                                          {"display_name", std::string(info->displayName)},
                                          {"load", load}},

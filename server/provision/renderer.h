@@ -13,6 +13,7 @@
 
 #include "core/device.h"
 #include "core/settings.h"
+#include "provision/ring_tones.h"
 
 namespace labcm::provision {
 
@@ -50,7 +51,17 @@ struct RenderInputs {
     bool userLocalePresent = false;                  ///< files/<user_locale>/<model jar> exists
     bool networkLocalePresent = false;               ///< files/<network_locale>/g3|g4-tones.xml exists
     std::vector<DialPattern> dialPatterns;            ///< MATCH patterns for the DNs in use
+    /// Loads named by a model default or a device whose files are incomplete: never sent to
+    /// phones (they keep the load they run rather than fail an upgrade at every boot).
+    std::set<std::string> withheldLoads;
+    std::vector<RingTone> rings, ringsWide; ///< the ring lists (read when one is rendered)
 };
+
+/// @brief The load a device is told to run: its own, else its model's default; "" (keep the
+/// current one) when none is set or that load is withheld.
+std::string deviceLoad(const Device& d, const RenderInputs& in);
+/// @brief The load named for the device, withheld or not ("" when none).
+std::string namedLoad(const Device& d, const std::map<std::string, std::string>& modelLoads);
 
 
 inline constexpr const char* kDialTemplateFile = "dialplan.xml";

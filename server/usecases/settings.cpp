@@ -139,9 +139,8 @@ void addModels(Table& t) {
                 if (load.empty()) return;
                 auto c = provision::checkLoad(provision::FilesDir(t.ctx.info.filesDir), load);
                 if (c.complete()) return;
-                r.as_object()["firmware"] = c.summary();
-                t.ctx.bus.publish(Service::Admin, EventKind::FirmwareIncomplete, Severity::Warning, "", "",
-                                  c.summary() + " (phones told to use it would fail to upgrade)");
+                // The file namespace withholds it (and says so in an event) until it is complete.
+                r.as_object()["firmware"] = c.summary() + ": not sent to phones until its files are all there";
             },
             reply);
     });

@@ -150,5 +150,20 @@ class AdminBrowserTest(LabcmTestCase):
         self.assertEqual(shown, "Cisco-CP8845/14.2.1 \\x1b]0;pwned\\x07")
 
 
+    def test_the_models_view_says_which_load_is_withheld_and_why(self):
+        """Issue 20: a load in use whose files are missing is shown as not sent to phones."""
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
+        self.ok("model", "set", "8845", "sip8845_65.14-2-1-0001-14")
+        b = self.browser
+        b.get(f"http://127.0.0.1:{self.admin_port}/#models")
+        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
+        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        b.find_element(By.ID, "login-submit").click()
+        self.wait.until(lambda d: "sip8845_65.14-2-1-0001-14" in d.find_element(By.ID, "firmware").text)
+        row = b.find_element(By.CSS_SELECTOR, "#firmware tbody tr").text
+        self.assertIn("model 8845", row)
+        self.assertIn("sip8845_65.14-2-1-0001-14.loads missing", row)
+        self.assertIn("no: phones keep their load", row)
+
 if __name__ == "__main__":
     unittest.main()

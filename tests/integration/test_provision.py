@@ -135,6 +135,30 @@ class Provisioning(LabcmTestCase):
         dialplan = self.http_get("dialplan.xml").decode()
         self.assertIn('MATCH="1..." Timeout="0"', dialplan)
 
+    def test_ring_lists_offer_labcms_tones_and_the_folders_and_phones_fetch_them(self):
+        self.write_files_entry("Old_Phone.raw", b"\x7f" * 2400)
+        self.write_files_entry("Too_Long.raw", b"\x7f" * 16320)  # past 16,080 samples: left out
+        wide = self.http_get("Ringlist-wb.xml").decode()
+        path = self.write_files_entry("../ringlist.check", wide.encode())
+        self.xmllint(path)
+        self.assertRegex(wide, r"<DisplayName>labcm-Classic</DisplayName>\s*<FileName>labcm-Classic.rwb</FileName>")
+        narrow = self.http_get("RingList.xml").decode()  # the older guides' spelling, same list
+        self.assertEqual(narrow, self.http_get("Ringlist.xml").decode())
+        self.assertEqual(narrow, self.http_get("DistinctiveRingList.xml").decode())
+        self.assertRegex(narrow, r"<DisplayName>Old Phone</DisplayName>\s*<FileName>Old_Phone.raw</FileName>")
+        self.assertNotIn("Too_Long", narrow)
+        self.assertNotIn(".rwb", narrow)
+        # Every ring listed is fetched byte for byte over HTTP and TFTP.
+        for name in re.findall(r"<FileName>([^<]+)</FileName>", narrow + wide):
+            with self.subTest(name=name):
+                body = self.http_get(name)
+                self.assertTrue(len(body) % 240 == 0 if name.endswith(".raw") else len(body) % 2 == 0, len(body))
+                rc, msg = self.tftp_hpa(name, os.path.join(self.dir, "t.out"))
+                self.assertEqual(rc, 0, msg)
+                with open(os.path.join(self.dir, "t.out"), "rb") as f:
+                    self.assertEqual(f.read(), body)
+        self.wait_for_log(self.server, "Too_Long.raw is not in the ring lists")
+
     def test_trust_lists_and_signed_files_are_not_found(self):
         for name in (f"CTLSEP{MAC}.tlv", f"ITLSEP{MAC}.tlv", "ITLFile.tlv", f"SEP{MAC}.cnf.xml.sgn"):
             with self.subTest(name=name):
@@ -364,27 +388,33 @@ class Provisioning(LabcmTestCase):
         self.assertNotEqual(re.search(r"<versionStamp>(.*)</versionStamp>", third).group(1), new_stamp)
         self.assertEqual(self.http_get(f"SEP{MAC}.cnf.xml").decode(), third)
 
-    def test_firmware_with_a_missing_image_is_flagged(self):
-        self.write_files_entry("sip8845_65.14-2-1-0001-14.loads",
-                               loads_file(["sip8845_65.14-2-1-0001-14", "#HARDWARE_COMP_1 5", "",
+    def test_a_load_with_a_missing_image_is_flagged_and_not_sent_to_phones(self):
+        load = "sip8845_65.14-2-1-0001-14"
+        self.write_files_entry(f"{load}.loads",
+                               loads_file([load, "#HARDWARE_COMP_1 5", "",
                                            "kern8845.14-2-1-0001-14.sbn  ", "rootfs8845.14-2-1-0001-14.sbn"]))
         self.write_files_entry("kern8845.14-2-1-0001-14.sbn", b"k" * 1000)
-        r = self.labcm("model", "set", "8845", "sip8845_65.14-2-1-0001-14")
+        r = self.labcm("model", "set", "8845", load)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn("1 of 2 image files missing: rootfs8845.14-2-1-0001-14.sbn", r.stderr)
+        self.assertIn("1 of 2 image files missing: rootfs8845.14-2-1-0001-14.sbn: not sent to phones", r.stderr)
         r = self.labcm("firmware", "check")
         self.assertEqual(r.returncode, 1)
-        self.assertIn("FAIL load sip8845_65.14-2-1-0001-14: 1 of 2 image files missing", r.stdout)
-        self.assertIn("used by model 8845", r.stdout)
+        self.assertIn(f"FAIL load {load}: 1 of 2 image files missing", r.stdout)
+        self.assertIn("used by model 8845; not sent to phones", r.stdout)
+        # Withheld: the phone keeps the load it runs rather than fail an upgrade at every boot.
+        self.assertIn("<loadInformation></loadInformation>", self.http_get(f"SEP{MAC}.cnf.xml").decode())
+        self.assertNotIn(load, self.http_get("XMLDefault.cnf.xml").decode())
         self.wait_for(lambda: "firmware_incomplete" in self.ok("events", "--limit", "50"), "the firmware event")
-        # The phone is told to use it (that is the admin's choice), and can fetch what exists.
-        self.assertIn("<loadInformation>sip8845_65.14-2-1-0001-14</loadInformation>",
-                      self.http_get(f"SEP{MAC}.cnf.xml").decode())
+        self.assertIn("rootfs8845.14-2-1-0001-14.sbn: not sent to phones", self.ok("events", "--limit", "50"))
+        # The missing image arrives: the load is sent from the next request on, with a new stamp.
         self.write_files_entry("rootfs8845.14-2-1-0001-14.sbn", b"r" * 1000)
         r = self.labcm("firmware", "check")
         self.assertEqual(r.returncode, 0, r.stdout)
-        self.assertIn("ok   load sip8845_65.14-2-1-0001-14: complete (2 image files)", r.stdout)
-
+        self.assertIn(f"ok   load {load}: complete (2 image files)", r.stdout)
+        self.wait_for(lambda: f"<loadInformation>{load}</loadInformation>" in self.http_get(f"SEP{MAC}.cnf.xml").decode(),
+                      "the load in the SEP file")
+        self.assertIn(f">{load}</loadInformation36224>", self.http_get("XMLDefault.cnf.xml").decode())
+        self.wait_for(lambda: "firmware_complete" in self.ok("events", "--limit", "50"), "the complete event")
 
 if __name__ == "__main__":
     unittest.main()

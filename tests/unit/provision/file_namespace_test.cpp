@@ -10,6 +10,7 @@
 
 #include "provision/namespace_fixture.h"
 #include "store/device_store.h"
+#include "store/settings_store.h"
 
 using namespace labcm;
 
@@ -51,14 +52,14 @@ TEST_CASE("render cache: one device's change re-renders that device's file and n
     auto b = lab.get(kB);
     auto renders = lab.files.renders();
     auto device = store::DeviceStore(lab.writer).get("001122AABBCC");
-    device->loadOverride = "sip8845_65.14-3-1-0001-99";
+    device->transport = "udp";
     store::DeviceStore(lab.writer).update(*device, false, 3);
     lab.files.deviceChanged("001122AABBCC");
     CHECK(lab.get(kB) == b); // untouched, from the cache
     CHECK(lab.files.renders() == renders);
     auto a2 = lab.get(kA);
     CHECK(a2 != a);
-    CHECK(a2.find("sip8845_65.14-3-1-0001-99") != std::string::npos);
+    CHECK(a2.find("<transportLayerProtocol>2</transportLayerProtocol>") != std::string::npos);
     CHECK(provision::versionStampOf(a2) != provision::versionStampOf(a));
     CHECK(lab.files.renders() == renders + 1);
 }
@@ -192,9 +193,67 @@ TEST_CASE("render cache: files are kept packed against their model's first rende
 
     // The device whose render is the reference changes: the others still unpack against it.
     auto first = store::DeviceStore(lab.writer).get("001122334400");
-    first->loadOverride = "sip8845_65.14-3-1-0001-99";
+    first->transport = "udp";
     store::DeviceStore(lab.writer).update(*first, false, 3);
     lab.files.deviceChanged("001122334400");
     CHECK(lab.get("SEP001122334400.cnf.xml") != rendered[0]);
     for (int i = 1; i < 20; ++i) CHECK(lab.get(fmt::format("SEP0011223344{:02X}.cnf.xml", i)) == rendered[i]);
+}
+
+TEST_CASE("render cache: a load whose images are not all there is withheld until they are") {
+    Lab lab;
+    std::vector<std::pair<std::string, bool>> told; // what the observer heard: load, complete
+    lab.files.setLoadObserver([&](const provision::LoadCheck& c) { told.emplace_back(c.load, c.complete()); });
+    const std::string load = "sip8845_65.14-2-1-0001-14";
+    auto files = lab.tmp.path() / "files";
+    std::ofstream(files / (load + ".loads"), std::ios::binary) << load << "\r\n\r\nkern.sbn\r\nrootfs.sbn\r\n";
+    std::ofstream(files / "kern.sbn") << "k";
+    store::ModelDefaultStore(lab.writer).set("8845", load, 3);
+    lab.files.invalidate();
+    auto a = lab.get(kA);
+    CHECK(a.find("<loadInformation></loadInformation>") != std::string::npos); // the phone keeps its load
+    CHECK(lab.get("XMLDefault.cnf.xml").find(load) == std::string::npos);
+    REQUIRE(told.size() == 1);
+    CHECK(told[0] == std::pair<std::string, bool>(load, false));
+    lab.get(kA);
+    CHECK(told.size() == 1); // said once, not per request
+
+    std::ofstream(files / "rootfs.sbn") << "r"; // the missing image arrives
+    auto a2 = lab.get(kA);
+    CHECK(a2.find("<loadInformation>" + load + "</loadInformation>") != std::string::npos);
+    CHECK(provision::versionStampOf(a2) != provision::versionStampOf(a)); // phones see a new file
+    CHECK(lab.get("XMLDefault.cnf.xml").find(load) != std::string::npos);
+    REQUIRE(told.size() == 2);
+    CHECK(told[1] == std::pair<std::string, bool>(load, true));
+
+    std::filesystem::remove(files / "kern.sbn"); // and goes away again
+    CHECK(lab.get(kA).find("<loadInformation></loadInformation>") != std::string::npos);
+    CHECK(told.size() == 3);
+}
+
+TEST_CASE("render cache: the ring lists list the folder's ring files and labcm's own, and follow the folder") {
+    Lab lab;
+    auto narrow = lab.get("Ringlist.xml");
+    CHECK(narrow.find("<FileName>labcm-Classic.raw</FileName>") != std::string::npos);
+    CHECK(narrow.find(".rwb") == std::string::npos);
+    CHECK(lab.get("RingList.xml") == narrow); // names are case-insensitive
+    CHECK(lab.get("DistinctiveRingList.xml") == narrow);
+    auto wide = lab.get("Ringlist-wb.xml");
+    CHECK(wide.find("<DisplayName>labcm-Chirp</DisplayName>\n    <FileName>labcm-Chirp.rwb</FileName>") != std::string::npos);
+    // labcm's tones are served like files.
+    auto tone = lab.files.resolve("labcm-Pulse.rwb");
+    CHECK(tone.found());
+    CHECK(tone.size() == 63'360);
+
+    auto files = lab.tmp.path() / "files";
+    std::ofstream(files / "Old_Phone.raw", std::ios::binary) << std::string(480, '\x7f');
+    std::ofstream(files / "Bad.raw", std::ios::binary) << std::string(500, '\x7f'); // not a multiple of 240
+    std::ofstream(files / "labcm-Classic.raw", std::ios::binary) << std::string(240, '\x01'); // the admin's wins
+    narrow = lab.get("Ringlist.xml");
+    CHECK(narrow.find("<DisplayName>Old Phone</DisplayName>\n    <FileName>Old_Phone.raw</FileName>") != std::string::npos);
+    CHECK(narrow.find("Bad.raw") == std::string::npos);
+    CHECK(narrow.find("labcm-Classic.raw") != std::string::npos);
+    auto admins = lab.files.resolve("labcm-Classic.raw");
+    CHECK((admins.kind == provision::FileResult::Kind::File));
+    CHECK(admins.size() == 240);
 }

@@ -1,0 +1,352 @@
+#include "provision/firmware_import.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <set>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/limits.h"
+#include "provision/firmware.h"
+
+namespace labcm::provision {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void refuse(const std::string& why) { throw FirmwareImportError(why); }
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+bool nestedArchive(const std::string& name) {
+    auto l = lower(name);
+    return l.ends_with(".tar") || l.ends_with(".tar.gz") || l.ends_with(".tgz") || l.ends_with(".zip");
+}
+
+// A package read from a byte offset (a COP's gzip stream starts after its signed header).
+struct Source {
+    std::FILE* file = nullptr;
+    std::int64_t base = 0;
+    std::array<char, 64 * 1024> buffer{};
+};
+
+la_ssize_t readSource(archive*, void* data, const void** out) {
+    auto* s = static_cast<Source*>(data);
+    *out = s->buffer.data();
+    auto n = std::fread(s->buffer.data(), 1, s->buffer.size(), s->file);
+    return std::ferror(s->file) ? -1 : static_cast<la_ssize_t>(n);
+}
+
+la_int64_t seekSource(archive*, void* data, la_int64_t offset, int whence) {
+    auto* s = static_cast<Source*>(data);
+    if (whence == SEEK_SET) offset += s->base;
+    if (fseeko(s->file, offset, whence) != 0) return ARCHIVE_FATAL;
+    return ftello(s->file) - s->base;
+}
+
+// libarchive's last error, which it may not have set.
+std::string errorOf(archive* a) {
+    const char* e = archive_error_string(a);
+    return e ? e : "no reason given by libarchive";
+}
+
+struct ArchiveCloser {
+    void operator()(archive* a) const { archive_read_free(a); }
+};
+
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// The folder a package is staged in; removed with whatever is left in it.
+class Staging {
+public:
+    explicit Staging(const fs::path& root) {
+        std::random_device rd;
+        for (int attempt = 0; attempt < 16; ++attempt) {
+            auto p = root / fmt::format(".labcm-import-{}-{:08x}", ::getpid(), rd());
+            std::error_code ec;
+            if (fs::create_directory(p, ec)) {
+                path_ = p;
+                return;
+            }
+            if (ec && ec != std::errc::file_exists) refuse(fmt::format("cannot create a folder in {}: {}", root.string(), ec.message()));
+        }
+        refuse("cannot create a staging folder in " + root.string());
+    }
+    ~Staging() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    Staging(const Staging&) = delete;
+    Staging& operator=(const Staging&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+bool sameBytes(const fs::path& a, const fs::path& b) {
+    std::error_code ec1, ec2;
+    if (fs::file_size(a, ec1) != fs::file_size(b, ec2) || ec1 || ec2) return false;
+    std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+    std::array<char, 64 * 1024> ba{}, bb{};
+    while (fa && fb) {
+        fa.read(ba.data(), ba.size());
+        fb.read(bb.data(), bb.size());
+        if (fa.gcount() != fb.gcount() || std::memcmp(ba.data(), bb.data(), static_cast<std::size_t>(fa.gcount())) != 0)
+            return false;
+    }
+    return fa.eof() && fb.eof();
+}
+
+class Importer {
+public:
+    explicit Importer(const fs::path& staging) : staging_(staging) {}
+
+    void readPackage(const fs::path& package, const std::string& label, int depth) {
+        std::unique_ptr<std::FILE, FileCloser> file(std::fopen(package.c_str(), "rb"));
+        if (!file) refuse(fmt::format("cannot open {}: {}", label, std::strerror(errno)));
+        std::vector<std::uint8_t> head(limits::kFirmwareHeadSearch);
+        head.resize(std::fread(head.data(), 1, head.size(), file.get()));
+        Source source;
+        source.file = file.get();
+        source.base = static_cast<std::int64_t>(archiveStart(head));
+        if (fseeko(file.get(), source.base, SEEK_SET) != 0) refuse(fmt::format("cannot read {}", label));
+
+        std::unique_ptr<archive, ArchiveCloser> a(archive_read_new());
+        archive_read_support_filter_gzip(a.get());
+        archive_read_support_filter_bzip2(a.get());
+        archive_read_support_filter_xz(a.get());
+        archive_read_support_format_zip(a.get());
+        archive_read_support_format_tar(a.get());
+        archive_read_set_callback_data(a.get(), &source);
+        archive_read_set_read_callback(a.get(), readSource);
+        archive_read_set_seek_callback(a.get(), seekSource);
+        if (archive_read_open1(a.get()) != ARCHIVE_OK)
+            refuse(fmt::format("{} is not a zip, tar or COP package: {}", label, errorOf(a.get())));
+        archive_entry* entry = nullptr;
+        for (;;) {
+            int r = archive_read_next_header(a.get(), &entry);
+            if (r == ARCHIVE_EOF) break;
+            if (r != ARCHIVE_OK)
+                refuse(fmt::format("{} is truncated or damaged: {}", label, errorOf(a.get())));
+            readEntry(a.get(), entry, label, depth);
+        }
+    }
+
+    std::uint64_t bytes() const { return total_; }
+    /// Entries whose names are not plain (never named by a .loads), by their paths.
+    const std::vector<std::string>& ignored() const { return ignored_; }
+    /// @brief True when `name` (lower case) came twice with different bytes.
+    bool conflicting(const std::string& name) const { return conflicts_.contains(name); }
+
+private:
+    void readEntry(archive* a, archive_entry* entry, const std::string& label, int depth) {
+        if (++entries_ > limits::kFirmwareImportMaxEntries)
+            refuse(fmt::format("{} holds more than {} entries", label, limits::kFirmwareImportMaxEntries));
+        const char* raw = archive_entry_pathname(entry);
+        std::string path = raw ? raw : "";
+        auto type = archive_entry_filetype(entry);
+        if (archive_entry_hardlink(entry) || archive_entry_symlink(entry) || type == AE_IFLNK)
+            refuse(fmt::format("{}: '{}' is a link; a firmware package holds plain files", label, path));
+        if (type != AE_IFREG && type != AE_IFDIR)
+            refuse(fmt::format("{}: '{}' is not a plain file", label, path));
+        auto name = entryFileName(path, type == AE_IFDIR);
+        if (name.empty()) return; // a folder: its files carry their own names
+        if (!plainFileName(name)) {
+            ignored_.push_back(path); // never named by a .loads (their names are plain)
+            return;
+        }
+        if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > static_cast<la_int64_t>(limits::kFirmwareImportMaxFile))
+            refuse(fmt::format("{}: '{}' says it is {} bytes; a firmware file is at most {}", label, path,
+                               archive_entry_size(entry), limits::kFirmwareImportMaxFile));
+        bool nested = depth < limits::kFirmwareImportDepth && nestedArchive(name);
+        auto target = staging_ / (nested ? fmt::format(".nested-{}", ++nestedCount_) : name);
+        bool duplicate = !nested && fs::exists(target);
+        if (duplicate) target = staging_ / ".duplicate";
+        copyData(a, target, label, path);
+        if (nested) {
+            readPackage(target, label + ": " + path, depth + 1);
+            fs::remove(target);
+        } else if (duplicate) {
+            // The same name twice (one package's folders, or a nested tar beside its files):
+            // fine when the bytes agree; refused at the end if the name is one to take.
+            if (!sameBytes(target, staging_ / name)) conflicts_.insert(lower(name));
+            fs::remove(target);
+        }
+    }
+
+    void copyData(archive* a, const fs::path& target, const std::string& label, const std::string& path) {
+        int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) refuse(fmt::format("cannot write {}: {}", target.string(), std::strerror(errno)));
+        std::uint64_t size = 0;
+        std::array<char, 64 * 1024> buffer{};
+        for (;;) {
+            auto n = archive_read_data(a, buffer.data(), buffer.size());
+            if (n == 0) break;
+            if (n < 0) {
+                ::close(fd);
+                refuse(fmt::format("{} is truncated or damaged at '{}': {}", label, path, errorOf(a)));
+            }
+            size += static_cast<std::uint64_t>(n);
+            total_ += static_cast<std::uint64_t>(n);
+            if (size > limits::kFirmwareImportMaxFile || total_ > limits::kFirmwareImportMaxTotal) {
+                ::close(fd);
+                refuse(fmt::format("{}: '{}' goes past the limits ({} bytes a file, {} in all)", label, path,
+                                   limits::kFirmwareImportMaxFile, limits::kFirmwareImportMaxTotal));
+            }
+            for (const char* p = buffer.data(); n > 0;) {
+                auto w = ::write(fd, p, static_cast<std::size_t>(n));
+                if (w < 0 && errno == EINTR) continue;
+                if (w <= 0) {
+                    auto err = std::strerror(errno);
+                    ::close(fd);
+                    refuse(fmt::format("cannot write {}: {}", target.string(), err));
+                }
+                p += w;
+                n -= w;
+            }
+        }
+        // On disk before it is renamed into place: a crash leaves the old file or the whole new one.
+        if (::fsync(fd) != 0 || ::close(fd) != 0) refuse(fmt::format("cannot write {}: {}", target.string(), std::strerror(errno)));
+    }
+
+    fs::path staging_;
+    std::vector<std::string> ignored_;
+    std::set<std::string> conflicts_; ///< lower-case names found twice with other bytes
+    std::uint64_t total_ = 0;
+    std::size_t entries_ = 0;
+    int nestedCount_ = 0;
+};
+
+std::vector<std::uint8_t> readAll(const fs::path& p, std::size_t max) {
+    std::ifstream in(p, std::ios::binary);
+    std::vector<std::uint8_t> bytes(std::min<std::size_t>(fs::file_size(p), max));
+    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    return bytes;
+}
+
+} // namespace
+
+std::size_t archiveStart(std::span<const std::uint8_t> head) {
+    auto at = [&](std::size_t i, std::initializer_list<std::uint8_t> magic) {
+        return head.size() >= i + magic.size() && std::equal(magic.begin(), magic.end(), head.begin() + static_cast<std::ptrdiff_t>(i));
+    };
+    auto gzip = [&](std::size_t i) { return at(i, {0x1f, 0x8b, 0x08}); };
+    if (at(0, {'P', 'K', 3, 4}) || at(0, {'P', 'K', 5, 6}) || gzip(0) || at(0, {'B', 'Z', 'h'}) ||
+        at(0, {0xfd, '7', 'z', 'X', 'Z', 0}) || at(257, {'u', 's', 't', 'a', 'r'}))
+        return 0;
+    // A COP: tag 1 (version), tag 2 (header length, u16 big-endian at offset 8), then gzip.
+    if (head.size() >= 10 && head[0] == 1 && head[1] == 0 && head[2] == 2 && head[5] == 2 && head[6] == 0 && head[7] == 2) {
+        std::size_t length = (std::size_t{head[8]} << 8) | head[9];
+        if (gzip(length)) return length;
+    }
+    for (std::size_t i = 1; i + 3 <= head.size(); ++i)
+        if (gzip(i)) return i;
+    refuse("not a firmware package: neither a zip nor a tar, and no gzip stream after a signed header");
+}
+
+std::string entryFileName(const std::string& path, bool directory) {
+    if (path.empty()) refuse("an entry without a name");
+    if (path.front() == '/' || path.front() == '\\' || (path.size() > 1 && path[1] == ':'))
+        refuse(fmt::format("'{}' is an absolute path", path));
+    std::string last;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        auto end = path.find_first_of("/\\", start);
+        if (end == std::string::npos) end = path.size();
+        auto part = path.substr(start, end - start);
+        if (part == "..") refuse(fmt::format("'{}' leaves the folder ('..')", path));
+        if (!part.empty() && part != ".") last = part;
+        start = end + 1;
+    }
+    bool endsInSlash = path.back() == '/' || path.back() == '\\';
+    if (directory || endsInSlash) return {};
+    return last;
+}
+
+bool plainFileName(std::string_view s) {
+    if (s.empty() || s.size() > limits::kMaxRequestName || s.front() == '.') return false;
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '_' || c == '+' || c == '-';
+    });
+}
+
+FirmwareImport importFirmware(const fs::path& package, const FilesDir& files) {
+    std::error_code ec;
+    if (!fs::is_regular_file(package, ec)) refuse(fmt::format("{} is not a file", package.string()));
+    fs::create_directories(files.root(), ec);
+    Staging staging(files.root());
+    Importer importer(staging.path());
+    importer.readPackage(package, package.filename().string(), 0);
+
+    FirmwareImport out;
+    out.bytes = importer.bytes();
+    out.ignored = importer.ignored();
+    std::vector<std::string> staged, loadsFiles;
+    for (const auto& e : fs::directory_iterator(staging.path())) {
+        auto name = e.path().filename().string();
+        if (name.front() == '.') continue;
+        staged.push_back(name);
+        if (lower(name).ends_with(".loads")) loadsFiles.push_back(name);
+    }
+    std::sort(loadsFiles.begin(), loadsFiles.end());
+    if (loadsFiles.empty()) refuse(fmt::format("{} holds no .loads file: not a phone firmware package", package.filename().string()));
+    // Every image of every platform section a .loads names: in the package, or already here.
+    FilesDir inPackage(staging.path());
+    std::set<std::string> images; // staged names to take
+    for (const auto& l : loadsFiles) {
+        auto listed = parseLoads(readAll(staging.path() / l, limits::kMaxLoadsFile)).images;
+        if (listed.empty()) refuse(fmt::format("{} names no image file", l));
+        for (const auto& img : listed) {
+            if (auto found = inPackage.findName(img)) images.insert(found->path.filename().string());
+            else if (!files.findName(img))
+                refuse(fmt::format("{} names {}, which is neither in the package nor in {}", l, img, files.root().string()));
+        }
+        out.loads.push_back(l.substr(0, l.size() - std::string_view(".loads").size()));
+    }
+    for (const auto& name : staged) {
+        bool taken = images.contains(name) || std::find(loadsFiles.begin(), loadsFiles.end(), name) != loadsFiles.end();
+        if (taken && importer.conflicting(lower(name)))
+            refuse(fmt::format("{}: two different files named {}", package.filename().string(), name));
+        if (!taken) out.ignored.push_back(name);
+    }
+    std::sort(out.ignored.begin(), out.ignored.end());
+    std::vector<std::string> imageList(images.begin(), images.end());
+    // Into place: images first, so a phone that sees a .loads finds what it names.
+    for (const auto* group : {&imageList, &loadsFiles})
+        for (const auto& name : *group) {
+            auto from = staging.path() / name;
+            auto existing = files.findName(name);
+            auto to = existing ? existing->path : files.root() / name;
+            if (existing && sameBytes(from, to)) {
+                out.unchanged.push_back(name);
+                continue;
+            }
+            fs::rename(from, to, ec);
+            if (ec) refuse(fmt::format("cannot move {} into {}: {}", name, files.root().string(), ec.message()));
+            (existing ? out.replaced : out.added).push_back(name);
+        }
+    if (int dir = ::open(files.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return out;
+}
+
+} // namespace labcm::provision

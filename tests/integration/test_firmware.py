@@ -1,0 +1,191 @@
+"""Firmware import (issue 20, step 7): `labcm firmware import` takes Cisco's TFTP zip and the
+CUCM installer (a signed header, then a gzip tar) into the files folder, refuses bad packages
+whole, and a phone fetches what it imported over HTTP 6970. Packages are built here with
+Python's zipfile/tarfile the way Cisco lays them out (names from ../shared/reference/
+cisco-firmware.md); the importer is the real CLI on a real data dir."""
+import io
+import os
+import struct
+import tarfile
+import unittest
+import urllib.request
+import zipfile
+
+from labcm_test import LabcmTestCase
+
+LOAD = "sip8845_65.14-2-1-0001-14"
+IMAGES = {f"kern8845.14-2-1-0001-14.sbn": b"K" * 3000, f"rootfs8845.14-2-1-0001-14.sbn": os.urandom(200_000),
+          f"sboot8845.14-2-1-0001-14.sbn": b"S" * 10}
+
+
+def loads_text(load, images, signed=True):
+    """A .loads as Cisco ships it: a signed TLV header, then CRLF lines, some with trailing spaces."""
+    body = "\r\n".join([load, "#HARDWARE_COMP_1 5", ""] + [i + "  " for i in images]).encode() + b"\r\n"
+    if not signed:
+        return body
+    header = bytes([1, 0, 2, 1, 1, 2, 0, 2]) + struct.pack(">H", 64)
+    return header + b"\x0d" * (64 - len(header)) + body
+
+
+def zip_package(entries):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def tar_package(entries, mode="w:gz"):
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as t:
+        for name, data in entries:
+            if isinstance(data, tarfile.TarInfo):
+                t.addfile(data)
+                continue
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def cop(tgz, header_length=512, declared=None):
+    """A COP: signed TLV header (tag 1 version, tag 2 header length), then the gzip tar."""
+    header = bytes([1, 0, 2, 1, 1, 2, 0, 2]) + struct.pack(">H", declared if declared is not None else header_length)
+    return header + b"\x0d" * (header_length - len(header)) + tgz
+
+
+def standard_entries(folder=""):
+    return [(folder + f"{LOAD}.loads", loads_text(LOAD, list(IMAGES)))] + [(folder + n, d) for n, d in IMAGES.items()]
+
+
+class FirmwareImport(LabcmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
+        self.files = os.path.join(self.data, "files")
+
+    def package(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def files_now(self):
+        return sorted(os.listdir(self.files)) if os.path.isdir(self.files) else []
+
+    def assert_imported(self):
+        for name, data in IMAGES.items():
+            with open(os.path.join(self.files, name), "rb") as f:
+                self.assertEqual(f.read(), data, name)  # byte for byte
+        with open(os.path.join(self.files, f"{LOAD}.loads"), "rb") as f:
+            self.assertEqual(f.read(), loads_text(LOAD, list(IMAGES)))
+        self.assertFalse([n for n in self.files_now() if n.startswith(".")], "the staging folder is gone")
+
+    def refused(self, name, data, message):
+        before = self.files_now()
+        r = self.labcm("firmware", "import", self.package(name, data))
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("firmware import refused, nothing imported", r.stderr)
+        self.assertIn(message, r.stderr)
+        self.assertEqual(self.files_now(), before, "a refused package leaves the files folder as it was")
+
+    def test_the_tftp_zip_is_imported_and_set_as_the_models_default(self):
+        path = self.package(f"cmterm-8845_65.{LOAD[11:]}.zip", zip_package(standard_entries()))
+        out = self.ok("firmware", "import", path, "--set-default")
+        self.assertIn("4 files added, 0 replaced, 0 unchanged, 0 ignored (not named by a .loads); loads: " + LOAD, out)
+        self.assertIn(f"model 8845 default load = {LOAD}", out)
+        self.assertIn(f"ok   load {LOAD}: complete (3 image files)", self.ok("firmware", "check"))
+        self.assertIn(LOAD, self.ok("model", "list"))
+        # Again: nothing changes, every file is reported unchanged.
+        self.assertIn("0 files added, 0 replaced, 4 unchanged", self.ok("firmware", "import", path))
+        # A running server serves them byte for byte, and tells the phone to move to the load.
+        self.start_server()
+        http = f"http://127.0.0.1:{self.http_port}"
+        for name, data in IMAGES.items():
+            with urllib.request.urlopen(f"{http}/{name}", timeout=30) as resp:
+                self.assertEqual(resp.read(), data)
+        with urllib.request.urlopen(f"{http}/SEP001122AABBCC.cnf.xml", timeout=30) as resp:
+            self.assertIn(f"<loadInformation>{LOAD}</loadInformation>", resp.read().decode())
+
+    def test_a_cop_with_a_folder_tree_and_a_nested_tar_is_imported_whatever_its_header_says(self):
+        inner = tar_package(standard_entries("ciscocm/firmware/")[1:], mode="w")  # the images, in a .tar
+        folder = tarfile.TarInfo("ciscocm")
+        folder.type = tarfile.DIRTYPE
+        tgz = tar_package([("ciscocm", folder),
+                           (f"ciscocm/{LOAD}.loads", loads_text(LOAD, list(IMAGES))),
+                           ("ciscocm/images.tar", inner)])
+        # The header's length is wrong on purpose: the gzip stream is found, not trusted.
+        path = self.package(f"cmterm-8845_65-sip.{LOAD[11:]}.k3.cop.sgn", cop(tgz, header_length=700, declared=512))
+        out = self.ok("firmware", "import", path)
+        self.assertIn("4 files added", out)
+        self.assert_imported()
+
+    def test_only_the_loads_and_the_images_they_name_are_taken(self):
+        extras = [("install.sh", b"#!/bin/sh\nrm -rf /\n"), ("Ringlist-wb.xml", b"<x/>"), ("docs/read me.txt", b"hi"),
+                  ("other.sbn", b"not named")]
+        tgz = tar_package(standard_entries("fw/") + extras)
+        out = self.ok("firmware", "import", self.package("p.cop.sha512", cop(tgz)))
+        self.assertIn("4 files added", out)
+        self.assert_imported()
+        self.assertEqual(sorted(self.files_now()), sorted([f"{LOAD}.loads"] + list(IMAGES)))
+        r = self.labcm("--json", "firmware", "import", self.package("p.cop.sha512", cop(tgz)))
+        self.assertIn('"ignored":["Ringlist-wb.xml","docs/read me.txt","install.sh","other.sbn"]', r.stdout)
+
+    def test_a_replaced_file_is_reported_and_the_rest_is_kept(self):
+        self.ok("firmware", "import", self.package("a.zip", zip_package(standard_entries())))
+        entries = standard_entries()
+        entries[0] = (f"{LOAD}.loads", loads_text(LOAD, list(IMAGES), signed=False))  # another signature
+        out = self.ok("firmware", "import", self.package("b.zip", zip_package(entries)))
+        self.assertIn("0 files added, 1 replaced, 3 unchanged", out)
+        self.assertIn(f"replaced {LOAD}.loads", out)
+
+    def test_an_image_already_in_the_folder_completes_a_package(self):
+        os.makedirs(self.files, exist_ok=True)
+        name, data = next(iter(IMAGES.items()))
+        with open(os.path.join(self.files, name), "wb") as f:
+            f.write(data)
+        entries = [e for e in standard_entries() if e[0] != name]
+        self.assertIn("3 files added", self.ok("firmware", "import", self.package("p.zip", zip_package(entries))))
+
+    def test_bad_packages_are_refused_whole_with_the_reason(self):
+        good = zip_package(standard_entries())
+        self.refused("cut.zip", good[:len(good) // 2], "truncated or damaged")
+        tgz = tar_package(standard_entries())
+        self.refused("cut.cop.sgn", cop(tgz[:len(tgz) - 5000]), "truncated or damaged")
+        self.refused("up.zip", zip_package(standard_entries() + [("../../etc/evil.sbn", b"x")]), "leaves the folder")
+        self.refused("abs.tar.gz", tar_package(standard_entries() + [("/etc/evil.sbn", b"x")]), "absolute path")
+        link = tarfile.TarInfo("fw/link.sbn")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/shadow"
+        self.refused("link.tar.gz", tar_package(standard_entries() + [("fw/link.sbn", link)]), "is a link")
+        hard = tarfile.TarInfo("fw/hard.sbn")
+        hard.type, hard.linkname = tarfile.LNKTYPE, f"{LOAD}.loads"
+        self.refused("hard.tar.gz", tar_package(standard_entries() + [("fw/hard.sbn", hard)]), "is a link")
+        dev = tarfile.TarInfo("fw/dev.sbn")
+        dev.type = tarfile.CHRTYPE
+        self.refused("dev.tar.gz", tar_package(standard_entries() + [("fw/dev.sbn", dev)]), "not a plain file")
+        self.refused("none.zip", zip_package(list(IMAGES.items())), "no .loads file")
+        missing = [e for e in standard_entries() if not e[0].startswith("rootfs")]
+        self.refused("missing.zip", zip_package(missing), f"names rootfs8845.14-2-1-0001-14.sbn, which is neither")
+        self.refused("twice.zip", zip_package(standard_entries() + [("other/kern8845.14-2-1-0001-14.sbn", b"?")]),
+                     "two different files named kern8845")
+        self.refused("text.cop.sgn", b"not a package at all", "not a firmware package")
+        # A size past the limits, as the tar header says it (the bytes are not even there).
+        big = bytearray(tar_package(standard_entries(), mode="w"))
+        size_field = slice(124, 136)
+        big[size_field] = b"77777777777\0"
+        big[148:156] = b"        "
+        big[148:156] = ("%06o\0 " % sum(big[0:512])).encode()
+        self.refused("big.tar", bytes(big), "a firmware file is at most")
+        self.assertEqual(self.ok("firmware", "check").strip(), "no firmware loads in use (set one with 'labcm model set')")
+
+    def test_a_missing_package_or_folder_is_an_error_not_a_crash(self):
+        r = self.labcm("firmware", "import", os.path.join(self.dir, "nope.zip"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is not a file", r.stderr)
+        r = self.labcm("firmware", "import", self.dir)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("is not a file", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
