@@ -20,6 +20,7 @@ constexpr std::array kInfos{
     SettingInfo{"admin_port", "port", "Admin web page and API port"},
     SettingInfo{"timezone", "olson", "Phones' time zone as an Olson name, e.g. Europe/Berlin"},
     SettingInfo{"ntp_servers", "host-list", "NTP servers for the phones, comma separated (may be empty)"},
+    SettingInfo{"call_managers", "call-managers", "The phones' call managers in priority order, comma separated, at most 3: 'self' (labcm: registrar_address, sip_port), 'host' or 'host:port' (port 5060 when left out; another labcm or a CUCM); a phone registers to the first that answers and keeps the others as standby"},
     SettingInfo{"auto_registration", "bool", "Create unknown phones that ask for their config file"},
     SettingInfo{"auto_reg_dn_first", "dn", "First directory number auto-registration hands out"},
     SettingInfo{"auto_reg_dn_last", "dn", "Last directory number auto-registration hands out"},
@@ -133,6 +134,31 @@ std::string canonical(std::string_view key, std::string_view value) {
         }
         return out;
     }
+    if (type == "call-managers") {
+        std::vector<std::string> items;
+        std::size_t pos = 0;
+        while (pos <= v.size()) {
+            auto comma = v.find(',', pos);
+            std::string item = v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+            item.erase(0, item.find_first_not_of(' '));
+            item.erase(item.find_last_not_of(' ') + 1);
+            if (item != "self") {
+                auto host = callManagerHost(item);
+                auto port = callManagerPort(item);
+                if (!isHost(host) || !port)
+                    fail(key, fmt::format("'{}' is not 'self', a host, or host:port (port 1-65535; an IPv6 address with a "
+                                          "port in brackets: [2001:db8::1]:5060)", item));
+            }
+            if (std::find(items.begin(), items.end(), item) != items.end()) fail(key, fmt::format("'{}' is given twice", item));
+            items.push_back(item);
+            if (comma == std::string::npos) break;
+            pos = comma + 1;
+        }
+        if (items.size() > 3) fail(key, fmt::format("{} call managers: a phone's group holds at most 3", items.size()));
+        std::string out;
+        for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+        return out;
+    }
     if (type == "expires") {
         int n = 0;
         auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -175,6 +201,35 @@ std::uint16_t toPort(const std::string& v) { return static_cast<std::uint16_t>(s
 
 } // namespace
 
+std::string callManagerHost(std::string_view item) {
+    if (item.starts_with('[')) {
+        auto close = item.find(']');
+        return std::string(item.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1));
+    }
+    if (std::count(item.begin(), item.end(), ':') > 1) return std::string(item); // a bare IPv6 address
+    return std::string(item.substr(0, item.find(':')));
+}
+
+std::optional<std::uint16_t> callManagerPort(std::string_view item) {
+    std::string_view rest;
+    if (item.starts_with('[')) {
+        auto close = item.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        rest = item.substr(close + 1);
+        if (rest.empty()) return 5060;
+        if (rest.front() != ':') return std::nullopt;
+        rest.remove_prefix(1);
+    } else {
+        auto colon = item.find(':');
+        if (colon == std::string_view::npos || std::count(item.begin(), item.end(), ':') > 1) return 5060;
+        rest = item.substr(colon + 1);
+    }
+    int n = 0;
+    auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+    if (ec != std::errc{} || p != rest.data() + rest.size() || n < 1 || n > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(n);
+}
+
 FieldErrorException::FieldErrorException(FieldError e)
     : std::runtime_error(e.field + ": " + e.message), error(std::move(e)) {}
 
@@ -204,6 +259,14 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
             while (!v.empty() && pos <= v.size()) {
                 auto comma = v.find(',', pos);
                 s.ntpServers.push_back(v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+                if (comma == std::string::npos) break;
+                pos = comma + 1;
+            }
+        } else if (key == "call_managers") {
+            s.callManagers.clear();
+            for (std::size_t pos = 0; pos <= v.size();) {
+                auto comma = v.find(',', pos);
+                s.callManagers.push_back(v.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
                 if (comma == std::string::npos) break;
                 pos = comma + 1;
             }
@@ -242,6 +305,11 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "ntp_servers") {
         std::string out;
         for (const auto& n : s.ntpServers) out += (out.empty() ? "" : ",") + n;
+        return out;
+    }
+    if (key == "call_managers") {
+        std::string out;
+        for (const auto& c : s.callManagers) out += (out.empty() ? "" : ",") + c;
         return out;
     }
     if (key == "auto_registration") return s.autoRegistration ? "true" : "false";

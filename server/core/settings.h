@@ -27,6 +27,9 @@ struct Settings {
     std::uint16_t adminPort = 8080;        ///< admin web/API
     std::string timezone = "Etc/UTC";      ///< Olson name, mapped to Cisco's names in the SEP file
     std::vector<std::string> ntpServers;   ///< host names or addresses, in order of preference
+    /// The phones' callManagerGroup in priority order (at most 3): "self" is labcm
+    /// (registrar_address, sip_port), others "host" or "host:port" (another labcm, a CUCM).
+    std::vector<std::string> callManagers{"self"};
     bool autoRegistration = false;         ///< create unknown phones that ask for their SEP file
     std::string autoRegDnFirst = "1000";   ///< first DN handed out by auto-registration
     std::string autoRegDnLast = "1999";    ///< last DN handed out (inclusive)
@@ -46,11 +49,16 @@ struct Settings {
 struct SettingInfo {
     std::string_view key;
     std::string_view type; ///< "host", "address", "port", "bool", "host-list", "olson", "dn", "dn-or-empty", "folder",
-                           ///< "interface-or-empty", "count"
+                           ///< "interface-or-empty", "count", "call-managers"
     std::string_view help;
 };
 
 std::span<const SettingInfo> settingInfos();
+
+/// @brief The host of a call_managers item ("host", "host:port", "[v6]:port", a bare IPv6 address).
+std::string callManagerHost(std::string_view item);
+/// @brief Its SIP port (5060 when not given); nullopt when the port is not a number from 1 to 65535.
+std::optional<std::uint16_t> callManagerPort(std::string_view item);
 
 /// @brief Builds Settings from stored rows (keys this build does not know are ignored).
 /// @throw FieldErrorException naming the key when a value is invalid or a cross-field rule

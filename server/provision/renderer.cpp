@@ -38,6 +38,17 @@ TemplateContext commonContext(const RenderInputs& in) {
         {"user_locale", in.userLocalePresent ? s.userLocale : ""},
         {"network_locale", in.networkLocalePresent ? s.networkLocale : ""},
     };
+    // The callManagerGroup, in priority order: labcm itself ("self") and other call managers.
+    auto& managers = ctx.lists["call_managers"];
+    for (const auto& item : s.callManagers) {
+        bool self = item == "self";
+        auto host = self ? in.registrar : callManagerHost(item);
+        managers.push_back(TemplateContext{{{"priority", std::to_string(managers.size())},
+                                            {"name", self ? std::string("labcm") : host},
+                                            {"host", host},
+                                            {"port", std::to_string(self ? s.sipPort : callManagerPort(item).value_or(5060))}},
+                                           {}});
+    }
     auto& ntp = ctx.lists["ntp_servers"];
     for (const auto& n : s.ntpServers) ntp.push_back(TemplateContext{{{"server", n}}, {}});
     auto& patterns = ctx.lists["patterns"];

@@ -244,7 +244,7 @@ class LabcmTestCase(unittest.TestCase):
         return rc
 
     def udp_register(self, local, contact_host, call_id, cseq=101, expires=3600, mac="001122AABBCC",
-                     user_agent="Cisco-CP8845/14.2.1"):
+                     user_agent="Cisco-CP8845/14.2.1", contact_params=""):
         """One REGISTER as an 8845 over UDP from `local` (a loopback address) naming
         `contact_host` in its Contact; returns the status line and the reply."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -253,7 +253,7 @@ class LabcmTestCase(unittest.TestCase):
         sock.settimeout(10)
         port = sock.getsockname()[1]
         contact = (f"<sip:aabbcc-1@{contact_host}:{port};transport=udp>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{mac}>\";"
-                   f"+u.sip!devicename.ccm.cisco.com=\"SEP{mac}\";+u.sip!model.ccm.cisco.com=\"36670\"")
+                   f"+u.sip!devicename.ccm.cisco.com=\"SEP{mac}\";+u.sip!model.ccm.cisco.com=\"36670\"{contact_params}")
         sock.sendto("\r\n".join([
             f"REGISTER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP {local}:{port};branch=z9hG4bK-{call_id.split('@')[0]}-{cseq}",
             "From: <sip:1001@127.0.0.1>;tag=t1", "To: <sip:1001@127.0.0.1>", f"Call-ID: {call_id}", "Max-Forwards: 70",

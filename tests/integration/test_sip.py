@@ -251,6 +251,33 @@ class Registrar(LabcmTestCase):
         self.assertNotIn("\x07", shown)
         self.assertIn("Cisco-CP8845/14.2.1 \\x1b]0;pwned\\x07\\x1b[2J", shown)
 
+    def test_as_a_standby_call_manager_labcm_keeps_the_phone_alive_without_taking_it(self):
+        """Issue 20, step 9: the callManagerGroup lists the call_managers setting in priority
+        order; as a standby labcm answers the phone's keep-alive (Expires 0, cisco-keep-alive)
+        with 200 and does not register it, and the token REFER before a failback with 202."""
+        self.ok("setting", "set", "call_managers", "127.0.0.9:5070,self")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/SEP{MAC}.cnf.xml", timeout=30) as r:
+            sep = r.read().decode()
+        members = re.findall(r'<member priority="(\d)">.*?<processNodeName>([^<]*)</processNodeName>', sep, re.S)
+        self.assertEqual([m for m in members], [("0", "127.0.0.9"), ("1", "127.0.0.1")])
+        self.assertIn("<sipPort>5070</sipPort>", sep)
+        status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "standby-1@127.0.0.1", expires=0,
+                                      contact_params=";expires=0;cisco-keep-alive")
+        self.assertEqual(status, "SIP/2.0 200 OK")
+        self.assertEqual(self.registration()["state"], "never")  # kept alive, not taken over
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(10)
+        port = sock.getsockname()[1]
+        sock.sendto("\r\n".join([
+            f"REFER sip:127.0.0.1:{self.sip_port} SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-token-1",
+            f"From: <sip:1001@127.0.0.1>;tag=t9", f"To: <sip:127.0.0.1:{self.sip_port}>", "Call-ID: token-1@127.0.0.1",
+            "CSeq: 1 REFER", "Max-Forwards: 70", f"Contact: <sip:aabbcc-1@127.0.0.1:{port};transport=udp>",
+            "Refer-To: <urn:X-cisco-remotecc:token-registration>", "Referred-By: <sip:1001@127.0.0.1>",
+            "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
+        self.assertEqual(sock.recv(65536).decode(errors="replace").split("\r\n", 1)[0], "SIP/2.0 202 Accepted")
+
     def test_a_registration_belongs_to_its_phone(self):
         """Issue 19: another host cannot take over, unregister or redirect a phone's registration."""
         status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "phone-1@127.0.0.1")

@@ -75,3 +75,23 @@ TEST_CASE("settings: the holder swaps whole snapshots") {
     CHECK(before->sipPort == 5060);
     CHECK(h.get()->sipPort == 5070);
 }
+
+TEST_CASE("settings: call_managers lists up to three, 'self' or host[:port], in priority order") {
+    CHECK(Settings{}.callManagers == std::vector<std::string>{"self"});
+    CHECK(canonicalSetting("call_managers", "self, 10.0.0.9 ,cucm.lab:5080") == "self,10.0.0.9,cucm.lab:5080");
+    CHECK(canonicalSetting("call_managers", "[2001:db8::1]:5062,2001:db8::2") == "[2001:db8::1]:5062,2001:db8::2");
+    auto s = settingsFromRows({{"call_managers", "10.0.0.9:5070,self"}});
+    CHECK(s.callManagers == std::vector<std::string>{"10.0.0.9:5070", "self"});
+    CHECK(settingValue(s, "call_managers") == "10.0.0.9:5070,self");
+    CHECK(callManagerHost("cucm.lab:5080") == "cucm.lab");
+    CHECK(callManagerPort("cucm.lab:5080") == std::optional<std::uint16_t>(5080));
+    CHECK(callManagerPort("cucm.lab") == std::optional<std::uint16_t>(5060));
+    CHECK(callManagerHost("[2001:db8::1]:5062") == "2001:db8::1");
+    CHECK(callManagerPort("[2001:db8::1]:5062") == std::optional<std::uint16_t>(5062));
+    CHECK(callManagerHost("2001:db8::2") == "2001:db8::2");
+    for (const char* bad : {"", "self,self", "a,b,c,d", "host:0", "host:70000", "host:x", "bad host", "[::1", "[::1]x",
+                            "self,,b"}) {
+        CAPTURE(bad);
+        CHECK_THROWS_AS(canonicalSetting("call_managers", bad), FieldErrorException);
+    }
+}

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include <fmt/format.h>
 #include <pugixml.hpp>
 
 #include "provision/renderer.h"
@@ -259,5 +260,25 @@ TEST_CASE("renderer: versionStampOf reads the stamp a rendered config carries") 
     for (std::size_t n = 0; n < sep.size(); n += 97) {
         auto got = versionStampOf(std::string_view(sep).substr(0, n));
         CHECK((got.empty() || got == stampOf(sep)));
+    }
+}
+
+TEST_CASE("renderer: the callManagerGroup lists the call managers in priority order, labcm as 'self'") {
+    TemplateSet t;
+    auto in = inputs();
+    in.settings.callManagers = {"cucm.lab:5080", "self", "[2001:db8::1]"};
+    for (const auto& out : {renderDeviceConfig(desk(), in, t), renderDefaultConfig(in, t)}) {
+        auto doc = parse(out);
+        auto root = doc.document_element();
+        auto group = std::string(root.name()) == "device" ? root.child("devicePool").child("callManagerGroup")
+                                                          : root.child("callManagerGroup");
+        std::vector<std::string> seen;
+        for (auto m : group.child("members").children("member")) {
+            auto cm = m.child("callManager");
+            seen.push_back(fmt::format("{} {} {} {}", m.attribute("priority").value(), cm.child_value("name"),
+                                       cm.child_value("processNodeName"), cm.child("ports").child_value("sipPort")));
+        }
+        CHECK(seen == std::vector<std::string>{"0 cucm.lab cucm.lab 5080", "1 labcm 10.0.0.2 5060",
+                                               "2 2001:db8::1 2001:db8::1 5060"});
     }
 }
