@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     namespace cli = labcm::cli;
     for (auto* add : {cli::addSystemCommands, cli::addDeviceCommands, cli::addLineCommands, cli::addCsvCommands,
                       cli::addSettingCommands, cli::addDhcpCommands, cli::addAdminCommands, cli::addFirmwareCommands,
+                      cli::addLocaleCommands,
                       cli::addEventCommands})
         add(app, r);
 

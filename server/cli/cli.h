@@ -74,7 +74,8 @@ void addCsvCommands(CLI::App& app, Runner& r);      ///< import, export
 void addSettingCommands(CLI::App& app, Runner& r);  ///< setting list/set/unset, model list/set
 void addDhcpCommands(CLI::App& app, Runner& r);     ///< dhcp pool set/rm/list, leases, lease rm
 void addAdminCommands(CLI::App& app, Runner& r);    ///< admin password
-void addFirmwareCommands(CLI::App& app, Runner& r); ///< firmware check
+void addFirmwareCommands(CLI::App& app, Runner& r); ///< firmware import/check
+void addLocaleCommands(CLI::App& app, Runner& r);   ///< locale install
 void addEventCommands(CLI::App& app, Runner& r);    ///< events
 
 } // namespace labcm::cli

@@ -141,4 +141,45 @@ void addFirmwareCommands(CLI::App& app, Runner& r) {
     });
 }
 
+void addLocaleCommands(CLI::App& app, Runner& r) {
+    auto* locale = app.add_subcommand("locale", "Locales in <data-dir>/files: install");
+    locale->require_subcommand(1);
+    struct LocaleArgs {
+        std::string source;
+        bool set = false;
+    };
+    auto& la = r.keep<LocaleArgs>();
+    auto* install = locale->add_subcommand(
+        "install", "Install a Cisco locale installer (po-locale-*.cop.sgn), a tar/zip of locale folders, or a locale folder");
+    install->add_option("source", la.source, "The package or folder")->required();
+    install->add_flag("--set", la.set, "Make it the phones' user_locale / network_locale");
+    install->callback([&r, &la] {
+        provision::LocaleInstall done;
+        try {
+            done = provision::installLocale(la.source, provision::FilesDir(std::filesystem::path(r.options.dataDir) / "files"));
+        } catch (const provision::FirmwareImportError& e) {
+            std::cerr << "labcm: locale install refused, nothing installed: " << e.what() << "\n";
+            r.exitCode = 1;
+            return;
+        }
+        auto join = [](const std::vector<std::string>& v) {
+            std::string out;
+            for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+            return out.empty() ? std::string("none") : out;
+        };
+        std::cout << fmt::format("installed {}: user locales {}; network locales {}{}; {} entries ignored\n", la.source,
+                                 join(done.user), join(done.network), done.other.empty() ? "" : "; other folders " + join(done.other),
+                                 done.ignored.size());
+        if (!la.set) return;
+        for (const auto& [key, list] : {std::pair{"user_locale", &done.user}, std::pair{"network_locale", &done.network}}) {
+            if (list->size() == 1)
+                r.call({{"cmd", "setting.set"}, {"args", {{"key", key}, {"value", list->front()}}}},
+                       [key](const json::value& v) { std::cout << key << " = " << text(v.at("value")) << "\n"; });
+            else if (list->size() > 1)
+                std::cerr << "labcm: warning: " << list->size() << " " << key << " folders installed; set one with 'labcm setting set "
+                          << key << " NAME'\n";
+        }
+    });
+}
+
 } // namespace labcm::cli

@@ -211,12 +211,18 @@ RenderInputs& FileNamespace::inputs(const std::string& model, DirStamp& checked)
     if (auto info = findModel(model)) {
         const auto& s = lab_.settings;
         std::string tones = info->family == "99xx" ? "g4-tones.xml" : "g3-tones.xml";
-        auto check = [&](std::vector<std::string> parts) {
-            checked.merge(files_.stamp(parts)); // before the lookup: a change in between is seen next time
-            return files_.find(parts).has_value();
+        // Found or not, and the version of the folder it is in (its mtime in seconds).
+        auto check = [&](std::vector<std::string> parts, std::string& version) {
+            auto stamp = files_.stamp(parts); // before the lookup: a change in between is seen next time
+            checked.merge(stamp);
+            bool found = files_.find(parts).has_value();
+            version = found && stamp.dirs.size() >= 2 ? fmt::format("1.0.0.0-{}", stamp.dirs.back().second / 1'000'000'000)
+                                                      : std::string();
+            return found;
         };
-        if (!info->localeJar.empty()) lab_.userLocalePresent = check({s.userLocale, std::string(info->localeJar)});
-        lab_.networkLocalePresent = check({s.networkLocale, tones});
+        if (!info->localeJar.empty())
+            lab_.userLocalePresent = check({s.userLocale, std::string(info->localeJar)}, lab_.userLocaleVersion);
+        lab_.networkLocalePresent = check({s.networkLocale, tones}, lab_.networkLocaleVersion);
     }
     return lab_;
 }

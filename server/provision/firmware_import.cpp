@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <random>
 #include <set>
@@ -114,9 +116,26 @@ bool sameBytes(const fs::path& a, const fs::path& b) {
     return fa.eof() && fb.eof();
 }
 
+// Where an entry goes in the staging folder, by its path's components; nullopt: ignored.
+using Placement = std::function<std::optional<fs::path>(const std::vector<std::string>& parts)>;
+
+std::vector<std::string> pathParts(const std::string& path) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        auto end = path.find_first_of("/\\", start);
+        if (end == std::string::npos) end = path.size();
+        auto part = path.substr(start, end - start);
+        if (!part.empty() && part != ".") parts.push_back(part);
+        start = end + 1;
+    }
+    return parts;
+}
+
 class Importer {
 public:
-    explicit Importer(const fs::path& staging) : staging_(staging) {}
+    /// `place` empty: every file by its name alone (a firmware package is flat).
+    explicit Importer(const fs::path& staging, Placement place = {}) : staging_(staging), place_(std::move(place)) {}
 
     void readPackage(const fs::path& package, const std::string& label, int depth) {
         std::unique_ptr<std::FILE, FileCloser> file(std::fopen(package.c_str(), "rb"));
@@ -138,7 +157,7 @@ public:
         archive_read_set_read_callback(a.get(), readSource);
         archive_read_set_seek_callback(a.get(), seekSource);
         if (archive_read_open1(a.get()) != ARCHIVE_OK)
-            refuse(fmt::format("{} is not a zip, tar or COP package: {}", label, errorOf(a.get())));
+            refuse(fmt::format("{} is truncated or damaged, or not a zip, tar or COP package: {}", label, errorOf(a.get())));
         archive_entry* entry = nullptr;
         for (;;) {
             int r = archive_read_next_header(a.get(), &entry);
@@ -176,7 +195,17 @@ private:
             refuse(fmt::format("{}: '{}' says it is {} bytes; a firmware file is at most {}", label, path,
                                archive_entry_size(entry), limits::kFirmwareImportMaxFile));
         bool nested = depth < limits::kFirmwareImportDepth && nestedArchive(name);
-        auto target = staging_ / (nested ? fmt::format(".nested-{}", ++nestedCount_) : name);
+        fs::path place = name;
+        if (!nested && place_) {
+            auto p = place_(pathParts(path));
+            if (!p) {
+                ignored_.push_back(path);
+                return;
+            }
+            place = *p;
+            fs::create_directories(staging_ / place.parent_path());
+        }
+        auto target = staging_ / (nested ? fs::path(fmt::format(".nested-{}", ++nestedCount_)) : place);
         bool duplicate = !nested && fs::exists(target);
         if (duplicate) target = staging_ / ".duplicate";
         copyData(a, target, label, path);
@@ -186,7 +215,7 @@ private:
         } else if (duplicate) {
             // The same name twice (one package's folders, or a nested tar beside its files):
             // fine when the bytes agree; refused at the end if the name is one to take.
-            if (!sameBytes(target, staging_ / name)) conflicts_.insert(lower(name));
+            if (!sameBytes(target, staging_ / place)) conflicts_.insert(lower(place.string()));
             fs::remove(target);
         }
     }
@@ -227,6 +256,7 @@ private:
     }
 
     fs::path staging_;
+    Placement place_;
     std::vector<std::string> ignored_;
     std::set<std::string> conflicts_; ///< lower-case names found twice with other bytes
     std::uint64_t total_ = 0;
@@ -345,6 +375,102 @@ FirmwareImport importFirmware(const fs::path& package, const FilesDir& files) {
     if (int dir = ::open(files.root().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
         ::fsync(dir);
         ::close(dir);
+    }
+    return out;
+}
+
+namespace {
+
+// A locale installer's entries: usr/local/cm/tftp/<Locale>/<files> (usr/locale/... in some),
+// or a tar of locale folders: the folder and what is in it; anything else is ignored.
+std::optional<fs::path> localePlace(const std::vector<std::string>& parts) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+        if (auto l = lower(parts[i]); l == "tftp" || l == "locale") start = i + 1;
+    if (parts.size() < start + 2) return std::nullopt; // not inside a locale folder
+    fs::path out;
+    for (std::size_t i = start; i < parts.size(); ++i) {
+        if (!plainFileName(parts[i])) return std::nullopt;
+        out /= parts[i];
+    }
+    return out;
+}
+
+// A locale given as a folder: its files, by their paths inside it, into staging/<its name>/.
+std::uint64_t stageFolder(const fs::path& folder, const fs::path& staging, std::vector<std::string>& ignored) {
+    auto name = folder.filename().empty() ? folder.parent_path().filename() : folder.filename();
+    if (!plainFileName(name.string())) refuse(fmt::format("'{}' is not a locale folder name (letters, digits, . _ + -)", name.string()));
+    std::uint64_t total = 0;
+    std::size_t entries = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(folder, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (++entries > limits::kFirmwareImportMaxEntries)
+            refuse(fmt::format("{} holds more than {} entries", folder.string(), limits::kFirmwareImportMaxEntries));
+        auto rel = fs::relative(it->path(), folder);
+        if (it->is_symlink()) refuse(fmt::format("{}: '{}' is a link; a locale holds plain files", folder.string(), rel.string()));
+        if (it->is_directory()) continue;
+        if (!it->is_regular_file()) refuse(fmt::format("{}: '{}' is not a plain file", folder.string(), rel.string()));
+        auto place = localePlace(pathParts((name / rel).string()));
+        if (!place) {
+            ignored.push_back(rel.string());
+            continue;
+        }
+        total += it->file_size();
+        if (it->file_size() > limits::kFirmwareImportMaxFile || total > limits::kFirmwareImportMaxTotal)
+            refuse(fmt::format("{}: '{}' goes past the limits", folder.string(), rel.string()));
+        fs::create_directories(staging / place->parent_path());
+        fs::copy_file(it->path(), staging / *place, ec);
+        if (ec) refuse(fmt::format("cannot copy {}: {}", it->path().string(), ec.message()));
+    }
+    if (ec) refuse(fmt::format("cannot read {}: {}", folder.string(), ec.message()));
+    return total;
+}
+
+} // namespace
+
+LocaleInstall installLocale(const fs::path& source, const FilesDir& files) {
+    std::error_code ec;
+    bool folder = fs::is_directory(source, ec);
+    if (!folder && !fs::is_regular_file(source, ec)) refuse(fmt::format("{} is not a file or folder", source.string()));
+    fs::create_directories(files.root(), ec);
+    Staging staging(files.root());
+    LocaleInstall out;
+    if (folder) {
+        out.bytes = stageFolder(source, staging.path(), out.ignored);
+    } else {
+        Importer importer(staging.path(), localePlace);
+        importer.readPackage(source, source.filename().string(), 0);
+        out.bytes = importer.bytes();
+        out.ignored = importer.ignored();
+    }
+    std::vector<fs::path> locales;
+    for (const auto& e : fs::directory_iterator(staging.path()))
+        if (e.is_directory() && e.path().filename().string().front() != '.') locales.push_back(e.path());
+    std::sort(locales.begin(), locales.end());
+    if (locales.empty()) refuse(fmt::format("{} holds no locale folder (<Locale>/<files>, or usr/local/cm/tftp/<Locale>/...)",
+                                            source.filename().string()));
+    for (const auto& l : locales) {
+        auto name = l.filename().string();
+        bool user = false, network = false;
+        for (const auto& f : fs::recursive_directory_iterator(l)) {
+            auto n = lower(f.path().filename().string());
+            user = user || n.ends_with("-sip.jar");
+            network = network || n == "g3-tones.xml" || n == "g4-tones.xml";
+        }
+        (user ? out.user : network ? out.network : out.other).push_back(name);
+        // In place of the folder of that name (case ignored): the old one moves into the
+        // staging folder (removed with it), the new one takes its place.
+        fs::path target = files.root() / name;
+        for (const auto& e : fs::directory_iterator(files.root()))
+            if (e.is_directory() && lower(e.path().filename().string()) == lower(name) &&
+                !e.path().filename().string().starts_with("."))
+                target = e.path();
+        if (fs::exists(target)) {
+            fs::rename(target, staging.path() / (".old-" + name), ec);
+            if (ec) refuse(fmt::format("cannot replace {}: {}", target.string(), ec.message()));
+        }
+        fs::rename(l, files.root() / name, ec);
+        if (ec) refuse(fmt::format("cannot move {} into {}: {}", name, files.root().string(), ec.message()));
     }
     return out;
 }

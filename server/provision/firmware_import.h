@@ -42,6 +42,21 @@ public:
 /// package is then left in the folder.
 FirmwareImport importFirmware(const std::filesystem::path& package, const FilesDir& files);
 
+struct LocaleInstall {
+    std::vector<std::string> user;      ///< user-locale folders installed (they hold a *-sip.jar)
+    std::vector<std::string> network;   ///< network-locale folders (g3-/g4-tones.xml)
+    std::vector<std::string> other;     ///< folders with neither
+    std::vector<std::string> ignored;   ///< entries outside a locale folder
+    std::uint64_t bytes = 0;
+};
+
+/// @brief Installs a Cisco locale installer (po-locale-<ll_CC>-*.cop.sgn: a signed header, a
+/// gzip tar, a tar inside it, usr/local/cm/tftp/<Locale>/...), a tar or zip of locale
+/// folders, or a locale folder, into `files`: each locale folder replaces the one of its name
+/// (case ignored) whole, after everything was read and checked as for firmware.
+/// @throw FirmwareImportError, and the files folder is then as it was.
+LocaleInstall installLocale(const std::filesystem::path& source, const FilesDir& files);
+
 /// @brief Where the archive starts in a package whose first bytes are `head`: 0 for a zip,
 /// tar or gzip; for a COP, the gzip stream after the signed header (where the header's length
 /// says, else the first gzip signature: the header is not trusted). @throw FirmwareImportError

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include "core/locales.h"
 #include "core/models.h"
 #include "provision/files_dir.h"
 #include "provision/template.h"
@@ -22,6 +23,8 @@ namespace {
 // namespace; any constant works, it only has to stay the same).
 constexpr boost::uuids::uuid kStampNamespace{{0x6b, 0x1d, 0x33, 0x3a, 0x51, 0x7c, 0x5a, 0x4e, 0x9c, 0x2f, 0x0e, 0x63,
                                               0x7d, 0x1a, 0x42, 0x88}};
+
+constexpr const char* kDefaultLocaleVersion = "1.0.0.0-1";
 
 TemplateContext commonContext(const RenderInputs& in) {
     const auto& s = in.settings;
@@ -37,6 +40,10 @@ TemplateContext commonContext(const RenderInputs& in) {
         {"softkey_file", kSoftkeyFile},
         {"user_locale", in.userLocalePresent ? s.userLocale : ""},
         {"network_locale", in.networkLocalePresent ? s.networkLocale : ""},
+        // The language of the user locale from its folder's name (CUCM's names); en_US otherwise.
+        {"user_locale_lang", std::string(localeLanguage(s.userLocale).value_or("en_US"))},
+        {"user_locale_version", in.userLocaleVersion.empty() ? kDefaultLocaleVersion : in.userLocaleVersion},
+        {"network_locale_version", in.networkLocaleVersion.empty() ? kDefaultLocaleVersion : in.networkLocaleVersion},
     };
     // The callManagerGroup, in priority order: labcm itself ("self") and other call managers.
     auto& managers = ctx.lists["call_managers"];

@@ -50,6 +50,9 @@ struct RenderInputs {
     std::set<std::string> sharedDns;                 ///< DNs that sit on more than one device
     bool userLocalePresent = false;                  ///< files/<user_locale>/<model jar> exists
     bool networkLocalePresent = false;               ///< files/<network_locale>/g3|g4-tones.xml exists
+    /// The locale folders' versions: a phone fetches a locale again when its version changes, so
+    /// each is made from its folder's modification time (an install or a copied file moves it).
+    std::string userLocaleVersion, networkLocaleVersion;
     std::vector<DialPattern> dialPatterns;            ///< MATCH patterns for the DNs in use
     /// Loads named by a model default or a device whose files are incomplete: never sent to
     /// phones (they keep the load they run rather than fail an upgrade at every boot).

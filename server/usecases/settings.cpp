@@ -1,11 +1,14 @@
 // Settings and models: the server settings (validated as a whole before commit), each
 // model's default firmware load, and the check that every load in use is complete on disk.
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "core/models.h"
+#include "core/text.h"
 #include "provision/firmware.h"
 #include "store/settings_store.h"
 #include "usecases/table.h"
@@ -49,6 +52,38 @@ void settingWrite(Table& t, std::string key, std::optional<std::string> value, R
         reply);
 }
 
+// The locale folders of the files folder: user locales hold a phone's *-sip.jar, network
+// locales a g3-/g4-tones.xml.
+std::vector<std::string> installedLocales(const std::string& filesDir, bool user) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& dir : std::filesystem::directory_iterator(filesDir, ec)) {
+        if (!dir.is_directory(ec) || dir.path().filename().string().starts_with(".")) continue;
+        bool holds = false;
+        for (const auto& f : std::filesystem::directory_iterator(dir.path(), ec)) {
+            auto name = text::toLower(f.path().filename().string());
+            if (user ? name.ends_with("-sip.jar") : (name == "g3-tones.xml" || name == "g4-tones.xml")) holds = true;
+        }
+        if (holds) out.push_back(dir.path().filename().string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// A locale setting must name a folder that is there (the name as stored, case ignored), so a
+// typo is not silently sent as "no locale".
+void checkLocaleInstalled(Context& ctx, const std::string& key, const std::string& value) {
+    if (key != "user_locale" && key != "network_locale") return;
+    auto installed = installedLocales(ctx.info.filesDir, key == "user_locale");
+    for (const auto& i : installed)
+        if (text::toLower(i) == text::toLower(value)) return;
+    std::string list;
+    for (const auto& i : installed) list += (list.empty() ? "" : ", ") + i;
+    invalid({key, fmt::format("'{}' is not installed in {} ({}; install one with 'labcm locale install' or copy "
+                              "its folder there)", value, ctx.info.filesDir,
+                              list.empty() ? "none is" : "installed: " + list)});
+}
+
 void addSettings(Table& t) {
     t.add("setting.list", [&t](const json::object&, Reply reply) { reply(okReply(settingList(t.ctx))); });
 
@@ -60,6 +95,7 @@ void addSettings(Table& t) {
         } catch (const FieldErrorException& e) {
             invalid(e.error);
         }
+        checkLocaleInstalled(t.ctx, key, value);
         settingWrite(t, key, value, reply);
     });
 

@@ -5,8 +5,10 @@ Python's zipfile/tarfile the way Cisco lays them out (names from ../shared/refer
 cisco-firmware.md); the importer is the real CLI on a real data dir."""
 import io
 import os
+import re
 import struct
 import tarfile
+import time
 import unittest
 import urllib.request
 import zipfile
@@ -189,3 +191,91 @@ class FirmwareImport(LabcmTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def locale_cop(files, outer_extra=()):
+    """A Cisco locale installer: signed header, gzip tar, a tar inside it with
+    usr/local/cm/tftp/<Locale>/... (two untar steps, as Cisco ships them)."""
+    inner = tar_package([(f"usr/local/cm/tftp/{name}", data) for name, data in files], mode="w")
+    return cop(tar_package([("po-locale-de_DE.tar", inner), ("readme.txt", b"install notes")] + list(outer_extra)))
+
+
+class LocaleInstall(LabcmTestCase):
+    JAR = os.urandom(30_000)
+    TONES = b"<tones/>"
+
+    def setUp(self):
+        super().setUp()
+        self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
+        self.files = os.path.join(self.data, "files")
+
+    def package(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def sep(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/SEP001122AABBCC.cnf.xml", timeout=30) as r:
+            return r.read().decode()
+
+    def test_a_cisco_locale_installer_is_installed_set_and_served(self):
+        cop_bytes = locale_cop([("German_Germany/sl-bev-sip.jar", self.JAR), ("German_Germany/8845-dictionary.xml", b"<d/>"),
+                                ("Germany/g3-tones.xml", self.TONES)])
+        path = self.package("po-locale-de_DE-k3-14.0.1.1000-1.cop.sgn", cop_bytes)
+        r = self.labcm("setting", "set", "user_locale", "German_Germany")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("'German_Germany' is not installed", r.stderr)  # before the install: refused
+        out = self.ok("locale", "install", path, "--set")
+        self.assertIn("user locales German_Germany; network locales Germany; 1 entries ignored", out)
+        self.assertIn("user_locale = German_Germany", out)
+        self.assertIn("network_locale = Germany", out)
+        self.assertEqual(sorted(os.listdir(self.files)), ["German_Germany", "Germany"])  # no staging left
+        self.start_server()
+        sep = self.sep()
+        self.assertRegex(sep, r"<userLocale>\s*<name>German_Germany</name>\s*<uid>1</uid>\s*<langCode>de_DE</langCode>\s*"
+                              r"<version>1\.0\.0\.0-\d+</version>")
+        self.assertRegex(sep, r"<networkLocaleInfo>\s*<name>Germany</name>\s*<version>1\.0\.0\.0-\d+</version>")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/German_Germany/sl-bev-sip.jar", timeout=30) as r:
+            self.assertEqual(r.read(), self.JAR)
+        # Installed again: the folder is replaced and its version moves, so phones fetch it again.
+        version = re.search(r"<langCode>de_DE</langCode>\s*<version>([^<]+)</version>", sep).group(1)
+        time.sleep(1.1)
+        self.ok("locale", "install", path)
+        self.wait_for(lambda: re.search(r"<langCode>de_DE</langCode>\s*<version>([^<]+)</version>", self.sep()).group(1)
+                      != version, "a new locale version")
+        # A locale that is not installed is refused with the installed ones listed.
+        r = self.labcm("setting", "set", "user_locale", "French_France")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("'French_France' is not installed", r.stderr)
+        self.assertIn("installed: German_Germany", r.stderr)
+
+    def test_a_locale_folder_is_installed_as_it_is(self):
+        folder = os.path.join(self.dir, "Dutch_Netherlands")
+        os.makedirs(os.path.join(folder, "fonts"))
+        with open(os.path.join(folder, "sp-sip.jar"), "wb") as f:
+            f.write(self.JAR)
+        with open(os.path.join(folder, "fonts", "f.xml"), "wb") as f:
+            f.write(b"<f/>")
+        self.assertIn("user locales Dutch_Netherlands", self.ok("locale", "install", folder))
+        with open(os.path.join(self.files, "Dutch_Netherlands", "fonts", "f.xml"), "rb") as f:
+            self.assertEqual(f.read(), b"<f/>")
+        self.ok("setting", "set", "user_locale", "dutch_netherlands")  # case ignored, as phones' names are
+
+    def test_bad_locale_packages_are_refused_whole(self):
+        self.ok("locale", "install", self.package("ok.cop.sgn", locale_cop([("German_Germany/sl-bev-sip.jar", self.JAR)])))
+        before = sorted(os.listdir(self.files))
+        for name, data, message in [
+            ("up.cop.sgn", cop(tar_package([("usr/local/cm/tftp/../../../etc/x.jar", b"x")])), "leaves the folder"),
+            ("none.cop.sgn", cop(tar_package([("readme.txt", b"x")])), "holds no locale folder"),
+            ("cut.cop.sgn", locale_cop([("German_Germany/sl-bev-sip.jar", os.urandom(100_000))])[:60_000],
+             "truncated or damaged"),
+        ]:
+            with self.subTest(name=name):
+                r = self.labcm("locale", "install", self.package(name, data))
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn("locale install refused, nothing installed", r.stderr)
+                self.assertIn(message, r.stderr)
+                self.assertEqual(sorted(os.listdir(self.files)), before)
+        with open(os.path.join(self.files, "German_Germany", "sl-bev-sip.jar"), "rb") as f:
+            self.assertEqual(f.read(), self.JAR)  # the installed locale is untouched
