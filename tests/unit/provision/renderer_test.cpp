@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
+#include "core/locales.h"
 #include "provision/renderer.h"
 #include "provision/timezones.h"
 #include "test_util.h"
@@ -281,4 +282,22 @@ TEST_CASE("renderer: the callManagerGroup lists the call managers in priority or
         CHECK(seen == std::vector<std::string>{"0 cucm.lab cucm.lab 5080", "1 labcm 10.0.0.2 5060",
                                                "2 2001:db8::1 2001:db8::1 5060"});
     }
+}
+
+TEST_CASE("renderer: the user locale's langCode comes from its CUCM folder name, its version from the folder") {
+    TemplateSet t;
+    auto in = inputs();
+    in.userLocalePresent = in.networkLocalePresent = true;
+    in.settings.userLocale = "german_germany";
+    in.userLocaleVersion = "1.0.0.0-1764590000";
+    auto doc = parse(renderDeviceConfig(desk(), in, t));
+    auto user = doc.child("device").child("userLocale");
+    CHECK(std::string(user.child_value("langCode")) == "de_DE");
+    CHECK(std::string(user.child_value("version")) == "1.0.0.0-1764590000");
+    CHECK(std::string(doc.child("device").child("networkLocaleInfo").child_value("version")) == "1.0.0.0-1");
+    in.settings.userLocale = "Klingon_Kronos"; // not one of CUCM's names
+    CHECK(std::string(parse(renderDeviceConfig(desk(), in, t)).child("device").child("userLocale").child_value("langCode")) ==
+          "en_US");
+    CHECK(labcm::localeLanguage("English_United_Kingdom") == std::optional<std::string_view>("en_GB"));
+    CHECK_FALSE(labcm::localeLanguage(""));
 }
