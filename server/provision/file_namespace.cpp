@@ -1,6 +1,9 @@
 #include "provision/file_namespace.h"
 
 #include <algorithm>
+#include <array>
+#include <fstream>
+#include <map>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -25,7 +28,8 @@ std::string deviceKey(const std::string& mac) { return "sep" + text::toLower(mac
 std::vector<std::string> staticKeys() {
     std::vector<std::string> out;
     for (const auto& [name, text] : TemplateSet::builtIn())
-        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml") out.push_back(text::toLower(name));
+        if (name != "SEPMAC.cnf.xml" && name != "XMLDefault.cnf.xml" && name != "Desktops-List.xml")
+            out.push_back(text::toLower(name));
     return out;
 }
 } // namespace
@@ -275,6 +279,38 @@ void FileNamespace::readRings(DirStamp& checked) {
     }
 }
 
+void FileNamespace::readBackgrounds(const std::string& resolution, DirStamp& checked) {
+    lab_.backgroundFolder = resolution;
+    lab_.backgrounds.clear();
+    auto stamp = files_.stamp({"Desktops", resolution, "List.xml"}); // the folders, before they are read
+    checked.merge(stamp);
+    auto res = backgroundResolution(resolution);
+    if (!res || stamp.dirs.size() < 3) return; // no such folder: an empty list
+    const auto& folder = stamp.dirs.back().first;
+    auto head = [](const std::filesystem::path& p) -> std::optional<std::pair<unsigned, unsigned>> {
+        std::ifstream in(p, std::ios::binary);
+        std::array<std::uint8_t, kPngHeadBytes> bytes{};
+        in.read(reinterpret_cast<char*>(bytes.data()), bytes.size());
+        return in ? pngSize(bytes) : std::nullopt;
+    };
+    std::map<std::string, std::string> names; // lower case -> as stored
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(folder, ec))
+        if (e.is_regular_file(ec)) names.emplace(text::toLower(e.path().filename().string()), e.path().filename().string());
+    for (const auto& [lower, image] : names) {
+        if (!lower.ends_with(".png") || lower.starts_with("tn-")) continue;
+        std::optional<std::optional<std::pair<unsigned, unsigned>>> thumbnail;
+        auto tn = names.find("tn-" + lower);
+        if (tn != names.end()) thumbnail = head(folder / tn->second);
+        if (auto problem = backgroundProblem(*res, head(folder / image), thumbnail); !problem.empty()) {
+            if (ringWarned_.size() < limits::kLoadChecksKept && ringWarned_.insert(resolution + "/" + image + problem).second)
+                spdlog::warn("provision: background Desktops/{}/{} is not offered: {}", resolution, image, problem);
+            continue;
+        }
+        if (lab_.backgrounds.size() < kMaxBackgrounds) lab_.backgrounds.push_back({image, tn->second});
+    }
+}
+
 bool FileNamespace::fresh(const CacheEntry& e) const {
     if (e.watched) return e.watchGeneration == watch_.generation();
     // A locale file may have come or gone: one stat per folder the lookups went through.
@@ -379,6 +415,7 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
         case NameKind::Template: {
             auto& in = inputs("", checked);
             if (name.templateName.starts_with("Ringlist")) readRings(checked);
+            if (!name.resolution.empty()) readBackgrounds(name.resolution, checked);
             r.body = renderStatic(name.templateName, in, templates_);
             break;
         }

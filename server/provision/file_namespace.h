@@ -118,6 +118,9 @@ private:
     /// @brief Fills lab_.rings and lab_.ringsWide from the files folder and labcm's own tones;
     /// a ring file whose size or name its format forbids is left out and logged once.
     void readRings(DirStamp& checked);
+    /// @brief Fills lab_.backgrounds from files/Desktops/<resolution>/ (images that break the
+    /// rules are left out and logged once).
+    void readBackgrounds(const std::string& resolution, DirStamp& checked);
     FileResult rendered(const RequestName& name, bool warming = false);
     /// @brief The answer for names that are not rendered (nullopt for rendered ones).
     std::optional<FileResult> unrendered(const RequestName& name) const;
@@ -158,7 +161,7 @@ private:
         bool complete = false;
     };
     std::unordered_map<std::string, LoadVerdict> loadChecks_; ///< load -> its last check
-    std::set<std::string> ringWarned_; ///< "file/size" of ring files already logged as left out
+    std::set<std::string> ringWarned_; ///< ring files and backgrounds already logged as left out
     /// What cached files are packed against, per kind (a model's SEP file, XMLDefault, each
     /// static file): the first of its kind rendered since the last invalidate().
     std::unordered_map<std::string, std::shared_ptr<const PackReference>> references_;

@@ -7,6 +7,7 @@
 
 #include "core/limits.h"
 #include "core/text.h"
+#include "provision/backgrounds.h"
 
 namespace labcm::provision {
 namespace {
@@ -76,6 +77,11 @@ RequestName parseRequestName(std::string_view raw) {
         r.mac = text::toUpper(base.substr(3, 12));
     } else if (topLevel && base == "xmldefault.cnf.xml") {
         r.kind = NameKind::DefaultConfig;
+    } else if (r.parts.size() == 3 && text::toLower(r.parts[0]) == "desktops" && base == "list.xml" &&
+               backgroundResolution(r.parts[1])) {
+        r.kind = NameKind::Template;
+        r.templateName = "Desktops-List.xml";
+        r.resolution = text::toLower(r.parts[1]);
     } else if (topLevel) {
         // The rendered files besides the configs, by the names phones ask for.
         static constexpr std::pair<std::string_view, std::string_view> kTemplates[] = {

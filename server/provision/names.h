@@ -13,7 +13,7 @@ enum class NameKind {
     Signed,        ///< a signed config file (*.xml.sgn, *.tlv.sgn): not found (labcm signs nothing)
     DeviceConfig,  ///< SEP<MAC>.cnf.xml: rendered
     DefaultConfig, ///< XMLDefault.cnf.xml: rendered
-    Template,      ///< dialplan.xml, softkeys.xml, AppDialRules.xml, the ring lists: rendered
+    Template,      ///< dialplan.xml, softkeys.xml, AppDialRules.xml, the ring lists, Desktops/../List.xml: rendered
     File,          ///< anything else: from the files directory
 };
 
@@ -25,6 +25,7 @@ struct RequestName {
     NameKind kind = NameKind::File;
     std::string mac;                   ///< for SEP/CTLSEP/ITLSEP names: the MAC, upper case
     std::string templateName;          ///< for Template: the built-in template's name
+    std::string resolution;            ///< for Desktops/<W>x<H>x<D>/List.xml: "<W>x<H>x<D>"
 };
 
 /// @brief Checks and classifies a requested name. Refused: empty, longer than

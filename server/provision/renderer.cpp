@@ -65,6 +65,10 @@ TemplateContext commonContext(const RenderInputs& in) {
         auto& items = ctx.lists[list];
         for (const auto& t : *tones) items.push_back(TemplateContext{{{"file", t.file}, {"display_name", t.displayName}}, {}});
     }
+    auto& backgrounds = ctx.lists["backgrounds"];
+    for (const auto& b : in.backgrounds)
+        backgrounds.push_back(
+            TemplateContext{{{"resolution", in.backgroundFolder}, {"image", b.image}, {"thumbnail", b.thumbnail}}, {}});
     return ctx;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/device.h"
 #include "core/settings.h"
+#include "provision/backgrounds.h"
 #include "provision/ring_tones.h"
 
 namespace labcm::provision {
@@ -58,6 +59,8 @@ struct RenderInputs {
     /// phones (they keep the load they run rather than fail an upgrade at every boot).
     std::set<std::string> withheldLoads;
     std::vector<RingTone> rings, ringsWide; ///< the ring lists (read when one is rendered)
+    std::string backgroundFolder;           ///< "<W>x<H>x<D>" of the List.xml being rendered
+    std::vector<Background> backgrounds;    ///< its images (read when one is rendered)
 };
 
 /// @brief The load a device is told to run: its own, else its model's default; "" (keep the

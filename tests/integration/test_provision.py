@@ -9,6 +9,7 @@ import struct
 import subprocess
 import time
 import unittest
+import zlib
 
 from labcm_test import LabcmTestCase
 
@@ -134,6 +135,28 @@ class Provisioning(LabcmTestCase):
                     self.assertEqual(f.read(), body)
         dialplan = self.http_get("dialplan.xml").decode()
         self.assertIn('MATCH="1..." Timeout="0"', dialplan)
+
+    def test_background_list_offers_the_folders_images_with_their_thumbnails(self):
+        def png(w, h):
+            row = b"\x00" + b"\x80\x80\x80" * w
+            raw = zlib.compress(row * h)
+            chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+            return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                    chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+        self.write_files_entry("Desktops/800x480x24/Sea.png", png(800, 480))
+        self.write_files_entry("Desktops/800x480x24/TN-Sea.png", png(139, 109))
+        self.write_files_entry("Desktops/800x480x24/Small.png", png(640, 480))  # wrong size: left out
+        self.write_files_entry("Desktops/800x480x24/TN-Small.png", png(100, 80))
+        self.write_files_entry("Desktops/800x480x24/Alone.png", png(800, 480))  # no thumbnail: left out
+        body = self.http_get("Desktops/800x480x24/List.xml").decode()
+        self.xmllint(self.write_files_entry("../desktops.check", body.encode()))
+        self.assertEqual(re.findall(r'<ImageItem Image="([^"]*)" URL="([^"]*)"', body),
+                         [("TFTP:Desktops/800x480x24/TN-Sea.png", "TFTP:Desktops/800x480x24/Sea.png")])
+        self.assertEqual(self.http_get("Desktops/800x480x24/Sea.png"), png(800, 480))
+        self.wait_for_log(self.server, "background Desktops/800x480x24/Small.png is not offered: 640x480 pixels")
+        self.wait_for_log(self.server, "Alone.png is not offered: no thumbnail")
+        # A resolution with no folder: an empty list, not an error.
+        self.assertNotIn("ImageItem", self.http_get("Desktops/320x212x12/List.xml").decode())
 
     def test_ring_lists_offer_labcms_tones_and_the_folders_and_phones_fetch_them(self):
         self.write_files_entry("Old_Phone.raw", b"\x7f" * 2400)
