@@ -402,7 +402,36 @@ async function loadSettings() {
     tr.append(el('td', s.key), td, el('td', s.default), el('td', s.help), act);
     body.append(tr);
   }
+  await loadDialPlan();
 }
+
+async function loadDialPlan() {
+  const body = $('#dialplan tbody');
+  body.replaceChildren();
+  for (const p of await api('GET', '/api/dialplan')) {
+    const act = el('td');
+    act.append(button('Remove', async () => {
+      try { await api('DELETE', '/api/dialplan/' + encodeURIComponent(p.pattern)); toast(`${p.pattern} removed`); loadDialPlan(); }
+      catch (e) { toast(e.message, true); }
+    }));
+    const tr = el('tr');
+    tr.append(el('td', p.pattern), el('td', String(p.timeout)), el('td', p.route), act);
+    body.append(tr);
+  }
+}
+
+$('#dialplan-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const pattern = $('#dial-pattern').value.trim();
+  const body = { timeout: Number($('#dial-timeout').value || 0) };
+  if ($('#dial-route').value.trim()) body.route = $('#dial-route').value.trim();
+  try {
+    await api('PUT', '/api/dialplan/' + encodeURIComponent(pattern), body);
+    toast(`${pattern} added`);
+    $('#dial-pattern').value = '';
+    loadDialPlan();
+  } catch (e) { toast(e.message, true); }
+});
 
 // --- DHCP ------------------------------------------------------------------------------------
 async function loadDhcp() {

@@ -84,6 +84,9 @@ bool changesDevices(EventKind k) {
     }
 }
 
+// Rendered files depend on the devices and on the dial plan's own patterns.
+bool changesRenders(EventKind k) { return changesDevices(k) || k == EventKind::DialPlanChanged; }
+
 bool changesDhcpConfig(EventKind k) {
     return k == EventKind::DhcpPoolChanged || k == EventKind::SettingChanged || k == EventKind::StoreExternalChange;
 }
@@ -264,7 +267,7 @@ private:
 // and before the reply), else posted to the io thread. Posted: always posted.
 const std::array<Server::Follower, 7>& Server::followers() {
     static const std::array<Follower, 7> table{{
-        {"render cache", changesDevices, Where::Inline, &Server::dropRenderCache},
+        {"render cache", changesRenders, Where::Inline, &Server::dropRenderCache},
         {"registrar devices", changesDevices, Where::OnIo, &Server::refreshRegistrar},
         {"dhcp pools and settings", changesDhcpConfig, Where::OnIo, &Server::reconfigureDhcp},
         {"dhcp reservations", changesDevices, Where::OnIo, &Server::refreshDhcpDevices},

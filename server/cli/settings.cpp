@@ -40,6 +40,38 @@ void addModelCommands(CLI::App& app, Runner& r) {
     });
 }
 
+void addDialPlanCommands(CLI::App& app, Runner& r) {
+    auto* dial = app.add_subcommand("dialplan", "The phones' dial plan: your own patterns besides those of the DNs");
+    dial->require_subcommand(1);
+    dial->add_subcommand("list", "Your dial patterns")->callback([&r] {
+        r.call({{"cmd", "dialplan.list"}}, [](const json::value& v) {
+            if (v.as_array().empty()) std::cout << "no dial patterns of your own (the DNs' patterns are always there)\n";
+            for (const auto& pv : v.as_array()) {
+                const auto& p = pv.as_object();
+                std::cout << fmt::format("{:<34} timeout {:>2} s  {}\n", text(p.at("pattern")), p.at("timeout").to_number<int>(),
+                                         text(p.at("route")));
+            }
+        });
+    });
+    struct DialArgs {
+        std::string pattern, route;
+        int timeout = 0;
+    };
+    auto& da = r.keep<DialArgs>();
+    auto* set = dial->add_subcommand("set", "Add or change a pattern: labcm dialplan set 9.......... --timeout 0");
+    set->add_option("pattern", da.pattern, "Digits and . (any digit) * # + ,")->required();
+    set->add_option("--timeout", da.timeout, "Seconds the phone waits for more digits (0-60, default 0)");
+    set->add_option("--route", da.route, "sip: URI calls that match go to (used once labcm carries calls)");
+    set->callback([&r, &da] {
+        json::object args{{"pattern", da.pattern}, {"timeout", da.timeout}};
+        if (!da.route.empty()) args["route"] = da.route;
+        r.call({{"cmd", "dialplan.set"}, {"args", std::move(args)}}, printOk("ok"));
+    });
+    auto* rm = dial->add_subcommand("rm", "Remove a pattern");
+    rm->add_option("pattern", da.pattern)->required();
+    rm->callback([&r, &da] { r.call({{"cmd", "dialplan.rm"}, {"args", {{"pattern", da.pattern}}}}, printOk("ok")); });
+}
+
 } // namespace
 
 void addSettingCommands(CLI::App& app, Runner& r) {
@@ -72,6 +104,7 @@ void addSettingCommands(CLI::App& app, Runner& r) {
     });
 
     addModelCommands(app, r);
+    addDialPlanCommands(app, r);
 }
 
 void addFirmwareCommands(CLI::App& app, Runner& r) {

@@ -44,6 +44,7 @@ enum class EventKind : std::uint8_t {
     DevicesImported,
     SettingChanged,
     ModelDefaultChanged,
+    DialPlanChanged,    ///< an admin dial pattern added, changed or removed
     // provisioning (tftp, http)
     FileServed,         ///< a file was sent completely
     FileNotFound,       ///< the name is valid but there is no such file (CTL/ITL included)

@@ -47,6 +47,10 @@ constexpr std::array kRoutes{
     Route{"POST", "/api/import", "import", "CSV import (text/csv body): ?dry_run=true&update=true; per-row errors on 422", 200, Body::Csv, true},
     Route{"GET", "/api/export", "export", "Every device as CSV (the CLI's format)"},
     Route{"GET", "/api/firmware", "firmware.check", "Every load in use and its missing files"},
+    Route{"GET", "/api/dialplan", "dialplan.list", "The admin's dial patterns (after those labcm derives from the DNs)"},
+    Route{"PUT", "/api/dialplan/{pattern}", "dialplan.set", "Add or change a dial pattern ({\"timeout\": seconds, \"route\": \"sip:...\"}; # as %23)", 200, Body::Json, true,
+          "timeout,route"},
+    Route{"DELETE", "/api/dialplan/{pattern}", "dialplan.rm", "Remove a dial pattern", 200, Body::None, true},
     Route{"GET", "/api/status", "status", "Version, uptime, counters"},
 };
 

@@ -127,6 +127,8 @@ void FileNamespace::readLab() {
     lab_.settings = *settings_.get();
     lab_.registrar = net::registrarAddress(lab_.settings.registrarAddress, lab_.settings.bindAddress);
     lab_.modelLoads = store::ModelDefaultStore(reader_).all();
+    lab_.adminPatterns.clear();
+    for (const auto& p : store::DialPatternStore(reader_).all()) lab_.adminPatterns.push_back({p.pattern, p.timeoutSeconds});
     if (!ciscoTimeZone(lab_.settings.timezone))
         spdlog::warn("provision: time zone {} has no Cisco name in labcm's table; phones get '{}' plus the Olson name",
                      lab_.settings.timezone, kFallbackCiscoTimeZone);

@@ -61,6 +61,9 @@ TemplateContext commonContext(const RenderInputs& in) {
     auto& patterns = ctx.lists["patterns"];
     for (const auto& p : in.dialPatterns)
         patterns.push_back(TemplateContext{{{"match", p.match}, {"timeout", std::to_string(p.timeoutSeconds)}}, {}});
+    auto& adminPatterns = ctx.lists["admin_patterns"];
+    for (const auto& p : in.adminPatterns)
+        adminPatterns.push_back(TemplateContext{{{"match", p.match}, {"timeout", std::to_string(p.timeoutSeconds)}}, {}});
     for (const auto& [list, tones] : {std::pair{"rings", &in.rings}, std::pair{"rings_wide", &in.ringsWide}}) {
         auto& items = ctx.lists[list];
         for (const auto& t : *tones) items.push_back(TemplateContext{{{"file", t.file}, {"display_name", t.displayName}}, {}});

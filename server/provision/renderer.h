@@ -55,6 +55,7 @@ struct RenderInputs {
     /// each is made from its folder's modification time (an install or a copied file moves it).
     std::string userLocaleVersion, networkLocaleVersion;
     std::vector<DialPattern> dialPatterns;            ///< MATCH patterns for the DNs in use
+    std::vector<DialPattern> adminPatterns;           ///< the admin's own (labcm dialplan), after those
     /// Loads named by a model default or a device whose files are incomplete: never sent to
     /// phones (they keep the load they run rather than fail an upgrade at every boot).
     std::set<std::string> withheldLoads;

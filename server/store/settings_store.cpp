@@ -1,5 +1,9 @@
 #include "store/settings_store.h"
 
+#include <fmt/format.h>
+
+#include "store/device_store.h" // NotFound
+
 namespace labcm::store {
 
 std::map<std::string, std::string> SettingsStore::rows() {
@@ -47,6 +51,28 @@ void ModelDefaultStore::set(std::string_view model, std::string_view load, std::
                          "ON CONFLICT (model) DO UPDATE SET load = excluded.load, updated_at = excluded.updated_at");
     s.bind(1, model).bind(2, load).bind(3, nowMs);
     s.run();
+}
+
+std::vector<AdminDialPattern> DialPatternStore::all() {
+    auto s = db_.prepare("SELECT pattern, timeout, route FROM dial_patterns ORDER BY pattern");
+    std::vector<AdminDialPattern> out;
+    while (s.step()) out.push_back({s.getText(0), static_cast<int>(s.getInt(1)), s.getText(2)});
+    return out;
+}
+
+void DialPatternStore::set(const AdminDialPattern& p, std::int64_t nowMs) {
+    auto s = db_.prepare("INSERT INTO dial_patterns (pattern, timeout, route, updated_at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (pattern) DO UPDATE SET timeout = excluded.timeout, route = excluded.route, "
+                         "updated_at = excluded.updated_at");
+    s.bind(1, p.pattern).bind(2, static_cast<std::int64_t>(p.timeoutSeconds)).bind(3, p.route).bind(4, nowMs);
+    s.run();
+}
+
+void DialPatternStore::remove(std::string_view pattern) {
+    auto s = db_.prepare("DELETE FROM dial_patterns WHERE pattern = ?");
+    s.bind(1, pattern);
+    s.run();
+    if (db_.changes() == 0) throw NotFound(fmt::format("dial pattern '{}' does not exist", pattern));
 }
 
 } // namespace labcm::store

@@ -1,11 +1,13 @@
-// Settings rows and per-model firmware defaults in SQLite.
+// Settings rows, per-model firmware defaults and the admin's dial patterns in SQLite.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "core/dial_pattern.h"
 #include "core/settings.h"
 #include "store/sqlite.h"
 
@@ -37,6 +39,21 @@ public:
     std::optional<std::string> get(std::string_view model);
     /// @brief Sets (or, with an empty load, clears) a model's default load (writer job only).
     void set(std::string_view model, std::string_view load, std::int64_t nowMs);
+
+private:
+    Db& db_;
+};
+
+/// The admin's dial patterns (schema 11).
+class DialPatternStore {
+public:
+    explicit DialPatternStore(Db& db) : db_(db) {}
+    /// @brief Every pattern, by pattern.
+    std::vector<AdminDialPattern> all();
+    /// @brief Adds or changes one (writer job only).
+    void set(const AdminDialPattern& p, std::int64_t nowMs);
+    /// @brief Removes one. @throw NotFound when there is no such pattern.
+    void remove(std::string_view pattern);
 
 private:
     Db& db_;

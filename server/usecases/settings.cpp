@@ -1,5 +1,6 @@
 // Settings and models: the server settings (validated as a whole before commit), each
-// model's default firmware load, and the check that every load in use is complete on disk.
+// model's default firmware load, the check that every load in use is complete on disk, and
+// the admin's dial patterns.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -7,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/dial_pattern.h"
 #include "core/models.h"
 #include "core/text.h"
 #include "provision/firmware.h"
@@ -186,9 +188,65 @@ void addModels(Table& t) {
 
 } // namespace
 
+namespace {
+
+json::object dialPatternJson(const AdminDialPattern& p) {
+    return {{"pattern", p.pattern}, {"timeout", p.timeoutSeconds}, {"route", p.route}};
+}
+
+// The admin's dial patterns: rendered into every phone's dial template after labcm's own.
+void addDialPlan(Table& t) {
+    t.add("dialplan.list", [&t](const json::object&, Reply reply) {
+        json::array out;
+        for (const auto& p : store::DialPatternStore(t.ctx.reader).all()) out.push_back(dialPatternJson(p));
+        reply(okReply(std::move(out)));
+    });
+
+    t.add("dialplan.set", [&t](const json::object& a, Reply reply) {
+        AdminDialPattern p{reqString(a, "pattern"), static_cast<int>(optInt(a, "timeout").value_or(0)),
+                           optString(a, "route").value_or("")};
+        if (auto e = validateDialPattern(p)) invalid(*e);
+        auto now = nowMs();
+        t.write(
+            [p, now](store::Db& db) -> json::value {
+                store::DialPatternStore ds(db);
+                auto all = ds.all();
+                bool known = std::any_of(all.begin(), all.end(), [&](const auto& x) { return x.pattern == p.pattern; });
+                if (!known && all.size() >= kMaxDialPatterns)
+                    throw CommandError(409, "conflict", "pattern",
+                                       fmt::format("{} dial patterns already: remove one first", kMaxDialPatterns));
+                ds.set(p, now);
+                return dialPatternJson(p);
+            },
+            [&t, p](json::value&) {
+                t.ctx.bus.publish(Service::Admin, EventKind::DialPlanChanged, Severity::Info, "", "",
+                                  fmt::format("dial pattern {} (timeout {} s{}) set", p.pattern, p.timeoutSeconds,
+                                              p.route.empty() ? "" : ", route " + p.route));
+            },
+            reply);
+    });
+
+    t.add("dialplan.rm", [&t](const json::object& a, Reply reply) {
+        auto pattern = reqString(a, "pattern");
+        t.write(
+            [pattern](store::Db& db) -> json::value {
+                store::DialPatternStore(db).remove(pattern);
+                return json::object{{"removed", pattern}};
+            },
+            [&t, pattern](json::value&) {
+                t.ctx.bus.publish(Service::Admin, EventKind::DialPlanChanged, Severity::Info, "", "",
+                                  fmt::format("dial pattern {} removed", pattern));
+            },
+            reply);
+    });
+}
+
+} // namespace
+
 void addSettingUseCases(Table& t) {
     addSettings(t);
     addModels(t);
+    addDialPlan(t);
 }
 
 } // namespace labcm::usecases::detail

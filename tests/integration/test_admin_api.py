@@ -193,6 +193,22 @@ class AdminApiTest(LabcmTestCase):
         self.assertEqual(body["error"]["message"], "the key 'description' is given twice")
         self.assertEqual(self.call("GET", "/api/devices/SEP001122AABB10")["result"]["description"], "before")
 
+    def test_dial_patterns_through_the_api(self):
+        """Issue 20: the admin's dial patterns: PUT (a # as %23), GET, DELETE, bad input named."""
+        reply = self.call("PUT", "/api/dialplan/%2A6%23", {"timeout": 2, "route": "sip:gw.lab"})
+        self.assertEqual(reply["result"], {"pattern": "*6#", "timeout": 2, "route": "sip:gw.lab"})
+        self.assertEqual(self.call("GET", "/api/dialplan")["result"], [{"pattern": "*6#", "timeout": 2, "route": "sip:gw.lab"}])
+        status, _, body = self.admin.request("PUT", "/api/dialplan/9x", {"timeout": 2})
+        self.assertEqual(status, 422, body)
+        self.assertEqual(body["error"]["field"], "pattern")
+        status, _, body = self.admin.request("PUT", "/api/dialplan/9", {"timout": 2})
+        self.assertEqual(status, 400, body)
+        self.assertEqual(body["error"]["field"], "timout")
+        self.call("DELETE", "/api/dialplan/%2A6%23")
+        self.assertEqual(self.call("GET", "/api/dialplan")["result"], [])
+        status, _, body = self.admin.request("DELETE", "/api/dialplan/%2A6%23")
+        self.assertEqual(status, 404, body)
+
     def test_parallel_guesses_cannot_pass_the_login_limit(self):
         """Issue 19: four clients guessing as fast as they are answered: at most five guesses
         are checked (401), then every one is refused before its check (429, or 503 while too

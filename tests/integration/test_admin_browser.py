@@ -165,5 +165,24 @@ class AdminBrowserTest(LabcmTestCase):
         self.assertIn("sip8845_65.14-2-1-0001-14.loads missing", row)
         self.assertIn("no: phones keep their load", row)
 
+    def test_a_dial_pattern_is_added_and_removed_on_the_settings_view(self):
+        """Issue 20: the admin's dial patterns on the page, a # included."""
+        b = self.browser
+        b.get(f"http://127.0.0.1:{self.admin_port}/#settings")
+        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
+        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        b.find_element(By.ID, "login-submit").click()
+        self.wait.until(lambda d: d.find_element(By.ID, "dial-pattern").is_displayed())
+        b.find_element(By.ID, "dial-pattern").send_keys("*6#")
+        timeout = b.find_element(By.ID, "dial-timeout")
+        timeout.clear()
+        timeout.send_keys("2")
+        b.find_element(By.CSS_SELECTOR, "#dialplan-form button").click()
+        self.wait.until(lambda d: "*6#" in d.find_element(By.ID, "dialplan").text)
+        self.assertIn("*6#", self.ok("dialplan", "list"))
+        b.find_element(By.CSS_SELECTOR, "#dialplan tbody tr button").click()
+        self.wait.until(lambda d: "*6#" not in d.find_element(By.ID, "dialplan").text)
+        self.assertIn("no dial patterns of your own", self.ok("dialplan", "list"))
+
 if __name__ == "__main__":
     unittest.main()

@@ -158,6 +158,34 @@ class Provisioning(LabcmTestCase):
         # A resolution with no folder: an empty list, not an error.
         self.assertNotIn("ImageItem", self.http_get("Desktops/320x212x12/List.xml").decode())
 
+    def test_the_admins_dial_patterns_follow_the_dns_in_the_dial_plan(self):
+        before = self.http_get("dialplan.xml").decode()
+        self.ok("dialplan", "set", "9..........", "--timeout", "0", "--route", "sip:gw.lab:5060")
+        self.ok("dialplan", "set", "*6#", "--timeout", "3")
+        self.assertIn("9..........                        timeout  0 s  sip:gw.lab:5060", self.ok("dialplan", "list"))
+        r = self.labcm("dialplan", "set", "9x1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("pattern", r.stderr)
+        r = self.labcm("dialplan", "set", "9", "--timeout", "99")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("timeout", r.stderr)
+
+        def matches():
+            body = self.http_get("dialplan.xml").decode()
+            return re.findall(r'MATCH="([^"]*)" Timeout="(\d+)"', body)
+        self.wait_for(lambda: ("9..........", "0") in matches(), "the pattern in the dial plan")
+        order = [m for m, _ in matches()]
+        self.assertEqual(order[-1], "*")  # the catch-all stays last
+        self.assertLess(order.index("1..."), order.index("*6#"))  # the DNs' own first
+        self.assertIn(("*6#", "3"), matches())
+        self.assertNotEqual(self.http_get("dialplan.xml").decode(), before)
+        self.ok("dialplan", "rm", "*6#")
+        self.wait_for(lambda: ("*6#", "3") not in matches(), "the pattern gone")
+        r = self.labcm("dialplan", "rm", "*6#")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not exist", r.stderr)
+        self.assertIn("dial_plan_changed", self.ok("events", "--limit", "20"))
+
     def test_ring_lists_offer_labcms_tones_and_the_folders_and_phones_fetch_them(self):
         self.write_files_entry("Old_Phone.raw", b"\x7f" * 2400)
         self.write_files_entry("Too_Long.raw", b"\x7f" * 16320)  # past 16,080 samples: left out

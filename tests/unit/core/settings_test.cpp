@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "core/dial_pattern.h"
 #include "core/settings.h"
 
 using namespace labcm;
@@ -94,4 +95,17 @@ TEST_CASE("settings: call_managers lists up to three, 'self' or host[:port], in 
         CAPTURE(bad);
         CHECK_THROWS_AS(canonicalSetting("call_managers", bad), FieldErrorException);
     }
+}
+
+TEST_CASE("dial patterns: digits and . * # + , up to 32; a timeout of 0-60 s; a route is a sip: URI") {
+    CHECK_FALSE(validateDialPattern({"9..........", 0, ""}));
+    CHECK_FALSE(validateDialPattern({"*6#", 60, "sip:gw.lab:5060"}));
+    CHECK_FALSE(validateDialPattern({"0+,1", 3, "sips:pbx"}));
+    CHECK(validateDialPattern({"", 0, ""})->field == "pattern");
+    CHECK(validateDialPattern({"9x", 0, ""})->field == "pattern");
+    CHECK(validateDialPattern({std::string(33, '1'), 0, ""})->field == "pattern");
+    CHECK(validateDialPattern({"9", -1, ""})->field == "timeout");
+    CHECK(validateDialPattern({"9", 61, ""})->field == "timeout");
+    CHECK(validateDialPattern({"9", 0, "http://x"})->field == "route");
+    CHECK(validateDialPattern({"9", 0, "sip:a b"})->field == "route");
 }
