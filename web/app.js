@@ -258,9 +258,36 @@ $('#add-form').addEventListener('submit', async (ev) => {
 });
 
 // --- one device ------------------------------------------------------------------------------------
+// One level's phone settings (the lab, or a device): a value per key, saved or unset in place.
+async function loadPhoneSettings(table, level) {
+  const query = level.device ? '?device=' + encodeURIComponent(level.device) : '';
+  const at = level.device ? 'device' : 'lab';
+  const body = $(table + ' tbody');
+  body.replaceChildren();
+  for (const s of await api('GET', '/api/phone-settings' + query)) {
+    const input = el('input');
+    input.value = s[at] ?? '';
+    input.placeholder = at === 'device' ? s.effective : s.default;
+    const td = el('td');
+    td.append(input);
+    const act = el('td');
+    act.append(button('Save', async () => {
+      try { await api('PUT', '/api/phone-settings/' + s.key, { value: input.value.trim(), ...level }); toast(`${s.key} saved`); loadPhoneSettings(table, level); }
+      catch (e) { toast(e.message, true); }
+    }), button('Unset', async () => {
+      try { await api('DELETE', '/api/phone-settings/' + s.key + query); toast(`${s.key} unset`); loadPhoneSettings(table, level); }
+      catch (e) { toast(e.message, true); }
+    }));
+    const tr = el('tr', null, s[at] !== null && s[at] !== undefined ? 'changed' : '');
+    tr.append(el('td', s.key), td, el('td', at === 'device' ? s.effective : s.default), el('td', s.help), act);
+    body.append(tr);
+  }
+}
+
 async function loadDevice(mac) {
   try {
     renderDevice(await api('GET', '/api/devices/' + encodeURIComponent(mac)));
+    await loadPhoneSettings('#dev-phone-settings', { device: mac });
     const events = await api('GET', '/api/events?limit=100&device=' + encodeURIComponent(mac));
     $('#dev-events tbody').replaceChildren();
     for (const e of events) addEventRow($('#dev-events tbody'), e, false, false);
@@ -402,6 +429,7 @@ async function loadSettings() {
     tr.append(el('td', s.key), td, el('td', s.default), el('td', s.help), act);
     body.append(tr);
   }
+  await loadPhoneSettings('#lab-phone-settings', {});
   await loadDialPlan();
 }
 

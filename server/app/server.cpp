@@ -84,8 +84,10 @@ bool changesDevices(EventKind k) {
     }
 }
 
-// Rendered files depend on the devices and on the dial plan's own patterns.
-bool changesRenders(EventKind k) { return changesDevices(k) || k == EventKind::DialPlanChanged; }
+// Rendered files depend on the devices, the dial plan's own patterns and the phone settings.
+bool changesRenders(EventKind k) {
+    return changesDevices(k) || k == EventKind::DialPlanChanged || k == EventKind::PhoneSettingChanged;
+}
 
 bool changesDhcpConfig(EventKind k) {
     return k == EventKind::DhcpPoolChanged || k == EventKind::SettingChanged || k == EventKind::StoreExternalChange;

@@ -72,6 +72,49 @@ void addDialPlanCommands(CLI::App& app, Runner& r) {
     rm->callback([&r, &da] { r.call({{"cmd", "dialplan.rm"}, {"args", {{"pattern", da.pattern}}}}, printOk("ok")); });
 }
 
+void addPhoneSettingCommands(CLI::App& app, Runner& r) {
+    auto* ps = app.add_subcommand("phone-setting",
+                                  "Phone settings (web/SSH access, PC port, display timers, date format...) for the lab, a model or a phone");
+    ps->require_subcommand(1);
+    struct Args {
+        std::string key, value, model, device;
+    };
+    auto& pa = r.keep<Args>();
+    auto level = [&pa](json::object args) {
+        if (!pa.model.empty()) args["model"] = pa.model;
+        if (!pa.device.empty()) args["device"] = pa.device;
+        return args;
+    };
+    auto* list = ps->add_subcommand("list", "Every key: its value for the lab (and the model or phone) and what the phone gets");
+    auto* set = ps->add_subcommand("set", "Set a key: labcm phone-setting set ssh_access true --model 8845");
+    auto* unset = ps->add_subcommand("unset", "Unset a key at that level (the next level's value applies)");
+    for (auto* c : {list, set, unset}) {
+        c->add_option("--model", pa.model, "For every phone of this model");
+        c->add_option("--device", pa.device, "For one phone (SEP..., or a MAC)");
+    }
+    set->add_option("key", pa.key)->required();
+    set->add_option("value", pa.value)->required();
+    unset->add_option("key", pa.key)->required();
+    list->callback([&r, level] {
+        r.call({{"cmd", "phonesetting.list"}, {"args", level({})}}, [](const json::value& v) {
+            std::cout << fmt::format("{:<26} {:<12} {:<12} {:<12} {:<12} {}\n", "KEY", "LAB", "MODEL", "PHONE", "EFFECTIVE", "MEANING");
+            for (const auto& sv : v.as_array()) {
+                const auto& s = sv.as_object();
+                auto at = [&](const char* k) {
+                    auto* x = s.if_contains(k);
+                    return !x ? std::string("") : x->is_null() ? std::string("-") : text(*x);
+                };
+                std::cout << fmt::format("{:<26} {:<12} {:<12} {:<12} {:<12} {}\n", text(s.at("key")), at("lab"), at("model"),
+                                         at("device"), text(s.at("effective")), text(s.at("help")));
+            }
+        });
+    });
+    set->callback([&r, &pa, level] {
+        r.call({{"cmd", "phonesetting.set"}, {"args", level({{"key", pa.key}, {"value", pa.value}})}}, printOk("ok"));
+    });
+    unset->callback([&r, &pa, level] { r.call({{"cmd", "phonesetting.unset"}, {"args", level({{"key", pa.key}})}}, printOk("ok")); });
+}
+
 } // namespace
 
 void addSettingCommands(CLI::App& app, Runner& r) {
@@ -105,6 +148,7 @@ void addSettingCommands(CLI::App& app, Runner& r) {
 
     addModelCommands(app, r);
     addDialPlanCommands(app, r);
+    addPhoneSettingCommands(app, r);
 }
 
 void addFirmwareCommands(CLI::App& app, Runner& r) {

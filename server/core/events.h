@@ -45,6 +45,7 @@ enum class EventKind : std::uint8_t {
     SettingChanged,
     ModelDefaultChanged,
     DialPlanChanged,    ///< an admin dial pattern added, changed or removed
+    PhoneSettingChanged, ///< a phone setting of the lab or a model (a device's: DeviceChanged)
     // provisioning (tftp, http)
     FileServed,         ///< a file was sent completely
     FileNotFound,       ///< the name is valid but there is no such file (CTL/ITL included)

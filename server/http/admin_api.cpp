@@ -51,6 +51,10 @@ constexpr std::array kRoutes{
     Route{"PUT", "/api/dialplan/{pattern}", "dialplan.set", "Add or change a dial pattern ({\"timeout\": seconds, \"route\": \"sip:...\"}; # as %23)", 200, Body::Json, true,
           "timeout,route"},
     Route{"DELETE", "/api/dialplan/{pattern}", "dialplan.rm", "Remove a dial pattern", 200, Body::None, true},
+    Route{"GET", "/api/phone-settings", "phonesetting.list", "Phone settings: each key's value for the lab (?model= or ?device= adds that level) and the effective one"},
+    Route{"PUT", "/api/phone-settings/{key}", "phonesetting.set", "Set a phone setting for the lab, a model or a device ({\"value\": ..., \"model\" or \"device\"})", 200, Body::Json, true,
+          "value,model,device"},
+    Route{"DELETE", "/api/phone-settings/{key}", "phonesetting.unset", "Unset a phone setting (?model= or ?device= for that level)", 200, Body::None, true},
     Route{"GET", "/api/status", "status", "Version, uptime, counters"},
 };
 

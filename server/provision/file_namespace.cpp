@@ -127,6 +127,9 @@ void FileNamespace::readLab() {
     lab_.settings = *settings_.get();
     lab_.registrar = net::registrarAddress(lab_.settings.registrarAddress, lab_.settings.bindAddress);
     lab_.modelLoads = store::ModelDefaultStore(reader_).all();
+    store::PhoneSettingStore phoneSettings(reader_);
+    lab_.labPhoneSettings = phoneSettings.get("lab", "");
+    lab_.modelPhoneSettings = phoneSettings.models();
     lab_.adminPatterns.clear();
     for (const auto& p : store::DialPatternStore(reader_).all()) lab_.adminPatterns.push_back({p.pattern, p.timeoutSeconds});
     if (!ciscoTimeZone(lab_.settings.timezone))
@@ -404,6 +407,7 @@ FileResult FileNamespace::rendered(const RequestName& name, bool warming) {
             }
             auto& in = inputs(d->model, checked);
             checkLoadFiles(namedLoad(*d, in.modelLoads), checked);
+            in.devicePhoneSettings = store::PhoneSettingStore(reader_).get("device", d->mac);
             r.body = renderDeviceConfig(*d, in, templates_);
             kind = "sep:" + d->model;
             break;

@@ -173,6 +173,11 @@ std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const Te
     auto ctx = commonContext(in);
     auto model = findModel(d.model);
     std::string load = deviceLoad(d, in);
+    static const PhoneSettingValues kNone;
+    auto model_ = in.modelPhoneSettings.find(d.model);
+    for (auto& [name, value] : phoneSettingTemplateValues(effectivePhoneSettings(
+             in.labPhoneSettings, model_ == in.modelPhoneSettings.end() ? kNone : model_->second, in.devicePhoneSettings)))
+        ctx.values[name] = std::move(value);
     // phoneLabel: at most 12 characters, no spaces on 79xx (reference §1.2).
     std::string phoneLabel = d.lines.empty() ? d.name() : d.lines.front().dn;
     if (phoneLabel.size() > 12) phoneLabel.resize(12);

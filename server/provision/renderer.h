@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/device.h"
+#include "core/phone_settings.h"
 #include "core/settings.h"
 #include "provision/backgrounds.h"
 #include "provision/ring_tones.h"
@@ -56,6 +57,11 @@ struct RenderInputs {
     std::string userLocaleVersion, networkLocaleVersion;
     std::vector<DialPattern> dialPatterns;            ///< MATCH patterns for the DNs in use
     std::vector<DialPattern> adminPatterns;           ///< the admin's own (labcm dialplan), after those
+    /// Phone settings set for the lab, per model, and for the device being rendered (labcm
+    /// phone-setting); its effective values go into its SEP file.
+    PhoneSettingValues labPhoneSettings;
+    std::map<std::string, PhoneSettingValues> modelPhoneSettings;
+    PhoneSettingValues devicePhoneSettings;
     /// Loads named by a model default or a device whose files are incomplete: never sent to
     /// phones (they keep the load they run rather than fail an upgrade at every boot).
     std::set<std::string> withheldLoads;

@@ -75,4 +75,44 @@ void DialPatternStore::remove(std::string_view pattern) {
     if (db_.changes() == 0) throw NotFound(fmt::format("dial pattern '{}' does not exist", pattern));
 }
 
+PhoneSettingValues PhoneSettingStore::get(std::string_view scope, std::string_view target) {
+    auto s = db_.prepare("SELECT key, value FROM phone_settings WHERE scope = ? AND target = ?");
+    s.bind(1, scope).bind(2, target);
+    PhoneSettingValues out;
+    while (s.step()) out.emplace(s.getText(0), s.getText(1));
+    return out;
+}
+
+std::map<std::string, PhoneSettingValues> PhoneSettingStore::models() {
+    auto s = db_.prepare("SELECT target, key, value FROM phone_settings WHERE scope = 'model'");
+    std::map<std::string, PhoneSettingValues> out;
+    while (s.step()) out[s.getText(0)].emplace(s.getText(1), s.getText(2));
+    return out;
+}
+
+void PhoneSettingStore::set(std::string_view scope, std::string_view target, std::string_view key,
+                            std::string_view value, std::int64_t nowMs) {
+    std::optional<std::int64_t> deviceId;
+    if (scope == "device") {
+        auto q = db_.prepare("SELECT id FROM devices WHERE mac = ?");
+        q.bind(1, target);
+        if (!q.step()) throw NotFound(fmt::format("device SEP{} does not exist", target));
+        deviceId = q.getInt(0);
+    }
+    auto s = db_.prepare("INSERT INTO phone_settings (scope, target, device_id, key, value, updated_at) "
+                         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, target, key) DO UPDATE SET "
+                         "value = excluded.value, updated_at = excluded.updated_at");
+    s.bind(1, scope).bind(2, target);
+    if (deviceId) s.bind(3, *deviceId);
+    s.bind(4, key).bind(5, value).bind(6, nowMs);
+    s.run();
+}
+
+void PhoneSettingStore::unset(std::string_view scope, std::string_view target, std::string_view key) {
+    auto s = db_.prepare("DELETE FROM phone_settings WHERE scope = ? AND target = ? AND key = ?");
+    s.bind(1, scope).bind(2, target).bind(3, key);
+    s.run();
+    if (db_.changes() == 0) throw NotFound(fmt::format("phone setting {} is not set for {}", key, scope == "lab" ? "the lab" : std::string(target)));
+}
+
 } // namespace labcm::store

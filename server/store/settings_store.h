@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/dial_pattern.h"
+#include "core/phone_settings.h"
 #include "core/settings.h"
 #include "store/sqlite.h"
 
@@ -54,6 +55,24 @@ public:
     void set(const AdminDialPattern& p, std::int64_t nowMs);
     /// @brief Removes one. @throw NotFound when there is no such pattern.
     void remove(std::string_view pattern);
+
+private:
+    Db& db_;
+};
+
+/// Phone settings per lab, model and device (schema 12). scope: "lab" (target ""), "model"
+/// (target the model's name) or "device" (target the MAC).
+class PhoneSettingStore {
+public:
+    explicit PhoneSettingStore(Db& db) : db_(db) {}
+    PhoneSettingValues get(std::string_view scope, std::string_view target);
+    /// @brief model -> its values, for the models that have some.
+    std::map<std::string, PhoneSettingValues> models();
+    /// @brief Sets one (writer job only). @throw NotFound for a device that does not exist.
+    void set(std::string_view scope, std::string_view target, std::string_view key, std::string_view value,
+             std::int64_t nowMs);
+    /// @brief Unsets one. @throw NotFound when it was not set there.
+    void unset(std::string_view scope, std::string_view target, std::string_view key);
 
 private:
     Db& db_;

@@ -10,8 +10,10 @@
 
 #include "core/dial_pattern.h"
 #include "core/models.h"
+#include "core/phone_settings.h"
 #include "core/text.h"
 #include "provision/firmware.h"
+#include "store/device_store.h"
 #include "store/settings_store.h"
 #include "usecases/table.h"
 
@@ -241,12 +243,103 @@ void addDialPlan(Table& t) {
     });
 }
 
+// Which level a phone-setting request names: the lab, a model ("model") or a device ("device").
+struct PhoneSettingLevel {
+    std::string scope = "lab";
+    std::string target;
+};
+
+PhoneSettingLevel phoneSettingLevel(const json::object& a) {
+    auto model = optString(a, "model");
+    bool device = a.contains("device");
+    if (model && device) badArg("device", "give a model or a device, not both");
+    if (device) return {"device", macArg(a, "device")};
+    if (model) {
+        auto m = findModel(*model);
+        if (!m) invalid({"model", fmt::format("unknown model '{}' (see 'labcm model list')", *model)});
+        return {"model", std::string(m->name)};
+    }
+    return {};
+}
+
+std::string levelName(const PhoneSettingLevel& l) {
+    return l.scope == "lab" ? "the lab" : l.scope == "model" ? "model " + l.target : "SEP" + l.target;
+}
+
+// The phone settings: per lab, model and phone; a phone gets the first level that sets a key.
+void addPhoneSettings(Table& t) {
+    t.add("phonesetting.list", [&t](const json::object& a, Reply reply) {
+        auto level = phoneSettingLevel(a);
+        store::PhoneSettingStore ps(t.ctx.reader);
+        auto lab = ps.get("lab", "");
+        PhoneSettingValues model, device;
+        std::string modelName = level.scope == "model" ? level.target : "";
+        if (level.scope == "device") {
+            store::DeviceStore ds(t.ctx.reader);
+            modelName = loadDevice(ds, level.target).model;
+            device = ps.get("device", level.target);
+        }
+        if (!modelName.empty()) model = ps.get("model", modelName);
+        auto effective = effectivePhoneSettings(lab, model, device);
+        json::array out;
+        for (const auto& info : phoneSettingInfos()) {
+            std::string key(info.key);
+            json::object o{{"key", key}, {"type", info.type}, {"default", info.defaultValue}, {"help", info.help}};
+            auto put = [&](const char* name, const PhoneSettingValues& v) {
+                auto it = v.find(key);
+                o[name] = it == v.end() ? json::value(nullptr) : json::value(it->second);
+            };
+            put("lab", lab);
+            if (!modelName.empty()) put("model", model);
+            if (level.scope == "device") put("device", device);
+            o["effective"] = effective.at(key);
+            out.push_back(std::move(o));
+        }
+        reply(okReply(std::move(out)));
+    });
+
+    auto change = [&t](const json::object& a, Reply reply, std::optional<std::string> value) {
+        auto level = phoneSettingLevel(a);
+        auto key = reqString(a, "key");
+        try {
+            // Unset: the key must still be one labcm knows (its default is always valid).
+            auto infos = phoneSettingInfos();
+            auto info = std::find_if(infos.begin(), infos.end(), [&](const auto& i) { return i.key == key; });
+            std::string text = value ? *value : info == infos.end() ? std::string() : std::string(info->defaultValue);
+            auto canonical = canonicalPhoneSetting(key, text);
+            if (value) *value = canonical;
+        } catch (const FieldErrorException& e) {
+            invalid(e.error);
+        }
+        auto now = nowMs();
+        t.write(
+            [level, key, value, now](store::Db& db) -> json::value {
+                store::PhoneSettingStore ps(db);
+                if (value) ps.set(level.scope, level.target, key, *value, now);
+                else ps.unset(level.scope, level.target, key);
+                return json::object{{"key", key}, {"value", value ? json::value(*value) : json::value(nullptr)},
+                                    {"scope", level.scope}, {"target", level.target}};
+            },
+            [&t, level, key, value](json::value&) {
+                auto text = fmt::format("phone setting {} for {} {}", key, levelName(level), value ? "= " + *value : "unset");
+                if (level.scope == "device")
+                    t.ctx.bus.publish(Service::Admin, EventKind::DeviceChanged, Severity::Info, level.target, "", text);
+                else
+                    t.ctx.bus.publish(Service::Admin, EventKind::PhoneSettingChanged, Severity::Info, "", "", text);
+            },
+            reply);
+    };
+    t.add("phonesetting.set", [change](const json::object& a, Reply reply) { change(a, std::move(reply), reqString(a, "value")); });
+    t.add("phonesetting.unset", [change](const json::object& a, Reply reply) { change(a, std::move(reply), std::nullopt); });
+}
+
 } // namespace
 
 void addSettingUseCases(Table& t) {
     addSettings(t);
     addModels(t);
     addDialPlan(t);
+    addPhoneSettings(t);
 }
 
 } // namespace labcm::usecases::detail

@@ -76,7 +76,7 @@ public:
 // --- the domains, each registering its use cases ----------------------------------------
 
 void addDeviceUseCases(Table& t);   ///< devices.cpp: device.add/edit/rm/control, line.*, speeddial.*, import
-void addSettingUseCases(Table& t);  ///< settings.cpp: setting.*, model.*, firmware.check, dialplan.*
+void addSettingUseCases(Table& t);  ///< settings.cpp: setting.*, model.*, firmware.check, dialplan.*, phonesetting.*
 void addDhcpUseCases(Table& t);     ///< dhcp.cpp: dhcp.pool.*, dhcp.lease.*
 void addAdminUseCases(Table& t);    ///< admin.cpp: admin.password
 void addViewUseCases(Table& t);     ///< views.cpp: status, device.list/page/show, registration.list, events, export

@@ -209,6 +209,21 @@ class AdminApiTest(LabcmTestCase):
         status, _, body = self.admin.request("DELETE", "/api/dialplan/%2A6%23")
         self.assertEqual(status, 404, body)
 
+    def test_phone_settings_through_the_api(self):
+        """Issue 20: phone settings per lab, model and device over the API."""
+        self.call("POST", "/api/devices", {"device": "001122AABB11", "model": "8845"}, expect=201)
+        self.call("PUT", "/api/phone-settings/pc_port", {"value": "false", "model": "8845"})
+        self.call("PUT", "/api/phone-settings/pc_port", {"value": "true", "device": "SEP001122AABB11"})
+        rows = {r["key"]: r for r in self.call("GET", "/api/phone-settings?device=SEP001122AABB11")["result"]}
+        self.assertEqual((rows["pc_port"]["lab"], rows["pc_port"]["model"], rows["pc_port"]["device"], rows["pc_port"]["effective"]),
+                         (None, "false", "true", "true"))
+        self.call("DELETE", "/api/phone-settings/pc_port?device=SEP001122AABB11")
+        rows = {r["key"]: r for r in self.call("GET", "/api/phone-settings?device=SEP001122AABB11")["result"]}
+        self.assertEqual(rows["pc_port"]["effective"], "false")
+        status, _, body = self.admin.request("PUT", "/api/phone-settings/pc_port", {"value": "sometimes"})
+        self.assertEqual(status, 422, body)
+        self.assertEqual(body["error"]["field"], "pc_port")
+
     def test_parallel_guesses_cannot_pass_the_login_limit(self):
         """Issue 19: four clients guessing as fast as they are answered: at most five guesses
         are checked (401), then every one is refused before its check (429, or 503 while too

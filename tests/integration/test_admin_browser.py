@@ -4,6 +4,7 @@ sipp and watch its row turn registered with its active and inactive load IDs wit
 reload; press Restart and see the outcome, then the row turn unregistered with
 Last=reset-restart. A screenshot is kept in tests/artifacts/ (not committed)."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -183,6 +184,21 @@ class AdminBrowserTest(LabcmTestCase):
         b.find_element(By.CSS_SELECTOR, "#dialplan tbody tr button").click()
         self.wait.until(lambda d: "*6#" not in d.find_element(By.ID, "dialplan").text)
         self.assertIn("no dial patterns of your own", self.ok("dialplan", "list"))
+
+    def test_a_phone_setting_is_set_on_the_phones_page(self):
+        """Issue 20: a phone's own setting from its page reaches the CLI's view."""
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
+        b = self.browser
+        b.get(f"http://127.0.0.1:{self.admin_port}/#device/SEP{MAC}")
+        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
+        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        b.find_element(By.ID, "login-submit").click()
+        self.wait.until(lambda d: "ssh_access" in d.find_element(By.ID, "dev-phone-settings").text)
+        row = next(r for r in b.find_elements(By.CSS_SELECTOR, "#dev-phone-settings tbody tr") if r.text.startswith("ssh_access"))
+        row.find_element(By.TAG_NAME, "input").send_keys("true")
+        row.find_element(By.TAG_NAME, "button").click()
+        self.wait_for(lambda: re.search(r"ssh_access\s+-\s+-\s+true\s+true", self.ok("phone-setting", "list", "--device", f"SEP{MAC}")),
+                      "the phone's own value")
 
 if __name__ == "__main__":
     unittest.main()

@@ -186,6 +186,42 @@ class Provisioning(LabcmTestCase):
         self.assertIn("does not exist", r.stderr)
         self.assertIn("dial_plan_changed", self.ok("events", "--limit", "20"))
 
+    def test_phone_settings_for_the_lab_a_model_and_a_phone(self):
+        def vendor(mac, element):
+            body = self.http_get(f"SEP{mac}.cnf.xml").decode()
+            m = re.search(rf"<{element}>([^<]*)</{element}>", body)
+            return m.group(1) if m else None
+        self.assertEqual(vendor(MAC, "sshAccess"), "1")  # off by default
+        stamp = re.search(r"<versionStamp>(.*)</versionStamp>", self.http_get(f"SEP{MAC}.cnf.xml").decode()).group(1)
+        self.ok("phone-setting", "set", "ssh_access", "on")                      # the lab
+        self.ok("phone-setting", "set", "web_access", "off", "--model", "7975")  # the other phone's model
+        self.ok("phone-setting", "set", "problem_report_upload_url", "http://10.9.8.7/prt", "--device", f"SEP{MAC}")
+        self.wait_for(lambda: vendor(MAC, "sshAccess") == "0", "the lab's value in the SEP file")
+        self.assertEqual(vendor(MAC, "webAccess"), "0")  # 8845: not the 7975's value
+        self.assertEqual(vendor("001122AABBCD", "webAccess"), "1")
+        self.assertEqual(vendor(MAC, "problemReportUploadURL"), "http://10.9.8.7/prt")
+        self.assertIsNone(vendor("001122AABBCD", "problemReportUploadURL"))
+        self.assertNotEqual(re.search(r"<versionStamp>(.*)</versionStamp>", self.http_get(f"SEP{MAC}.cnf.xml").decode()).group(1),
+                            stamp)
+        listing = self.ok("phone-setting", "list", "--device", f"SEP{MAC}")
+        self.assertRegex(listing, r"problem_report_upload_url\s+-\s+-\s+http://10.9.8.7/prt\s+http://10.9.8.7/prt")
+        self.assertRegex(listing, r"ssh_access\s+true\s+-\s+-\s+true")
+        for args, field in [(("set", "ssh_access", "maybe"), "ssh_access"), (("set", "no_such", "1"), "no_such"),
+                            (("set", "web_access", "on", "--model", "9999"), "model"),
+                            (("set", "web_access", "on", "--device", "SEP00112233FFFF"), "does not exist"),
+                            (("unset", "web_access"), "is not set")]:
+            with self.subTest(args=args):
+                r = self.labcm("phone-setting", *args)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn(field, r.stderr)
+        # A phone's own rows go with it.
+        self.ok("device", "rm", f"SEP{MAC}")
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
+        self.assertRegex(self.ok("phone-setting", "list", "--device", f"SEP{MAC}"),
+                         r"problem_report_upload_url\s+-\s+-\s+-\s")
+        self.ok("phone-setting", "unset", "ssh_access")
+        self.wait_for(lambda: vendor(MAC, "sshAccess") == "1", "the default again")
+
     def test_ring_lists_offer_labcms_tones_and_the_folders_and_phones_fetch_them(self):
         self.write_files_entry("Old_Phone.raw", b"\x7f" * 2400)
         self.write_files_entry("Too_Long.raw", b"\x7f" * 16320)  # past 16,080 samples: left out

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "core/dial_pattern.h"
+#include "core/phone_settings.h"
 #include "core/settings.h"
 
 using namespace labcm;
@@ -108,4 +109,24 @@ TEST_CASE("dial patterns: digits and . * # + , up to 32; a timeout of 0-60 s; a 
     CHECK(validateDialPattern({"9", 61, ""})->field == "timeout");
     CHECK(validateDialPattern({"9", 0, "http://x"})->field == "route");
     CHECK(validateDialPattern({"9", 0, "sip:a b"})->field == "route");
+}
+
+TEST_CASE("phone settings: each key's type and range; unknown keys refused") {
+    for (const auto& info : phoneSettingInfos()) CHECK(canonicalPhoneSetting(info.key, info.defaultValue) == info.defaultValue);
+    CHECK(canonicalPhoneSetting("web_access", "OFF") == "false");
+    CHECK(canonicalPhoneSetting("date_format", "M.D.Y") == "M.D.Y");
+    CHECK(canonicalPhoneSetting("display_on_time", "23:59") == "23:59");
+    for (auto [key, bad] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"web_access", "maybe"}, {"display_on_time", "24:00"}, {"display_on_time", "7:30"}, {"date_format", "D/M-Y"},
+             {"date_format", "D/D/Y"}, {"time_format", "13h"}, {"problem_report_upload_url", "https://x/prt"},
+             {"problem_report_upload_url", "http://a b"}, {"load_server", "a/b"}, {"no_such_key", "1"}}) {
+        CAPTURE(key);
+        CAPTURE(bad);
+        CHECK_THROWS_AS(canonicalPhoneSetting(key, bad), FieldErrorException);
+    }
+    auto e = effectivePhoneSettings({{"pc_port", "false"}}, {{"pc_port", "true"}, {"bluetooth", "false"}}, {{"bluetooth", "true"}});
+    CHECK(e.at("pc_port") == "true");
+    CHECK(e.at("bluetooth") == "true");
+    CHECK(e.at("ssh_access") == "false");
+    CHECK(e.size() == phoneSettingInfos().size());
 }

@@ -151,9 +151,12 @@ TEST_CASE("renderer: versionStamp changes exactly when the bytes change, whateve
     changedSetting.settings.sipPort = 5070;
     auto changedDefault = inputs();
     changedDefault.modelLoads["8845"] = "sip8845_65.14-3-1-0001-1";
+    auto changedPhoneSetting = inputs();
+    changedPhoneSetting.modelPhoneSettings["8845"]["web_access"] = "false";
     for (const auto& out : {renderDeviceConfig(changedDevice, inputs(), plain), renderDeviceConfig(changedLine, inputs(), plain),
                             renderDeviceConfig(desk(), changedSetting, plain),
-                            renderDeviceConfig(desk(), changedDefault, plain)}) {
+                            renderDeviceConfig(desk(), changedDefault, plain),
+                            renderDeviceConfig(desk(), changedPhoneSetting, plain)}) {
         CHECK(out != base);
         CHECK(stampOf(out) != baseStamp);
     }
@@ -166,7 +169,8 @@ TEST_CASE("renderer: versionStamp changes exactly when the bytes change, whateve
     TemplateSet overridden(tmp.path());
     auto gen0 = overridden.generation();
     auto text = TemplateSet::builtIn().at("SEPMAC.cnf.xml");
-    text.replace(text.find("<dateTemplate>D/M/Y</dateTemplate>"), 34, "<dateTemplate>M/D/Y</dateTemplate>");
+    const std::string from = "<dateTemplate>{{date_template}}</dateTemplate>";
+    text.replace(text.find(from), from.size(), "<dateTemplate>M/D/Y</dateTemplate>");
     std::ofstream(tmp.file("SEPMAC.cnf.xml")) << text;
     CHECK(overridden.generation() != gen0);
     auto edited = renderDeviceConfig(desk(), inputs(), overridden);
@@ -300,4 +304,27 @@ TEST_CASE("renderer: the user locale's langCode comes from its CUCM folder name,
           "en_US");
     CHECK(labcm::localeLanguage("English_United_Kingdom") == std::optional<std::string_view>("en_GB"));
     CHECK_FALSE(labcm::localeLanguage(""));
+}
+
+TEST_CASE("renderer: phone settings: the phone's own, else its model's, else the lab's, else the default, in Cisco's encodings") {
+    TemplateSet t;
+    auto in = inputs();
+    auto vc = [&](const RenderInputs& i, const char* element) {
+        auto doc = parse(renderDeviceConfig(desk(), i, t));
+        return std::string(doc.child("device").child("vendorConfig").child_value(element));
+    };
+    CHECK(vc(in, "webAccess") == "0"); // default on; 0 = enabled
+    CHECK(vc(in, "sshAccess") == "1"); // default off
+    CHECK(vc(in, "displayIdleTimeout") == "00:10");
+    CHECK(parse(renderDeviceConfig(desk(), in, t)).child("device").child("vendorConfig").child("problemReportUploadURL").empty());
+    in.labPhoneSettings = {{"web_access", "false"}, {"ssh_access", "true"}, {"time_format", "12h"}};
+    in.modelPhoneSettings["7821"] = {{"web_access", "true"}};            // another model: not this one
+    in.modelPhoneSettings["8845"] = {{"ssh_access", "false"}, {"problem_report_upload_url", "http://10.0.0.2/prt"}};
+    in.devicePhoneSettings = {{"display_idle_timeout", "01:00"}, {"date_format", "Y-M-D"}};
+    CHECK(vc(in, "webAccess") == "1");   // the lab's
+    CHECK(vc(in, "sshAccess") == "1");   // the model's wins over the lab's
+    CHECK(vc(in, "problemReportUploadURL") == "http://10.0.0.2/prt");
+    CHECK(vc(in, "displayIdleTimeout") == "01:00"); // the phone's own
+    CHECK(std::string(parse(renderDeviceConfig(desk(), in, t)).child("device").child("devicePool").child("dateTimeSetting")
+                          .child_value("dateTemplate")) == "Y-M-Da");
 }
