@@ -718,6 +718,8 @@ private:
             co_return false;
         }
         granted_ = grantedExpires(*resp);
+        cm_ = 0;
+        res_.callManager = fmt::format("{}:{}", cfg_.processNodeName, cfg_.sipPort);
         record(kStepRegister, "REGISTER " + res_.line, fmt::format("200 OK, expires {}", granted_), true, t0);
         if (granted_ - 5 < 20) {
             // The firmware refuses a registration period under MIN_REGISTRATION_PERIOD (20 s).
@@ -771,7 +773,7 @@ private:
     // Sends one REGISTER (answering a digest challenge once) and waits for its final answer.
     // Requests that arrive meanwhile are answered (a restart is remembered).
     awaitable<std::optional<SipMessage>> registerOnce(std::optional<std::string> reason, bool body, int expires,
-                                                      std::string& why) {
+                                                      std::string& why, bool standby = false) {
         std::string authorization;
         for (int attempt = 0; attempt < 2; ++attempt) {
             RegisterRequest r;
@@ -794,6 +796,7 @@ private:
             r.date = rfc1123Date(std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch()).count());
             r.sessionId = sessionId_;
+            r.standbyKeepAlive = standby;
             std::string text = buildRegister(spec_.profile, r);
             auto resp = co_await transaction(text, r.cseq, why);
             if (!resp) co_return std::nullopt;
@@ -939,6 +942,7 @@ private:
                     }
                     ++res_.keepalives;
                     if (keepalives > 0 && ++answered >= keepalives) co_return Next::Stop;
+                    co_await standbys();
                     nextKeepalive = Clock::now() + interval;
                     continue;
                 }
@@ -954,6 +958,99 @@ private:
         }
     }
 
+    // The call manager the phone talks to: one of its group, by priority.
+    void useCallManager(std::size_t i) {
+        if (i >= cfg_.callManagers.size()) return;
+        cm_ = i;
+        cfg_.processNodeName = cfg_.callManagers[i].host;
+        cfg_.sipPort = cfg_.callManagers[i].sipPort;
+        res_.callManager = fmt::format("{}:{}", cfg_.processNodeName, cfg_.sipPort);
+    }
+
+    // A standby keep-alive (Expires 0, cisco-keep-alive) to call manager `i` on a link of its
+    // own; its answer's status, nullopt when it did not answer.
+    awaitable<std::optional<int>> probe(std::size_t i) {
+        const auto active = cm_;
+        auto main = std::move(link_);
+        std::optional<int> status;
+        try {
+            useCallManager(i);
+            boost::system::error_code ec;
+            auto addr = asio::ip::make_address(cfg_.processNodeName, ec);
+            if (!ec) {
+                link_ = std::make_unique<SipLink>(co_await asio::this_coro::executor, main->transport(), spec_.localIp, 0,
+                                                  udp::endpoint(addr, static_cast<unsigned short>(cfg_.sipPort)));
+                co_await link_->open();
+                std::string why;
+                if (auto resp = co_await registerOnce(std::nullopt, false, 0, why, true)) status = resp->status;
+            }
+        } catch (const LinkClosed&) {
+        }
+        if (link_) link_->close();
+        link_ = std::move(main);
+        useCallManager(active);
+        co_return status;
+    }
+
+    // After each keep-alive: a phone on its primary keeps its first standby alive; a phone on
+    // a standby asks the primary, and goes back to it once it answers (the token REFER to the
+    // standby first, as CUCM's phones do).
+    awaitable<void> standbys() {
+        if (cfg_.callManagers.size() < 2) co_return;
+        if (cm_ == 0) {
+            auto status = co_await probe(1);
+            if (status != 200) log(fmt::format("standby {}:{} did not take the keep-alive ({})", cfg_.callManagers[1].host,
+                                               cfg_.callManagers[1].sipPort, status ? std::to_string(*status) : "no answer"));
+            else if (!standbyAnswered_) log(fmt::format("standby {}:{} takes keep-alives", cfg_.callManagers[1].host,
+                                                        cfg_.callManagers[1].sipPort));
+            standbyAnswered_ = status == 200;
+            co_return;
+        }
+        if (co_await probe(0) != 200) co_return;
+        std::string why;
+        auto text = tokenRefer(); // takes the next CSeq
+        auto refer = co_await transaction(text, cseq_, why);
+        log(fmt::format("primary {}:{} answers again: token REFER to {} answered {}", cfg_.callManagers[0].host,
+                        cfg_.callManagers[0].sipPort, res_.callManager, refer ? std::to_string(refer->status) : why));
+        const auto was = cm_;
+        const auto transport = link_->transport();
+        link_->close();
+        useCallManager(0);
+        try {
+            co_await openLink(transport);
+            auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), true, cfg_.registerExpires, why);
+            if (resp && resp->status == 200) {
+                granted_ = grantedExpires(*resp);
+                ++res_.failbacks;
+                log(fmt::format("failed back to {}", res_.callManager));
+                co_return;
+            }
+        } catch (const LinkClosed&) {
+        }
+        useCallManager(was); // the primary did not take it after all: the next keep-alive reconnects
+    }
+
+    // REFER urn:X-cisco-remotecc:token-registration: the phone asks the standby for the token
+    // before it registers to the primary again (sip-wire.md, S1/S8).
+    std::string tokenRefer() {
+        std::string hostport = fmt::format("{}:{}", spec_.localIp, link_->localPort());
+        std::string server = cfg_.processNodeName + (cfg_.sipPort != 5060 ? ":" + std::to_string(cfg_.sipPort) : "");
+        std::string transport = link_->transport() == Transport::Tcp ? "TCP" : "UDP";
+        std::vector<std::pair<std::string, std::string>> h{
+            {"Via", fmt::format("SIP/2.0/{} {};branch=z9hG4bK{}", transport, hostport, randomHex(rng_, 8))},
+            {"From", fmt::format("<sip:{}@{}>;tag={}", cfg_.lines.front().name, cfg_.processNodeName, fromTag_)},
+            {"To", fmt::format("<sip:{}>", server)},
+            {"Call-ID", callId_},
+            {"Max-Forwards", "70"},
+            {"CSeq", fmt::format("{} REFER", ++cseq_)},
+            {"User-Agent", std::string(spec_.profile.userAgent)},
+            {"Contact", fmt::format("<sip:{}@{};transport={}>", contactUser(), hostport, toString(link_->transport()))},
+            {"Refer-To", "<urn:X-cisco-remotecc:token-registration>"},
+            {"Referred-By", fmt::format("<sip:{}@{}>", cfg_.lines.front().name, cfg_.processNodeName)},
+        };
+        return buildRequest("REFER", "sip:" + server, h, "");
+    }
+
     // The server closed the connection (or stopped answering): as a phone does, register
     // again with Last=cm-closed-tcp, once a second for a few seconds (a restarting server).
     awaitable<bool> reconnect(const std::string& lost) {
@@ -961,25 +1058,34 @@ private:
         lastAlarm_ = 14;
         lastReason_ = "cm-closed-tcp";
         asio::steady_timer pause(co_await asio::this_coro::executor);
+        const auto transport = link_->transport();
+        const auto was = cm_;
         for (int attempt = 1; attempt <= kReconnectTries; ++attempt) {
             pause.expires_after(std::chrono::seconds(1));
             co_await pause.async_wait(asio::use_awaitable);
-            bool opened = true;
-            try {
-                co_await openLink(link_->transport());
-            } catch (const LinkClosed&) {
-                opened = false;
-            }
-            if (!opened) continue;
-            std::string why;
-            auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), true, cfg_.registerExpires, why);
-            if (resp && resp->status == 200) {
+            // The call managers in priority order: the first that answers takes the phone.
+            for (std::size_t i = 0; i < cfg_.callManagers.size(); ++i) {
+                useCallManager(i);
+                bool opened = true;
+                try {
+                    co_await openLink(transport);
+                } catch (const LinkClosed&) {
+                    opened = false;
+                }
+                if (!opened) continue;
+                std::string why;
+                auto resp = co_await registerOnce(reasonFor(lastAlarm_, lastReason_), true, cfg_.registerExpires, why);
+                if (!resp || resp->status != 200) continue;
                 granted_ = grantedExpires(*resp);
                 ++res_.reconnects;
-                log(fmt::format("registered again after {} tries", attempt));
+                if (i > was) ++res_.failovers;
+                if (i < was) ++res_.failbacks;
+                log(fmt::format("registered again after {} tries, to {} (call manager {} of {})", attempt, res_.callManager,
+                                i + 1, cfg_.callManagers.size()));
                 co_return true;
             }
         }
+        useCallManager(was);
         fail(kStepRegistered, fmt::format("SIP connection lost ({}); not registered again after {} tries", lost,
                                           kReconnectTries));
         co_return false;
@@ -1015,6 +1121,8 @@ private:
     std::string callId_, fromTag_, sessionId_;
     long cseq_ = 100;
     int granted_ = 120;
+    std::size_t cm_ = 0; ///< the call manager of the group the phone is registered to
+    bool standbyAnswered_ = false; ///< the last standby keep-alive was answered 200
     int lastAlarm_ = 25;
     int autoRegTries_ = 0;
     std::string relayIp_;

@@ -91,6 +91,9 @@ struct PhoneResult {
     int keepalives = 0;
     int upgrades = 0;
     int reconnects = 0;                ///< registered again after the server closed the connection
+    int failovers = 0;                 ///< registered to a standby call manager after the active one stopped answering
+    int failbacks = 0;                 ///< back to a higher-priority call manager once it answered again
+    std::string callManager;           ///< host:port it is registered to
     int busyRetries = 0;               ///< files asked again after a "busy" answer
 };
 

@@ -43,20 +43,20 @@ PhoneConfig parsePhoneConfig(std::string_view xml, int typemodel) {
         throw ConfigError(std::string("unexpected root element <") + root.name() + ">");
     }
 
-    // The member with the lowest priority number is the primary call manager.
-    pugi::xml_node best;
-    int bestPriority = INT_MAX;
-    for (auto member : group.child("members").children("member")) {
-        int prio = member.attribute("priority").as_int(INT_MAX - 1);
-        if (member.child("callManager") && prio < bestPriority) {
-            best = member.child("callManager");
-            bestPriority = prio;
-        }
+    // The members by priority number: the first is the primary call manager, the others its
+    // standbys in order.
+    std::vector<std::pair<int, pugi::xml_node>> members;
+    for (auto member : group.child("members").children("member"))
+        if (member.child("callManager")) members.emplace_back(member.attribute("priority").as_int(INT_MAX - 1), member.child("callManager"));
+    std::stable_sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (members.empty()) throw ConfigError("no callManagerGroup member");
+    for (const auto& [prio, cm] : members) {
+        CallManagerConfig m{textOf(cm.child("processNodeName")), intOf(cm.child("ports").child("sipPort"), 5060, 1, 65535, "sipPort")};
+        if (m.host.empty()) throw ConfigError("empty <processNodeName>");
+        c.callManagers.push_back(std::move(m));
     }
-    if (!best) throw ConfigError("no callManagerGroup member");
-    c.processNodeName = textOf(best.child("processNodeName"));
-    if (c.processNodeName.empty()) throw ConfigError("empty <processNodeName>");
-    c.sipPort = intOf(best.child("ports").child("sipPort"), 5060, 1, 65535, "sipPort");
+    c.processNodeName = c.callManagers.front().host;
+    c.sipPort = c.callManagers.front().sipPort;
 
     if (c.isDefault) {
         std::string name = "loadInformation" + std::to_string(typemodel);

@@ -24,10 +24,16 @@ struct LineConfig {
     std::string authPassword;
 };
 
+struct CallManagerConfig {
+    std::string host; ///< processNodeName
+    int sipPort = 5060;
+};
+
 struct PhoneConfig {
     bool isDefault = false;          ///< came from XMLDefault.cnf.xml
     std::string processNodeName;     ///< registrar host of the highest-priority callManager
     int sipPort = 5060;
+    std::vector<CallManagerConfig> callManagers; ///< the group's members by priority (the first is the above)
     int transportLayerProtocol = 0;  ///< 0 = absent; 1 TCP, 2 UDP, 3 TLS, 4 TCP (CUCM's)
     int registerExpires = 3600;      ///< timerRegisterExpires
     std::vector<LineConfig> lines;   ///< featureID 9 lines, by lineIndex

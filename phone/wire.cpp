@@ -55,13 +55,14 @@ std::string buildRegister(const Profile& p, const RegisterRequest& r) {
                           ">;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-" + lower(r.mac) + ">\"";
     if (p.devicenameParam) contact += ";+u.sip!devicename.ccm.cisco.com=\"SEP" + r.mac + "\"";
     contact += ";+u.sip!model.ccm.cisco.com=\"" + std::to_string(p.typemodel) + "\"";
+    if (r.standbyKeepAlive) contact += ";expires=0;cisco-keep-alive";
     h.emplace_back("Contact", contact);
     if (!r.authorization.empty()) h.emplace_back("Authorization", r.authorization);
     h.emplace_back("Supported", std::string(p.supported));
     if (p.sessionId && !r.sessionId.empty())
         h.emplace_back("Session-ID", r.sessionId + ";remote=00000000000000000000000000000000");
     if (r.reason) h.emplace_back("Reason", *r.reason);
-    h.emplace_back("Expires", std::to_string(r.expires));
+    h.emplace_back("Expires", std::to_string(r.standbyKeepAlive ? 0 : r.expires));
     std::string body;
     if (r.bulkBody) {
         h.emplace_back("Content-Type", "multipart/mixed; boundary=" + std::string(kBoundary));

@@ -30,6 +30,7 @@ struct RegisterRequest {
     std::string authorization;         ///< Authorization header value, "" for none
     std::string date;                  ///< RFC 1123 date
     std::string sessionId;             ///< 32 hex digits (profiles with sessionId)
+    bool standbyKeepAlive = false;     ///< to a standby call manager: Expires 0, ;expires=0;cisco-keep-alive
 };
 
 /// @brief The REGISTER as the profile's model sends it (headers in capture order).

@@ -3,10 +3,12 @@ every boot step, the registered state and loads as labcm records them, a restart
 firmware upgrade, digest, and a fleet with a report."""
 import json
 import os
+import signal
+import socket
 import subprocess
 import unittest
 
-from labcm_test import LabcmTestCase, LABCM
+from labcm_test import LabcmTestCase, LABCM, server_ready
 
 PHONE = os.environ.get("LABCM_PHONE_BIN", os.path.join(os.path.dirname(LABCM), "labcm-phone"))
 
@@ -193,6 +195,50 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertNotIn("step 7", r.stderr)  # never told to upgrade: no failing upgrade at every boot
         self.assertFalse([w for w in report["warnings"] if w.startswith("step 7")], report["warnings"])
         self.assertRegistered("SEP0011220A0001", "sip78xx.14-2-1-0001-14", "sip78xx.12-8-1-0001-455", "Cisco-CP7821/14.2.1")
+
+    def test_a_phone_fails_over_to_the_standby_labcm_and_back(self):
+        """Issue 20, step 9: two labcm instances in one callManagerGroup. The phone registers to
+        the first and keeps the second alive; when the first is killed it registers to the
+        standby; when the first returns, it asks the standby for the token (REFER) and goes back."""
+        data_b = os.path.join(self.dir, "data-b")
+        ports_b = {k: self.free_port() for k in ("http_port", "sip_port", "admin_port")}
+        ports_b["tftp_port"] = self.free_port(socket.SOCK_DGRAM)
+
+        def on_b(*args):
+            r = subprocess.run([LABCM, "--data-dir", data_b, *args], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            return r.stdout
+        for key, value in [("admin_bind", "127.0.0.1"), ("bind_address", "127.0.0.1"), *ports_b.items()]:
+            on_b("setting", "set", key, str(value))
+        on_b("device", "add", "SEP0011220A0001", "--model", "7821", "--line", "1001")  # the primary has it (setUp)
+        self.ok("setting", "set", "call_managers", f"self,127.0.0.1:{ports_b['sip_port']}")
+        self.ok("setting", "set", "registrar_address", "127.0.0.1")
+        log_b = open(os.path.join(self.dir, "serve-b.log"), "w")
+        self.addCleanup(log_b.close)
+        b = subprocess.Popen([LABCM, "--data-dir", data_b, "serve"], stdout=log_b, stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: b.poll() is None and (b.kill(), b.wait(timeout=10)))
+        self.wait_for(lambda: server_ready(os.path.join(data_b, "control.sock")), "the standby labcm to be ready", 20)
+        a = self.server
+
+        def state(run):
+            return json.loads(run("--json", "device", "show", "SEP0011220A0001"))["result"]["registration"].get("state")
+        proc, out = self.start_phone("--model", "7821", "--mac", "0011220A0001", "--keepalive", "1", "--hold", "50",
+                                     "--timeout", "60")
+        self.wait_for(lambda: state(self.ok) == "registered", "registered to the primary", 20)
+        self.wait_for(lambda: f"standby 127.0.0.1:{ports_b['sip_port']} takes keep-alives" in self.read(out),
+                      "a keep-alive to the standby answered", 15)
+        self.assertNotIn("did not take the keep-alive", self.read(out))
+        self.assertEqual(state(on_b), "never")  # kept alive, not taken over
+
+        self.stop_server(a, signal.SIGKILL)
+        self.wait_for(lambda: f", to 127.0.0.1:{ports_b['sip_port']} (call manager 2 of 2)" in self.read(out),
+                      "the failover to the standby", 20)
+        self.wait_for(lambda: state(on_b) == "registered", "registered to the standby", 10)
+
+        self.server = self.start_server()  # the primary returns, same data dir and ports
+        self.wait_for(lambda: f"failed back to 127.0.0.1:{self.sip_port}" in self.read(out), "the failback", 20)
+        self.assertRegex(self.read(out), r"token REFER to 127\.0\.0\.1:\d+ answered 202")
+        self.wait_for(lambda: state(self.ok) == "registered", "registered to the primary again", 10)
 
     def test_digest_credentials_from_the_config_answer_the_challenge(self):
         self.ok("device", "add", "0011220A0005", "--model", "8851", "--digest")

@@ -67,6 +67,9 @@ TEST_CASE("phone config: the primary call manager is the lowest priority number;
                               621);
     CHECK(c.processNodeName == "10.0.0.1");
     CHECK(c.sipPort == 5080);
+    REQUIRE(c.callManagers.size() == 2); // the standby after it, its port defaulted
+    CHECK(c.callManagers[1].host == "10.0.0.9");
+    CHECK(c.callManagers[1].sipPort == 5060);
     CHECK(c.transportLayerProtocol == 2);
     REQUIRE(c.lines.size() == 2);
     CHECK(c.lines[0].name == "2001");

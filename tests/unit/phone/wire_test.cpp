@@ -133,3 +133,19 @@ TEST_CASE("wire: digest challenges") {
     CHECK(parseDigestChallenge("").empty());
     CHECK(parseDigestChallenge("Digest realm=\"unterminated").empty());
 }
+
+TEST_CASE("wire: a keep-alive to a standby call manager: Expires 0 and ;expires=0;cisco-keep-alive on the Contact") {
+    auto p = *findProfile("8851");
+    auto r = firstRegister(p);
+    r.standbyKeepAlive = true;
+    r.bulkBody = false;
+    r.reason.reset();
+    auto m = parseSipMessage(buildRegister(p, r));
+    CHECK(m.header("Expires") == std::optional<std::string_view>("0"));
+    REQUIRE(m.header("Contact"));
+    CHECK(m.header("Contact")->ends_with(";expires=0;cisco-keep-alive"));
+    std::string contact(*m.header("Contact"));
+    auto c = sip::parseContactParams(sip::parseContactParamList(contact.substr(contact.find('>') + 2)));
+    CHECK(c.keepAlive);
+    CHECK(c.expires == std::optional<long>(0));
+}
