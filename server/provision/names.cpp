@@ -88,6 +88,7 @@ RequestName parseRequestName(std::string_view raw) {
             {"dialplan.xml", "dialplan.xml"},       {"softkeys.xml", "softkeys.xml"},
             {"appdialrules.xml", "AppDialRules.xml"}, {"ringlist.xml", "Ringlist.xml"},
             {"distinctiveringlist.xml", "Ringlist.xml"}, {"ringlist-wb.xml", "Ringlist-wb.xml"},
+            {"featurepolicy.xml", "FeaturePolicy.xml"},
         };
         for (const auto& [asked, tpl] : kTemplates)
             if (base == asked) {

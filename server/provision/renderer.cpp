@@ -190,6 +190,8 @@ std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const Te
         {"load", load},
         {"transport_code", d.transport == "udp" ? "2" : "1"},
         {"video", model && model->video ? "true" : ""},
+        // The 8961, 9951 and 9971 take their softkeys from a feature policy, not softkeys.xml.
+        {"feature_policy", d.model == "8961" || d.model == "9951" || d.model == "9971" ? kFeaturePolicyFile : ""},
     });
     auto& lines = ctx.lists["lines"];
     for (const auto& l : d.lines) {

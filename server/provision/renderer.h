@@ -79,6 +79,7 @@ std::string namedLoad(const Device& d, const std::map<std::string, std::string>&
 
 inline constexpr const char* kDialTemplateFile = "dialplan.xml";
 inline constexpr const char* kSoftkeyFile = "softkeys.xml";
+inline constexpr const char* kFeaturePolicyFile = "FeaturePolicy.xml"; ///< 8961, 9951, 9971
 
 /// @brief SEP<MAC>.cnf.xml. @throw TemplateError
 std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const TemplateSet& t);

@@ -48,6 +48,15 @@ class AdminBrowserTest(LabcmTestCase):
         self.wait = WebDriverWait(self.browser, 20, poll_frequency=0.1,
                                   ignored_exceptions=[StaleElementReferenceException])
 
+    def log_in(self, view=""):
+        """Opens the page (at #view) and logs in."""
+        b = self.browser
+        b.get(f"http://127.0.0.1:{self.admin_port}/{'#' + view if view else ''}")
+        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
+        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
+        b.find_element(By.ID, "login-submit").click()
+        return b
+
     def row(self):
         rows = self.browser.find_elements(By.CSS_SELECTOR, f'#phones tbody tr[data-mac="{MAC}"]')
         return rows[0] if rows else None
@@ -141,11 +150,7 @@ class AdminBrowserTest(LabcmTestCase):
         status, _ = self.udp_register("127.0.0.1", "127.0.0.1", "ua-1@127.0.0.1", mac=MAC,
                                       user_agent="Cisco-CP8845/14.2.1 \x1b]0;pwned\x07")
         self.assertEqual(status, "SIP/2.0 200 OK")
-        b = self.browser
-        b.get(f"http://127.0.0.1:{self.admin_port}/")
-        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
-        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
-        b.find_element(By.ID, "login-submit").click()
+        self.log_in()
         self.wait.until(lambda d: self.cell("ua") and "pwned" in self.cell("ua"))
         shown = self.row().find_element(By.CSS_SELECTOR, "td.ua").get_attribute("textContent")
         self.assertEqual(shown, "Cisco-CP8845/14.2.1 \\x1b]0;pwned\\x07")
@@ -155,11 +160,7 @@ class AdminBrowserTest(LabcmTestCase):
         """Issue 20: a load in use whose files are missing is shown as not sent to phones."""
         self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
         self.ok("model", "set", "8845", "sip8845_65.14-2-1-0001-14")
-        b = self.browser
-        b.get(f"http://127.0.0.1:{self.admin_port}/#models")
-        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
-        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
-        b.find_element(By.ID, "login-submit").click()
+        b = self.log_in("models")
         self.wait.until(lambda d: "sip8845_65.14-2-1-0001-14" in d.find_element(By.ID, "firmware").text)
         row = b.find_element(By.CSS_SELECTOR, "#firmware tbody tr").text
         self.assertIn("model 8845", row)
@@ -168,11 +169,7 @@ class AdminBrowserTest(LabcmTestCase):
 
     def test_a_dial_pattern_is_added_and_removed_on_the_settings_view(self):
         """Issue 20: the admin's dial patterns on the page, a # included."""
-        b = self.browser
-        b.get(f"http://127.0.0.1:{self.admin_port}/#settings")
-        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
-        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
-        b.find_element(By.ID, "login-submit").click()
+        b = self.log_in("settings")
         self.wait.until(lambda d: d.find_element(By.ID, "dial-pattern").is_displayed())
         b.find_element(By.ID, "dial-pattern").send_keys("*6#")
         timeout = b.find_element(By.ID, "dial-timeout")
@@ -188,11 +185,7 @@ class AdminBrowserTest(LabcmTestCase):
     def test_a_phone_setting_is_set_on_the_phones_page(self):
         """Issue 20: a phone's own setting from its page reaches the CLI's view."""
         self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
-        b = self.browser
-        b.get(f"http://127.0.0.1:{self.admin_port}/#device/SEP{MAC}")
-        self.wait.until(lambda d: d.find_element(By.ID, "login-password").is_displayed())
-        b.find_element(By.ID, "login-password").send_keys(PASSWORD)
-        b.find_element(By.ID, "login-submit").click()
+        b = self.log_in(f"device/SEP{MAC}")
         self.wait.until(lambda d: "ssh_access" in d.find_element(By.ID, "dev-phone-settings").text)
         row = next(r for r in b.find_elements(By.CSS_SELECTOR, "#dev-phone-settings tbody tr") if r.text.startswith("ssh_access"))
         row.find_element(By.TAG_NAME, "input").send_keys("true")

@@ -60,7 +60,9 @@ def standard_entries(folder=""):
     return [(folder + f"{LOAD}.loads", loads_text(LOAD, list(IMAGES)))] + [(folder + n, d) for n, d in IMAGES.items()]
 
 
-class FirmwareImport(LabcmTestCase):
+class PackageTestCase(LabcmTestCase):
+    """A data dir with one 8845, and packages written into the test's folder."""
+
     def setUp(self):
         super().setUp()
         self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
@@ -72,6 +74,8 @@ class FirmwareImport(LabcmTestCase):
             f.write(data)
         return path
 
+
+class FirmwareImport(PackageTestCase):
     def files_now(self):
         return sorted(os.listdir(self.files)) if os.path.isdir(self.files) else []
 
@@ -200,20 +204,9 @@ def locale_cop(files, outer_extra=()):
     return cop(tar_package([("po-locale-de_DE.tar", inner), ("readme.txt", b"install notes")] + list(outer_extra)))
 
 
-class LocaleInstall(LabcmTestCase):
+class LocaleInstall(PackageTestCase):
     JAR = os.urandom(30_000)
     TONES = b"<tones/>"
-
-    def setUp(self):
-        super().setUp()
-        self.ok("device", "add", "SEP001122AABBCC", "--model", "8845", "--line", "1001")
-        self.files = os.path.join(self.data, "files")
-
-    def package(self, name, data):
-        path = os.path.join(self.dir, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        return path
 
     def sep(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/SEP001122AABBCC.cnf.xml", timeout=30) as r:

@@ -328,3 +328,21 @@ TEST_CASE("renderer: phone settings: the phone's own, else its model's, else the
     CHECK(std::string(parse(renderDeviceConfig(desk(), in, t)).child("device").child("devicePool").child("dateTimeSetting")
                           .child_value("dateTemplate")) == "Y-M-Da");
 }
+
+TEST_CASE("renderer: the 8961/9951/9971 get a feature policy that enables only what labcm carries") {
+    TemplateSet t;
+    auto policy = parse(renderStatic(kFeaturePolicyFile, inputs(), t));
+    std::set<std::string> enabled;
+    int defs = 0;
+    for (auto def : policy.child("featurePolicy").children("featureDef")) {
+        ++defs;
+        if (std::string(def.child_value("enable")) == "true") enabled.insert(def.child_value("id"));
+    }
+    CHECK(defs == 16);
+    CHECK(enabled == std::set<std::string>{"5", "7"}); // Speed Dial, Redial
+    auto d = desk();
+    CHECK(parse(renderDeviceConfig(d, inputs(), t)).child("device").child("featurePolicyFile").empty()); // 8845: softkeys.xml
+    d.model = "9971";
+    CHECK(std::string(parse(renderDeviceConfig(d, inputs(), t)).child("device").child_value("featurePolicyFile")) ==
+          "FeaturePolicy.xml");
+}
