@@ -258,16 +258,16 @@ $('#add-form').addEventListener('submit', async (ev) => {
 });
 
 // --- one device ------------------------------------------------------------------------------------
-// One level's phone settings (the lab, or a device): a value per key, saved or unset in place.
+// One level's phone settings (the lab, a model or a device): a value per key, saved or unset in place.
 async function loadPhoneSettings(table, level) {
-  const query = level.device ? '?device=' + encodeURIComponent(level.device) : '';
-  const at = level.device ? 'device' : 'lab';
+  const at = level.device ? 'device' : level.model ? 'model' : 'lab';
+  const query = at === 'lab' ? '' : `?${at}=` + encodeURIComponent(level[at]);
   const body = $(table + ' tbody');
   body.replaceChildren();
   for (const s of await api('GET', '/api/phone-settings' + query)) {
     const input = el('input');
     input.value = s[at] ?? '';
-    input.placeholder = at === 'device' ? s.effective : s.default;
+    input.placeholder = at === 'lab' ? s.default : s.effective;
     const td = el('td');
     td.append(input);
     const act = el('td');
@@ -279,7 +279,7 @@ async function loadPhoneSettings(table, level) {
       catch (e) { toast(e.message, true); }
     }));
     const tr = el('tr', null, s[at] !== null && s[at] !== undefined ? 'changed' : '');
-    tr.append(el('td', s.key), td, el('td', at === 'device' ? s.effective : s.default), el('td', s.help), act);
+    tr.append(el('td', s.key), td, el('td', at === 'lab' ? s.default : s.effective), el('td', s.help), act);
     body.append(tr);
   }
 }
@@ -384,7 +384,12 @@ async function loadModels() {
     body.append(tr);
   }
   await loadFirmware();
+  const select = $('#model-settings-model');
+  if (!select.options.length) fillModels(select);
+  if (select.value) await loadPhoneSettings('#model-phone-settings', { model: select.value });
 }
+$('#model-settings-model').addEventListener('change', (ev) =>
+  loadPhoneSettings('#model-phone-settings', { model: ev.target.value }).catch((e) => toast(e.message, true)));
 
 async function loadFirmware() {
   const body = $('#firmware tbody');

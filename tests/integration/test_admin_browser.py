@@ -192,6 +192,20 @@ class AdminBrowserTest(LabcmTestCase):
         row.find_element(By.TAG_NAME, "button").click()
         self.wait_for(lambda: re.search(r"ssh_access\s+-\s+-\s+true\s+true", self.ok("phone-setting", "list", "--device", f"SEP{MAC}")),
                       "the phone's own value")
+    def test_a_phone_setting_is_set_for_a_model_on_the_models_view(self):
+        """Issue 20: a model's value from the Models view; its phones get it, the lab keeps its own."""
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
+        b = self.log_in("models")
+        select = b.find_element(By.ID, "model-settings-model")
+        self.wait.until(lambda d: "8845" in select.text)
+        Select(select).select_by_value("8845")
+        self.wait.until(lambda d: "web_access" in d.find_element(By.ID, "model-phone-settings").text)
+        row = next(r for r in b.find_elements(By.CSS_SELECTOR, "#model-phone-settings tbody tr") if r.text.startswith("web_access"))
+        row.find_element(By.TAG_NAME, "input").send_keys("false")
+        row.find_element(By.TAG_NAME, "button").click()
+        self.wait_for(lambda: re.search(r"web_access\s+-\s+false\s+-\s+false", self.ok("phone-setting", "list", "--device", f"SEP{MAC}")),
+                      "the model's value reaching its phone")
+        self.assertNotIn("false", next(l for l in self.ok("phone-setting", "list").splitlines() if l.startswith("web_access")))
 
 if __name__ == "__main__":
     unittest.main()
