@@ -413,6 +413,47 @@ async function loadFirmware() {
   }
 }
 
+// A package file from an <input type=file>, sent as the body (the server streams it to disk).
+async function uploadPackage(path, input, params, out) {
+  const f = input.files[0];
+  out.textContent = `uploading ${f.name} (${(f.size / 1048576).toFixed(1)} MiB)…`;
+  try {
+    return await api('POST', path + '?' + new URLSearchParams({ name: f.name, ...params }), f, 'application/octet-stream');
+  } catch (e) {
+    out.textContent = e.message;
+    return null;
+  }
+}
+
+$('#firmware-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = $('#firmware-result');
+  const r = await uploadPackage('/api/firmware/import', $('#firmware-file'), { set_default: $('#firmware-default').checked }, out);
+  if (!r) return;
+  const lines = [`imported ${r.package}: loads ${r.loads.join(', ')}; ${r.added.length} files added, ${r.replaced.length} replaced, ` +
+                 `${r.unchanged.length} unchanged, ${r.ignored.length} ignored (not named by a .loads)`];
+  for (const d of r.defaults || []) lines.push(`model ${d.model} default load = ${d.load}`);
+  for (const l of r.no_model || []) lines.push(`no known model uses load ${l}: not set as a default`);
+  for (const e of r.default_errors || []) lines.push(e);
+  out.textContent = lines.join('\n');
+  $('#firmware-form').reset();
+  loadModels().catch((e) => toast(e.message, true));
+});
+
+$('#locale-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = $('#locale-result');
+  const r = await uploadPackage('/api/locales/install', $('#locale-file'), { set: $('#locale-set').checked }, out);
+  if (!r) return;
+  const names = (v) => v.length ? v.join(', ') : 'none';
+  const lines = [`installed ${r.package}: user locales ${names(r.user)}; network locales ${names(r.network)}`];
+  for (const x of r.settings || []) lines.push(`${x.key} = ${x.value}`);
+  for (const e of r.setting_errors || []) lines.push(e);
+  out.textContent = lines.join('\n');
+  $('#locale-form').reset();
+  loadSettings().catch((e) => toast(e.message, true));
+});
+
 async function loadSettings() {
   const body = $('#settings tbody');
   body.replaceChildren();

@@ -22,6 +22,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -41,6 +42,7 @@
 #include "dhcp/service.h"
 #include "http/admin_http.h"
 #include "http/phone_http.h"
+#include "provision/firmware_import.h"
 #include "provision/file_namespace.h"
 #include "provision/firmware.h"
 #include "sip/sip_service.h"
@@ -251,6 +253,9 @@ private:
     net::LeasedAddresses leased_; ///< by labcm's DHCP: a phone registers from its lease
     sip::SipService sip_;
     dhcp::DhcpService dhcp_;
+    /// Reads uploaded packages (firmware.import, locale.install) off the io thread; joined
+    /// when the io thread ends, before the use cases it reports to are gone.
+    asio::thread_pool packages_{1};
     control::Commands commands_;
     std::unique_ptr<control::ControlServer> control_;
     AutoRegistration autoRegistration_;
@@ -347,7 +352,8 @@ Server::Server(const DataDir& dir)
       dhcp_(writer_, bus_),
       commands_({reader_, writer_, bus_, settings_, info_,
                  [this](std::function<void()> f) { asio::post(io_, std::move(f)); }, phoneControl(io_, files_, sip_),
-                 [this](std::uint32_t address) { dhcp_.forget(address); }}),
+                 [this](std::uint32_t address) { dhcp_.forget(address); },
+                 [this](std::function<void()> f) { asio::post(packages_, std::move(f)); }}),
       autoRegistration_({reader_, settings_, bus_, commands_, sightings_,
                          [this](const Device& d) { sip_.addDevice(deviceView(d)); }, [this] { refreshRegistrar(); }}),
       eventCounts_(bus_),
@@ -355,6 +361,8 @@ Server::Server(const DataDir& dir)
     ensureAdminPassword(reader_, writer_, dir);
     info_.dataDir = dir.display();
     info_.filesDir = dir.files().string();
+    if (int n = provision::removeLeftovers(provision::FilesDir(dir.files())))
+        spdlog::info("removed {} upload or import leftover(s) of a process that died from {}", n, dir.files().string());
     info_.mode = "server";
     info_.extra = [this] { return status(); };
 
@@ -397,7 +405,7 @@ Server::Server(const DataDir& dir)
                     s.adminPort),
         io_, asio::ip::tcp::endpoint(asio::ip::make_address(s.adminBind), s.adminPort),
         admin::AdminDeps{commands_, reader_, bus_, [this] { return metricsText(reader_, eventCounts_, status()); },
-                         [this] { return info_.ready.load(); }});
+                         [this] { return info_.ready.load(); }, dir_.files().string()});
     followSub_ = bus_.subscribe([this](const Event& e) { onEvent(e); });
     // The bound leases as stored; the ACKs from now on are followed (followLease).
     for (const auto& l : dhcp::DhcpStore(reader_).leases())
@@ -549,6 +557,7 @@ int Server::run() {
     ::sd_notifyf(0, "READY=1\nSTATUS=serving, admin page on %s:%u\nMAINPID=%lu", s.adminBind.c_str(),
                  static_cast<unsigned>(adminHttp_->localEndpoint().port()), static_cast<unsigned long>(::getpid()));
     io_.run();
+    packages_.join(); // an import still reading ends here; its reply has nowhere to go
 
     // The phone HTTP threads end first: they publish events to subscribers (event counts,
     // the log sink) that are members of this object.

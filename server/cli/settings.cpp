@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "provision/firmware.h"
 #include "provision/firmware_import.h"
+#include "usecases/usecases.h"
 
 namespace labcm::cli {
 namespace {
@@ -192,11 +193,7 @@ void addFirmwareCommands(CLI::App& app, Runner& r) {
             return;
         }
         if (r.options.json) {
-            auto list = [](const std::vector<std::string>& v) { return json::array(v.begin(), v.end()); };
-            std::cout << json::serialize(json::object{{"loads", list(done.loads)}, {"added", list(done.added)},
-                                                      {"replaced", list(done.replaced)}, {"unchanged", list(done.unchanged)},
-                                                      {"ignored", list(done.ignored)}, {"bytes", done.bytes}})
-                      << "\n";
+            std::cout << json::serialize(usecases::toJson(done)) << "\n";
         } else {
             std::string loads;
             for (const auto& l : done.loads) loads += (loads.empty() ? "" : ", ") + l;

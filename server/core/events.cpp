@@ -14,6 +14,7 @@ constexpr std::array kKindNames{
     "server_started", "server_stopping", "store_external_change", "events_dropped",
     "device_added",   "device_changed",  "device_removed",        "line_added",
     "line_removed",   "devices_imported", "setting_changed",      "model_default_changed", "dial_plan_changed", "phone_setting_changed",
+    "files_imported",
     "file_served",    "file_not_found",  "file_refused",          "file_failed",
     "firmware_incomplete", "firmware_complete",
     "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",

@@ -46,6 +46,7 @@ enum class EventKind : std::uint8_t {
     ModelDefaultChanged,
     DialPlanChanged,    ///< an admin dial pattern added, changed or removed
     PhoneSettingChanged, ///< a phone setting of the lab or a model (a device's: DeviceChanged)
+    FilesImported,      ///< a firmware package imported or a locale installed from the API (or refused: warning)
     // provisioning (tftp, http)
     FileServed,         ///< a file was sent completely
     FileNotFound,       ///< the name is valid but there is no such file (CTL/ITL included)

@@ -263,6 +263,10 @@ inline constexpr int kAdminMaxVerifying = 4;
 inline constexpr std::size_t kAdminBodyLimit = kMaxCsvBytes + 64 * 1024;
 /// Largest body of any other API request (a device with its lines is a few KiB).
 inline constexpr std::size_t kAdminApiBodyLimit = 256 * 1024;
+/// Largest upload (POST /api/firmware/import, /api/locales/install): streamed to a file in
+/// the files folder, never held in memory. Cisco's largest phone package (a 78xx/88xx COP) is
+/// ~300 MiB; one upload at a time.
+inline constexpr std::uint64_t kAdminUploadLimit = 2ull * 1024 * 1024 * 1024;
 /// Largest login body ({"password": ...}).
 inline constexpr std::size_t kAdminLoginBodyLimit = 4 * 1024;
 /// Live pages (Server-Sent Events) open at once.

@@ -47,6 +47,8 @@ constexpr std::array kRoutes{
     Route{"POST", "/api/import", "import", "CSV import (text/csv body): ?dry_run=true&update=true; per-row errors on 422", 200, Body::Csv, true},
     Route{"GET", "/api/export", "export", "Every device as CSV (the CLI's format)"},
     Route{"GET", "/api/firmware", "firmware.check", "Every load in use and its missing files"},
+    Route{"POST", "/api/firmware/import", "firmware.import", "Import a firmware package (the file as the body, any type): ?name=cmterm-...zip&set_default=true", 200, Body::File, true},
+    Route{"POST", "/api/locales/install", "locale.install", "Install a locale package (the file as the body): ?name=po-locale-...cop.sgn&set=true", 200, Body::File, true},
     Route{"GET", "/api/dialplan", "dialplan.list", "The admin's dial patterns (after those labcm derives from the DNs)"},
     Route{"PUT", "/api/dialplan/{pattern}", "dialplan.set", "Add or change a dial pattern ({\"timeout\": seconds, \"route\": \"sip:...\"}; # as %23)", 200, Body::Json, true,
           "timeout,route"},
@@ -91,7 +93,7 @@ bool matches(std::string_view pattern, const std::vector<std::string_view>& segs
     return true;
 }
 
-bool isBoolParam(std::string_view key) { return key == "dry_run" || key == "update"; }
+bool isBoolParam(std::string_view key) { return key == "dry_run" || key == "update" || key == "set_default" || key == "set"; }
 
 // Whether `key` is one of the comma-separated `keys`.
 bool listed(std::string_view keys, std::string_view key) {
@@ -166,6 +168,15 @@ std::optional<std::string> duplicateKey(std::string_view text) {
 } // namespace
 
 std::span<const Route> routes() { return kRoutes; }
+
+const Route* uploadRoute(std::string_view method, std::string_view target) {
+    auto segs = split(target.substr(0, target.find('?')));
+    for (const auto& r : kRoutes) {
+        json::object bound;
+        if (r.body == Body::File && r.method == method && matches(r.pattern, segs, bound)) return &r;
+    }
+    return nullptr;
+}
 
 std::optional<std::string> queryParam(std::string_view query, std::string_view name) {
     while (!query.empty()) {
@@ -247,6 +258,8 @@ Mapped mapRequest(std::string_view method, std::string_view target, std::string_
         if (type != "text/csv" && type != "text/plain")
             throw ApiError{415, "unsupported_media_type", "", "send the CSV as text/csv"};
         args["csv"] = body;
+    } else if (m.route->body == Body::File) {
+        args["package"] = body;
     } else if (m.route->body == Body::None && !body.empty()) {
         throw ApiError{400, "bad_request", "", "this request takes no body"};
     }

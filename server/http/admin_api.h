@@ -16,7 +16,9 @@ namespace labcm::admin {
 
 namespace json = boost::json;
 
-enum class Body { None, Json, Csv };
+/// File: the body is streamed to a file by the HTTP layer (admin_http), which passes that
+/// file's path to mapRequest as the body; it becomes args["package"].
+enum class Body { None, Json, Csv, File };
 
 struct Route {
     std::string_view method;
@@ -46,7 +48,8 @@ struct Mapped {
 
 /// @brief Maps a request to its command. Path parameters and query parameters become args
 /// (query values as strings; "true"/"false" for dry_run and update become booleans); a JSON
-/// body object is merged under them; a CSV body becomes args["csv"].
+/// body object is merged under them; a CSV body becomes args["csv"]; for a File route, `body`
+/// is the path of the file the upload was written to, args["package"] (whatever the query says).
 /// @throw ApiError 404 (no route), 405 (path known, method not), 400 (bad JSON, bad escape),
 /// 415 (wrong content type).
 Mapped mapRequest(std::string_view method, std::string_view target, std::string_view contentType,
@@ -57,6 +60,10 @@ unsigned replyStatus(const json::object& reply, const Route& route);
 
 /// @brief %XX and '+' decoding of a query or path part (http/url.h).
 using http::urlDecode;
+
+/// @brief The route of a File body (an upload) at `target` for `method`, else nullptr: the
+/// HTTP layer asks before it reads the body.
+const Route* uploadRoute(std::string_view method, std::string_view target);
 
 /// @brief One query parameter's decoded value, when present.
 std::optional<std::string> queryParam(std::string_view query, std::string_view name);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <array>
 #include <deque>
+#include <filesystem>
 #include <optional>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "http/admin_api.h"
 #include "http/admin_auth.h"
 #include "http/http_common.h"
+#include "provision/firmware_import.h"
 #include "store/admin_store.h"
 
 namespace labcm::admin {
@@ -86,6 +88,7 @@ struct AdminHttpServer::Impl : std::enable_shared_from_this<Impl> {
     LoginLimiter limiter{limits::kAdminLoginFailures, limits::kAdminLoginWindow, 4096};
     asio::thread_pool hasher{1};
     int verifying = 0;
+    bool uploading = false; ///< one package upload (and its import) at a time
     net::ConnectionCaps connections{limits::kMaxAdminConnections, limits::kAdminConnectionsPerAddress};
     std::vector<std::weak_ptr<Connection>> streams;
     /// streams.size() for other threads: with no live page, an event is neither formatted nor
@@ -107,6 +110,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 public:
     Connection(tcp::socket socket, std::shared_ptr<AdminHttpServer::Impl> impl, net::AdmittedConnection admitted)
         : stream_(std::move(socket)), impl_(std::move(impl)), admitted_(std::move(admitted)), ip_(http::peerAddress(stream_)) {}
+
+    ~Connection() { endUpload(); }
 
     void start() { doRead(); }
 
@@ -139,7 +144,10 @@ private:
     void doRead() {
         parser_.emplace();
         parser_->header_limit(limits::kHttpHeaderLimit);
-        parser_->body_limit(limits::kAdminBodyLimit);
+        // The largest any route takes, so a Content-Length is refused here only when no route
+        // takes it; onHeader applies the route's own limit.
+        parser_->body_limit(limits::kAdminUploadLimit);
+        bodyLimit_ = limits::kAdminUploadLimit;
         stream_.expires_after(limits::kHttpIdleTimeout);
         bhttp::async_read_header(stream_, buffer_, *parser_,
                                  [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
@@ -156,6 +164,7 @@ private:
             req_ = parser_->release();
             return sendJson(401, errorBody(401, "unauthorized", "", "log in first (POST /api/login)"));
         }
+        if (const Route* upload = uploadRoute(head.method_string(), target)) return startUpload(*upload);
         bodyLimit_ = p == "/api/import" ? limits::kAdminBodyLimit
                      : p == "/api/login" ? limits::kAdminLoginBodyLimit
                                          : limits::kAdminApiBodyLimit;
@@ -202,14 +211,15 @@ private:
     }
 
     // A write needs the session's CSRF token in X-CSRF-Token, and a same-origin Origin when sent.
-    bool writeAllowed(const Session& s) {
-        if (!equalTokens(req_["X-CSRF-Token"], s.csrf)) {
+    bool writeAllowed(const Session& s) { return writeAllowed(s, req_); }
+    bool writeAllowed(const Session& s, const bhttp::fields& head) {
+        if (!equalTokens(head["X-CSRF-Token"], s.csrf)) {
             sendJson(403, errorBody(403, "csrf", "X-CSRF-Token", "missing or wrong X-CSRF-Token header"));
             return false;
         }
-        auto origin = req_[bhttp::field::origin];
-        if (!origin.empty() && origin != "http://" + std::string(req_[bhttp::field::host]) &&
-            origin != "https://" + std::string(req_[bhttp::field::host])) {
+        auto origin = head[bhttp::field::origin];
+        if (!origin.empty() && origin != "http://" + std::string(head[bhttp::field::host]) &&
+            origin != "https://" + std::string(head[bhttp::field::host])) {
             sendJson(403, errorBody(403, "origin", "Origin", "cross-origin request refused"));
             return false;
         }
@@ -246,6 +256,7 @@ private:
         }
         if (p == "/api/events/stream") return startStream();
         auto mapped = mapRequest(std::string(req_.method_string()), req_.target(), req_[bhttp::field::content_type], req_.body());
+        if (mapped.route->body == Body::File) throw ApiError{400, "bad_request", "", "an upload is read by startUpload"};
         if (mapped.route->write && !writeAllowed(*s)) return;
         const Route* r = mapped.route;
         impl_->deps.commands.execute(mapped.request, [self = shared_from_this(), r](json::object reply) {
@@ -255,6 +266,85 @@ private:
                                       "attachment; filename=\"labcm-devices.csv\"");
             self->sendJson(status, reply);
         });
+    }
+
+    // --- uploads (a firmware or locale package) ------------------------------------------
+    // Checked on the header (session, CSRF, size, one at a time) before a byte of the body is
+    // read; the body is streamed into a hidden file of the files folder, the timer restarted
+    // per read (a slow link may take minutes, a stalled one is dropped), then the package's use
+    // case reads that file off the io thread. The file is removed once the reply is sent.
+    void startUpload(const Route& route) {
+        keepAlive_ = false; // an answer before the whole body was read ends the connection
+        const auto& head = parser_->get();
+        req_.version(head.version());
+        auto s = impl_->sessions.touch(cookieValue(head[bhttp::field::cookie], kCookie), Clock::now());
+        if (!s || !writeAllowed(*s, head)) return;
+        if (auto length = parser_->content_length(); length && *length > limits::kAdminUploadLimit)
+            return sendJson(413, errorBody(413, "too_large", "", fmt::format("the body is over {} bytes", limits::kAdminUploadLimit)));
+        if (impl_->uploading)
+            return sendJson(503, errorBody(503, "busy", "", "another package is being uploaded or imported; try again when it is done"));
+        try {
+            uploadPath_ = provision::createUploadFile(provision::FilesDir(impl_->deps.filesDir));
+        } catch (const std::exception& e) {
+            return sendJson(500, errorBody(500, "internal", "", e.what()));
+        }
+        impl_->uploading = true;
+        uploadRoute_ = &route;
+        upload_.emplace(std::move(*parser_));
+        upload_->body_limit(limits::kAdminUploadLimit);
+        beast::error_code ec;
+        upload_->get().body().open(uploadPath_.c_str(), beast::file_mode::write, ec);
+        if (ec) {
+            endUpload();
+            return sendJson(500, errorBody(500, "internal", "", "cannot write the upload: " + ec.message()));
+        }
+        readUpload();
+    }
+
+    void readUpload() {
+        stream_.expires_after(limits::kHttpIdleTimeout);
+        bhttp::async_read_some(stream_, buffer_, *upload_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->onUploadRead(ec);
+        });
+    }
+
+    void onUploadRead(beast::error_code ec) {
+        if (http::clientWentAway(ec)) {
+            endUpload();
+            return close();
+        }
+        if (ec) {
+            endUpload();
+            if (ec == bhttp::error::body_limit)
+                return sendJson(413, errorBody(413, "too_large", "", fmt::format("the body is over {} bytes", limits::kAdminUploadLimit)));
+            return sendJson(400, errorBody(400, "bad_request", "", "the upload did not arrive whole: " + ec.message()));
+        }
+        if (!upload_->is_done()) return readUpload();
+        auto& msg = upload_->get();
+        msg.body().close();
+        keepAlive_ = msg.keep_alive();
+        Mapped mapped;
+        try {
+            mapped = mapRequest(std::string(msg.method_string()), msg.target(), msg[bhttp::field::content_type], uploadPath_.string());
+        } catch (const ApiError& e) {
+            endUpload();
+            return sendJson(e.status, errorBody(e.status, e.code, e.field, e.message));
+        }
+        stream_.expires_never(); // the import may take a while; the reply restarts the timer
+        impl_->deps.commands.execute(mapped.request, [self = shared_from_this(), r = uploadRoute_](json::object reply) {
+            self->endUpload();
+            self->sendJson(replyStatus(reply, *r), reply);
+        });
+    }
+
+    // Removes the upload's file (once: on the reply, an error or the connection's end).
+    void endUpload() {
+        upload_.reset();
+        if (uploadPath_.empty()) return;
+        std::error_code ec;
+        std::filesystem::remove(uploadPath_, ec);
+        uploadPath_.clear();
+        impl_->uploading = false;
     }
 
     void staticFile(const std::string& p) {
@@ -404,12 +494,15 @@ private:
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_{limits::kHttpHeaderLimit};
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    std::optional<bhttp::request_parser<bhttp::file_body>> upload_;
+    std::filesystem::path uploadPath_; ///< while an upload is read or imported
+    const Route* uploadRoute_ = nullptr;
     bhttp::request<bhttp::string_body> req_;
     std::shared_ptr<AdminHttpServer::Impl> impl_;
     net::AdmittedConnection admitted_; ///< counted against the caps while the connection lives
     std::string ip_, token_, extraRetryAfter_;
     bool keepAlive_ = true;
-    std::size_t bodyLimit_ = limits::kAdminBodyLimit; ///< the current request's
+    std::uint64_t bodyLimit_ = limits::kAdminUploadLimit; ///< the current request's
     bool streaming_ = false, writing_ = false, closed_ = false;
     std::deque<std::string> queue_;
     std::array<char, 512> sink_{};

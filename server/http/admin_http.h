@@ -24,6 +24,7 @@ struct AdminDeps {
     std::function<std::string()> metrics; ///< Prometheus text
     /// Readiness for /api/health: 200 when every listener is bound, else 503.
     std::function<bool()> ready = [] { return true; };
+    std::string filesDir = {}; ///< where uploads are written (the files folder)
 };
 
 class AdminHttpServer {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -317,13 +319,14 @@ bool plainFileName(std::string_view s) {
     });
 }
 
-FirmwareImport importFirmware(const fs::path& package, const FilesDir& files) {
+FirmwareImport importFirmware(const fs::path& package, const FilesDir& files, std::string label) {
+    if (label.empty()) label = package.filename().string();
     std::error_code ec;
     if (!fs::is_regular_file(package, ec)) refuse(fmt::format("{} is not a file", package.string()));
     fs::create_directories(files.root(), ec);
     Staging staging(files.root());
     Importer importer(staging.path());
-    importer.readPackage(package, package.filename().string(), 0);
+    importer.readPackage(package, label, 0);
 
     FirmwareImport out;
     out.bytes = importer.bytes();
@@ -336,7 +339,7 @@ FirmwareImport importFirmware(const fs::path& package, const FilesDir& files) {
         if (lower(name).ends_with(".loads")) loadsFiles.push_back(name);
     }
     std::sort(loadsFiles.begin(), loadsFiles.end());
-    if (loadsFiles.empty()) refuse(fmt::format("{} holds no .loads file: not a phone firmware package", package.filename().string()));
+    if (loadsFiles.empty()) refuse(fmt::format("{} holds no .loads file: not a phone firmware package", label));
     // Every image of every platform section a .loads names: in the package, or already here.
     FilesDir inPackage(staging.path());
     std::set<std::string> images; // staged names to take
@@ -353,7 +356,7 @@ FirmwareImport importFirmware(const fs::path& package, const FilesDir& files) {
     for (const auto& name : staged) {
         bool taken = images.contains(name) || std::find(loadsFiles.begin(), loadsFiles.end(), name) != loadsFiles.end();
         if (taken && importer.conflicting(lower(name)))
-            refuse(fmt::format("{}: two different files named {}", package.filename().string(), name));
+            refuse(fmt::format("{}: two different files named {}", label, name));
         if (!taken) out.ignored.push_back(name);
     }
     std::sort(out.ignored.begin(), out.ignored.end());
@@ -428,7 +431,8 @@ std::uint64_t stageFolder(const fs::path& folder, const fs::path& staging, std::
 
 } // namespace
 
-LocaleInstall installLocale(const fs::path& source, const FilesDir& files) {
+LocaleInstall installLocale(const fs::path& source, const FilesDir& files, std::string label) {
+    if (label.empty()) label = source.filename().string();
     std::error_code ec;
     bool folder = fs::is_directory(source, ec);
     if (!folder && !fs::is_regular_file(source, ec)) refuse(fmt::format("{} is not a file or folder", source.string()));
@@ -439,7 +443,7 @@ LocaleInstall installLocale(const fs::path& source, const FilesDir& files) {
         out.bytes = stageFolder(source, staging.path(), out.ignored);
     } else {
         Importer importer(staging.path(), localePlace);
-        importer.readPackage(source, source.filename().string(), 0);
+        importer.readPackage(source, label, 0);
         out.bytes = importer.bytes();
         out.ignored = importer.ignored();
     }
@@ -448,7 +452,7 @@ LocaleInstall installLocale(const fs::path& source, const FilesDir& files) {
         if (e.is_directory() && e.path().filename().string().front() != '.') locales.push_back(e.path());
     std::sort(locales.begin(), locales.end());
     if (locales.empty()) refuse(fmt::format("{} holds no locale folder (<Locale>/<files>, or usr/local/cm/tftp/<Locale>/...)",
-                                            source.filename().string()));
+                                            label));
     for (const auto& l : locales) {
         auto name = l.filename().string();
         bool user = false, network = false;
@@ -473,6 +477,47 @@ LocaleInstall installLocale(const fs::path& source, const FilesDir& files) {
         if (ec) refuse(fmt::format("cannot move {} into {}: {}", name, files.root().string(), ec.message()));
     }
     return out;
+}
+
+} // namespace labcm::provision
+
+namespace labcm::provision {
+
+int removeLeftovers(const FilesDir& files) {
+    int removed = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(files.root(), ec)) {
+        auto name = e.path().filename().string();
+        std::string_view rest = name;
+        if (rest.starts_with(".labcm-import-")) rest.remove_prefix(14);
+        else if (rest.starts_with(".labcm-upload-")) rest.remove_prefix(14);
+        else continue;
+        long pid = 0;
+        auto [end, err] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+        if (err != std::errc() || end == rest.data() || *end != '-' || pid <= 0) continue;
+        // Alive (or not ours to signal): kept. Only a pid that no longer exists frees its files.
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+        std::error_code rm;
+        fs::remove_all(e.path(), rm);
+        if (!rm) ++removed;
+    }
+    return removed;
+}
+
+fs::path createUploadFile(const FilesDir& files) {
+    std::error_code ec;
+    fs::create_directories(files.root(), ec);
+    std::random_device rd;
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        auto p = files.root() / fmt::format(".labcm-upload-{}-{:08x}", ::getpid(), rd());
+        int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            ::close(fd);
+            return p;
+        }
+        if (errno != EEXIST) refuse(fmt::format("cannot create a file in {}: {}", files.root().string(), std::strerror(errno)));
+    }
+    refuse("cannot create an upload file in " + files.root().string());
 }
 
 } // namespace labcm::provision

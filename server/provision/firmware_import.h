@@ -38,9 +38,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// @brief Imports `package` into `files`. @throw FirmwareImportError, and nothing of the
-/// package is then left in the folder.
-FirmwareImport importFirmware(const std::filesystem::path& package, const FilesDir& files);
+/// @brief Imports `package` into `files`; messages name it `label` (default: its file name, an
+/// upload's is the browser's). @throw FirmwareImportError, and nothing of the package is then
+/// left in the folder.
+FirmwareImport importFirmware(const std::filesystem::path& package, const FilesDir& files, std::string label = {});
 
 struct LocaleInstall {
     std::vector<std::string> user;      ///< user-locale folders installed (they hold a *-sip.jar)
@@ -55,7 +56,15 @@ struct LocaleInstall {
 /// folders, or a locale folder, into `files`: each locale folder replaces the one of its name
 /// (case ignored) whole, after everything was read and checked as for firmware.
 /// @throw FirmwareImportError, and the files folder is then as it was.
-LocaleInstall installLocale(const std::filesystem::path& source, const FilesDir& files);
+LocaleInstall installLocale(const std::filesystem::path& source, const FilesDir& files, std::string label = {});
+
+/// @brief Removes what an import or an upload left in `files` when its process died (hidden
+/// `.labcm-import-<pid>-*` / `.labcm-upload-<pid>-*` of a pid that no longer runs); returns
+/// how many. A running import's folder is kept.
+int removeLeftovers(const FilesDir& files);
+/// @brief A new, empty upload file in `files` (hidden, so never served), named for this process.
+/// @throw FirmwareImportError when it cannot be created.
+std::filesystem::path createUploadFile(const FilesDir& files);
 
 /// @brief Where the archive starts in a package whose first bytes are `head`: 0 for a zip,
 /// tar or gzip; for a COP, the gzip stream after the signed header (where the header's length

@@ -69,6 +69,9 @@ struct Context {
         phoneControl = {};
     /// @brief Tells the running DHCP server that the admin freed an address; empty in direct mode.
     std::function<void(std::uint32_t address)> dhcpLeaseRemoved = {};
+    /// @brief Runs a long job (a firmware import) off the reader's thread; its result comes
+    /// back through `post`. Empty: the job runs at once, on the caller's thread (direct mode).
+    std::function<void(std::function<void()>)> background = {};
 };
 
 } // namespace labcm::usecases

@@ -80,5 +80,6 @@ void addSettingUseCases(Table& t);  ///< settings.cpp: setting.*, model.*, firmw
 void addDhcpUseCases(Table& t);     ///< dhcp.cpp: dhcp.pool.*, dhcp.lease.*
 void addAdminUseCases(Table& t);    ///< admin.cpp: admin.password
 void addViewUseCases(Table& t);     ///< views.cpp: status, device.list/page/show, registration.list, events, export
+void addPackageUseCases(Table& t);  ///< packages.cpp: firmware.import, locale.install
 
 } // namespace labcm::usecases::detail

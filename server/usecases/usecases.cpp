@@ -45,6 +45,7 @@ UseCases::UseCases(Context ctx) : table_(std::make_unique<detail::Table>(std::mo
     detail::addDeviceUseCases(*table_);
     detail::addViewUseCases(*table_);
     detail::addSettingUseCases(*table_);
+    detail::addPackageUseCases(*table_);
     detail::addDhcpUseCases(*table_);
     detail::addAdminUseCases(*table_);
 }

@@ -15,6 +15,11 @@
 
 #include "usecases/context.h"
 
+namespace labcm::provision {
+struct FirmwareImport;
+struct LocaleInstall;
+} // namespace labcm::provision
+
 namespace labcm::usecases {
 
 namespace detail {
@@ -44,5 +49,9 @@ private:
 json::object okReply(json::value result);
 /// @brief Builds the error reply for an exception (CommandError, store errors, ...).
 json::object errorReply(std::exception_ptr e);
+
+/// @brief What a firmware import or a locale install brought, as the API and `--json` show it.
+json::object toJson(const provision::FirmwareImport& done);
+json::object toJson(const provision::LocaleInstall& done);
 
 } // namespace labcm::usecases

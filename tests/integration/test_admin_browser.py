@@ -206,6 +206,37 @@ class AdminBrowserTest(LabcmTestCase):
         self.wait_for(lambda: re.search(r"web_access\s+-\s+false\s+-\s+false", self.ok("phone-setting", "list", "--device", f"SEP{MAC}")),
                       "the model's value reaching its phone")
         self.assertNotIn("false", next(l for l in self.ok("phone-setting", "list").splitlines() if l.startswith("web_access")))
+    def test_a_firmware_package_is_imported_from_the_models_view(self):
+        """Issue 20: the admin picks Cisco's zip on the page; the load becomes the 8845's default."""
+        from test_firmware import LOAD, standard_entries, zip_package
+        package = os.path.join(self.dir, f"cmterm-8845_65.{LOAD[11:]}.zip")
+        with open(package, "wb") as f:
+            f.write(zip_package(standard_entries()))
+        b = self.log_in("models")
+        self.wait.until(lambda d: d.find_element(By.ID, "firmware-file").is_displayed())
+        b.find_element(By.ID, "firmware-file").send_keys(package)
+        b.find_element(By.CSS_SELECTOR, "#firmware-form button").click()
+        self.wait.until(lambda d: "imported" in d.find_element(By.ID, "firmware-result").text)
+        result = b.find_element(By.ID, "firmware-result").text
+        self.assertIn(f"loads {LOAD}; 4 files added", result)
+        self.assertIn(f"model 8845 default load = {LOAD}", result)
+        self.wait.until(lambda d: "complete" in d.find_element(By.ID, "firmware").text or "yes" in d.find_element(By.ID, "firmware").text)
+        self.assertIn(f"ok   load {LOAD}: complete", self.ok("firmware", "check"))
+    def test_a_locale_package_is_installed_from_the_settings_view(self):
+        """Issue 20: a Cisco locale installer picked on the page is installed and made the phones' locale."""
+        from test_firmware import locale_cop
+        package = os.path.join(self.dir, "po-locale-de_DE-14.0.1.cop.sgn")
+        with open(package, "wb") as f:
+            f.write(locale_cop([("German_Germany/sl-bev-sip.jar", b"J" * 5000), ("Germany/g3-tones.xml", b"<tones/>")]))
+        b = self.log_in("settings")
+        self.wait.until(lambda d: d.find_element(By.ID, "locale-file").is_displayed())
+        b.find_element(By.ID, "locale-file").send_keys(package)
+        b.find_element(By.CSS_SELECTOR, "#locale-form button").click()
+        self.wait.until(lambda d: "installed" in d.find_element(By.ID, "locale-result").text)
+        result = b.find_element(By.ID, "locale-result").text
+        self.assertIn("user locales German_Germany; network locales Germany", result)
+        self.assertIn("user_locale = German_Germany", result)
+        self.assertRegex(self.ok("setting", "list"), r"network_locale\s+Germany")
 
 if __name__ == "__main__":
     unittest.main()

@@ -4,6 +4,7 @@ whole, and a phone fetches what it imported over HTTP 6970. Packages are built h
 Python's zipfile/tarfile the way Cisco lays them out (names from ../shared/reference/
 cisco-firmware.md); the importer is the real CLI on a real data dir."""
 import io
+import json
 import os
 import re
 import struct
@@ -12,8 +13,11 @@ import time
 import unittest
 import urllib.request
 import zipfile
+import http.client
+import socket
 
 from labcm_test import LabcmTestCase
+from test_admin_api import Admin
 
 LOAD = "sip8845_65.14-2-1-0001-14"
 IMAGES = {f"kern8845.14-2-1-0001-14.sbn": b"K" * 3000, f"rootfs8845.14-2-1-0001-14.sbn": os.urandom(200_000),
@@ -193,9 +197,6 @@ class FirmwareImport(PackageTestCase):
         self.assertIn("is not a file", r.stderr)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 def locale_cop(files, outer_extra=()):
     """A Cisco locale installer: signed header, gzip tar, a tar inside it with
@@ -272,3 +273,112 @@ class LocaleInstall(PackageTestCase):
                 self.assertEqual(sorted(os.listdir(self.files)), before)
         with open(os.path.join(self.files, "German_Germany", "sl-bev-sip.jar"), "rb") as f:
             self.assertEqual(f.read(), self.JAR)  # the installed locale is untouched
+
+
+class PackageUpload(PackageTestCase):
+    """The same imports from the admin page's API: the package as the request body, streamed
+    to a hidden file of the files folder, read off the io thread, the file removed after."""
+    PASSWORD = "upload-test-pw"
+
+    def setUp(self):
+        super().setUp()
+        self.use_loopback_ports()
+        os.environ["LABCM_ADMIN_PASSWORD"] = self.PASSWORD
+        self.addCleanup(os.environ.pop, "LABCM_ADMIN_PASSWORD", None)
+        os.makedirs(self.files, exist_ok=True)
+        # What a killed server left: removed at start (no process has that pid).
+        os.makedirs(os.path.join(self.files, ".labcm-import-999999999-00000001"))
+        with open(os.path.join(self.files, ".labcm-upload-999999999-00000002"), "wb") as f:
+            f.write(b"half an upload")
+        self.server = self.start_server()
+        self.admin = Admin(self.admin_port)
+        self.assertEqual(self.admin.login(self.PASSWORD)[0], 200)
+
+    def upload(self, path, data, csrf=True):
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=60)
+        headers = {"Cookie": self.admin.cookie, "Content-Type": "application/octet-stream"}
+        if csrf:
+            headers["X-CSRF-Token"] = self.admin.csrf
+        conn.request("POST", path, body=data, headers=headers)
+        r = conn.getresponse()
+        body = json.loads(r.read().decode())
+        conn.close()
+        return r.status, body
+
+    def hidden(self):
+        return [n for n in os.listdir(self.files) if n.startswith(".")]
+
+    def test_a_firmware_package_is_uploaded_imported_and_set_as_the_default(self):
+        self.assertEqual(self.hidden(), [], "the dead process's leftovers are gone")
+        name = f"cmterm-8845_65.{LOAD[11:]}.zip"
+        status, body = self.upload(f"/api/firmware/import?name={name}&set_default=true", zip_package(standard_entries()))
+        self.assertEqual(status, 200, body)
+        result = body["result"]
+        self.assertEqual(result["package"], name)
+        self.assertEqual(result["loads"], [LOAD])
+        self.assertEqual(sorted(result["added"]), sorted([f"{LOAD}.loads"] + list(IMAGES)))
+        self.assertEqual(result["defaults"], [{"model": "8845", "load": LOAD}, {"model": "8865", "load": LOAD}])
+        for n, data in IMAGES.items():
+            with open(os.path.join(self.files, n), "rb") as f:
+                self.assertEqual(f.read(), data, n)
+        self.assertEqual(self.hidden(), [], "no upload or staging file is left")
+        self.assertIn(f"ok   load {LOAD}: complete (3 image files)", self.ok("firmware", "check"))
+        self.wait_for_log(self.server, f"files_imported: firmware {name} imported: loads {LOAD}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/SEP001122AABBCC.cnf.xml", timeout=30) as resp:
+            self.assertIn(f"<loadInformation>{LOAD}</loadInformation>", resp.read().decode())
+
+    def test_a_bad_upload_is_refused_with_the_reason_and_leaves_nothing(self):
+        missing = [e for e in standard_entries() if not e[0].startswith("rootfs")]
+        status, body = self.upload("/api/firmware/import?name=missing.zip", zip_package(missing))
+        self.assertEqual(status, 422, body)
+        self.assertIn(f"firmware package refused, nothing changed: {LOAD}.loads names rootfs8845", body["error"]["message"])
+        self.assertEqual(os.listdir(self.files), [], "nothing imported, no upload file left")
+        self.wait_for_log(self.server, "files_imported: firmware package refused, nothing changed")
+        # A write without the CSRF token, or without a session, is answered before the body is read.
+        status, body = self.upload("/api/firmware/import", zip_package(standard_entries()), csrf=False)
+        self.assertEqual(status, 403, body)
+        anon = Admin(self.admin_port)
+        self.assertEqual(anon.request("POST", "/api/firmware/import", "x", "application/octet-stream")[0], 401)
+        # A package declared past the limit: 413 from its header alone.
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
+        conn.putrequest("POST", "/api/firmware/import")
+        for k, v in (("Cookie", self.admin.cookie), ("X-CSRF-Token", self.admin.csrf), ("Content-Length", str(3 << 30))):
+            conn.putheader(k, v)
+        conn.endheaders()
+        r = conn.getresponse()
+        self.assertEqual(r.status, 413)
+        self.assertIn(f"the body is over {2 << 30} bytes", r.read().decode())
+        conn.close()
+        self.assertEqual(os.listdir(self.files), [])
+
+    def test_one_upload_at_a_time_and_a_broken_one_is_removed(self):
+        # An upload that stops half-way holds the slot: a second is told busy at once.
+        first = socket.create_connection(("127.0.0.1", self.admin_port), timeout=10)
+        self.addCleanup(first.close)
+        first.sendall((f"POST /api/firmware/import HTTP/1.1\r\nHost: x\r\nCookie: {self.admin.cookie}\r\n"
+                       f"X-CSRF-Token: {self.admin.csrf}\r\nContent-Length: 1000000\r\n\r\n").encode() + b"P" * 5000)
+        self.wait_for(lambda: self.hidden(), "the upload file")
+        status, body = self.upload("/api/firmware/import", zip_package(standard_entries()))
+        self.assertEqual(status, 503, body)
+        self.assertIn("another package is being uploaded", body["error"]["message"])
+        first.close()
+        self.wait_for(lambda: not self.hidden(), "the broken upload's file removed")
+        status, body = self.upload("/api/firmware/import", zip_package(standard_entries()))
+        self.assertEqual(status, 200, body)
+
+    def test_a_locale_package_is_uploaded_installed_and_set(self):
+        jar = os.urandom(20_000)
+        data = locale_cop([("German_Germany/sl-bev-sip.jar", jar), ("Germany/g3-tones.xml", b"<tones/>")])
+        status, body = self.upload("/api/locales/install?name=po-locale-de_DE.cop.sgn&set=true", data)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["result"]["user"], ["German_Germany"])
+        self.assertEqual(body["result"]["settings"], [{"key": "user_locale", "value": "German_Germany"},
+                                                      {"key": "network_locale", "value": "Germany"}])
+        self.assertRegex(self.ok("setting", "list"), r"user_locale\s+German_Germany")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/German_Germany/sl-bev-sip.jar", timeout=30) as r:
+            self.assertEqual(r.read(), jar)
+        self.assertEqual(self.hidden(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

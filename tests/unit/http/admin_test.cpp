@@ -102,6 +102,15 @@ TEST_CASE("admin api: requests map to the CLI's commands") {
     CHECK(status([] { mapRequest("POST", "/api/import", "application/json", "{}"); }) == 415);
     CHECK(status([] { mapRequest("GET", "/api/devices/%zz", "", ""); }) == 400);
     CHECK(status([] { mapRequest("DELETE", "/api/devices/x", "", "body"); }) == 400);
+    // An upload's body is the file the HTTP layer wrote: it is the package, whatever the query says.
+    auto up = mapRequest("POST", "/api/firmware/import?package=/etc/shadow&set_default=true&name=a.zip", "application/zip",
+                         "/data/files/.labcm-upload-1-2");
+    CHECK(up.request.at("cmd") == "firmware.import");
+    CHECK(up.request.at("args").at("package") == "/data/files/.labcm-upload-1-2");
+    CHECK(up.request.at("args").at("set_default") == true);
+    CHECK(uploadRoute("POST", "/api/locales/install?set=true") != nullptr);
+    CHECK(uploadRoute("GET", "/api/firmware/import") == nullptr);
+    CHECK(uploadRoute("POST", "/api/import") == nullptr);
 }
 
 TEST_CASE("admin api: command replies become HTTP statuses") {

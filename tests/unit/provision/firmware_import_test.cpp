@@ -5,10 +5,15 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <vector>
+
+#include <unistd.h>
 
 #include "provision/firmware.h"
 #include "provision/firmware_import.h"
+#include "test_util.h"
 
 using namespace labcm::provision;
 
@@ -74,4 +79,22 @@ TEST_CASE("firmware: the models a load is for, from its name's prefix") {
     CHECK(!modelsOfLoad("sip8845_65.14-2-1-0001-14").empty());
     CHECK(modelsOfLoad("SCCP42.9-4-2SR3-1S").empty());
     CHECK(modelsOfLoad("").empty());
+}
+
+TEST_CASE("firmware import: leftovers of a dead process are removed, a live one's kept") {
+    labcm::test::TempDir tmp;
+    FilesDir files(tmp.path());
+    auto upload = createUploadFile(files); // this process's: alive
+    CHECK(upload.filename().string().starts_with(".labcm-upload-" + std::to_string(::getpid()) + "-"));
+    CHECK(std::filesystem::is_regular_file(upload));
+    std::filesystem::create_directories(tmp.path() / ".labcm-import-999999999-0000abcd" / "x");
+    std::ofstream(tmp.path() / ".labcm-upload-999999999-00000001") << "half";
+    std::ofstream(tmp.path() / ".labcm-upload-notapid-1") << "kept: not a name labcm makes";
+    std::ofstream(tmp.path() / "cmterm.zip") << "kept: an admin's file";
+    CHECK(removeLeftovers(files) == 2);
+    CHECK(std::filesystem::exists(upload));
+    CHECK_FALSE(std::filesystem::exists(tmp.path() / ".labcm-import-999999999-0000abcd"));
+    CHECK_FALSE(std::filesystem::exists(tmp.path() / ".labcm-upload-999999999-00000001"));
+    CHECK(std::filesystem::exists(tmp.path() / ".labcm-upload-notapid-1"));
+    CHECK(std::filesystem::exists(tmp.path() / "cmterm.zip"));
 }
