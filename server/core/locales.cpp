@@ -36,4 +36,11 @@ std::optional<std::string_view> localeLanguage(std::string_view folder) {
     return std::nullopt;
 }
 
+LocaleFileKind localeFileKind(std::string_view fileName) {
+    auto n = text::toLower(fileName);
+    if (n.ends_with("-sip.jar")) return LocaleFileKind::User;
+    if (n == "g3-tones.xml" || n == "g4-tones.xml") return LocaleFileKind::Network;
+    return LocaleFileKind::Other;
+}
+
 } // namespace labcm

@@ -12,4 +12,9 @@ namespace labcm {
 /// name that is not one of CUCM's.
 std::optional<std::string_view> localeLanguage(std::string_view folder);
 
+/// @brief What a file says of the locale folder it is in: a phone's `*-sip.jar` makes it a user
+/// locale, `g3-tones.xml` / `g4-tones.xml` a network locale. Case ignored.
+enum class LocaleFileKind { User, Network, Other };
+LocaleFileKind localeFileKind(std::string_view fileName);
+
 } // namespace labcm

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/limits.h"
+#include "core/locales.h"
 #include "provision/firmware.h"
 
 namespace labcm::provision {
@@ -457,9 +458,9 @@ LocaleInstall installLocale(const fs::path& source, const FilesDir& files, std::
         auto name = l.filename().string();
         bool user = false, network = false;
         for (const auto& f : fs::recursive_directory_iterator(l)) {
-            auto n = lower(f.path().filename().string());
-            user = user || n.ends_with("-sip.jar");
-            network = network || n == "g3-tones.xml" || n == "g4-tones.xml";
+            auto kind = localeFileKind(f.path().filename().string());
+            user = user || kind == LocaleFileKind::User;
+            network = network || kind == LocaleFileKind::Network;
         }
         (user ? out.user : network ? out.network : out.other).push_back(name);
         // In place of the folder of that name (case ignored): the old one moves into the

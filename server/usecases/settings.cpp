@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/dial_pattern.h"
+#include "core/locales.h"
 #include "core/models.h"
 #include "core/phone_settings.h"
 #include "core/text.h"
@@ -57,17 +58,15 @@ void settingWrite(Table& t, std::string key, std::optional<std::string> value, R
 }
 
 // The locale folders of the files folder: user locales hold a phone's *-sip.jar, network
-// locales a g3-/g4-tones.xml.
+// locales a g3-/g4-tones.xml (localeFileKind).
 std::vector<std::string> installedLocales(const std::string& filesDir, bool user) {
     std::vector<std::string> out;
     std::error_code ec;
     for (const auto& dir : std::filesystem::directory_iterator(filesDir, ec)) {
         if (!dir.is_directory(ec) || dir.path().filename().string().starts_with(".")) continue;
         bool holds = false;
-        for (const auto& f : std::filesystem::directory_iterator(dir.path(), ec)) {
-            auto name = text::toLower(f.path().filename().string());
-            if (user ? name.ends_with("-sip.jar") : (name == "g3-tones.xml" || name == "g4-tones.xml")) holds = true;
-        }
+        for (const auto& f : std::filesystem::directory_iterator(dir.path(), ec))
+            if (localeFileKind(f.path().filename().string()) == (user ? LocaleFileKind::User : LocaleFileKind::Network)) holds = true;
         if (holds) out.push_back(dir.path().filename().string());
     }
     std::sort(out.begin(), out.end());

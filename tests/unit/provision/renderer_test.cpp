@@ -304,6 +304,11 @@ TEST_CASE("renderer: the user locale's langCode comes from its CUCM folder name,
           "en_US");
     CHECK(labcm::localeLanguage("English_United_Kingdom") == std::optional<std::string_view>("en_GB"));
     CHECK_FALSE(labcm::localeLanguage(""));
+    // Which kind a locale folder is, by the files it holds (case ignored).
+    CHECK(labcm::localeFileKind("sl-bev-SIP.jar") == labcm::LocaleFileKind::User);
+    CHECK(labcm::localeFileKind("G4-tones.xml") == labcm::LocaleFileKind::Network);
+    CHECK(labcm::localeFileKind("g3-tones.xml.bak") == labcm::LocaleFileKind::Other);
+    CHECK(labcm::localeFileKind("-sip.jar.txt") == labcm::LocaleFileKind::Other);
 }
 
 TEST_CASE("renderer: phone settings: the phone's own, else its model's, else the lab's, else the default, in Cisco's encodings") {
