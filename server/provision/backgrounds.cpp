@@ -28,6 +28,7 @@ std::optional<std::pair<unsigned, unsigned>> pngSize(std::span<const std::uint8_
     auto be32 = [&](std::size_t i) {
         return (unsigned{head[i]} << 24) | (unsigned{head[i + 1]} << 16) | (unsigned{head[i + 2]} << 8) | head[i + 3];
     };
+    if (be32(16) == 0 || be32(20) == 0) return std::nullopt; // PNG forbids an empty image
     return std::pair{be32(16), be32(20)};
 }
 

@@ -20,7 +20,8 @@ struct Resolution {
 /// @brief "<W>x<H>x<D>" (e.g. 800x480x24), nullopt for anything else.
 std::optional<Resolution> backgroundResolution(std::string_view folder);
 
-/// @brief A PNG's width and height from its IHDR chunk, nullopt when the bytes are not a PNG.
+/// @brief A PNG's width and height from its IHDR chunk, nullopt when the bytes are not a PNG
+/// (or its IHDR says 0 wide or high, which PNG forbids).
 std::optional<std::pair<unsigned, unsigned>> pngSize(std::span<const std::uint8_t> head);
 
 struct Background {

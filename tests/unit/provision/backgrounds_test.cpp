@@ -33,6 +33,8 @@ TEST_CASE("backgrounds: folder names, PNG sizes, and the rules an offered image 
     auto notPng = png(1, 1);
     notPng[1] = 'J';
     CHECK_FALSE(pngSize(notPng));
+    CHECK_FALSE(pngSize(png(0, 480))); // an empty image is not a PNG
+    CHECK_FALSE(pngSize(png(800, 0)));
 
     using Size = std::optional<std::pair<unsigned, unsigned>>;
     CHECK(backgroundProblem(*r, Size({800, 480}), std::optional<Size>(Size({139, 109}))).empty());
