@@ -18,7 +18,7 @@ constexpr std::array kKindNames{
     "file_served",    "file_not_found",  "file_refused",          "file_failed",
     "firmware_incomplete", "firmware_complete",
     "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",
-    "phone_controlled",
+    "phone_controlled", "call_attempt",
     "dhcp_pool_changed", "dhcp_offered", "dhcp_acked", "dhcp_naked", "dhcp_released", "dhcp_declined",
     "dhcp_ignored", "dhcp_exhausted", "dhcp_expired",
     "admin_password_changed", "admin_login",

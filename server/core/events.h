@@ -60,6 +60,7 @@ enum class EventKind : std::uint8_t {
     PhoneExpired,       ///< no refresh within expiry + grace
     RegisterRejected,   ///< unknown or unidentifiable device, or bad credentials
     PhoneControlled,    ///< a service-control NOTIFY and how it ended
+    CallAttempt,        ///< an INVITE: who called which number, where it rang or why it was refused
     // dhcp
     DhcpPoolChanged,    ///< admin: a pool added, changed or removed (or a lease freed)
     DhcpOffered,        ///< OFFER sent (details: address, pool, vendor class)

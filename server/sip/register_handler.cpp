@@ -53,13 +53,7 @@ void readContact(sip_t const* sip, RegisterRequest& q) {
         if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
         q.contactHost = host;
     }
-    std::vector<std::pair<std::string, std::string>> params;
-    for (msg_param_t const* p = c->m_params; p && *p; ++p) {
-        std::string_view v(*p);
-        auto eq = v.find('=');
-        params.emplace_back(std::string(v.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(v.substr(eq + 1)));
-    }
-    q.contactParams = parseContactParams(params);
+    q.contactParams = readCiscoContact(c);
     if (c->m_url->url_type == url_any) q.expires = 0; // Contact: *
     else if (q.contactParams.expires) q.expires = *q.contactParams.expires;
     else if (sip->sip_expires) q.expires = static_cast<long>(sip->sip_expires->ex_delta);
@@ -94,6 +88,16 @@ std::string reportedModel(const RegisterRequest& q) {
 
 } // namespace
 
+CiscoContact readCiscoContact(sip_contact_t const* c) {
+    std::vector<std::pair<std::string, std::string>> params;
+    for (msg_param_t const* p = c ? c->m_params : nullptr; p && *p; ++p) {
+        std::string_view v(*p);
+        auto eq = v.find('=');
+        params.emplace_back(std::string(v.substr(0, eq)), eq == std::string_view::npos ? "" : std::string(v.substr(eq + 1)));
+    }
+    return parseContactParams(params);
+}
+
 // Answered without a server transaction (nta_msg_treply): over UDP a transaction would hold
 // the request and its answer for Timer J (32 s). A retransmitted REGISTER is recognised by
 // the registrar (same Call-ID and CSeq) and gets the same answer again.
@@ -111,7 +115,7 @@ void SipService::Impl::onRegister(sofia::Msg& request, sip_t const* sip) {
     }
     readContact(sip, q);
     sofia::TportRef tp;
-    std::string ip = readOrigin(request.get(), q, tp);
+    std::string ip = readOrigin(request.get(), q.transport, q.source, tp);
     if (leaseOf && !q.mac.empty()) q.leasedAddress = leaseOf(q.mac);
     if (auto bound = stack->tports.find(q.mac); bound != stack->tports.end())
         q.boundConnectionClosed = tport_is_closed(bound->second.get()) != 0;
@@ -147,18 +151,18 @@ void SipService::Impl::onRegister(sofia::Msg& request, sip_t const* sip) {
 
 // The transport comes from the tport; the phone's address from the message's source (a UDP
 // request arrives on the shared listening tport, whose name is our own).
-std::string SipService::Impl::readOrigin(msg_t* request, RegisterRequest& q, sofia::TportRef& tp) {
+std::string SipService::Impl::readOrigin(msg_t* request, std::string& transport, std::string& source, sofia::TportRef& tp) {
     tp = sofia::TportRef::adopt(nta_incoming_transport(stack->agent.get(), nullptr, request)); // a new reference
     if (tp)
-        if (auto const* n = tport_name(tp.get()); n && n->tpn_proto) q.transport = text::toLower(n->tpn_proto);
+        if (auto const* n = tport_name(tp.get()); n && n->tpn_proto) transport = text::toLower(n->tpn_proto);
     std::string ip;
     if (su_addrinfo_t const* ai = msg_addrinfo(request); ai && ai->ai_addr) {
         auto const* su = reinterpret_cast<su_sockaddr_t const*>(ai->ai_addr);
         char host[64] = "";
         if (su_inet_ntop(su->su_family, SU_ADDR(su), host, sizeof host)) {
-            Source source{q.transport, host, ntohs(su->su_port)};
-            q.source = source.toString();
-            ip = source.address;
+            Source from{transport, host, ntohs(su->su_port)};
+            source = from.toString();
+            ip = from.address;
         }
     }
     return ip;

@@ -52,9 +52,34 @@ Registrar::Registrar(int grantedSeconds, std::chrono::seconds grace)
 
 void Registrar::setGrantedSeconds(int seconds) { granted_ = std::max(kMinGranted, seconds); }
 
+void Registrar::indexLines(const DeviceView& d, bool add) {
+    for (const auto& dn : d.dns) {
+        auto& macs = macsByDn_[dn];
+        auto at = std::lower_bound(macs.begin(), macs.end(), d.mac);
+        if (add && (at == macs.end() || *at != d.mac)) macs.insert(at, d.mac);
+        if (!add && at != macs.end() && *at == d.mac) macs.erase(at);
+        if (macs.empty()) macsByDn_.erase(dn);
+    }
+}
+
+const std::vector<std::string>* Registrar::devicesOnDn(std::string_view dn) const {
+    auto it = macsByDn_.find(dn);
+    return it == macsByDn_.end() ? nullptr : &it->second;
+}
+
+bool Registrar::beginsSomeDn(std::string_view digits) const {
+    auto it = macsByDn_.lower_bound(digits);
+    if (it != macsByDn_.end() && it->first == digits) ++it;
+    return it != macsByDn_.end() && it->first.size() > digits.size() && std::string_view(it->first).starts_with(digits);
+}
+
 void Registrar::setDevices(std::vector<DeviceView> devices) {
     devices_.clear();
-    for (auto& d : devices) devices_.emplace(d.mac, std::move(d));
+    macsByDn_.clear();
+    for (auto& d : devices) {
+        indexLines(d, true);
+        devices_.emplace(d.mac, std::move(d));
+    }
     // Lines of live bindings follow the configuration at once.
     for (auto& [mac, b] : bindings_)
         if (auto it = devices_.find(mac); it != devices_.end()) b.dns = it->second.dns;
@@ -62,12 +87,17 @@ void Registrar::setDevices(std::vector<DeviceView> devices) {
 
 void Registrar::upsertDevice(DeviceView device) {
     if (auto it = bindings_.find(device.mac); it != bindings_.end()) it->second.dns = device.dns;
+    if (auto old = devices_.find(device.mac); old != devices_.end()) indexLines(old->second, false);
+    indexLines(device, true);
     auto mac = device.mac;
     devices_.insert_or_assign(std::move(mac), std::move(device));
 }
 
 bool Registrar::removeDevice(const std::string& mac) {
-    devices_.erase(mac);
+    if (auto it = devices_.find(mac); it != devices_.end()) {
+        indexLines(it->second, false);
+        devices_.erase(it);
+    }
     return bindings_.erase(mac) > 0;
 }
 

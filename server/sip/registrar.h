@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sip/cisco.h"
@@ -124,6 +125,13 @@ public:
     void restore(Binding b);
 
     const Binding* binding(const std::string& mac) const;
+    /// @brief Whether a phone can be reached through `b`: registered by a REGISTER this run
+    /// (not only restored) and not past its expiry plus the grace.
+    bool reachable(const Binding& b, Clock::time_point now) const { return b.live && now <= b.expiresAt + grace_; }
+    /// @brief The devices with a line on `dn` (sorted MACs), nullptr when none has.
+    const std::vector<std::string>* devicesOnDn(std::string_view dn) const;
+    /// @brief Whether `digits` is the start of (and shorter than) some device's DN.
+    bool beginsSomeDn(std::string_view digits) const;
     const std::map<std::string, Binding>& bindings() const { return bindings_; }
     /// @brief Drops bindings of devices that no longer exist; returns their MACs.
     std::vector<std::string> pruneUnknown();
@@ -136,7 +144,10 @@ private:
     int granted_;
     bool contactMustBeSource_ = true;
     std::chrono::seconds grace_;
+    void indexLines(const DeviceView& d, bool add);
+
     std::map<std::string, DeviceView> devices_;
+    std::map<std::string, std::vector<std::string>, std::less<>> macsByDn_; ///< the lines of devices_, by DN
     std::map<std::string, Binding> bindings_;
 };
 

@@ -314,7 +314,11 @@ int SipService::Impl::onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming
             return 200;
         }
         case sip_method_subscribe: return 489; // Bad Event: no server-side features yet
-        default: return 501;                   // calls come with their own issue
+        case sip_method_invite:
+            // A dialog's re-INVITE (it has a To tag) has no route through labcm yet.
+            if (sip->sip_to && sip->sip_to->a_tag) return 481;
+            return self->onInvite(irq, sip);
+        default: return 501;
         }
     } catch (const std::exception& e) {
         spdlog::error("sip: handling {} failed: {}", sip->sip_request->rq_method_name, e.what());

@@ -2,6 +2,7 @@
 //   sip_service.cpp      the sofia loop: thread, su_root, job queue (eventfd), agent, teardown
 //   register_handler.cpp the REGISTER adapter: sip_t -> RegisterRequest, decision -> 200 OK, digest
 //   phone_control.cpp    service-control NOTIFY to a registered phone
+//   call_handler.cpp     INVITE: sip_t -> CallRequest, the routing decision -> the answer
 // Every member below "the sofia thread" is touched on that thread only.
 #pragma once
 
@@ -28,6 +29,9 @@ namespace labcm::sip {
 
 /// @brief CUCM's SIP Station Realm default; phones answer with their line's authName/authPassword.
 inline constexpr const char* kRealm = "ccmsipline";
+
+/// @brief The Cisco parameters of a Contact header (register_handler.cpp); empty for nullptr.
+CiscoContact readCiscoContact(sip_contact_t const* c);
 
 class SipService::Impl {
 public:
@@ -65,9 +69,9 @@ public:
     /// @brief Answers a REGISTER without a server transaction; `request` goes with the answer
     /// (it is still there only when an exception left it unanswered).
     void onRegister(sofia::Msg& request, sip_t const* sip);
-    /// @brief Fills the phone's transport and source into `q` and returns its IP address ("" when
-    /// unknown); `tp` receives the request's tport reference.
-    std::string readOrigin(msg_t* request, RegisterRequest& q, sofia::TportRef& tp);
+    /// @brief Fills the request's transport ("udp", "tcp") and source ("tcp:ip:port") and returns
+    /// its IP address ("" when unknown); `tp` receives the request's tport reference.
+    std::string readOrigin(msg_t* request, std::string& transport, std::string& source, sofia::TportRef& tp);
     void rejectRegister(sofia::Msg request, const RegisterRequest& q, const RegisterDecision& d, const std::string& ip,
                         sip_date_t const* date);
     void acceptRegister(sofia::Msg request, sip_t const* sip, const RegisterRequest& q, const RegisterDecision& d,
@@ -78,6 +82,11 @@ public:
     /// @brief The answer to a request handled without a transaction (nta_msg_treply): the
     /// request goes with it. Tags end with TAG_END().
     void reply(sofia::Msg request, int status, char const* phrase, tag_type_t tag, tag_value_t value, ...);
+
+    // --- the sofia thread: calls (call_handler.cpp) ----------------------------------------
+    /// @brief An INVITE outside a dialog: routed by routeCall(); answers it (final status) and
+    /// returns that status.
+    int onInvite(nta_incoming_t* irq, sip_t const* sip);
 
     // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
     struct ControlCtx {

@@ -443,6 +443,48 @@ class Registrar(LabcmTestCase):
         r = self.labcm("device", "restart", f"SEP{MAC}")
         self.assertEqual(r.returncode, 1)
 
+    def invite(self, to, from_dn="1001", mac="0011220B0001", max_forwards=70, to_tag=""):
+        """An INVITE over UDP from 127.0.0.1 as the phone `mac` on line `from_dn`; returns the
+        final status line (a 100 Trying is skipped)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(10)
+        port = sock.getsockname()[1]
+        branch = f"z9hG4bK-inv-{to}-{from_dn}-{max_forwards}"
+        sock.sendto("\r\n".join([
+            f"INVITE sip:{to}@127.0.0.1;user=phone SIP/2.0", f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch={branch}",
+            f'From: "Desk" <sip:{from_dn}@127.0.0.1>;tag=f1', f"To: <sip:{to}@127.0.0.1>{';tag=' + to_tag if to_tag else ''}",
+            f"Call-ID: call-{branch}@127.0.0.1", f"Max-Forwards: {max_forwards}", "CSeq: 101 INVITE",
+            f'Contact: <sip:uuid@127.0.0.1:{port};transport=udp>;+u.sip!devicename.ccm.cisco.com="SEP{mac}"',
+            "Content-Length: 0", "", ""]).encode(), ("127.0.0.1", self.sip_port))
+        for _ in range(5):
+            line = sock.recv(65536).decode(errors="replace").split("\r\n", 1)[0]
+            if not line.startswith("SIP/2.0 1"):
+                return line
+        self.fail("no final answer to the INVITE")
+
+    def test_an_invite_is_answered_by_where_its_number_goes(self):
+        """Issue 21: the routing decisions on the wire. The call itself is not forwarded yet (501)."""
+        self.ok("device", "add", "SEP0011220B0001", "--model", "8845", "--line", "1001", "--line", "1500")
+        self.ok("device", "add", "SEP0011220B0002", "--model", "8845", "--line", "1002", "--line", "1500")
+        self.ok("device", "add", "SEP0011220B0003", "--model", "7821", "--line", "1003")
+        for n, mac in enumerate(("0011220B0001", "0011220B0002")):
+            status, _ = self.udp_register("127.0.0.1", "127.0.0.1", f"reg-{n}@127.0.0.1", mac=mac)
+            self.assertEqual(status, "SIP/2.0 200 OK")
+        self.assertEqual(self.invite("1002"), "SIP/2.0 501 Calls Not Routed Yet")
+        self.wait_for_log(self.server, "call_attempt mac=0011220B0001 ip=127.0.0.1: 1001 (SEP0011220B0001) calls 1002: "
+                                       "ringing SEP0011220B0002")
+        self.assertEqual(self.invite("1500", from_dn="1500"), "SIP/2.0 501 Calls Not Routed Yet")  # the shared line's other desk
+        self.assertEqual(self.invite("1003"), "SIP/2.0 480 Temporarily Unavailable")
+        self.assertEqual(self.invite("10"), "SIP/2.0 484 Address Incomplete")
+        self.assertEqual(self.invite("1999"), "SIP/2.0 404 Not Found")
+        self.assertEqual(self.invite("1002", from_dn="1003"), "SIP/2.0 403 Forbidden")  # a DN the phone does not have
+        self.wait_for_log(self.server, "SEP0011220B0001 called as '1003', which is not one of its lines")
+        self.assertEqual(self.invite("1002", mac="0011220B0003", from_dn="1003"), "SIP/2.0 403 Forbidden")  # not registered
+        self.assertEqual(self.invite("1002", max_forwards=0), "SIP/2.0 483 Too Many Hops")
+        self.assertEqual(self.invite("1002", to_tag="x1"), "SIP/2.0 481 Call/Transaction Does Not Exist")
+
     def test_unknown_device_gets_404_and_an_event(self):
         p = self.sipp("register_unknown.xml", "u1", mac="0011223344FF")
         self.finish(p)

@@ -1,0 +1,125 @@
+#include "sip/call_router.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sip/source.h"
+
+namespace labcm::sip {
+
+namespace {
+
+std::string addressOf(const std::string& source) {
+    auto s = Source::parse(source);
+    return s ? s->address : source;
+}
+
+CallDecision refuse(CallOutcome outcome, int status, std::string detail) {
+    CallDecision d;
+    d.outcome = outcome;
+    d.status = status;
+    d.detail = std::move(detail);
+    return d;
+}
+
+} // namespace
+
+std::string_view toString(CallOutcome o) {
+    switch (o) {
+    case CallOutcome::Fork: return "ringing";
+    case CallOutcome::TooManyHops: return "too many hops";
+    case CallOutcome::NotAPhone: return "not a registered phone";
+    case CallOutcome::CallerRefused: return "caller refused";
+    case CallOutcome::Incomplete: return "incomplete number";
+    case CallOutcome::UnknownNumber: return "unknown number";
+    case CallOutcome::Unavailable: return "not registered";
+    }
+    return "?";
+}
+
+std::string contactUri(std::string_view contact) {
+    auto open = contact.find('<');
+    if (open != std::string_view::npos) {
+        auto close = contact.find('>', open);
+        if (close == std::string_view::npos) return {};
+        return std::string(contact.substr(open + 1, close - open - 1));
+    }
+    auto semi = contact.find(';');
+    auto uri = contact.substr(0, semi);
+    while (!uri.empty() && uri.front() == ' ') uri.remove_prefix(1);
+    while (!uri.empty() && uri.back() == ' ') uri.remove_suffix(1);
+    return std::string(uri);
+}
+
+namespace {
+
+// routeCall, naming the caller in `callerMac` once it is known.
+CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::time_point now, std::string& callerMac) {
+    if (r.maxForwards <= 0) return refuse(CallOutcome::TooManyHops, 483, "Max-Forwards reached 0: a loop");
+
+    // The caller: a live registration of the device its Contact names (else of a device with
+    // the From DN registered from the INVITE's address: older phones name no device in an
+    // INVITE), from the INVITE's own address, and a From DN that is one of that device's lines.
+    callerMac = r.callerMac;
+    if (callerMac.empty())
+        if (const auto* macs = registrar.devicesOnDn(r.callerUser))
+            for (const auto& mac : *macs)
+                if (const Binding* b = registrar.binding(mac);
+                    b && registrar.reachable(*b, now) && addressOf(b->source) == addressOf(r.source)) {
+                    callerMac = mac;
+                    break;
+                }
+    const Binding* caller = callerMac.empty() ? nullptr : registrar.binding(callerMac);
+    if (!caller || !registrar.reachable(*caller, now))
+        return refuse(CallOutcome::NotAPhone, 403,
+                      callerMac.empty() ? fmt::format("INVITE from {} names no device in its Contact and no registered phone there has the line {}", r.source, r.callerUser)
+                                          : fmt::format("INVITE from {}: SEP{} is not registered", r.source, callerMac));
+    if (addressOf(caller->source) != addressOf(r.source))
+        return refuse(CallOutcome::NotAPhone, 403,
+                      fmt::format("INVITE from {} names SEP{}, which is registered from {}", r.source, callerMac,
+                                  addressOf(caller->source)));
+    const DeviceView* callerDevice = registrar.device(callerMac);
+    if (!callerDevice || std::find(callerDevice->dns.begin(), callerDevice->dns.end(), r.callerUser) == callerDevice->dns.end())
+        return refuse(CallOutcome::CallerRefused, 403,
+                      fmt::format("SEP{} called as '{}', which is not one of its lines", callerMac, r.callerUser));
+
+    // The called number.
+    const auto* macs = r.calledUser.empty() ? nullptr : registrar.devicesOnDn(r.calledUser);
+    if (!macs) {
+        if (!r.calledUser.empty() && registrar.beginsSomeDn(r.calledUser))
+            return refuse(CallOutcome::Incomplete, 484,
+                          fmt::format("SEP{} dialled {}, the first digits of a number (the dial plan sends whole numbers)",
+                                      callerMac, r.calledUser));
+        return refuse(CallOutcome::UnknownNumber, 404, fmt::format("SEP{} dialled {}: no device has that number", callerMac,
+                                                                   r.calledUser.empty() ? "nothing" : r.calledUser));
+    }
+    CallDecision d;
+    for (const auto& mac : *macs) {
+        if (mac == callerMac) continue; // a shared line does not ring the phone calling it
+        const Binding* b = registrar.binding(mac);
+        if (!b || !registrar.reachable(*b, now)) continue;
+        auto uri = contactUri(b->contact);
+        if (uri.empty()) continue;
+        d.targets.push_back({mac, std::move(uri), b->transport, b->source});
+    }
+    if (d.targets.empty())
+        return refuse(CallOutcome::Unavailable, 480, fmt::format("SEP{} called {}: none of its {} device(s) is registered",
+                                                                 callerMac, r.calledUser, macs->size()));
+    d.outcome = CallOutcome::Fork;
+    std::string who;
+    for (const auto& t : d.targets) who += (who.empty() ? "SEP" : ", SEP") + t.mac;
+    d.detail = fmt::format("{} (SEP{}) calls {}: ringing {}", r.callerUser, callerMac, r.calledUser, who);
+    return d;
+}
+
+} // namespace
+
+CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now) {
+    std::string callerMac;
+    auto d = decide(r, registrar, now, callerMac);
+    d.callerMac = std::move(callerMac);
+    return d;
+}
+
+} // namespace labcm::sip

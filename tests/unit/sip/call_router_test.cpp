@@ -1,0 +1,146 @@
+// Where a call goes (issue 21): the fork set, shared lines, unregistered and unknown numbers,
+// the first digits of a number, a phone calling as another, a stranger, a loop.
+#include <doctest/doctest.h>
+
+#include "sip/call_router.h"
+
+#include <fmt/format.h>
+
+using namespace labcm::sip;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto t0 = Clock::time_point{} + 1000s;
+const auto w0 = std::chrono::system_clock::now();
+
+// Three desks: A has 1001 and the shared 1500, B has 1002 and 1500, C has 1003 (never registers).
+Registrar lab() {
+    Registrar r(120, 15s);
+    r.setDevices({{"0000000000AA", "8845", {"1001", "1500"}},
+                  {"0000000000BB", "8845", {"1002", "1500"}},
+                  {"0000000000CC", "7821", {"1003"}}});
+    for (auto [mac, ip] : {std::pair{"0000000000AA", "10.0.0.51"}, std::pair{"0000000000BB", "10.0.0.52"}}) {
+        RegisterRequest q;
+        q.mac = mac;
+        q.callId = std::string("reg-") + mac;
+        q.cseq = 1;
+        q.contact = fmt::format("<sip:uuid-{}@{}:5060;transport=tcp>;+u.sip!devicename.ccm.cisco.com=\"SEP{}\"", mac, ip, mac);
+        q.source = fmt::format("tcp:{}:5060", ip);
+        q.contactHost = ip;
+        q.transport = "tcp";
+        q.bulk = true;
+        REQUIRE(r.onRegister(q, t0, w0).status == 200);
+    }
+    return r;
+}
+
+CallRequest call(const char* to, const char* from = "1001", const char* mac = "0000000000AA", const char* source = "tcp:10.0.0.51:5060") {
+    return {to, from, mac, source, 70};
+}
+
+} // namespace
+
+TEST_CASE("call routing: a DN rings its registered device at its registered Contact") {
+    auto r = lab();
+    auto d = routeCall(call("1002"), r, t0 + 1s);
+    REQUIRE((d.outcome == CallOutcome::Fork));
+    REQUIRE(d.targets.size() == 1);
+    CHECK(d.targets[0].mac == "0000000000BB");
+    CHECK(d.targets[0].requestUri == "sip:uuid-0000000000BB@10.0.0.52:5060;transport=tcp");
+    CHECK(d.targets[0].transport == "tcp");
+    CHECK(d.targets[0].source == "tcp:10.0.0.52:5060");
+    CHECK(d.detail == "1001 (SEP0000000000AA) calls 1002: ringing SEP0000000000BB");
+}
+
+TEST_CASE("call routing: a shared line rings every other device on it, never the caller") {
+    auto r = lab();
+    auto d = routeCall(call("1500", "1002", "0000000000BB", "tcp:10.0.0.52:5060"), r, t0);
+    REQUIRE((d.outcome == CallOutcome::Fork));
+    REQUIRE(d.targets.size() == 1);
+    CHECK(d.targets[0].mac == "0000000000AA");
+    // A third desk joins the shared line and registers: both others ring.
+    r.upsertDevice({"0000000000CC", "7821", {"1003", "1500"}});
+    RegisterRequest q;
+    q.mac = "0000000000CC";
+    q.callId = "reg-c";
+    q.cseq = 1;
+    q.contact = "<sip:c@10.0.0.53:5060>";
+    q.source = "udp:10.0.0.53:5060";
+    q.contactHost = "10.0.0.53";
+    q.transport = "udp";
+    q.bulk = true;
+    REQUIRE(r.onRegister(q, t0, w0).status == 200);
+    d = routeCall(call("1500", "1002", "0000000000BB", "tcp:10.0.0.52:5060"), r, t0);
+    REQUIRE(d.targets.size() == 2);
+    CHECK(d.targets[0].mac == "0000000000AA");
+    CHECK(d.targets[1].mac == "0000000000CC");
+    CHECK(d.targets[1].requestUri == "sip:c@10.0.0.53:5060");
+    // The line moves off C: only A rings again.
+    r.upsertDevice({"0000000000CC", "7821", {"1003"}});
+    CHECK(routeCall(call("1500", "1002", "0000000000BB", "tcp:10.0.0.52:5060"), r, t0).targets.size() == 1);
+    CHECK_FALSE(r.devicesOnDn("1003") == nullptr);
+    r.removeDevice("0000000000CC");
+    CHECK(r.devicesOnDn("1003") == nullptr);
+}
+
+TEST_CASE("call routing: unknown, incomplete and unregistered numbers get their answer at once") {
+    auto r = lab();
+    auto d = routeCall(call("1003"), r, t0);
+    CHECK((d.outcome == CallOutcome::Unavailable));
+    CHECK(d.status == 480);
+    CHECK(d.detail == "SEP0000000000AA called 1003: none of its 1 device(s) is registered");
+    d = routeCall(call("1999"), r, t0);
+    CHECK((d.outcome == CallOutcome::UnknownNumber));
+    CHECK(d.status == 404);
+    d = routeCall(call("10"), r, t0); // KPML: the first digits only
+    CHECK((d.outcome == CallOutcome::Incomplete));
+    CHECK(d.status == 484);
+    CHECK(routeCall(call("1"), r, t0).status == 484);
+    CHECK(routeCall(call("15000"), r, t0).status == 404); // longer than any number
+    CHECK(routeCall(call(""), r, t0).status == 404);
+    // A refreshes, B does not: past B's expiry (120 s) and the grace (15 s) a call to B is 480.
+    RegisterRequest refresh;
+    refresh.mac = "0000000000AA";
+    refresh.callId = "reg-0000000000AA";
+    refresh.cseq = 2;
+    refresh.contact = "<sip:uuid-0000000000AA@10.0.0.51:5060;transport=tcp>";
+    refresh.source = "tcp:10.0.0.51:5060";
+    refresh.contactHost = "10.0.0.51";
+    refresh.transport = "tcp";
+    REQUIRE(r.onRegister(refresh, t0 + 100s, w0).status == 200);
+    CHECK((routeCall(call("1002"), r, t0 + 135s).outcome == CallOutcome::Fork));
+    CHECK(routeCall(call("1002"), r, t0 + 136s).status == 480);
+    // And a caller whose own registration lapsed is no longer a phone of the lab.
+    CHECK(routeCall(call("1001", "1002", "0000000000BB", "tcp:10.0.0.52:5060"), r, t0 + 136s).status == 403);
+}
+
+TEST_CASE("call routing: a phone cannot call as another, and a stranger cannot call at all") {
+    auto r = lab();
+    auto d = routeCall(call("1002", "1003"), r, t0); // A claims C's DN
+    CHECK((d.outcome == CallOutcome::CallerRefused));
+    CHECK(d.status == 403);
+    CHECK(d.detail == "SEP0000000000AA called as '1003', which is not one of its lines");
+    d = routeCall(call("1002", "1001", "0000000000AA", "tcp:10.0.0.99:5060"), r, t0); // A's name from another host
+    CHECK((d.outcome == CallOutcome::NotAPhone));
+    CHECK(d.detail == "INVITE from tcp:10.0.0.99:5060 names SEP0000000000AA, which is registered from 10.0.0.51");
+    CHECK(routeCall(call("1002", "1003", "0000000000CC", "tcp:10.0.0.53:5060"), r, t0).status == 403); // C never registered
+    // An INVITE whose Contact names no device (a 7970's): the phone registered from its
+    // address with the From DN is the caller; from another address it is nobody.
+    auto unnamed = routeCall(call("1002", "1001", "", "udp:10.0.0.51:5060"), r, t0);
+    CHECK((unnamed.outcome == CallOutcome::Fork));
+    CHECK(unnamed.callerMac == "0000000000AA");
+    CHECK(routeCall(call("1002", "1001", "", "udp:10.0.0.99:5060"), r, t0).status == 403);
+    CHECK(routeCall(call("1002", "1003", "", "udp:10.0.0.51:5060"), r, t0).status == 403);
+    auto loop = call("1002");
+    loop.maxForwards = 0;
+    CHECK(routeCall(loop, r, t0).status == 483);
+}
+
+TEST_CASE("call routing: a Contact's URI") {
+    CHECK(contactUri("\"Desk\" <sip:u@10.0.0.5:5060;transport=tcp>;expires=60") == "sip:u@10.0.0.5:5060;transport=tcp");
+    CHECK(contactUri("sip:u@10.0.0.5;expires=60") == "sip:u@10.0.0.5");
+    CHECK(contactUri(" sip:u@h ") == "sip:u@h");
+    CHECK(contactUri("<sip:u@h") == "");
+    CHECK(contactUri("") == "");
+}
