@@ -1,21 +1,98 @@
-// The INVITE adapter (issue 21): sip_t -> CallRequest, the routing decision (call_router.h)
-// -> the answer, and the call_attempt event on the caller's timeline. Every refusal is
-// answered at once with the decision's status. Forwarding to the fork set is the next step
-// of the calls issue: until it lands, a routable call is answered 501 and the event names
-// the phones it would ring.
+// Calls (issue 21): labcm is a record-routing stateful proxy between its registered phones
+// (cisco-calls.md section 2). An INVITE is routed by routeCall() (call_router.h): a refusal is
+// answered at once; a call is forked to every device it rings, each branch over the phone's
+// own registration (its TCP connection, or its UDP Contact) with the registered Contact as the
+// Request-URI and labcm's Record-Route on top, so every later request of the dialog (ACK, BYE,
+// re-INVITE, ...) comes through labcm too and reaches the other phone from labcm's address,
+// the only one a Cisco phone accepts. The first 2xx is relayed and the other branches are
+// cancelled; when none answers 2xx the best final answer is relayed. SDP is never touched:
+// media flows phone to phone. Events: call_attempt on the caller's timeline (and the answering
+// phone's) with the outcome.
 #include "sip/sofia_impl.h"
 
+#include <algorithm>
+
+#include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_string.h>
+#include <sofia-sip/tport.h>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "sip/call_router.h"
 
 namespace labcm::sip {
+
+namespace {
+
+// RFC 3261 16.7 step 6: 6xx first, then the lowest class; 503 counts as 500.
+int rank(int status) {
+    if (status >= 600) return 0;
+    if (status == 503) return 5 * 1000;
+    return (status / 100) * 1000 + status % 100;
+}
+
+} // namespace
+
+bool SipService::Impl::isUs(url_t const* url) const {
+    if (!url || !url->url_host) return false;
+    std::string host(url->url_host);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (!su_casematch(host.c_str(), cfg.advertisedHost.c_str()) && !su_casematch(host.c_str(), cfg.bindAddress.c_str())) return false;
+    unsigned port = url->url_port ? static_cast<unsigned>(std::atoi(url->url_port)) : 5060;
+    return port == boundPort.load();
+}
+
+msg_t* SipService::Impl::forwardedRequest(msg_t* request, const std::string& requestUri,
+                                          const std::vector<std::string>& recordRoutes) {
+    msg_t* m = msg_dup(request);
+    if (!m) return nullptr;
+    sip_t* s = sip_object(m);
+    su_home_t* home = msg_home(m);
+    auto* pub = reinterpret_cast<msg_pub_t*>(s);
+    if (!requestUri.empty()) {
+        auto* rq = sip_request_create(home, s->sip_request->rq_method, s->sip_request->rq_method_name,
+                                      URL_STRING_MAKE(requestUri.c_str()), nullptr);
+        if (!rq) return msg_destroy(m), nullptr;
+        msg_header_insert(m, pub, reinterpret_cast<msg_header_t*>(rq));
+    }
+    while (s->sip_route && isUs(s->sip_route->r_url)) msg_header_remove(m, pub, reinterpret_cast<msg_header_t*>(s->sip_route));
+    unsigned long hops = s->sip_max_forwards ? s->sip_max_forwards->mf_count : 70;
+    auto* mf = sip_max_forwards_make(home, std::to_string(hops > 0 ? hops - 1 : 0).c_str());
+    if (mf) msg_header_insert(m, pub, reinterpret_cast<msg_header_t*>(mf));
+    for (const auto& rr : recordRoutes)
+        if (auto* h = sip_record_route_make(home, rr.c_str())) msg_header_insert(m, pub, reinterpret_cast<msg_header_t*>(h));
+    return m;
+}
+
+// Over the phone's registration: its TCP connection when it has one, else its Contact's
+// address over the Contact's transport.
+bool SipService::Impl::sendBranch(Proxied& t, msg_t* request, const std::string& mac, const std::string& transport,
+                                  const std::string& requestUri) {
+    auto& b = t.branches.emplace_back();
+    b.txn = &t;
+    b.mac = mac;
+    tport_t* tp = nullptr;
+    if (auto it = stack->tports.find(mac); it != stack->tports.end() && !tport_is_closed(it->second.get())) tp = it->second.get();
+    auto hostPort = uriHostPort(requestUri);
+    auto route = fmt::format("sip:{};transport={}", hostPort, transport.empty() ? "udp" : transport);
+    b.orq = nta_outgoing_mcreate(stack->agent.get(), &Impl::onBranchResponse, reinterpret_cast<nta_outgoing_magic_t*>(&b),
+                                 tp ? nullptr : URL_STRING_MAKE(route.c_str()), request, TAG_IF(tp, NTATAG_TPORT(tp)),
+                                 TAG_END());
+    if (!b.orq) {
+        msg_destroy(request);
+        t.branches.pop_back();
+        spdlog::warn("sip: cannot forward {} to SEP{} at {}", t.detail, mac, requestUri);
+        return false;
+    }
+    return true;
+}
 
 int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
     CallRequest c;
@@ -23,21 +100,192 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
     if (sip->sip_from && sip->sip_from->a_url->url_user) c.callerUser = sip->sip_from->a_url->url_user;
     if (sip->sip_max_forwards) c.maxForwards = static_cast<int>(sip->sip_max_forwards->mf_count);
     c.callerMac = identifyDevice(readCiscoContact(sip->sip_contact), std::nullopt).value_or("");
+    sofia::Msg request{nta_incoming_getrequest(irq)};
     std::string transport, ip;
     {
-        sofia::Msg request{nta_incoming_getrequest(irq)};
         sofia::TportRef tp;
         ip = readOrigin(request.get(), transport, c.source, tp);
     }
     auto d = routeCall(c, registrar, Clock::now());
-    int status = d.outcome == CallOutcome::Fork ? 501 : d.status;
-    const char* phrase = d.outcome == CallOutcome::Fork ? "Calls Not Routed Yet" : sip_status_phrase(status);
-    nta_incoming_treply(irq, status, phrase, TAG_END());
-    bus.publish(Service::Sip, EventKind::CallAttempt, d.outcome == CallOutcome::Fork ? Severity::Info : Severity::Warning,
-                d.callerMac, ip,
-                d.outcome == CallOutcome::Fork ? fmt::format("{}; answered 501: labcm does not forward calls yet", d.detail)
-                                               : fmt::format("INVITE answered {} ({}): {}", status, toString(d.outcome), d.detail));
-    return status;
+    if (d.outcome != CallOutcome::Fork) {
+        nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), TAG_END());
+        bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Warning, d.callerMac, ip,
+                    fmt::format("INVITE answered {} ({}): {}", d.status, toString(d.outcome), d.detail));
+        return d.status;
+    }
+    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    auto id = ++nextProxied;
+    auto& t = stack->proxied[id];
+    t.self = this;
+    t.id = id;
+    t.irq = irq;
+    t.call = true;
+    t.callerMac = d.callerMac;
+    t.callerIp = ip;
+    t.detail = d.detail;
+    nta_incoming_bind(irq, &Impl::onProxiedRequest, reinterpret_cast<nta_incoming_magic_t*>(&t));
+    // Record-Route: one entry, or one per side when the phones use different transports (RFC 5658).
+    auto rr = [&](const std::string& tr) { return fmt::format("<sip:{}:{};transport={};lr>", cfg.advertisedHost, boundPort.load(), tr); };
+    for (const auto& target : d.targets) {
+        std::vector<std::string> routes{rr(transport)};
+        if (target.transport != transport) routes.push_back(rr(target.transport));
+        if (msg_t* m = forwardedRequest(request.get(), target.requestUri, routes)) sendBranch(t, m, target.mac, target.transport, target.requestUri);
+    }
+    bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, d.callerMac, ip, d.detail);
+    if (t.branches.empty()) {
+        nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+        stack->proxied.erase(id);
+        return 503;
+    }
+    return 0;
+}
+
+int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
+    if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) return 483;
+    sofia::Msg request{nta_incoming_getrequest(irq)};
+    std::string hostPort;
+    {
+        sofia::StackHome scratch;
+        char* uri = url_as_string(scratch.get(), sip->sip_request->rq_url);
+        hostPort = uri ? uriHostPort(uri) : "";
+    }
+    const Binding* b = hostPort.empty() ? nullptr : registrar.bindingAt(hostPort);
+    if (!b || !registrar.reachable(*b, Clock::now())) return 404;
+    auto id = ++nextProxied;
+    auto& t = stack->proxied[id];
+    t.self = this;
+    t.id = id;
+    t.irq = irq;
+    t.detail = fmt::format("{} to SEP{}", sip->sip_request->rq_method_name, b->mac);
+    nta_incoming_bind(irq, &Impl::onProxiedRequest, reinterpret_cast<nta_incoming_magic_t*>(&t));
+    if (msg_t* m = forwardedRequest(request.get(), "", {})) sendBranch(t, m, b->mac, b->transport, contactUri(b->contact));
+    if (t.branches.empty()) {
+        stack->proxied.erase(id);
+        return 503;
+    }
+    return 0;
+}
+
+void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
+    if (!sip->sip_route || !isUs(sip->sip_route->r_url)) return; // not a dialog labcm routed
+    std::string hostPort;
+    {
+        sofia::StackHome scratch;
+        char* uri = url_as_string(scratch.get(), sip->sip_request->rq_url);
+        hostPort = uri ? uriHostPort(uri) : "";
+    }
+    const Binding* b = hostPort.empty() ? nullptr : registrar.bindingAt(hostPort);
+    if (!b) return;
+    msg_t* m = forwardedRequest(request.get(), "", {});
+    if (!m) return;
+    tport_t* tp = nullptr;
+    if (auto it = stack->tports.find(b->mac); it != stack->tports.end() && !tport_is_closed(it->second.get())) tp = it->second.get();
+    auto route = fmt::format("sip:{};transport={}", hostPort, b->transport.empty() ? "udp" : b->transport);
+    nta_msg_tsend(stack->agent.get(), m, tp ? nullptr : URL_STRING_MAKE(route.c_str()), TAG_IF(tp, NTATAG_TPORT(tp)), TAG_END());
+}
+
+void SipService::Impl::forwardStrayResponse(sofia::Msg response, sip_t const* sip) {
+    // Only a 2xx to an INVITE that labcm forwarded (its own Via on top, another below).
+    if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_invite || sip->sip_status->st_status / 100 != 2) return;
+    if (!sip->sip_via || !sip->sip_via->v_next || !sip->sip_via->v_host) return;
+    if (!su_casematch(sip->sip_via->v_host, cfg.advertisedHost.c_str()) && !su_casematch(sip->sip_via->v_host, cfg.bindAddress.c_str()))
+        return;
+    nta_msg_tsend(stack->agent.get(), response.release(), nullptr, TAG_END());
+}
+
+// A response from a branch (a copy, our Via off) to the caller.
+void SipService::Impl::relay(Proxied& t, nta_outgoing_t* orq) {
+    sofia::Msg response{nta_outgoing_getresponse(orq)};
+    if (!response) return;
+    msg_t* copy = msg_dup(response.get());
+    if (!copy) return;
+    sip_t* s = sip_object(copy);
+    if (s->sip_via) msg_header_remove(copy, reinterpret_cast<msg_pub_t*>(s), reinterpret_cast<msg_header_t*>(s->sip_via));
+    nta_incoming_mreply(t.irq, copy);
+}
+
+int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip) {
+    auto& b = *reinterpret_cast<Branch*>(magic);
+    auto& t = *b.txn;
+    auto* self = t.self;
+    const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
+    const bool internal = nta_sip_is_internal(sip);
+    if (status < 200) {
+        if (status > 100 && !t.answered && !internal) self->relay(t, orq);
+        return 0;
+    }
+    if (b.status) {
+        // A retransmitted 2xx (the phone did not see the ACK yet): relayed again.
+        if (status < 300 && !internal) self->relay(t, orq);
+        return 0;
+    }
+    b.status = status;
+    if (status < 300) {
+        self->relay(t, orq);
+        if (!t.answered) {
+            t.answered = status;
+            for (auto& other : t.branches)
+                if (!other.status && other.orq)
+                    nta_outgoing_tcancel(other.orq, nullptr, nullptr,
+                                         SIPTAG_REASON_STR("SIP;cause=200;text=\"Call completed elsewhere\""), TAG_END());
+            if (t.call) {
+                self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
+                                  fmt::format("{}: answered {} by SEP{}", t.detail, status, b.mac));
+                self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, b.mac, "",
+                                  fmt::format("answered a call ({})", t.detail));
+            }
+        }
+    } else if (!t.answered && (!t.bestStatus || rank(status) < rank(t.bestStatus))) {
+        t.bestStatus = status;
+        t.best.reset();
+        if (!internal)
+            if (sofia::Msg response{nta_outgoing_getresponse(orq)}; response)
+                if (msg_t* copy = msg_dup(response.get())) {
+                    sip_t* s = sip_object(copy);
+                    if (s->sip_via)
+                        msg_header_remove(copy, reinterpret_cast<msg_pub_t*>(s), reinterpret_cast<msg_header_t*>(s->sip_via));
+                    t.best.reset(copy);
+                }
+    }
+    self->branchFinal(t);
+    return 0;
+}
+
+// Every branch final: the best answer to the caller when no 2xx went, then the transactions
+// go (from a posted job: never inside one of their own callbacks).
+void SipService::Impl::branchFinal(Proxied& t) {
+    if (t.done || std::any_of(t.branches.begin(), t.branches.end(), [](const Branch& b) { return b.status == 0; })) return;
+    t.done = true;
+    if (!t.answered) {
+        t.answered = t.bestStatus ? t.bestStatus : 500;
+        if (t.best) nta_incoming_mreply(t.irq, t.best.release());
+        else nta_incoming_treply(t.irq, t.answered, sip_status_phrase(t.answered), TAG_END());
+        if (t.call)
+            bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Warning, t.callerMac, t.callerIp,
+                        fmt::format("{}: answered {}", t.detail, t.answered));
+    }
+    post([this, id = t.id] {
+        auto it = stack->proxied.find(id);
+        if (it == stack->proxied.end()) return;
+        for (auto& b : it->second.branches)
+            if (b.orq) nta_outgoing_destroy(b.orq);
+        nta_incoming_destroy(it->second.irq);
+        stack->proxied.erase(it);
+    });
+}
+
+// The caller's CANCEL (nta answers it 200, then the INVITE 487): every pending branch is
+// cancelled. An ACK to a non-2xx answer comes here too: nothing to do.
+int SipService::Impl::onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming_t*, sip_t const* sip) {
+    auto& t = *reinterpret_cast<Proxied*>(magic);
+    if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_cancel) return 0;
+    if (!t.answered) t.answered = 487;
+    for (auto& b : t.branches)
+        if (!b.status && b.orq) nta_outgoing_tcancel(b.orq, nullptr, nullptr, TAG_END());
+    if (t.call)
+        t.self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
+                            fmt::format("{}: cancelled by the caller", t.detail));
+    return 0;
 }
 
 } // namespace labcm::sip

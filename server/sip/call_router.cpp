@@ -1,6 +1,7 @@
 #include "sip/call_router.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -114,6 +115,37 @@ CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::tim
 }
 
 } // namespace
+
+std::string uriHostPort(std::string_view uri) {
+    auto lower = [](std::string_view v) {
+        std::string out(v);
+        for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return out;
+    };
+    auto scheme = lower(uri.substr(0, 5));
+    if (scheme.starts_with("sip:")) uri.remove_prefix(4);
+    else if (scheme == "sips:") uri.remove_prefix(5);
+    else return {};
+    auto end = uri.find_first_of(";?>");
+    uri = uri.substr(0, end);
+    if (auto at = uri.rfind('@'); at != std::string_view::npos) uri.remove_prefix(at + 1);
+    std::string_view host, port;
+    if (uri.starts_with('[')) {
+        auto close = uri.find(']');
+        if (close == std::string_view::npos) return {};
+        host = uri.substr(0, close + 1);
+        uri.remove_prefix(close + 1);
+        if (uri.starts_with(':')) port = uri.substr(1);
+        else if (!uri.empty()) return {};
+    } else {
+        auto colon = uri.find(':');
+        host = uri.substr(0, colon);
+        if (colon != std::string_view::npos) port = uri.substr(colon + 1);
+    }
+    if (host.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return {};
+    return lower(host) + ":" + (port.empty() ? std::string("5060") : std::string(port));
+}
 
 CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now) {
     std::string callerMac;

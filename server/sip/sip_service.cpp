@@ -275,8 +275,17 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
 int SipService::Impl::onMessage(nta_agent_magic_t* magic, nta_agent_t* agent, msg_t* msg, sip_t* sip) {
     auto* self = reinterpret_cast<Impl*>(magic);
     sofia::Msg request{msg};
-    // A response no transaction of ours waits for, or an ACK of no transaction: dropped.
-    if (!sip || !sip->sip_request || sip->sip_request->rq_method == sip_method_ack) return 0;
+    // A response no transaction of ours waits for (a 2xx of a call is relayed), an ACK of no
+    // transaction (a 2xx ACK of a call is forwarded): nothing else.
+    if (sip && sip->sip_status) {
+        self->forwardStrayResponse(std::move(request), sip);
+        return 0;
+    }
+    if (!sip || !sip->sip_request) return 0;
+    if (sip->sip_request->rq_method == sip_method_ack) {
+        self->forwardAck(std::move(request), sip);
+        return 0;
+    }
     if (sip->sip_request->rq_method == sip_method_register) {
         try {
             self->onRegister(request, sip);
@@ -300,6 +309,9 @@ int SipService::Impl::onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming
     auto* self = reinterpret_cast<Impl*>(magic);
     if (!sip || !sip->sip_request) return 400;
     try {
+        // Inside a dialog labcm record-routed: on to the phone at the Request-URI.
+        if (sip->sip_to && sip->sip_to->a_tag && sip->sip_route && self->isUs(sip->sip_route->r_url))
+            return self->forwardInDialog(irq, sip);
         switch (sip->sip_request->rq_method) {
         case sip_method_options: return 200;
         case sip_method_notify: return 200; // dialog (hook state) and refer NOTIFYs
@@ -315,8 +327,7 @@ int SipService::Impl::onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming
         }
         case sip_method_subscribe: return 489; // Bad Event: no server-side features yet
         case sip_method_invite:
-            // A dialog's re-INVITE (it has a To tag) has no route through labcm yet.
-            if (sip->sip_to && sip->sip_to->a_tag) return 481;
+            if (sip->sip_to && sip->sip_to->a_tag) return 481; // a re-INVITE of a dialog labcm did not route
             return self->onInvite(irq, sip);
         default: return 501;
         }

@@ -2,7 +2,8 @@
 //   sip_service.cpp      the sofia loop: thread, su_root, job queue (eventfd), agent, teardown
 //   register_handler.cpp the REGISTER adapter: sip_t -> RegisterRequest, decision -> 200 OK, digest
 //   phone_control.cpp    service-control NOTIFY to a registered phone
-//   call_handler.cpp     INVITE: sip_t -> CallRequest, the routing decision -> the answer
+//   call_handler.cpp     calls: INVITE routed (call_router.h) and forked, in-dialog requests and
+//                        ACKs forwarded along labcm's Record-Route, responses relayed
 // Every member below "the sofia thread" is touched on that thread only.
 #pragma once
 
@@ -84,9 +85,47 @@ public:
     void reply(sofia::Msg request, int status, char const* phrase, tag_type_t tag, tag_value_t value, ...);
 
     // --- the sofia thread: calls (call_handler.cpp) ----------------------------------------
-    /// @brief An INVITE outside a dialog: routed by routeCall(); answers it (final status) and
-    /// returns that status.
+    /// One request labcm forwards statefully (an INVITE to its fork set, a request inside a
+    /// dialog it record-routed): the server transaction and a client transaction per branch.
+    struct Proxied;
+    struct Branch {
+        Proxied* txn = nullptr;
+        nta_outgoing_t* orq = nullptr;
+        std::string mac;
+        int status = 0; ///< final status, 0 while pending
+    };
+    struct Proxied {
+        Impl* self = nullptr;
+        std::uint64_t id = 0;
+        nta_incoming_t* irq = nullptr;
+        std::list<Branch> branches; ///< stable addresses: each is its orq's magic
+        sofia::Msg best;            ///< the best final non-2xx response so far, ready to relay
+        int bestStatus = 0;
+        int answered = 0;           ///< the final status relayed to the caller (0: none yet)
+        bool call = false;          ///< an initial INVITE: its outcome is a call_attempt event
+        bool done = false;          ///< every branch final: cleaned up by a posted job
+        std::string callerMac, callerIp, detail;
+    };
+    /// @brief An INVITE outside a dialog: routed by routeCall(); a refusal is answered here
+    /// (and returned), a call is forked (returns 0: the transaction is kept).
     int onInvite(nta_incoming_t* irq, sip_t const* sip);
+    /// @brief A request inside a dialog whose Route names labcm: forwarded to the phone at its
+    /// Request-URI (returns 0), else the status it was answered with.
+    int forwardInDialog(nta_incoming_t* irq, sip_t const* sip);
+    /// @brief A 2xx ACK (no transaction): forwarded statelessly along the same route.
+    void forwardAck(sofia::Msg request, sip_t const* sip);
+    /// @brief A retransmitted 2xx of a call whose transaction is gone: relayed by its Via.
+    void forwardStrayResponse(sofia::Msg response, sip_t const* sip);
+    /// @brief Whether a Route / Record-Route URI names labcm itself.
+    bool isUs(url_t const* url) const;
+    /// @brief The request of `irq`, copied for a branch: Request-URI replaced (when given),
+    /// labcm's Routes popped, Max-Forwards less one, `recordRoutes` on top (the last nearest the callee).
+    msg_t* forwardedRequest(msg_t* request, const std::string& requestUri, const std::vector<std::string>& recordRoutes);
+    bool sendBranch(Proxied& t, msg_t* request, const std::string& mac, const std::string& transport, const std::string& requestUri);
+    void relay(Proxied& t, nta_outgoing_t* orq);
+    void branchFinal(Proxied& t);
+    static int onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
+    static int onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming_t* irq, sip_t const* sip);
 
     // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
     struct ControlCtx {
@@ -127,6 +166,7 @@ public:
         sofia::Root root;
         std::optional<sofia::WaitRegistration> wake;
         std::list<ControlCtx> controls; ///< NOTIFYs waiting for their final response
+        std::map<std::uint64_t, Proxied> proxied; ///< requests being forwarded (plain data, after the agent)
         sofia::Agent agent;
         sofia::Leg leg;
         sofia::Home credsHome; ///< passwords handed to auth_mod live here
@@ -137,6 +177,7 @@ public:
     };
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
     std::uint64_t etag = 0;
+    std::uint64_t nextProxied = 0;
     std::unordered_map<std::string, store::RegistrationRecord> refreshes; ///< mac -> waiting for the sweep
 };
 

@@ -465,18 +465,16 @@ class Registrar(LabcmTestCase):
         self.fail("no final answer to the INVITE")
 
     def test_an_invite_is_answered_by_where_its_number_goes(self):
-        """Issue 21: the routing decisions on the wire. The call itself is not forwarded yet (501)."""
+        """Issue 21: the refusals on the wire, each answered at once (calls that go through: test_calls)."""
         self.ok("device", "add", "SEP0011220B0001", "--model", "8845", "--line", "1001", "--line", "1500")
         self.ok("device", "add", "SEP0011220B0002", "--model", "8845", "--line", "1002", "--line", "1500")
         self.ok("device", "add", "SEP0011220B0003", "--model", "7821", "--line", "1003")
         for n, mac in enumerate(("0011220B0001", "0011220B0002")):
             status, _ = self.udp_register("127.0.0.1", "127.0.0.1", f"reg-{n}@127.0.0.1", mac=mac)
             self.assertEqual(status, "SIP/2.0 200 OK")
-        self.assertEqual(self.invite("1002"), "SIP/2.0 501 Calls Not Routed Yet")
-        self.wait_for_log(self.server, "call_attempt mac=0011220B0001 ip=127.0.0.1: 1001 (SEP0011220B0001) calls 1002: "
-                                       "ringing SEP0011220B0002")
-        self.assertEqual(self.invite("1500", from_dn="1500"), "SIP/2.0 501 Calls Not Routed Yet")  # the shared line's other desk
         self.assertEqual(self.invite("1003"), "SIP/2.0 480 Temporarily Unavailable")
+        self.wait_for_log(self.server, "call_attempt mac=0011220B0001 ip=127.0.0.1: INVITE answered 480 (not registered): "
+                                       "SEP0011220B0001 called 1003: none of its 1 device(s) is registered")
         self.assertEqual(self.invite("10"), "SIP/2.0 484 Address Incomplete")
         self.assertEqual(self.invite("1999"), "SIP/2.0 404 Not Found")
         self.assertEqual(self.invite("1002", from_dn="1003"), "SIP/2.0 403 Forbidden")  # a DN the phone does not have

@@ -144,3 +144,36 @@ TEST_CASE("call routing: a Contact's URI") {
     CHECK(contactUri("<sip:u@h") == "");
     CHECK(contactUri("") == "");
 }
+
+TEST_CASE("call routing: where a URI points, and the binding at a Contact's address") {
+    CHECK(uriHostPort("sip:uuid@10.0.0.5:51234;transport=tcp") == "10.0.0.5:51234");
+    CHECK(uriHostPort("SIP:1001@Host.Example") == "host.example:5060");
+    CHECK(uriHostPort("sips:[2001:DB8::1]:5061") == "[2001:db8::1]:5061");
+    CHECK(uriHostPort("sip:10.0.0.5;lr") == "10.0.0.5:5060");
+    CHECK(uriHostPort("sip:u@h:50x") == "");
+    CHECK(uriHostPort("tel:+4930123") == "");
+    CHECK(uriHostPort("sip:[::1") == "");
+    CHECK(uriHostPort("sip:") == "");
+    auto r = lab();
+    const auto* b = r.bindingAt("10.0.0.52:5060");
+    REQUIRE(b);
+    CHECK(b->mac == "0000000000BB");
+    CHECK(r.bindingAt("10.0.0.53:5060") == nullptr);
+    // The phone moves to another port: the old address no longer names it.
+    RegisterRequest q;
+    q.mac = "0000000000BB";
+    q.callId = "reg-new";
+    q.cseq = 1;
+    q.contact = "<sip:uuid-b@10.0.0.52:40000;transport=tcp>";
+    q.source = "tcp:10.0.0.52:40000";
+    q.contactHost = "10.0.0.52";
+    q.transport = "tcp";
+    q.bulk = true;
+    REQUIRE(r.onRegister(q, t0 + 1s, w0).status == 200);
+    CHECK(r.bindingAt("10.0.0.52:5060") == nullptr);
+    CHECK(r.bindingAt("10.0.0.52:40000") != nullptr);
+    r.removeDevice("0000000000BB");
+    CHECK(r.bindingAt("10.0.0.52:40000") == nullptr);
+    CHECK(r.sweep(t0 + 1000s).size() == 1); // A lapses: its address is forgotten too
+    CHECK(r.bindingAt("10.0.0.51:5060") == nullptr);
+}

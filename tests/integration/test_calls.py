@@ -1,0 +1,163 @@
+"""Calls through a real `labcm serve` (issue 21): scripted phones (sip_phone.py) register over
+UDP and TCP and call each other by directory number. Each test asserts what the called phone
+receives (its registered Contact as the Request-URI, labcm's Record-Route, labcm as the
+source, Max-Forwards less one, the caller's SDP untouched) and what the caller gets back."""
+import unittest
+
+from labcm_test import LabcmTestCase
+from sip_phone import Phone, uri_of
+
+A, B, C = "0011220D0001", "0011220D0002", "0011220D0003"
+
+
+class Calls(LabcmTestCase):
+    def setUp(self):
+        super().setUp()
+        self.use_loopback_ports()
+        self.ok("device", "add", f"SEP{A}", "--model", "8845", "--line", "1001")
+        self.ok("device", "add", f"SEP{B}", "--model", "8845", "--line", "1002", "--line", "1500")
+        self.ok("device", "add", f"SEP{C}", "--model", "8845", "--line", "1003", "--line", "1500")
+        self.server = self.start_server()
+
+    def phones(self, a="udp", b="udp"):
+        pa, pb = Phone(self, A, "1001", a), Phone(self, B, "1002", b)
+        pa.register()
+        pb.register()
+        return pa, pb
+
+    def assert_forwarded_invite(self, invite, callee, caller_transport):
+        self.assertEqual(invite.uri, callee.contact_uri)  # the registered Contact, verbatim
+        self.assertEqual(invite.source, ("127.0.0.1", self.sip_port))  # from labcm, the phone's call manager
+        rr = invite.all("Record-Route")
+        self.assertEqual(rr[-1], f"<sip:127.0.0.1:{self.sip_port};transport={caller_transport};lr>")
+        if callee.transport != caller_transport:  # one entry per side (RFC 5658)
+            self.assertEqual(rr[0], f"<sip:127.0.0.1:{self.sip_port};transport={callee.transport};lr>")
+        vias = invite.all("Via")
+        self.assertEqual(len(vias), 2)
+        self.assertIn(f"127.0.0.1:{self.sip_port}", vias[0])
+        self.assertEqual(invite.get("Max-Forwards"), "69")
+        self.assertEqual(invite.body, Phone.SDP)
+        self.assertIn("1001@127.0.0.1", invite.get("From"))
+
+    def basic_call(self, a_transport, b_transport):
+        a, b = self.phones(a_transport, b_transport)
+        a.invite("1002", f"call-{a_transport}-{b_transport}@127.0.0.1")
+        self.assertEqual(a.expect(100).status, 100)
+        invite = b.expect("INVITE")
+        self.assert_forwarded_invite(invite, b, a_transport)
+        b.answer(invite, 180, "Ringing", tag="b1")
+        ringing = a.expect(180)
+        self.assertEqual(len(ringing.all("Via")), 1)  # labcm's own Via taken off
+        b.answer(invite, 200, "OK", tag="b1", sdp=True)
+        ok = a.expect(200)
+        self.assertEqual(ok.get("CSeq"), "101 INVITE")
+        self.assertIn("tag=b1", ok.get("To"))
+        self.assertEqual(uri_of(ok.get("Contact")), b.contact_uri)
+        route = list(reversed(ok.all("Record-Route")))  # the caller uses the Record-Route in reverse
+        self.assertTrue(route)
+        # ACK and BYE inside the dialog go through labcm to the other phone.
+        call_id = ok.get("Call-ID")
+        a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), call_id, 101, "ack1")
+        ack = b.expect("ACK")
+        self.assertEqual(ack.uri, b.contact_uri)
+        self.assertEqual(ack.source, ("127.0.0.1", self.sip_port))
+        self.assertFalse([r for r in ack.all("Route") if str(self.sip_port) in r], "labcm's own Route is popped")
+        # The callee hangs up: it routes by the Record-Route as it received it.
+        b.in_dialog("BYE", a.contact_uri, invite.all("Record-Route"), invite.get("To") + ";tag=b1", invite.get("From"),
+                    call_id, 1, "bye1")
+        bye = a.expect("BYE")
+        self.assertEqual(bye.uri, a.contact_uri)
+        self.assertEqual(bye.source, ("127.0.0.1", self.sip_port))
+        a.answer(bye, 200, "OK")
+        self.assertEqual(b.expect(200).get("CSeq"), "1 BYE")
+        self.wait_for_log(self.server, f"call_attempt mac={A} ip=127.0.0.1: 1001 (SEP{A}) calls 1002: ringing SEP{B}: "
+                                       f"answered 200 by SEP{B}")
+
+    def test_a_call_over_udp_is_answered_and_hung_up_by_the_callee(self):
+        self.basic_call("udp", "udp")
+
+    def test_a_call_over_tcp_is_answered_and_hung_up_by_the_callee(self):
+        self.basic_call("tcp", "tcp")
+
+    def test_a_call_from_tcp_to_udp_records_a_route_for_each_side(self):
+        self.basic_call("tcp", "udp")
+
+    def test_hold_and_resume_re_invites_go_through_labcm(self):
+        a, b = self.phones()
+        a.invite("1002", "call-hold@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 200, "OK", tag="b5", sdp=True)
+        ok = a.expect(200)
+        route = list(reversed(ok.all("Record-Route")))
+        a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), ok.get("Call-ID"), 101, "ack5")
+        b.expect("ACK")
+        for cseq, direction in ((102, "sendonly"), (103, "sendrecv")):  # hold, then resume
+            sdp = Phone.SDP + f"a={direction}\r\n"
+            a.send("\r\n".join([
+                f"INVITE {b.contact_uri} SIP/2.0", a.via(f"re{cseq}"), *(f"Route: {r}" for r in route),
+                f"From: {ok.get('From')}", f"To: {ok.get('To')}", f"Call-ID: {ok.get('Call-ID')}", f"CSeq: {cseq} INVITE",
+                "Max-Forwards: 70", f"Contact: {a.contact}", "Content-Type: application/sdp", f"Content-Length: {len(sdp)}",
+                "", sdp]))
+            reinvite = b.expect("INVITE")
+            self.assertEqual(reinvite.uri, b.contact_uri)
+            self.assertIn(f"a={direction}", reinvite.body)
+            b.answer(reinvite, 200, "OK", sdp=True)
+            self.assertEqual(a.expect(200).get("CSeq"), f"{cseq} INVITE")
+            a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), ok.get("Call-ID"), cseq, f"ack{cseq}")
+            self.assertEqual(b.expect("ACK").get("CSeq"), f"{cseq} ACK")
+
+    def test_the_caller_cancels_before_the_answer(self):
+        a, b = self.phones()
+        a.invite("1002", "call-cancel@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 180, "Ringing", tag="b2")
+        a.expect(180)
+        a.cancel()
+        self.assertEqual(a.expect(200).get("CSeq"), "101 CANCEL")
+        self.assertEqual(a.expect(487).get("CSeq"), "101 INVITE")
+        cancel = b.expect("CANCEL")
+        self.assertEqual(cancel.uri, b.contact_uri)
+        b.answer(cancel, 200, "OK")
+        b.answer(invite, 487, "Request Terminated", tag="b2")
+        self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")  # labcm acknowledges the 487 hop by hop
+        self.wait_for_log(self.server, "cancelled by the caller")
+
+    def test_a_busy_phone_s_486_reaches_the_caller(self):
+        a, b = self.phones()
+        a.invite("1002", "call-busy@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 486, "Busy Here", tag="b3")
+        self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
+        busy = a.expect(486)
+        self.assertEqual(len(busy.all("Via")), 1)
+        self.wait_for_log(self.server, f"calls 1002: ringing SEP{B}: answered 486")
+
+    def test_a_shared_line_rings_every_phone_and_the_answer_cancels_the_others(self):
+        a, b = self.phones()
+        c = Phone(self, C, "1003")
+        c.register()
+        a.invite("1500", "call-shared@127.0.0.1")
+        at_b, at_c = b.expect("INVITE"), c.expect("INVITE")
+        self.assertEqual(at_b.uri, b.contact_uri)
+        self.assertEqual(at_c.uri, c.contact_uri)
+        b.answer(at_b, 180, "Ringing", tag="b4")
+        c.answer(at_c, 180, "Ringing", tag="c4")
+        c.answer(at_c, 200, "OK", tag="c4", sdp=True)
+        self.assertIn("tag=c4", a.expect(200).get("To"))
+        cancel = b.expect("CANCEL")
+        self.assertIn("Call completed elsewhere", cancel.get("Reason"))
+        b.answer(cancel, 200, "OK")
+        b.answer(at_b, 487, "Request Terminated", tag="b4")
+        self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
+        self.wait_for_log(self.server, f"answered 200 by SEP{C}")
+
+    def test_the_callee_not_answering_a_request_in_a_dialog_labcm_did_not_route_is_refused(self):
+        a, b = self.phones()
+        # A BYE naming labcm in its Route but for a phone labcm does not know: 404, nothing sent.
+        a.in_dialog("BYE", "sip:nobody@127.0.0.1:9;transport=udp", [f"<sip:127.0.0.1:{self.sip_port};lr>"],
+                    "<sip:1001@127.0.0.1>;tag=x", "<sip:1002@127.0.0.1>;tag=y", "stray@127.0.0.1", 5, "stray1")
+        self.assertEqual(a.expect(404).get("CSeq"), "5 BYE")
+
+
+if __name__ == "__main__":
+    unittest.main()
