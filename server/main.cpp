@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
     for (auto* add : {cli::addSystemCommands, cli::addDeviceCommands, cli::addLineCommands, cli::addCsvCommands,
                       cli::addSettingCommands, cli::addDhcpCommands, cli::addAdminCommands, cli::addFirmwareCommands,
                       cli::addLocaleCommands,
-                      cli::addEventCommands})
+                      cli::addEventCommands,
+                      cli::addCallCommands})
         add(app, r);
 
     try {

@@ -125,6 +125,7 @@ function openStream() {
     if (currentView() === 'device' && state.device && e.mac === state.device.mac) addEventRow($('#dev-events tbody'), e, true, false);
     if (currentView() === 'dhcp' && e.service === 'dhcp') later('dhcp', loadDhcp);
     if (e.kind === 'device_added' && currentView() === 'phones') later('phones', loadPhones);
+    if (e.kind === 'call_attempt' && currentView() === 'calls') later('calls', loadCalls);
   });
 }
 
@@ -151,6 +152,7 @@ function route() {
   if (view === 'settings') loadSettings();
   if (view === 'dhcp') loadDhcp();
   if (view === 'events') loadEvents();
+  if (view === 'calls') loadCalls();
 }
 window.addEventListener('hashchange', () => { if (!$('#app-view').hidden) route(); });
 
@@ -506,6 +508,26 @@ $('#dialplan-form').addEventListener('submit', async (ev) => {
     loadDialPlan();
   } catch (e) { toast(e.message, true); }
 });
+
+// --- calls ------------------------------------------------------------------------------------
+async function loadCalls() {
+  const body = $('#calls tbody');
+  let calls;
+  try { calls = await api('GET', '/api/calls'); } catch (e) { return toast(e.message, true); }
+  body.replaceChildren();
+  if (!calls.length) {
+    const td = el('td', 'no calls in progress');
+    td.colSpan = 4;
+    const tr = el('tr');
+    tr.append(td);
+    body.append(tr);
+  }
+  for (const c of calls) {
+    const tr = el('tr');
+    tr.append(el('td', `${c.caller_dn} (${c.caller})`), el('td', c.number), el('td', c.callee), el('td', `${c.seconds} s`));
+    body.append(tr);
+  }
+}
 
 // --- DHCP ------------------------------------------------------------------------------------
 async function loadDhcp() {

@@ -91,6 +91,21 @@ bool changesRenders(EventKind k) {
     return changesDevices(k) || k == EventKind::DialPlanChanged || k == EventKind::PhoneSettingChanged;
 }
 
+// The calls in progress as the API and the CLI show them.
+json::array callsJson(const std::vector<sip::ActiveCall>& calls) {
+    json::array out;
+    const auto now = std::chrono::system_clock::now();
+    for (const auto& c : calls)
+        out.push_back({{"call_id", c.callId},
+                       {"caller", "SEP" + c.callerMac},
+                       {"caller_dn", c.callerDn},
+                       {"number", c.number},
+                       {"callee", "SEP" + c.calleeMac},
+                       {"answered_ms", std::chrono::duration_cast<std::chrono::milliseconds>(c.answered.time_since_epoch()).count()},
+                       {"seconds", std::chrono::duration_cast<std::chrono::seconds>(now - c.answered).count()}});
+    return out;
+}
+
 bool changesDhcpConfig(EventKind k) {
     return k == EventKind::DhcpPoolChanged || k == EventKind::SettingChanged || k == EventKind::StoreExternalChange;
 }
@@ -353,7 +368,8 @@ Server::Server(const DataDir& dir)
       commands_({reader_, writer_, bus_, settings_, info_,
                  [this](std::function<void()> f) { asio::post(io_, std::move(f)); }, phoneControl(io_, files_, sip_),
                  [this](std::uint32_t address) { dhcp_.forget(address); },
-                 [this](std::function<void()> f) { asio::post(packages_, std::move(f)); }}),
+                 [this](std::function<void()> f) { asio::post(packages_, std::move(f)); },
+                 [this] { return callsJson(sip_.calls()); }}),
       autoRegistration_({reader_, settings_, bus_, commands_, sightings_,
                          [this](const Device& d) { sip_.addDevice(deviceView(d)); }, [this] { refreshRegistrar(); }}),
       eventCounts_(bus_),
@@ -499,6 +515,7 @@ json::object Server::status() {
     if (!phoneHttp_ || !tftp_) return o;
     const auto& t = tftp_->counters();
     const auto c = sip_.tcpConnections();
+    const auto calls = sip_.callCounters();
     o.insert({{"http_port", phoneHttp_->localEndpoint().port()},
               {"http_busy", phoneHttp_->busy()},
               {"http_refused_address", phoneHttp_->refusedPerAddress()},
@@ -521,6 +538,9 @@ json::object Server::status() {
               {"sip_tcp_refused_address", c.refusedPerAddress},
               {"sip_tcp_refused_descriptors", c.refusedNoDescriptor},
               {"sip_tcp_closed_unregistered", c.closedUnregistered},
+              {"sip_calls_attempted", calls.attempted},
+              {"sip_calls_answered", calls.answered},
+              {"sip_calls_active", calls.active},
               {"dhcp", dhcpStatus(dhcp_)}});
     return o;
 }

@@ -77,5 +77,6 @@ void addAdminCommands(CLI::App& app, Runner& r);    ///< admin password
 void addFirmwareCommands(CLI::App& app, Runner& r); ///< firmware import/check
 void addLocaleCommands(CLI::App& app, Runner& r);   ///< locale install
 void addEventCommands(CLI::App& app, Runner& r);    ///< events
+void addCallCommands(CLI::App& app, Runner& r);     ///< calls
 
 } // namespace labcm::cli

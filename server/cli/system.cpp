@@ -65,6 +65,20 @@ void addSystemCommands(CLI::App& app, Runner& r) {
     });
 }
 
+void addCallCommands(CLI::App& app, Runner& r) {
+    app.add_subcommand("calls", "Calls in progress (needs the running server)")->callback([&r] {
+        r.call({{"cmd", "call.list"}}, [](const json::value& v) {
+            if (v.as_array().empty()) std::cout << "no calls in progress\n";
+            for (const auto& cv : v.as_array()) {
+                const auto& c = cv.as_object();
+                std::cout << fmt::format("{} ({}) -> {} ({}) for {} s  [{}]\n", text(c.at("caller_dn")), text(c.at("caller")),
+                                         text(c.at("number")), text(c.at("callee")), c.at("seconds").to_number<std::int64_t>(),
+                                         text(c.at("call_id")));
+            }
+        });
+    });
+}
+
 void addEventCommands(CLI::App& app, Runner& r) {
     struct EventArgs {
         std::string device;

@@ -263,6 +263,9 @@ inline constexpr int kAdminMaxVerifying = 4;
 inline constexpr std::size_t kAdminBodyLimit = kMaxCsvBytes + 64 * 1024;
 /// Largest body of any other API request (a device with its lines is a few KiB).
 inline constexpr std::size_t kAdminApiBodyLimit = 256 * 1024;
+/// Calls labcm follows at once (answered, not hung up): a lab of 10,000 phones has at most
+/// 5,000; each is ~200 bytes. Past it a new INVITE is answered 503 with Retry-After.
+inline constexpr std::size_t kSipMaxCalls = 50'000;
 /// Largest upload (POST /api/firmware/import, /api/locales/install): streamed to a file in
 /// the files folder, never held in memory. Cisco's largest phone package (a 78xx/88xx COP) is
 /// ~300 MiB; one upload at a time.

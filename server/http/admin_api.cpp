@@ -57,6 +57,7 @@ constexpr std::array kRoutes{
     Route{"PUT", "/api/phone-settings/{key}", "phonesetting.set", "Set a phone setting for the lab, a model or a device ({\"value\": ..., \"model\" or \"device\"})", 200, Body::Json, true,
           "value,model,device"},
     Route{"DELETE", "/api/phone-settings/{key}", "phonesetting.unset", "Unset a phone setting (?model= or ?device= for that level)", 200, Body::None, true},
+    Route{"GET", "/api/calls", "call.list", "Calls in progress: caller, number, who answered, for how long"},
     Route{"GET", "/api/status", "status", "Version, uptime, counters"},
 };
 

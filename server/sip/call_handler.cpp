@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/limits.h"
 #include "sip/call_router.h"
 
 namespace labcm::sip {
@@ -113,6 +114,12 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
                     fmt::format("INVITE answered {} ({}): {}", d.status, toString(d.outcome), d.detail));
         return d.status;
     }
+    if (dialogs.size() >= limits::kSipMaxCalls) {
+        nta_incoming_treply(irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("30"), TAG_END());
+        bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Warning, d.callerMac, ip,
+                    fmt::format("INVITE answered 503: {} calls in progress already (the most labcm follows)", limits::kSipMaxCalls));
+        return 503;
+    }
     nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
     auto id = ++nextProxied;
     auto& t = stack->proxied[id];
@@ -123,6 +130,10 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
     t.callerMac = d.callerMac;
     t.callerIp = ip;
     t.detail = d.detail;
+    t.callId = sip->sip_call_id ? sip->sip_call_id->i_id : "";
+    t.callerDn = c.callerUser;
+    t.number = c.calledUser;
+    ++callsAttempted;
     nta_incoming_bind(irq, &Impl::onProxiedRequest, reinterpret_cast<nta_incoming_magic_t*>(&t));
     // Record-Route: one entry, or one per side when the phones use different transports (RFC 5658).
     auto rr = [&](const std::string& tr) { return fmt::format("<sip:{}:{};transport={};lr>", cfg.advertisedHost, boundPort.load(), tr); };
@@ -141,6 +152,7 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
 }
 
 int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
+    if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return 481;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) return 483;
     sofia::Msg request{nta_incoming_getrequest(irq)};
     std::string hostPort;
@@ -157,6 +169,8 @@ int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
     t.id = id;
     t.irq = irq;
     t.detail = fmt::format("{} to SEP{}", sip->sip_request->rq_method_name, b->mac);
+    t.callId = sip->sip_call_id->i_id;
+    t.bye = sip->sip_request->rq_method == sip_method_bye;
     nta_incoming_bind(irq, &Impl::onProxiedRequest, reinterpret_cast<nta_incoming_magic_t*>(&t));
     if (msg_t* m = forwardedRequest(request.get(), "", {})) sendBranch(t, m, b->mac, b->transport, contactUri(b->contact));
     if (t.branches.empty()) {
@@ -168,6 +182,7 @@ int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
 
 void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
     if (!sip->sip_route || !isUs(sip->sip_route->r_url)) return; // not a dialog labcm routed
+    if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return;
     std::string hostPort;
     {
         sofia::StackHome scratch;
@@ -229,6 +244,10 @@ int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing
                     nta_outgoing_tcancel(other.orq, nullptr, nullptr,
                                          SIPTAG_REASON_STR("SIP;cause=200;text=\"Call completed elsewhere\""), TAG_END());
             if (t.call) {
+                self->dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
+                                                                    std::chrono::system_clock::now()});
+                self->callsActive = self->dialogs.size();
+                ++self->callsAnswered;
                 self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
                                   fmt::format("{}: answered {} by SEP{}", t.detail, status, b.mac));
                 self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, b.mac, "",
@@ -256,6 +275,14 @@ int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing
 void SipService::Impl::branchFinal(Proxied& t) {
     if (t.done || std::any_of(t.branches.begin(), t.branches.end(), [](const Branch& b) { return b.status == 0; })) return;
     t.done = true;
+    if (auto call = t.bye ? dialogs.find(t.callId) : dialogs.end(); call != dialogs.end()) {
+        auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - call->second.answered);
+        bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, call->second.callerMac, "",
+                    fmt::format("call {} -> {} (SEP{}) ended after {} s", call->second.callerDn, call->second.number,
+                                call->second.calleeMac, seconds.count()));
+        dialogs.erase(call);
+        callsActive = dialogs.size();
+    }
     if (!t.answered) {
         t.answered = t.bestStatus ? t.bestStatus : 500;
         if (t.best) nta_incoming_mreply(t.irq, t.best.release());
@@ -286,6 +313,22 @@ int SipService::Impl::onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming
         t.self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
                             fmt::format("{}: cancelled by the caller", t.detail));
     return 0;
+}
+
+void SipService::Impl::sweepDialogs() {
+    const auto now = Clock::now();
+    auto reachable = [&](const std::string& mac) {
+        const Binding* b = registrar.binding(mac);
+        return b && registrar.reachable(*b, now);
+    };
+    std::erase_if(dialogs, [&](const auto& entry) {
+        const auto& c = entry.second;
+        if (reachable(c.callerMac) && reachable(c.calleeMac)) return false;
+        spdlog::info("sip: call {} between SEP{} and SEP{} ended: a phone is no longer registered", c.callId, c.callerMac,
+                     c.calleeMac);
+        return true;
+    });
+    callsActive = dialogs.size();
 }
 
 } // namespace labcm::sip

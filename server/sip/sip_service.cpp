@@ -268,6 +268,7 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
                                       b.grantedSeconds, limits::kSipExpiryGrace.count()));
         self->save(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
     }
+    self->sweepDialogs();
     if (auto n = self->guard.sweep(Clock::now()))
         spdlog::info("sip: closed {} TCP connection(s) holding no registration", n);
 }
@@ -351,6 +352,25 @@ void SipService::start(std::vector<DeviceView> devices, std::vector<store::Regis
 }
 
 void SipService::stop() { impl_->stop(); }
+
+std::vector<ActiveCall> SipService::calls() {
+    // Filled on the sofia thread; shared, since a late job must not write into a returned vector.
+    auto taken = std::make_shared<std::vector<ActiveCall>>();
+    if (!impl_->postAndWait(
+            [impl = impl_.get(), taken] {
+                taken->reserve(impl->dialogs.size());
+                for (const auto& [id, c] : impl->dialogs) taken->push_back(c);
+            },
+            limits::kSipApplyWait))
+        return {};
+    auto out = std::move(*taken);
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.answered < b.answered; });
+    return out;
+}
+
+CallCounters SipService::callCounters() const {
+    return {impl_->callsAttempted.load(), impl_->callsAnswered.load(), impl_->callsActive.load()};
+}
 
 void SipService::setDevices(std::vector<DeviceView> devices) {
     impl_->postAndWait(

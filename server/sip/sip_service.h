@@ -7,6 +7,7 @@
 // phone_control.cpp and their private headers sofia_impl.h and sofia_raii.h (owning handles).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,20 @@ struct ControlResult {
     int status = 0;        ///< SIP status (408/503 synthesised by sofia for timeout / dead connection)
     std::string phrase;
     std::string detail;    ///< one line for the admin
+};
+
+/// @brief A call in progress (answered, not yet hung up), for the admin.
+struct ActiveCall {
+    std::string callId;
+    std::string callerMac, callerDn; ///< who called, on which line
+    std::string calleeMac, number;   ///< who answered, the number dialled
+    std::chrono::system_clock::time_point answered;
+};
+
+struct CallCounters {
+    std::uint64_t attempted = 0; ///< INVITEs that rang at least one phone
+    std::uint64_t answered = 0;  ///< of those, answered (a 2xx relayed)
+    std::size_t active = 0;      ///< calls in progress
 };
 
 class SipService {
@@ -76,6 +91,12 @@ public:
     /// to its contact (UDP); `done` runs on the sofia thread with the outcome: post onwards.
     void control(std::string mac, PhoneAction action, std::string configStamp,
                  std::function<void(ControlResult)> done);
+
+    /// @brief The calls in progress (a copy, taken on the sofia thread; empty when it does not
+    /// answer within limits::kSipApplyWait).
+    std::vector<ActiveCall> calls();
+    /// @brief Any thread: calls attempted, answered, in progress.
+    CallCounters callCounters() const;
 
     /// @brief The port actually bound (tests bind explicit free ports).
     std::uint16_t port() const;

@@ -103,6 +103,8 @@ public:
         int bestStatus = 0;
         int answered = 0;           ///< the final status relayed to the caller (0: none yet)
         bool call = false;          ///< an initial INVITE: its outcome is a call_attempt event
+        bool bye = false;           ///< a BYE: its final answer ends the dialog
+        std::string callId, callerDn, number;
         bool done = false;          ///< every branch final: cleaned up by a posted job
         std::string callerMac, callerIp, detail;
     };
@@ -178,6 +180,14 @@ public:
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
     std::uint64_t etag = 0;
     std::uint64_t nextProxied = 0;
+    /// The calls labcm set up (a 2xx relayed) and not yet ended (a BYE answered, or a phone
+    /// gone), by Call-ID: a request inside any other dialog is refused (481), so labcm never
+    /// carries a stranger's request to a phone.
+    std::unordered_map<std::string, ActiveCall> dialogs;
+    std::atomic<std::uint64_t> callsAttempted{0}, callsAnswered{0};
+    std::atomic<std::size_t> callsActive{0};
+    /// @brief Ends the dialogs whose phone is no longer registered (onSweep).
+    void sweepDialogs();
     std::unordered_map<std::string, store::RegistrationRecord> refreshes; ///< mac -> waiting for the sweep
 };
 

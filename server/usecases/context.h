@@ -72,6 +72,8 @@ struct Context {
     /// @brief Runs a long job (a firmware import) off the reader's thread; its result comes
     /// back through `post`. Empty: the job runs at once, on the caller's thread (direct mode).
     std::function<void(std::function<void()>)> background = {};
+    /// @brief The calls in progress as the running SIP service knows them; empty in direct mode.
+    std::function<json::array()> activeCalls = {};
 };
 
 } // namespace labcm::usecases

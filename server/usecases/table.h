@@ -79,7 +79,7 @@ void addDeviceUseCases(Table& t);   ///< devices.cpp: device.add/edit/rm/control
 void addSettingUseCases(Table& t);  ///< settings.cpp: setting.*, model.*, firmware.check, dialplan.*, phonesetting.*
 void addDhcpUseCases(Table& t);     ///< dhcp.cpp: dhcp.pool.*, dhcp.lease.*
 void addAdminUseCases(Table& t);    ///< admin.cpp: admin.password
-void addViewUseCases(Table& t);     ///< views.cpp: status, device.list/page/show, registration.list, events, export
+void addViewUseCases(Table& t);     ///< views.cpp: status, device.list/page/show, registration.list, events, export, call.list
 void addPackageUseCases(Table& t);  ///< packages.cpp: firmware.import, locale.install
 
 } // namespace labcm::usecases::detail

@@ -164,6 +164,12 @@ void addViewUseCases(Table& t) {
 
     t.add("events", [&t](const json::object& a, Reply reply) { reply(okReply(events(t.ctx.reader, a))); });
 
+    t.add("call.list", [&t](const json::object&, Reply reply) {
+        if (!t.ctx.activeCalls)
+            throw CommandError(503, "no_server", "", "calls in progress are known to a running server only (labcm serve)");
+        reply(okReply(t.ctx.activeCalls()));
+    });
+
     t.add("export", [&t](const json::object&, Reply reply) {
         store::DeviceStore ds(t.ctx.reader);
         reply(okReply({{"csv", formatDeviceCsv(ds.list())}}));

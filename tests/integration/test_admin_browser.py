@@ -237,6 +237,26 @@ class AdminBrowserTest(LabcmTestCase):
         self.assertIn("user locales German_Germany; network locales Germany", result)
         self.assertIn("user_locale = German_Germany", result)
         self.assertRegex(self.ok("setting", "list"), r"network_locale\s+Germany")
+    def test_the_calls_view_shows_a_call_in_progress(self):
+        """Issue 21: two phones in a call through labcm appear on the Calls view, and leave it."""
+        from sip_phone import Phone
+        self.ok("device", "add", "SEP0011220E0001", "--model", "8845", "--line", "1001")
+        self.ok("device", "add", "SEP0011220E0002", "--model", "8845", "--line", "1002")
+        a, b = Phone(self, "0011220E0001", "1001"), Phone(self, "0011220E0002", "1002")
+        a.register()
+        b.register()
+        a.invite("1002", "browser-call@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 200, "OK", tag="b1", sdp=True)
+        ok = a.expect(200)
+        br = self.log_in("calls")
+        self.wait.until(lambda d: "SEP0011220E0002" in d.find_element(By.ID, "calls").text)
+        self.assertIn("1001 (SEP0011220E0001)", br.find_element(By.ID, "calls").text)
+        b.in_dialog("BYE", a.contact_uri, invite.all("Record-Route"), invite.get("To") + ";tag=b1", invite.get("From"),
+                    ok.get("Call-ID"), 1, "bye1")
+        a.answer(a.expect("BYE"), 200, "OK")
+        b.expect(200)
+        self.wait.until(lambda d: "no calls in progress" in d.find_element(By.ID, "calls").text)
 
 if __name__ == "__main__":
     unittest.main()

@@ -3,6 +3,7 @@ UDP and TCP and call each other by directory number. Each test asserts what the 
 receives (its registered Contact as the Request-URI, labcm's Record-Route, labcm as the
 source, Max-Forwards less one, the caller's SDP untouched) and what the caller gets back."""
 import unittest
+import urllib.request
 
 from labcm_test import LabcmTestCase
 from sip_phone import Phone, uri_of
@@ -60,6 +61,11 @@ class Calls(LabcmTestCase):
         a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), call_id, 101, "ack1")
         ack = b.expect("ACK")
         self.assertEqual(ack.uri, b.contact_uri)
+        self.assertRegex(self.ok("calls"), rf"^1001 \(SEP{A}\) -> 1002 \(SEP{B}\) for \d+ s")
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+        self.assertIn("labcm_sip_calls_active 1", metrics)
+        self.assertIn("labcm_sip_calls_answered_total 1", metrics)
         self.assertEqual(ack.source, ("127.0.0.1", self.sip_port))
         self.assertFalse([r for r in ack.all("Route") if str(self.sip_port) in r], "labcm's own Route is popped")
         # The callee hangs up: it routes by the Record-Route as it received it.
@@ -70,6 +76,12 @@ class Calls(LabcmTestCase):
         self.assertEqual(bye.source, ("127.0.0.1", self.sip_port))
         a.answer(bye, 200, "OK")
         self.assertEqual(b.expect(200).get("CSeq"), "1 BYE")
+        # The call is over: its dialog is gone, a late BYE is refused.
+        b.in_dialog("BYE", a.contact_uri, invite.all("Record-Route"), invite.get("To") + ";tag=b1", invite.get("From"),
+                    call_id, 2, "bye2")
+        self.assertEqual(b.expect(481).get("CSeq"), "2 BYE")
+        self.assertEqual(self.ok("calls").strip(), "no calls in progress")
+        self.wait_for_log(self.server, f"call 1001 -> 1002 (SEP{B}) ended after")
         self.wait_for_log(self.server, f"call_attempt mac={A} ip=127.0.0.1: 1001 (SEP{A}) calls 1002: ringing SEP{B}: "
                                        f"answered 200 by SEP{B}")
 
@@ -151,12 +163,14 @@ class Calls(LabcmTestCase):
         self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
         self.wait_for_log(self.server, f"answered 200 by SEP{C}")
 
-    def test_the_callee_not_answering_a_request_in_a_dialog_labcm_did_not_route_is_refused(self):
+    def test_a_request_in_a_dialog_labcm_did_not_set_up_is_refused_and_not_carried(self):
         a, b = self.phones()
-        # A BYE naming labcm in its Route but for a phone labcm does not know: 404, nothing sent.
-        a.in_dialog("BYE", "sip:nobody@127.0.0.1:9;transport=udp", [f"<sip:127.0.0.1:{self.sip_port};lr>"],
+        # A stranger's BYE through labcm to a registered phone: 481, the phone gets nothing.
+        a.in_dialog("BYE", b.contact_uri, [f"<sip:127.0.0.1:{self.sip_port};lr>"],
                     "<sip:1001@127.0.0.1>;tag=x", "<sip:1002@127.0.0.1>;tag=y", "stray@127.0.0.1", 5, "stray1")
-        self.assertEqual(a.expect(404).get("CSeq"), "5 BYE")
+        self.assertEqual(a.expect(481).get("CSeq"), "5 BYE")
+        with self.assertRaises(TimeoutError):
+            b.recv(seconds=0.5)
 
 
 if __name__ == "__main__":
