@@ -200,4 +200,19 @@ bool isBulkRegister(std::string_view body) {
     return body.find("bulkregisterreq") != std::string_view::npos;
 }
 
+std::optional<std::string> remoteccSoftkey(std::string_view body) {
+    if (body.find("<softkeyeventmsg>") == std::string_view::npos) return std::nullopt;
+    constexpr std::string_view open = "<softkeyevent>", close = "</softkeyevent>";
+    auto start = body.find(open);
+    if (start == std::string_view::npos) return std::nullopt;
+    start += open.size();
+    auto end = body.find(close, start);
+    if (end == std::string_view::npos) return std::nullopt;
+    auto key = body.substr(start, end - start);
+    while (!key.empty() && (key.front() == ' ' || key.front() == '\n' || key.front() == '\r' || key.front() == '\t')) key.remove_prefix(1);
+    while (!key.empty() && (key.back() == ' ' || key.back() == '\n' || key.back() == '\r' || key.back() == '\t')) key.remove_suffix(1);
+    if (key.empty() || key.size() > 64) return std::nullopt;
+    return std::string(key);
+}
+
 } // namespace labcm::sip

@@ -78,4 +78,9 @@ std::string serviceControlBody(PhoneAction action, std::string_view registerCall
 /// (<bulkregisterreq><contact all="true">).
 bool isBulkRegister(std::string_view body);
 
+/// @brief The softkey of a remotecc REFER body (`<softkeyeventmsg><softkeyevent>Conference
+/// </softkeyevent>...`: Conference, Park, ParkMonitor, iDivert, ConfList, ...): what the phone
+/// asks its call manager to do. nullopt when the body is not a softkey event or names none.
+std::optional<std::string> remoteccSoftkey(std::string_view body);
+
 } // namespace labcm::sip

@@ -317,7 +317,17 @@ int SipService::Impl::onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming
         case sip_method_options: return 200;
         case sip_method_notify: return 200; // dialog (hook state) and refer NOTIFYs
         case sip_method_refer:
-            // Alarm and token REFERs before registration, remotecc softkeys: accepted.
+            // A softkey the phone asks its call manager to carry out (conference, park, ...):
+            // labcm carries none of them, the phone is told at once (CUCM: 603 for what it
+            // does not support). Alarm and token REFERs: accepted.
+            if (sip->sip_payload && sip->sip_payload->pl_data)
+                if (auto key = remoteccSoftkey(std::string_view(sip->sip_payload->pl_data, sip->sip_payload->pl_len))) {
+                    std::string mac = identifyDevice(readCiscoContact(sip->sip_contact), std::nullopt).value_or("");
+                    self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Warning, mac, "",
+                                      fmt::format("softkey {} refused (603): labcm does not carry it", *key));
+                    nta_incoming_treply(irq, SIP_603_DECLINE, TAG_END());
+                    return 603;
+                }
             nta_incoming_treply(irq, SIP_202_ACCEPTED, TAG_END());
             return 202;
         case sip_method_publish: {

@@ -163,6 +163,19 @@ class Calls(LabcmTestCase):
         self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
         self.wait_for_log(self.server, f"answered 200 by SEP{C}")
 
+    def test_a_softkey_labcm_does_not_carry_is_declined_at_once(self):
+        a, _ = self.phones()
+        body = ("<x-cisco-remotecc-request><softkeyeventmsg><softkeyevent>Conference</softkeyevent>"
+                "<dialogid><callid>c1@127.0.0.1</callid><localtag>l</localtag><remotetag>r</remotetag></dialogid>"
+                "</softkeyeventmsg></x-cisco-remotecc-request>")
+        a.send("\r\n".join([
+            "REFER sip:127.0.0.1 SIP/2.0", a.via("refer1"), "From: <sip:1001@127.0.0.1>;tag=rf", "To: <sip:127.0.0.1>",
+            "Call-ID: refer-conf@127.0.0.1", "CSeq: 1000 REFER", "Max-Forwards: 70", f"Contact: {a.contact}",
+            "Refer-To: cid:1234@127.0.0.1", "Content-Type: application/x-cisco-remotecc-request+xml",
+            f"Content-Length: {len(body)}", "", body]))
+        self.assertEqual(a.expect(603).get("CSeq"), "1000 REFER")
+        self.wait_for_log(self.server, f"call_attempt mac={A} ip=-: softkey Conference refused (603): labcm does not carry it")
+
     def test_a_request_in_a_dialog_labcm_did_not_set_up_is_refused_and_not_carried(self):
         a, b = self.phones()
         # A stranger's BYE through labcm to a registered phone: 481, the phone gets nothing.

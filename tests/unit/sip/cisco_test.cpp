@@ -99,3 +99,14 @@ TEST_CASE("cisco: User-Agent, actions, service-control body, bulk body") {
     CHECK(!isBulkRegister(""));
     CHECK(optionsIndResponse().find("<service-control/>") != std::string::npos);
 }
+
+TEST_CASE("cisco: the softkey of a remotecc REFER") {
+    CHECK(remoteccSoftkey("<x-cisco-remotecc-request><softkeyeventmsg><softkeyevent>Conference</softkeyevent>"
+                          "<dialogid><callid>1@x</callid></dialogid></softkeyeventmsg></x-cisco-remotecc-request>") ==
+          std::optional<std::string>("Conference"));
+    CHECK(remoteccSoftkey("<softkeyeventmsg>\n<softkeyevent> ParkMonitor\n</softkeyevent>") == std::optional<std::string>("ParkMonitor"));
+    CHECK_FALSE(remoteccSoftkey("<x-cisco-alarm>...</x-cisco-alarm>"));
+    CHECK_FALSE(remoteccSoftkey("<softkeyeventmsg><softkeyevent></softkeyevent>"));
+    CHECK_FALSE(remoteccSoftkey("<softkeyeventmsg><softkeyevent>Conference")); // cut short
+    CHECK_FALSE(remoteccSoftkey(""));
+}
