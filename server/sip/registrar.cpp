@@ -205,9 +205,10 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
     const int grant = static_cast<int>(std::clamp<long>(r.expires, kMinGranted, granted_));
     const bool newCycle = !hadLive || r.bulk || it->second.callId != r.callId;
     Binding& b = bindings_[r.mac]; // a restored binding keeps its loads until a Reason says otherwise
-    indexContact(b, false);
+    const bool moved = b.contact != r.contact; // a refresh from the same Contact leaves the index alone
+    if (moved) indexContact(b, false);
     applyRequest(b, r);
-    indexContact(b, true);
+    if (moved) indexContact(b, true);
     if (!r.userAgent.empty()) b.userAgent = r.userAgent;
     if (r.contactParams.model) b.modelId = r.contactParams.model;
     b.grantedSeconds = grant;

@@ -185,13 +185,18 @@ class AdminBrowserTest(LabcmTestCase):
     def test_a_phone_setting_is_set_on_the_phones_page(self):
         """Issue 20: a phone's own setting from its page reaches the CLI's view."""
         self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
-        b = self.log_in(f"device/SEP{MAC}")
-        self.wait.until(lambda d: "ssh_access" in d.find_element(By.ID, "dev-phone-settings").text)
-        row = next(r for r in b.find_elements(By.CSS_SELECTOR, "#dev-phone-settings tbody tr") if r.text.startswith("ssh_access"))
-        row.find_element(By.TAG_NAME, "input").send_keys("true")
-        row.find_element(By.TAG_NAME, "button").click()
+        self.log_in(f"device/SEP{MAC}")
+        self.save_phone_setting("dev-phone-settings", "ssh_access", "true")
         self.wait_for(lambda: re.search(r"ssh_access\s+-\s+-\s+true\s+true", self.ok("phone-setting", "list", "--device", f"SEP{MAC}")),
                       "the phone's own value")
+
+    def save_phone_setting(self, table, key, value):
+        """Types `value` into `key`'s row of a phone-settings table and saves it."""
+        self.wait.until(lambda d: key in d.find_element(By.ID, table).text)
+        row = next(r for r in self.browser.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr") if r.text.startswith(key))
+        row.find_element(By.TAG_NAME, "input").send_keys(value)
+        row.find_element(By.TAG_NAME, "button").click()
+
     def test_a_phone_setting_is_set_for_a_model_on_the_models_view(self):
         """Issue 20: a model's value from the Models view; its phones get it, the lab keeps its own."""
         self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
@@ -199,13 +204,11 @@ class AdminBrowserTest(LabcmTestCase):
         select = b.find_element(By.ID, "model-settings-model")
         self.wait.until(lambda d: "8845" in select.text)
         Select(select).select_by_value("8845")
-        self.wait.until(lambda d: "web_access" in d.find_element(By.ID, "model-phone-settings").text)
-        row = next(r for r in b.find_elements(By.CSS_SELECTOR, "#model-phone-settings tbody tr") if r.text.startswith("web_access"))
-        row.find_element(By.TAG_NAME, "input").send_keys("false")
-        row.find_element(By.TAG_NAME, "button").click()
+        self.save_phone_setting("model-phone-settings", "web_access", "false")
         self.wait_for(lambda: re.search(r"web_access\s+-\s+false\s+-\s+false", self.ok("phone-setting", "list", "--device", f"SEP{MAC}")),
                       "the model's value reaching its phone")
         self.assertNotIn("false", next(l for l in self.ok("phone-setting", "list").splitlines() if l.startswith("web_access")))
+
     def test_a_firmware_package_is_imported_from_the_models_view(self):
         """Issue 20: the admin picks Cisco's zip on the page; the load becomes the 8845's default."""
         from test_firmware import LOAD, standard_entries, zip_package

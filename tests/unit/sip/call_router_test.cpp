@@ -14,24 +14,30 @@ namespace {
 const auto t0 = Clock::time_point{} + 1000s;
 const auto w0 = std::chrono::system_clock::now();
 
+// A phone's REGISTER from ip:port over `transport` (a new registration cycle, or a refresh).
+RegisterRequest registration(const std::string& mac, const std::string& ip, int port = 5060, const char* transport = "tcp",
+                             std::uint32_t cseq = 1, bool bulk = true) {
+    RegisterRequest q;
+    q.mac = mac;
+    q.callId = "reg-" + mac;
+    q.cseq = cseq;
+    q.contact = fmt::format("<sip:uuid-{}@{}:{};transport={}>;+u.sip!devicename.ccm.cisco.com=\"SEP{}\"", mac, ip, port,
+                            transport, mac);
+    q.source = fmt::format("{}:{}:{}", transport, ip, port);
+    q.contactHost = ip;
+    q.transport = transport;
+    q.bulk = bulk;
+    return q;
+}
+
 // Three desks: A has 1001 and the shared 1500, B has 1002 and 1500, C has 1003 (never registers).
 Registrar lab() {
     Registrar r(120, 15s);
     r.setDevices({{"0000000000AA", "8845", {"1001", "1500"}},
                   {"0000000000BB", "8845", {"1002", "1500"}},
                   {"0000000000CC", "7821", {"1003"}}});
-    for (auto [mac, ip] : {std::pair{"0000000000AA", "10.0.0.51"}, std::pair{"0000000000BB", "10.0.0.52"}}) {
-        RegisterRequest q;
-        q.mac = mac;
-        q.callId = std::string("reg-") + mac;
-        q.cseq = 1;
-        q.contact = fmt::format("<sip:uuid-{}@{}:5060;transport=tcp>;+u.sip!devicename.ccm.cisco.com=\"SEP{}\"", mac, ip, mac);
-        q.source = fmt::format("tcp:{}:5060", ip);
-        q.contactHost = ip;
-        q.transport = "tcp";
-        q.bulk = true;
-        REQUIRE(r.onRegister(q, t0, w0).status == 200);
-    }
+    REQUIRE(r.onRegister(registration("0000000000AA", "10.0.0.51"), t0, w0).status == 200);
+    REQUIRE(r.onRegister(registration("0000000000BB", "10.0.0.52"), t0, w0).status == 200);
     return r;
 }
 
@@ -61,21 +67,12 @@ TEST_CASE("call routing: a shared line rings every other device on it, never the
     CHECK(d.targets[0].mac == "0000000000AA");
     // A third desk joins the shared line and registers: both others ring.
     r.upsertDevice({"0000000000CC", "7821", {"1003", "1500"}});
-    RegisterRequest q;
-    q.mac = "0000000000CC";
-    q.callId = "reg-c";
-    q.cseq = 1;
-    q.contact = "<sip:c@10.0.0.53:5060>";
-    q.source = "udp:10.0.0.53:5060";
-    q.contactHost = "10.0.0.53";
-    q.transport = "udp";
-    q.bulk = true;
-    REQUIRE(r.onRegister(q, t0, w0).status == 200);
+    REQUIRE(r.onRegister(registration("0000000000CC", "10.0.0.53", 5060, "udp"), t0, w0).status == 200);
     d = routeCall(call("1500", "1002", "0000000000BB", "tcp:10.0.0.52:5060"), r, t0);
     REQUIRE(d.targets.size() == 2);
     CHECK(d.targets[0].mac == "0000000000AA");
     CHECK(d.targets[1].mac == "0000000000CC");
-    CHECK(d.targets[1].requestUri == "sip:c@10.0.0.53:5060");
+    CHECK(d.targets[1].requestUri == "sip:uuid-0000000000CC@10.0.0.53:5060;transport=udp");
     // The line moves off C: only A rings again.
     r.upsertDevice({"0000000000CC", "7821", {"1003"}});
     CHECK(routeCall(call("1500", "1002", "0000000000BB", "tcp:10.0.0.52:5060"), r, t0).targets.size() == 1);
@@ -100,15 +97,7 @@ TEST_CASE("call routing: unknown, incomplete and unregistered numbers get their 
     CHECK(routeCall(call("15000"), r, t0).status == 404); // longer than any number
     CHECK(routeCall(call(""), r, t0).status == 404);
     // A refreshes, B does not: past B's expiry (120 s) and the grace (15 s) a call to B is 480.
-    RegisterRequest refresh;
-    refresh.mac = "0000000000AA";
-    refresh.callId = "reg-0000000000AA";
-    refresh.cseq = 2;
-    refresh.contact = "<sip:uuid-0000000000AA@10.0.0.51:5060;transport=tcp>";
-    refresh.source = "tcp:10.0.0.51:5060";
-    refresh.contactHost = "10.0.0.51";
-    refresh.transport = "tcp";
-    REQUIRE(r.onRegister(refresh, t0 + 100s, w0).status == 200);
+    REQUIRE(r.onRegister(registration("0000000000AA", "10.0.0.51", 5060, "tcp", 2, false), t0 + 100s, w0).status == 200);
     CHECK((routeCall(call("1002"), r, t0 + 135s).outcome == CallOutcome::Fork));
     CHECK(routeCall(call("1002"), r, t0 + 136s).status == 480);
     // And a caller whose own registration lapsed is no longer a phone of the lab.
@@ -160,16 +149,7 @@ TEST_CASE("call routing: where a URI points, and the binding at a Contact's addr
     CHECK(b->mac == "0000000000BB");
     CHECK(r.bindingAt("10.0.0.53:5060") == nullptr);
     // The phone moves to another port: the old address no longer names it.
-    RegisterRequest q;
-    q.mac = "0000000000BB";
-    q.callId = "reg-new";
-    q.cseq = 1;
-    q.contact = "<sip:uuid-b@10.0.0.52:40000;transport=tcp>";
-    q.source = "tcp:10.0.0.52:40000";
-    q.contactHost = "10.0.0.52";
-    q.transport = "tcp";
-    q.bulk = true;
-    REQUIRE(r.onRegister(q, t0 + 1s, w0).status == 200);
+    REQUIRE(r.onRegister(registration("0000000000BB", "10.0.0.52", 40000, "tcp", 2), t0 + 1s, w0).status == 200);
     CHECK(r.bindingAt("10.0.0.52:5060") == nullptr);
     CHECK(r.bindingAt("10.0.0.52:40000") != nullptr);
     r.removeDevice("0000000000BB");
