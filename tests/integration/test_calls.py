@@ -2,12 +2,17 @@
 UDP and TCP and call each other by directory number. Each test asserts what the called phone
 receives (its registered Contact as the Request-URI, labcm's Record-Route, labcm as the
 source, Max-Forwards less one, the caller's SDP untouched) and what the caller gets back."""
+import os
+import shutil
+import socket
+import subprocess
 import unittest
 import urllib.request
 
 from labcm_test import LabcmTestCase
 from sip_phone import Phone, uri_of
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 A, B, C = "0011220D0001", "0011220D0002", "0011220D0003"
 
 
@@ -184,6 +189,80 @@ class Calls(LabcmTestCase):
         self.assertEqual(a.expect(481).get("CSeq"), "5 BYE")
         with self.assertRaises(TimeoutError):
             b.recv(seconds=0.5)
+
+
+
+def listening(port, proto):
+    """Whether a local socket is bound to `port` (UDP) or listens on it (TCP), from /proc/net."""
+    with open(f"/proc/net/{proto}") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    # local_address is hex "0100007F:PORT"; a TCP listener's state is 0A.
+    return any(r[1].endswith(f":{port:04X}") and (proto == "udp" or r[3] == "0A") for r in rows)
+
+
+@unittest.skipUnless(shutil.which("sipp"), "needs sipp (Debian sip-tester)")
+class SippCalls(LabcmTestCase):
+    """The same call with sipp (Debian sip-tester) as both phones: a second, independent client
+    that follows labcm's Record-Route by itself ([routes], [next_url])."""
+
+    def setUp(self):
+        super().setUp()
+        self.use_loopback_ports()
+        self.ok("device", "add", f"SEP{A}", "--model", "8845", "--line", "1001")
+        self.ok("device", "add", f"SEP{B}", "--model", "8845", "--line", "1002")
+        self.server = self.start_server()
+
+    def sipp(self, scenario, transport, port, mac, dn, *extra):
+        n = len(os.listdir(self.dir))
+        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", os.path.join(HERE, "sipp", scenario), "-m", "1",
+                "-t", transport, "-i", "127.0.0.1", "-p", str(port), "-key", "mac", mac, "-key", "dn", dn, *extra,
+                "-timeout", "30s", "-timeout_error", "-trace_err", "-error_file", os.path.join(self.dir, f"sipp-{n}.err"),
+                "-trace_msg", "-message_file", os.path.join(self.dir, f"sipp-{n}.msg")]
+        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=self.dir)
+        p.files = (os.path.join(self.dir, f"sipp-{n}.err"), os.path.join(self.dir, f"sipp-{n}.msg"))
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait(timeout=10)))
+        return p
+
+    def finish(self, p):
+        rc = p.wait(timeout=60)
+        errors = ""
+        if os.path.exists(p.files[0]):
+            with open(p.files[0], errors="replace") as f:
+                errors = f.read()
+        self.assertEqual(rc, 0, f"sipp failed (exit {rc}):\n{errors[-3000:]}")
+
+    def call(self, transport):
+        udp = transport == "u1"
+        b_port = self.free_port(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+        a_port = self.free_port(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
+        if udp:
+            # UDP: the callee registers, then its answering scenario takes the same port.
+            self.finish(self.sipp("call_register.xml", transport, b_port, B, "1002"))
+        callee = self.sipp("call_answer.xml", transport, b_port, B, "1002")
+        # Calls go out only once the answering sipp listens (else: ICMP unreachable, 503).
+        self.wait_for(lambda: listening(b_port, "udp" if udp else "tcp"), "the answering sipp to listen")
+        if not udp:
+            # TCP: sipp's answering side cannot register first; the registration comes from a
+            # scripted phone whose Contact names sipp's listening port, and labcm connects to it.
+            phone = Phone(self, B, "1002", "tcp")
+            phone.contact_uri = f"sip:uuid-{B}@127.0.0.1:{b_port};transport=tcp"
+            phone.contact = f'<{phone.contact_uri}>;+u.sip!devicename.ccm.cisco.com="SEP{B}"'
+            phone.register()
+            phone.sock.close()  # its connection goes: labcm opens one to the Contact
+        caller = self.sipp("call_place.xml", transport, a_port, A, "1001", "-key", "to", "1002")
+        self.finish(caller)
+        self.finish(callee)
+        with open(callee.files[1], errors="replace") as f:
+            trace = f.read()
+        self.assertIn(f"INVITE sip:uuid-{B}@127.0.0.1:{b_port};transport=", trace)
+        self.wait_for_log(self.server, f"1001 (SEP{A}) calls 1002: ringing SEP{B}: answered 200 by SEP{B}")
+        self.wait_for_log(self.server, f"call 1001 -> 1002 (SEP{B}) ended after")
+
+    def test_sipp_phones_call_over_udp(self):
+        self.call("u1")
+
+    def test_sipp_phones_call_over_tcp(self):
+        self.call("t1")
 
 
 if __name__ == "__main__":
