@@ -200,8 +200,10 @@ void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
 }
 
 void SipService::Impl::forwardStrayResponse(sofia::Msg response, sip_t const* sip) {
-    // Only a 2xx to an INVITE that labcm forwarded (its own Via on top, another below).
+    // Only a 2xx to an INVITE of a call labcm set up (its own Via on top, another below): no
+    // stranger can have labcm send a response anywhere else.
     if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_invite || sip->sip_status->st_status / 100 != 2) return;
+    if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return;
     if (!sip->sip_via || !sip->sip_via->v_next || !sip->sip_via->v_host) return;
     if (!su_casematch(sip->sip_via->v_host, cfg.advertisedHost.c_str()) && !su_casematch(sip->sip_via->v_host, cfg.bindAddress.c_str()))
         return;
@@ -236,17 +238,22 @@ int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing
     }
     b.status = status;
     if (status < 300) {
+        // Every 2xx goes to the caller (RFC 3261 16.7), one that crossed the caller's CANCEL
+        // too: the call is followed, so the caller's ACK and BYE reach the phone that answered.
         self->relay(t, orq);
-        if (!t.answered) {
+        if (t.call) {
+            self->dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
+                                                                std::chrono::system_clock::now()});
+            self->callsActive = self->dialogs.size();
+        }
+        if (!t.answered || t.answered == 487) {
+            if (!t.answered) // after the caller's CANCEL the others are cancelled already
+                for (auto& other : t.branches)
+                    if (!other.status && other.orq)
+                        nta_outgoing_tcancel(other.orq, nullptr, nullptr,
+                                             SIPTAG_REASON_STR("SIP;cause=200;text=\"Call completed elsewhere\""), TAG_END());
             t.answered = status;
-            for (auto& other : t.branches)
-                if (!other.status && other.orq)
-                    nta_outgoing_tcancel(other.orq, nullptr, nullptr,
-                                         SIPTAG_REASON_STR("SIP;cause=200;text=\"Call completed elsewhere\""), TAG_END());
             if (t.call) {
-                self->dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
-                                                                    std::chrono::system_clock::now()});
-                self->callsActive = self->dialogs.size();
                 ++self->callsAnswered;
                 self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
                                   fmt::format("{}: answered {} by SEP{}", t.detail, status, b.mac));

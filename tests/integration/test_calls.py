@@ -139,6 +139,27 @@ class Calls(LabcmTestCase):
         self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")  # labcm acknowledges the 487 hop by hop
         self.wait_for_log(self.server, "cancelled by the caller")
 
+    def test_an_answer_that_crosses_the_cancel_still_reaches_the_caller(self):
+        a, b = self.phones()
+        a.invite("1002", "call-crossed@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 180, "Ringing", tag="b6")  # a CANCEL follows a provisional answer only
+        a.expect(180)
+        a.cancel()
+        self.assertEqual(a.expect(487).get("CSeq"), "101 INVITE")
+        cancel = b.expect("CANCEL")
+        b.answer(invite, 200, "OK", tag="b6", sdp=True)  # answered before it saw the CANCEL
+        b.answer(cancel, 200, "OK")
+        ok = a.expect(200)
+        self.assertEqual(ok.get("CSeq"), "101 INVITE")  # RFC 3261 16.7: every 2xx is forwarded
+        route = list(reversed(ok.all("Record-Route")))
+        a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), ok.get("Call-ID"), 101, "ack6")
+        self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
+        a.in_dialog("BYE", b.contact_uri, route, ok.get("From"), ok.get("To"), ok.get("Call-ID"), 102, "bye6")
+        bye = b.expect("BYE")
+        b.answer(bye, 200, "OK")
+        self.assertEqual(a.expect(200).get("CSeq"), "102 BYE")
+
     def test_a_busy_phone_s_486_reaches_the_caller(self):
         a, b = self.phones()
         a.invite("1002", "call-busy@127.0.0.1")
