@@ -11,11 +11,6 @@ namespace labcm::sip {
 
 namespace {
 
-std::string addressOf(const std::string& source) {
-    auto s = Source::parse(source);
-    return s ? s->address : source;
-}
-
 CallDecision refuse(CallOutcome outcome, int status, std::string detail) {
     CallDecision d;
     d.outcome = outcome;
@@ -67,7 +62,7 @@ CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::tim
         if (const auto* macs = registrar.devicesOnDn(r.callerUser))
             for (const auto& mac : *macs)
                 if (const Binding* b = registrar.binding(mac);
-                    b && registrar.reachable(*b, now) && addressOf(b->source) == addressOf(r.source)) {
+                    b && registrar.reachable(*b, now) && sourceAddress(b->source) == sourceAddress(r.source)) {
                     callerMac = mac;
                     break;
                 }
@@ -76,10 +71,10 @@ CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::tim
         return refuse(CallOutcome::NotAPhone, 403,
                       callerMac.empty() ? fmt::format("INVITE from {} names no device in its Contact and no registered phone there has the line {}", r.source, r.callerUser)
                                           : fmt::format("INVITE from {}: SEP{} is not registered", r.source, callerMac));
-    if (addressOf(caller->source) != addressOf(r.source))
+    if (sourceAddress(caller->source) != sourceAddress(r.source))
         return refuse(CallOutcome::NotAPhone, 403,
                       fmt::format("INVITE from {} names SEP{}, which is registered from {}", r.source, callerMac,
-                                  addressOf(caller->source)));
+                                  sourceAddress(caller->source)));
     const DeviceView* callerDevice = registrar.device(callerMac);
     if (!callerDevice || std::find(callerDevice->dns.begin(), callerDevice->dns.end(), r.callerUser) == callerDevice->dns.end())
         return refuse(CallOutcome::CallerRefused, 403,

@@ -12,12 +12,6 @@ namespace labcm::sip {
 namespace {
 // Below 20 s (after the phone subtracts its 5 s delta) the phone treats the 200 as a failure.
 constexpr int kMinGranted = 25;
-
-// The address of a "transport:address:port" source (the text itself when it does not parse).
-std::string addressOf(const std::string& source) {
-    auto s = Source::parse(source);
-    return s ? s->address : source;
-}
 } // namespace
 
 std::string_view toString(RegisterOutcome o) {
@@ -236,7 +230,7 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
 
 std::string Registrar::refusal(const RegisterRequest& r, const Binding* bound, Clock::time_point now) const {
     if (r.expires == 0 && r.contactParams.keepAlive) return {}; // a backup's keep-alive changes nothing
-    const auto from = addressOf(r.source);
+    const auto from = sourceAddress(r.source);
     if (contactMustBeSource_ && !r.contactHost.empty() && r.contactHost != from)
         return fmt::format("the Contact host {} is not the REGISTER's source {} (phones behind NAT: labcm setting set "
                            "sip_nat true)", r.contactHost, from);
@@ -244,7 +238,7 @@ std::string Registrar::refusal(const RegisterRequest& r, const Binding* bound, C
         return fmt::format("registration from {} refused: labcm's DHCP leased SEP{} the address {} (a phone registers "
                            "from the address it was leased)", from, r.mac, r.leasedAddress);
     if (bound && bound->live && now <= bound->expiresAt + grace_ && !r.boundConnectionClosed) {
-        const auto owner = addressOf(bound->source);
+        const auto owner = sourceAddress(bound->source);
         if (owner != from)
             return fmt::format("registration from {} refused: SEP{} is registered from {} (until it unregisters, its "
                                "connection closes or its registration lapses)", from, r.mac, owner);

@@ -50,4 +50,9 @@ std::optional<Source> Source::parse(std::string_view text) {
 
 std::string Source::toString() const { return fmt::format("{}:{}:{}", transport, address, port); }
 
+std::string sourceAddress(std::string_view source) {
+    auto s = Source::parse(source);
+    return s ? s->address : std::string(source);
+}
+
 } // namespace labcm::sip

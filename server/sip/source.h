@@ -27,4 +27,8 @@ struct Source {
     bool operator==(const Source&) const = default;
 };
 
+/// @brief The address of a "transport:address:port" source (the text itself when it does not
+/// parse): two requests from one phone share it whatever their ports.
+std::string sourceAddress(std::string_view source);
+
 } // namespace labcm::sip
