@@ -39,6 +39,13 @@ int rank(int status) {
     return (status / 100) * 1000 + status % 100;
 }
 
+// "host:port" of the Request-URI (a phone's Contact inside a dialog labcm routed).
+std::string requestHostPort(sip_t const* sip) {
+    sofia::StackHome scratch;
+    char* uri = url_as_string(scratch.get(), sip->sip_request->rq_url);
+    return uri ? uriHostPort(uri) : "";
+}
+
 } // namespace
 
 bool SipService::Impl::isUs(url_t const* url) const {
@@ -72,6 +79,13 @@ msg_t* SipService::Impl::forwardedRequest(msg_t* request, const std::string& req
     return m;
 }
 
+SipService::Impl::PhoneRoute SipService::Impl::phoneRoute(const std::string& mac, const std::string& hostPort,
+                                                          const std::string& transport) const {
+    if (auto it = stack->tports.find(mac); it != stack->tports.end() && !tport_is_closed(it->second.get()))
+        return {it->second.get(), {}};
+    return {nullptr, fmt::format("sip:{};transport={}", hostPort, transport.empty() ? "udp" : transport)};
+}
+
 // Over the phone's registration: its TCP connection when it has one, else its Contact's
 // address over the Contact's transport.
 bool SipService::Impl::sendBranch(Proxied& t, msg_t* request, const std::string& mac, const std::string& transport,
@@ -79,13 +93,10 @@ bool SipService::Impl::sendBranch(Proxied& t, msg_t* request, const std::string&
     auto& b = t.branches.emplace_back();
     b.txn = &t;
     b.mac = mac;
-    tport_t* tp = nullptr;
-    if (auto it = stack->tports.find(mac); it != stack->tports.end() && !tport_is_closed(it->second.get())) tp = it->second.get();
-    auto hostPort = uriHostPort(requestUri);
-    auto route = fmt::format("sip:{};transport={}", hostPort, transport.empty() ? "udp" : transport);
+    auto to = phoneRoute(mac, uriHostPort(requestUri), transport);
     b.orq = nta_outgoing_mcreate(stack->agent.get(), &Impl::onBranchResponse, reinterpret_cast<nta_outgoing_magic_t*>(&b),
-                                 tp ? nullptr : URL_STRING_MAKE(route.c_str()), request, TAG_IF(tp, NTATAG_TPORT(tp)),
-                                 TAG_END());
+                                 to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()), request,
+                                 TAG_IF(to.tport, NTATAG_TPORT(to.tport)), TAG_END());
     if (!b.orq) {
         msg_destroy(request);
         t.branches.pop_back();
@@ -155,12 +166,7 @@ int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
     if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return 481;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) return 483;
     sofia::Msg request{nta_incoming_getrequest(irq)};
-    std::string hostPort;
-    {
-        sofia::StackHome scratch;
-        char* uri = url_as_string(scratch.get(), sip->sip_request->rq_url);
-        hostPort = uri ? uriHostPort(uri) : "";
-    }
+    const std::string hostPort = requestHostPort(sip);
     const Binding* b = hostPort.empty() ? nullptr : registrar.bindingAt(hostPort);
     if (!b || !registrar.reachable(*b, Clock::now())) return 404;
     auto id = ++nextProxied;
@@ -183,20 +189,14 @@ int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
 void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
     if (!sip->sip_route || !isUs(sip->sip_route->r_url)) return; // not a dialog labcm routed
     if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return;
-    std::string hostPort;
-    {
-        sofia::StackHome scratch;
-        char* uri = url_as_string(scratch.get(), sip->sip_request->rq_url);
-        hostPort = uri ? uriHostPort(uri) : "";
-    }
+    const std::string hostPort = requestHostPort(sip);
     const Binding* b = hostPort.empty() ? nullptr : registrar.bindingAt(hostPort);
     if (!b) return;
     msg_t* m = forwardedRequest(request.get(), "", {});
     if (!m) return;
-    tport_t* tp = nullptr;
-    if (auto it = stack->tports.find(b->mac); it != stack->tports.end() && !tport_is_closed(it->second.get())) tp = it->second.get();
-    auto route = fmt::format("sip:{};transport={}", hostPort, b->transport.empty() ? "udp" : b->transport);
-    nta_msg_tsend(stack->agent.get(), m, tp ? nullptr : URL_STRING_MAKE(route.c_str()), TAG_IF(tp, NTATAG_TPORT(tp)), TAG_END());
+    auto to = phoneRoute(b->mac, hostPort, b->transport);
+    nta_msg_tsend(stack->agent.get(), m, to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()),
+                  TAG_IF(to.tport, NTATAG_TPORT(to.tport)), TAG_END());
 }
 
 void SipService::Impl::forwardStrayResponse(sofia::Msg response, sip_t const* sip) {

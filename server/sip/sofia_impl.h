@@ -124,6 +124,13 @@ public:
     /// labcm's Routes popped, Max-Forwards less one, `recordRoutes` on top (the last nearest the callee).
     msg_t* forwardedRequest(msg_t* request, const std::string& requestUri, const std::vector<std::string>& recordRoutes);
     bool sendBranch(Proxied& t, msg_t* request, const std::string& mac, const std::string& transport, const std::string& requestUri);
+    /// How a request reaches a phone: its live TCP connection (tport set, url empty), else
+    /// `sip:<hostPort>;transport=` (UDP, or TCP to its Contact).
+    struct PhoneRoute {
+        tport_t* tport = nullptr;
+        std::string url;
+    };
+    PhoneRoute phoneRoute(const std::string& mac, const std::string& hostPort, const std::string& transport) const;
     void relay(Proxied& t, nta_outgoing_t* orq);
     void branchFinal(Proxied& t);
     static int onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
