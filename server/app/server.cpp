@@ -11,6 +11,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <csignal>
@@ -136,8 +137,12 @@ sip::DeviceView deviceView(const Device& d) {
     sip::DeviceView v{d.mac, d.model, {}, d.digestAuth, {}};
     for (const auto& l : d.lines) {
         v.dns.push_back(l.dn);
+        v.displayNames.push_back(l.displayName);
         if (!l.authName.empty()) v.credentials.emplace(l.authName, l.authPassword);
     }
+    for (const auto& key : d.speedDials)
+        if (key.blf && std::find(v.blfTargets.begin(), v.blfTargets.end(), key.number) == v.blfTargets.end())
+            v.blfTargets.push_back(key.number);
     return v;
 }
 

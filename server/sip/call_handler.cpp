@@ -46,6 +46,39 @@ std::string requestHostPort(sip_t const* sip) {
     return uri ? uriHostPort(uri) : "";
 }
 
+// A display name as a quoted-string (RFC 3261 25.1).
+std::string quotedString(std::string_view name) {
+    std::string out = "\"";
+    for (char c : name) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + '"';
+}
+
+// Caller identity the Cisco way (cisco-calls.md 1.1): the From display name and the
+// Remote-Party-ID the called phone shows come from the calling line as stored, whatever the
+// caller put there; the From URI and tag stay (they identify the dialog).
+void setCallerIdentity(msg_t* m, const std::string& dn, const std::string& name, const std::string& host) {
+    sip_t* s = sip_object(m);
+    su_home_t* home = msg_home(m);
+    auto* pub = reinterpret_cast<msg_pub_t*>(s);
+    if (s->sip_from)
+        if (sip_from_t* from = sip_from_dup(home, s->sip_from)) {
+            from->a_display = name.empty() ? nullptr : su_strdup(home, quotedString(name).c_str());
+            msg_header_replace(m, pub, reinterpret_cast<msg_header_t*>(s->sip_from), reinterpret_cast<msg_header_t*>(from));
+        }
+    for (sip_unknown_t* u = s->sip_unknown; u;) {
+        sip_unknown_t* next = u->un_next;
+        if (u->un_name && su_casematch(u->un_name, "Remote-Party-ID"))
+            msg_header_remove(m, pub, reinterpret_cast<msg_header_t*>(u));
+        u = next;
+    }
+    auto rpid = fmt::format("Remote-Party-ID: {}<sip:{}@{};x-cisco-callback-number={}>;party=calling;screen=yes;privacy=off\r\n",
+                            name.empty() ? "" : quotedString(name) + " ", dn, host, dn);
+    msg_header_add_str(m, pub, rpid.c_str());
+}
+
 } // namespace
 
 bool SipService::Impl::isUs(url_t const* url) const {
@@ -148,10 +181,15 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
     nta_incoming_bind(irq, &Impl::onProxiedRequest, reinterpret_cast<nta_incoming_magic_t*>(&t));
     // Record-Route: one entry, or one per side when the phones use different transports (RFC 5658).
     auto rr = [&](const std::string& tr) { return fmt::format("<sip:{}:{};transport={};lr>", cfg.advertisedHost, boundPort.load(), tr); };
+    const DeviceView* caller = registrar.device(d.callerMac);
+    const std::string callerName = caller ? caller->displayName(c.callerUser) : "";
     for (const auto& target : d.targets) {
         std::vector<std::string> routes{rr(transport)};
         if (target.transport != transport) routes.push_back(rr(target.transport));
-        if (msg_t* m = forwardedRequest(request.get(), target.requestUri, routes)) sendBranch(t, m, target.mac, target.transport, target.requestUri);
+        if (msg_t* m = forwardedRequest(request.get(), target.requestUri, routes)) {
+            setCallerIdentity(m, c.callerUser, callerName, cfg.advertisedHost);
+            sendBranch(t, m, target.mac, target.transport, target.requestUri);
+        }
     }
     bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, d.callerMac, ip, d.detail);
     if (t.branches.empty()) {

@@ -14,6 +14,12 @@ namespace {
 constexpr int kMinGranted = 25;
 } // namespace
 
+std::string DeviceView::displayName(std::string_view dn) const {
+    for (std::size_t i = 0; i < dns.size() && i < displayNames.size(); ++i)
+        if (dns[i] == dn) return displayNames[i];
+    return {};
+}
+
 std::string_view toString(RegisterOutcome o) {
     switch (o) {
     case RegisterOutcome::NewRegistration: return "registered";

@@ -31,6 +31,12 @@ struct DeviceView {
     std::vector<std::string> dns; ///< the device's lines, by button order
     bool digest = false;          ///< challenge REGISTER
     std::map<std::string, std::string> credentials; ///< auth name -> password, from the lines
+    std::vector<std::string> displayNames; ///< caller-ID name of each line, in the order of dns
+    std::vector<std::string> blfTargets;   ///< the numbers its BLF speed dials watch (distinct)
+
+    /// @brief The caller-ID name stored for line `dn` ("" when the device has no such line or
+    /// the line has none).
+    std::string displayName(std::string_view dn) const;
 };
 
 /// @brief A REGISTER, reduced to what the decision needs (copied out of the SIP stack).

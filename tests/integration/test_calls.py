@@ -21,6 +21,7 @@ class Calls(LabcmTestCase):
         super().setUp()
         self.use_loopback_ports()
         self.ok("device", "add", f"SEP{A}", "--model", "8845", "--line", "1001")
+        self.ok("line", "edit", f"SEP{A}", "1", "--display-name", 'Ann "Lab" A')
         self.ok("device", "add", f"SEP{B}", "--model", "8845", "--line", "1002", "--line", "1500")
         self.ok("device", "add", f"SEP{C}", "--model", "8845", "--line", "1003", "--line", "1500")
         self.server = self.start_server()
@@ -43,7 +44,10 @@ class Calls(LabcmTestCase):
         self.assertIn(f"127.0.0.1:{self.sip_port}", vias[0])
         self.assertEqual(invite.get("Max-Forwards"), "69")
         self.assertEqual(invite.body, Phone.SDP)
-        self.assertIn("1001@127.0.0.1", invite.get("From"))
+        # Caller identity from the calling line as stored (the phone said "Desk 1001").
+        self.assertEqual(invite.get("From"), f'"Ann \\"Lab\\" A" <sip:1001@127.0.0.1>;tag=f{A}')
+        self.assertEqual(invite.all("Remote-Party-ID"),
+                         ['"Ann \\"Lab\\" A" <sip:1001@127.0.0.1;x-cisco-callback-number=1001>;party=calling;screen=yes;privacy=off'])
 
     def basic_call(self, a_transport, b_transport):
         a, b = self.phones(a_transport, b_transport)
@@ -230,6 +234,7 @@ class SippCalls(LabcmTestCase):
         super().setUp()
         self.use_loopback_ports()
         self.ok("device", "add", f"SEP{A}", "--model", "8845", "--line", "1001")
+        self.ok("line", "edit", f"SEP{A}", "1", "--display-name", 'Ann "Lab" A')
         self.ok("device", "add", f"SEP{B}", "--model", "8845", "--line", "1002")
         self.server = self.start_server()
 

@@ -157,3 +157,13 @@ TEST_CASE("call routing: where a URI points, and the binding at a Contact's addr
     CHECK(r.sweep(t0 + 1000s).size() == 1); // A lapses: its address is forgotten too
     CHECK(r.bindingAt("10.0.0.51:5060") == nullptr);
 }
+
+TEST_CASE("call routing: the caller-ID name is the calling line's, as stored") {
+    DeviceView d{"0000000000AA", "8845", {"1001", "1500"}};
+    d.displayNames = {"Ann", ""};
+    CHECK(d.displayName("1001") == "Ann");
+    CHECK(d.displayName("1500").empty()); // the line has none
+    CHECK(d.displayName("1002").empty()); // not a line of this device
+    d.displayNames.clear();                // a view built without names
+    CHECK(d.displayName("1001").empty());
+}
