@@ -107,6 +107,8 @@ json::array callsJson(const std::vector<sip::ActiveCall>& calls) {
     return out;
 }
 
+bool changesMailboxes(EventKind k) { return k == EventKind::MailboxChanged || k == EventKind::StoreExternalChange; }
+
 bool changesDhcpConfig(EventKind k) {
     return k == EventKind::DhcpPoolChanged || k == EventKind::SettingChanged || k == EventKind::StoreExternalChange;
 }
@@ -228,13 +230,14 @@ private:
         Where where;
         void (Server::*action)(const Event&);
     };
-    static const std::array<Follower, 7>& followers();
+    static const std::array<Follower, 8>& followers();
     void onEvent(const Event& e);
 
     void dropRenderCache(const Event& e);
     void warmRenderCache();
     void refreshRegistrar(const Event& e);
     void refreshDhcpDevices(const Event&);
+    void refreshMailboxes(const Event&) { sip_.setMailboxes(store::MailboxStore(reader_).all()); }
     void reconfigureDhcp(const Event&);
     void adminRow(const Event& e) { adminHttp_->deviceChanged(e.mac); }
     void followLease(const Event& e) {
@@ -292,10 +295,11 @@ private:
 // Who follows which events, in order. Inline: on the publishing thread. OnIo: before the
 // change is acknowledged (admin changes are published on the io thread after their commit
 // and before the reply), else posted to the io thread. Posted: always posted.
-const std::array<Server::Follower, 7>& Server::followers() {
-    static const std::array<Follower, 7> table{{
+const std::array<Server::Follower, 8>& Server::followers() {
+    static const std::array<Follower, 8> table{{
         {"render cache", changesRenders, Where::Inline, &Server::dropRenderCache},
         {"registrar devices", changesDevices, Where::OnIo, &Server::refreshRegistrar},
+        {"message waiting", changesMailboxes, Where::Posted, &Server::refreshMailboxes},
         {"dhcp pools and settings", changesDhcpConfig, Where::OnIo, &Server::reconfigureDhcp},
         {"dhcp reservations", changesDevices, Where::OnIo, &Server::refreshDhcpDevices},
         {"registrar: leased addresses", changesLeases, Where::Inline, &Server::followLease},
@@ -390,6 +394,7 @@ Server::Server(const DataDir& dir)
     // The SIP registrar: its own thread, binds UDP and TCP here.
     try {
         sip_.start(deviceViews(reader_), store::RegistrationStore(reader_).live(wallClockMs()));
+        sip_.setMailboxes(store::MailboxStore(reader_).all());
     } catch (const std::exception& e) {
         throw StartError(fmt::format("{} (setting bind_address / sip_port)", e.what()));
     }

@@ -78,5 +78,6 @@ void addFirmwareCommands(CLI::App& app, Runner& r); ///< firmware import/check
 void addLocaleCommands(CLI::App& app, Runner& r);   ///< locale install
 void addEventCommands(CLI::App& app, Runner& r);    ///< events
 void addCallCommands(CLI::App& app, Runner& r);     ///< calls
+void addMailboxCommands(CLI::App& app, Runner& r);  ///< mailbox list/set/rm
 
 } // namespace labcm::cli

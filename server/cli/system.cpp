@@ -79,6 +79,36 @@ void addCallCommands(CLI::App& app, Runner& r) {
     });
 }
 
+void addMailboxCommands(CLI::App& app, Runner& r) {
+    auto* mb = app.add_subcommand("mailbox", "Message waiting: a DN's voicemail counts (its phones' lamps follow)");
+    mb->require_subcommand(1);
+    mb->add_subcommand("list", "The mailboxes and their counts")->callback([&r] {
+        r.call({{"cmd", "mailbox.list"}}, [](const json::value& v) {
+            if (v.as_array().empty()) std::cout << "no mailboxes\n";
+            for (const auto& mv : v.as_array()) {
+                const auto& m = mv.as_object();
+                std::cout << fmt::format("{:<16} {:>4} new {:>4} old  {}\n", text(m.at("dn")), m.at("new").to_number<int>(),
+                                         m.at("old").to_number<int>(), m.at("waiting").as_bool() ? "waiting" : "");
+            }
+        });
+    });
+    struct Args {
+        std::string dn;
+        int newMessages = 0, oldMessages = 0;
+    };
+    auto& a = r.keep<Args>();
+    auto* set = mb->add_subcommand("set", "Set a DN's counts: labcm mailbox set 1001 2 --old 5 (0 new: lamp off)");
+    set->add_option("dn", a.dn, "Directory number")->required();
+    set->add_option("new", a.newMessages, "New messages (0-9999)")->required();
+    set->add_option("--old", a.oldMessages, "Old messages (0-9999)");
+    set->callback([&r, &a] {
+        r.call({{"cmd", "mailbox.set"}, {"args", {{"dn", a.dn}, {"new", a.newMessages}, {"old", a.oldMessages}}}}, printOk("ok"));
+    });
+    auto* rm = mb->add_subcommand("rm", "Remove a DN's mailbox (its lamps go off)");
+    rm->add_option("dn", a.dn)->required();
+    rm->callback([&r, &a] { r.call({{"cmd", "mailbox.rm"}, {"args", {{"dn", a.dn}}}}, printOk("ok")); });
+}
+
 void addEventCommands(CLI::App& app, Runner& r) {
     struct EventArgs {
         std::string device;

@@ -115,6 +115,10 @@ std::optional<FieldError> validateSpeedDial(const SpeedDial& s, const std::strin
     return std::nullopt;
 }
 
+std::optional<FieldError> validateDn(const std::string& dn, const std::string& field) {
+    return checkDialString(dn, field, "");
+}
+
 std::optional<FieldError> validateLine(const Line& l, const std::string& prefix) {
     if (auto e = checkButton(l.index, prefix + ".index")) return e;
     if (auto e = checkDialString(l.dn, prefix + ".dn", "")) return e;

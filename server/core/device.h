@@ -62,6 +62,8 @@ int firstFreeButton(const Device& d);
 
 /// @brief Checks a speed dial's fields; `prefix` names it in the error.
 std::optional<FieldError> validateSpeedDial(const SpeedDial& s, const std::string& prefix);
+/// @brief Checks a directory number on its own (a mailbox's, a BLF target's): what a line's DN may hold.
+std::optional<FieldError> validateDn(const std::string& dn, const std::string& field);
 
 /// @brief Checks a text field: length and characters XML 1.0 cannot carry (control
 /// characters other than tab), plus invalid UTF-8.

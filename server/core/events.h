@@ -46,6 +46,7 @@ enum class EventKind : std::uint8_t {
     ModelDefaultChanged,
     DialPlanChanged,    ///< an admin dial pattern added, changed or removed
     PhoneSettingChanged, ///< a phone setting of the lab or a model (a device's: DeviceChanged)
+    MailboxChanged,     ///< a mailbox's message counts set or removed (message waiting)
     FilesImported,      ///< a firmware package imported or a locale installed from the API (or refused: warning)
     // provisioning (tftp, http)
     FileServed,         ///< a file was sent completely
@@ -61,6 +62,7 @@ enum class EventKind : std::uint8_t {
     RegisterRejected,   ///< unknown or unidentifiable device, or bad credentials
     PhoneControlled,    ///< a service-control NOTIFY and how it ended
     CallAttempt,        ///< an INVITE: who called which number, where it rang or why it was refused
+    MessageWaiting,     ///< a message-summary NOTIFY to a phone's line and how it ended
     // dhcp
     DhcpPoolChanged,    ///< admin: a pool added, changed or removed (or a lease freed)
     DhcpOffered,        ///< OFFER sent (details: address, pool, vendor class)

@@ -58,6 +58,10 @@ constexpr std::array kRoutes{
           "value,model,device"},
     Route{"DELETE", "/api/phone-settings/{key}", "phonesetting.unset", "Unset a phone setting (?model= or ?device= for that level)", 200, Body::None, true},
     Route{"GET", "/api/calls", "call.list", "Calls in progress: caller, number, who answered, for how long"},
+    Route{"GET", "/api/mailboxes", "mailbox.list", "Message waiting: each mailbox's new and old messages"},
+    Route{"PUT", "/api/mailboxes/{dn}", "mailbox.set", "Set a DN's message counts ({\"new\": n, \"old\": m}): its phones' lamps follow", 200, Body::Json, true,
+          "new,old"},
+    Route{"DELETE", "/api/mailboxes/{dn}", "mailbox.rm", "Remove a DN's mailbox (its lamps go off)", 200, Body::None, true},
     Route{"GET", "/api/status", "status", "Version, uptime, counters"},
 };
 

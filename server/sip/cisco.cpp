@@ -190,6 +190,11 @@ std::string_view toString(PhoneAction a) {
     return "restart";
 }
 
+std::string messageSummaryBody(int newMessages, int oldMessages, std::string_view account) {
+    return fmt::format("Messages-Waiting: {}\r\nMessage-Account: {}\r\nVoice-Message: {}/{}\r\n",
+                       newMessages > 0 ? "yes" : "no", account, newMessages, oldMessages);
+}
+
 std::string serviceControlBody(PhoneAction action, std::string_view registerCallId, std::string_view configStamp) {
     return fmt::format("action={}\r\nRegisterCallId={{{}}}\r\nConfigVersionStamp={{{}}}\r\nDialplanVersionStamp={{}}\r\n"
                        "SoftkeyVersionStamp={{}}\r\nFeatureControlVersionStamp={{}}\r\n",

@@ -74,6 +74,11 @@ std::string_view toString(PhoneAction a);
 /// braces (the phone ignores values without braces).
 std::string serviceControlBody(PhoneAction action, std::string_view registerCallId, std::string_view configStamp);
 
+/// @brief The application/simple-message-summary body (RFC 3842) of an unsolicited
+/// message-summary NOTIFY: Messages-Waiting, the account, `Voice-Message: new/old` without
+/// the urgent counts (a Cisco phone refuses the "(0/0)" form).
+std::string messageSummaryBody(int newMessages, int oldMessages, std::string_view account);
+
 /// @brief True when the REGISTER body asks for bulk registration of all lines
 /// (<bulkregisterreq><contact all="true">).
 bool isBulkRegister(std::string_view body);

@@ -221,6 +221,8 @@ void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDe
     switch (d.outcome) {
     case RegisterOutcome::NewRegistration:
         bus.publish(Service::Sip, EventKind::PhoneRegistered, Severity::Info, q.mac, ip, d.detail);
+        // CUCM repeats each line's message waiting at registration; after the 200 has gone.
+        if (!mailboxes.empty()) post([this, mac = q.mac] { notifyMailboxes(mac); });
         break;
     case RegisterOutcome::Unregistered:
         bus.publish(Service::Sip, EventKind::PhoneUnregistered, Severity::Info, q.mac, ip, d.detail);

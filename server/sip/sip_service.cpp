@@ -405,6 +405,10 @@ void SipService::removeDevice(std::string mac) {
         limits::kSipApplyWait);
 }
 
+void SipService::setMailboxes(std::vector<Mailbox> mailboxes) {
+    impl_->post([impl = impl_.get(), all = std::move(mailboxes)]() mutable { impl->applyMailboxes(std::move(all)); });
+}
+
 void SipService::control(std::string mac, PhoneAction action, std::string configStamp,
                          std::function<void(ControlResult)> done) {
     impl_->post([impl = impl_.get(), mac = std::move(mac), action, stamp = std::move(configStamp),

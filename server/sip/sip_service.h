@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/events.h"
+#include "core/mailbox.h"
 #include "sip/cisco.h"
 #include "sip/connection_guard.h"
 #include "sip/registrar.h"
@@ -91,6 +92,11 @@ public:
     /// to its contact (UDP); `done` runs on the sofia thread with the outcome: post onwards.
     void control(std::string mac, PhoneAction action, std::string configStamp,
                  std::function<void(ControlResult)> done);
+
+    /// @brief Any thread: the mailboxes (every one there is). A mailbox whose counts changed,
+    /// appeared or went (then: no messages) gets a message-summary NOTIFY on each registered
+    /// phone with a line on its DN; a phone also gets its lines' at each new registration.
+    void setMailboxes(std::vector<Mailbox> mailboxes);
 
     /// @brief The calls in progress (a copy, taken on the sofia thread; empty when it does not
     /// answer within limits::kSipApplyWait).

@@ -2,6 +2,7 @@
 //   sip_service.cpp      the sofia loop: thread, su_root, job queue (eventfd), agent, teardown
 //   register_handler.cpp the REGISTER adapter: sip_t -> RegisterRequest, decision -> 200 OK, digest
 //   phone_control.cpp    service-control NOTIFY to a registered phone
+//   message_waiting.cpp  message-summary NOTIFYs (MWI) to the phones' lines
 //   call_handler.cpp     calls: INVITE routed (call_router.h) and forked, in-dialog requests and
 //                        ACKs forwarded along labcm's Record-Route, responses relayed
 // Every member below "the sofia thread" is touched on that thread only.
@@ -136,6 +137,19 @@ public:
     static int onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
     static int onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming_t* irq, sip_t const* sip);
 
+    // --- the sofia thread: message waiting (message_waiting.cpp) --------------------------
+    struct MwiCtx {
+        Impl* self;
+        std::string mac, dn;
+    };
+    /// @brief Keeps `all` and NOTIFYs the phones on every DN whose mailbox changed.
+    void applyMailboxes(std::vector<Mailbox> all);
+    /// @brief A phone registered anew: a NOTIFY for each of its lines that has a mailbox.
+    void notifyMailboxes(const std::string& mac);
+    void sendMwi(const Binding& b, const std::string& dn, const Mailbox& m);
+    static int onMwiResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
+    std::map<std::string, Mailbox> mailboxes; ///< by DN
+
     // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
     struct ControlCtx {
         Impl* self;
@@ -175,6 +189,7 @@ public:
         sofia::Root root;
         std::optional<sofia::WaitRegistration> wake;
         std::list<ControlCtx> controls; ///< NOTIFYs waiting for their final response
+        std::list<MwiCtx> mwis;         ///< message-summary NOTIFYs waiting for theirs
         std::map<std::uint64_t, Proxied> proxied; ///< requests being forwarded (plain data, after the agent)
         sofia::Agent agent;
         sofia::Leg leg;

@@ -75,6 +75,28 @@ void DialPatternStore::remove(std::string_view pattern) {
     if (db_.changes() == 0) throw NotFound(fmt::format("dial pattern '{}' does not exist", pattern));
 }
 
+std::vector<Mailbox> MailboxStore::all() {
+    auto s = db_.prepare("SELECT dn, new_messages, old_messages FROM mailboxes ORDER BY dn");
+    std::vector<Mailbox> out;
+    while (s.step()) out.push_back({s.getText(0), static_cast<int>(s.getInt(1)), static_cast<int>(s.getInt(2))});
+    return out;
+}
+
+void MailboxStore::set(const Mailbox& m, std::int64_t nowMs) {
+    auto s = db_.prepare("INSERT INTO mailboxes (dn, new_messages, old_messages, updated_at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (dn) DO UPDATE SET new_messages = excluded.new_messages, "
+                         "old_messages = excluded.old_messages, updated_at = excluded.updated_at");
+    s.bind(1, m.dn).bind(2, static_cast<std::int64_t>(m.newMessages)).bind(3, static_cast<std::int64_t>(m.oldMessages)).bind(4, nowMs);
+    s.run();
+}
+
+void MailboxStore::remove(std::string_view dn) {
+    auto s = db_.prepare("DELETE FROM mailboxes WHERE dn = ?");
+    s.bind(1, dn);
+    s.run();
+    if (db_.changes() == 0) throw NotFound(fmt::format("mailbox {} does not exist", dn));
+}
+
 PhoneSettingValues PhoneSettingStore::get(std::string_view scope, std::string_view target) {
     auto s = db_.prepare("SELECT key, value FROM phone_settings WHERE scope = ? AND target = ?");
     s.bind(1, scope).bind(2, target);

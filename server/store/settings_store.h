@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/dial_pattern.h"
+#include "core/mailbox.h"
 #include "core/phone_settings.h"
 #include "core/settings.h"
 #include "store/sqlite.h"
@@ -55,6 +56,21 @@ public:
     void set(const AdminDialPattern& p, std::int64_t nowMs);
     /// @brief Removes one. @throw NotFound when there is no such pattern.
     void remove(std::string_view pattern);
+
+private:
+    Db& db_;
+};
+
+/// Message-waiting counts per directory number (schema 13).
+class MailboxStore {
+public:
+    explicit MailboxStore(Db& db) : db_(db) {}
+    /// @brief Every mailbox, by DN.
+    std::vector<Mailbox> all();
+    /// @brief Sets one's counts (writer job only).
+    void set(const Mailbox& m, std::int64_t nowMs);
+    /// @brief Removes one. @throw NotFound when there is no such mailbox.
+    void remove(std::string_view dn);
 
 private:
     Db& db_;

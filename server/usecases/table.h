@@ -81,5 +81,6 @@ void addDhcpUseCases(Table& t);     ///< dhcp.cpp: dhcp.pool.*, dhcp.lease.*
 void addAdminUseCases(Table& t);    ///< admin.cpp: admin.password
 void addViewUseCases(Table& t);     ///< views.cpp: status, device.list/page/show, registration.list, events, export, call.list
 void addPackageUseCases(Table& t);  ///< packages.cpp: firmware.import, locale.install
+void addMailboxUseCases(Table& t);  ///< mailboxes.cpp: mailbox.list/set/rm (message waiting)
 
 } // namespace labcm::usecases::detail

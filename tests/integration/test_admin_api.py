@@ -209,6 +209,27 @@ class AdminApiTest(LabcmTestCase):
         status, _, body = self.admin.request("DELETE", "/api/dialplan/%2A6%23")
         self.assertEqual(status, 404, body)
 
+    def test_mailboxes_through_the_api(self):
+        """Issue 21: message waiting: PUT a DN's counts, GET them, DELETE, bad input named."""
+        reply = self.call("PUT", "/api/mailboxes/1001", {"new": 2, "old": 5})
+        self.assertEqual(reply["result"], {"dn": "1001", "new": 2, "old": 5, "waiting": True})
+        self.call("PUT", "/api/mailboxes/1002", {})  # no counts: nothing waiting
+        self.assertEqual(self.call("GET", "/api/mailboxes")["result"],
+                         [{"dn": "1001", "new": 2, "old": 5, "waiting": True}, {"dn": "1002", "new": 0, "old": 0, "waiting": False}])
+        status, _, body = self.admin.request("PUT", "/api/mailboxes/1001", {"new": -1})
+        self.assertEqual(status, 422, body)
+        self.assertEqual(body["error"]["field"], "new")
+        status, _, body = self.admin.request("PUT", "/api/mailboxes/10%2001", {"new": 1})
+        self.assertEqual(status, 422, body)
+        self.assertEqual(body["error"]["field"], "dn")
+        status, _, body = self.admin.request("PUT", "/api/mailboxes/1001", {"nwe": 1})
+        self.assertEqual(status, 400, body)
+        self.call("DELETE", "/api/mailboxes/1002")
+        status, _, body = self.admin.request("DELETE", "/api/mailboxes/1002")
+        self.assertEqual(status, 404, body)
+        self.wait_for(lambda: "mailbox 1002 removed" in str(self.call("GET", "/api/events?limit=5")["result"]),
+                      "the mailbox_changed event stored")
+
     def test_phone_settings_through_the_api(self):
         """Issue 20: phone settings per lab, model and device over the API."""
         self.call("POST", "/api/devices", {"device": "001122AABB11", "model": "8845"}, expect=201)

@@ -193,6 +193,34 @@ class Calls(LabcmTestCase):
         self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
         self.wait_for_log(self.server, f"answered 200 by SEP{C}")
 
+    def expect_mwi(self, phone, uri, waiting, counts):
+        notify = phone.expect("NOTIFY")
+        self.assertEqual(notify.uri, uri)  # the line's name picks the line on the phone
+        self.assertEqual(notify.source, ("127.0.0.1", self.sip_port))
+        self.assertEqual(notify.get("Event"), "message-summary")
+        self.assertEqual(notify.get("Content-Type"), "application/simple-message-summary")
+        self.assertIn(f"Messages-Waiting: {waiting}\r\n", notify.body)
+        self.assertIn(f"Voice-Message: {counts}\r\n", notify.body)
+        phone.answer(notify, 200, "OK")
+        return notify
+
+    def test_message_waiting_follows_each_line_s_mailbox(self):
+        self.ok("mailbox", "set", "1500", "3", "--old", "1")  # before the phone registers
+        b = Phone(self, B, "1002")
+        b.register()
+        # At registration: the line with a mailbox (line 2, so its DN at the phone's address).
+        self.expect_mwi(b, f"sip:1500@127.0.0.1:{b.port};transport=udp", "yes", "3/1")
+        # A change: line 1 gets it at the registered Contact.
+        self.ok("mailbox", "set", "1002", "2")
+        self.expect_mwi(b, b.contact_uri, "yes", "2/0")
+        self.wait_for_log(self.server, f"message_waiting mac={B} ip=-: message waiting on 1002 (2 new, 0 old): NOTIFY answered 200 OK")
+        self.assertIn("1002", self.ok("mailbox", "list"))
+        # Removed: the lamp goes off.
+        self.ok("mailbox", "rm", "1500")
+        self.expect_mwi(b, f"sip:1500@127.0.0.1:{b.port};transport=udp", "no", "0/0")
+        self.assertIn("9999", self.fails("mailbox", "set", "1002", "10000"))
+        self.assertIn("does not exist", self.fails("mailbox", "rm", "1500"))
+
     def test_a_softkey_labcm_does_not_carry_is_declined_at_once(self):
         a, _ = self.phones()
         body = ("<x-cisco-remotecc-request><softkeyeventmsg><softkeyevent>Conference</softkeyevent>"

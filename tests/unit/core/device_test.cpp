@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "core/device.h"
+#include "core/mailbox.h"
 
 using namespace labcm;
 
@@ -58,4 +59,15 @@ TEST_CASE("device: validateLine names the line and the field") {
     bad = l;
     bad.label = std::string(31, 'x');
     CHECK(validateLine(bad, "line1")->field == "line1.label");
+}
+
+TEST_CASE("device: a mailbox names its DN and counts 0 to 9999") {
+    CHECK_FALSE(validateMailbox({"1001", 0, 0}));
+    CHECK_FALSE(validateMailbox({"1001", kMaxMailboxMessages, kMaxMailboxMessages}));
+    CHECK(validateMailbox({"10 01", 1, 0})->field == "dn");
+    CHECK(validateMailbox({"", 1, 0})->field == "dn");
+    CHECK(validateMailbox({"1001", -1, 0})->field == "new");
+    CHECK(validateMailbox({"1001", 0, kMaxMailboxMessages + 1})->field == "old");
+    CHECK(Mailbox{"1001", 1, 0}.waiting());
+    CHECK_FALSE(Mailbox{"1001", 0, 7}.waiting());
 }

@@ -110,3 +110,10 @@ TEST_CASE("cisco: the softkey of a remotecc REFER") {
     CHECK_FALSE(remoteccSoftkey("<softkeyeventmsg><softkeyevent>Conference")); // cut short
     CHECK_FALSE(remoteccSoftkey(""));
 }
+
+TEST_CASE("cisco: a message-summary body says yes or no, new/old without the urgent counts") {
+    CHECK(messageSummaryBody(2, 5, "sip:1001@10.0.0.1") ==
+          "Messages-Waiting: yes\r\nMessage-Account: sip:1001@10.0.0.1\r\nVoice-Message: 2/5\r\n");
+    CHECK(messageSummaryBody(0, 3, "sip:1001@10.0.0.1") ==
+          "Messages-Waiting: no\r\nMessage-Account: sip:1001@10.0.0.1\r\nVoice-Message: 0/3\r\n");
+}

@@ -2,9 +2,12 @@
 
 #include <cstdlib>
 
+#include "store/device_store.h"
 #include "store/migrations.h"
+#include "store/settings_store.h"
 #include "test_util.h"
 
+using namespace labcm;
 using namespace labcm::store;
 
 TEST_CASE("migrations: numbered 0001.. without gaps, head = last") {
@@ -90,4 +93,18 @@ TEST_CASE("migrations: schema 9 copies the DHCP leases of schema 8 and accepts t
     auto idx = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'dhcp_leases_mac'");
     idx.step();
     CHECK(idx.getInt(0) == 1);
+}
+
+TEST_CASE("migrations: schema 13 keeps a mailbox per DN, its counts never negative") {
+    Db db(":memory:");
+    migrate(db);
+    MailboxStore mb(db);
+    mb.set({"1001", 2, 5}, 1);
+    mb.set({"1001", 0, 6}, 2); // the same DN: its counts change
+    mb.set({"1500", 1, 0}, 3);
+    CHECK(mb.all() == std::vector<Mailbox>{{"1001", 0, 6}, {"1500", 1, 0}});
+    mb.remove("1500");
+    CHECK_THROWS_AS(mb.remove("1500"), NotFound);
+    CHECK_THROWS(db.exec("INSERT INTO mailboxes VALUES ('1002', -1, 0, 0)"));
+    CHECK_THROWS(db.exec("INSERT INTO mailboxes VALUES ('', 1, 0, 0)"));
 }
