@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -254,12 +256,14 @@ public:
             if (r.index() == 1) throw LinkClosed("TCP connect timed out");
             if (auto [cec] = std::get<0>(r); cec) throw LinkClosed("TCP connect: " + cec.message());
             tcp_.set_option(tcp::no_delay(true), ec); // a 200 OK then a REGISTER: no Nagle wait
+            tcp_.non_blocking(true, ec);              // receive() reads only what is there
             localPort_ = tcp_.local_endpoint().port();
         } else {
             udp_.open(udp::v4(), ec);
             if (!ec) udp_.set_option(udp::socket::reuse_address(true), ec);
             if (!ec) udp_.bind(udp::endpoint(local, static_cast<unsigned short>(udpPort_)), ec);
             if (ec) throw LinkClosed("cannot bind UDP " + localIp_ + ": " + ec.message());
+            udp_.non_blocking(true, ec);
             localPort_ = udp_.local_endpoint().port();
         }
     }
@@ -294,22 +298,33 @@ public:
             timer_.expires_at(deadline);
             std::array<char, 8192> chunk;
             if (transport_ == Transport::Tcp) {
-                auto r = co_await (tcp_.async_read_some(asio::buffer(chunk), kTuple) || timer_.async_wait(kTuple));
+                // Wait for readability, then read what is there: a wait cut short by the timer
+                // (or wake()) loses no bytes, as a cancelled read could.
+                auto r = co_await (tcp_.async_wait(tcp::socket::wait_read, kTuple) || timer_.async_wait(kTuple));
                 if (r.index() == 1) co_return std::nullopt;
-                auto [ec, n] = std::get<0>(r);
+                auto [wec] = std::get<0>(r);
+                boost::system::error_code ec = wec;
+                std::size_t n = ec ? 0 : tcp_.read_some(asio::buffer(chunk), ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
                 if (ec) throw LinkClosed(ec == asio::error::eof ? "server closed the TCP connection" : "TCP read: " + ec.message());
                 stream_.append(chunk.data(), n);
             } else {
                 udp::endpoint from;
-                auto r = co_await (udp_.async_receive_from(asio::buffer(chunk), from, kTuple) || timer_.async_wait(kTuple));
+                auto r = co_await (udp_.async_wait(udp::socket::wait_read, kTuple) || timer_.async_wait(kTuple));
                 if (r.index() == 1) co_return std::nullopt;
-                auto [ec, n] = std::get<0>(r);
+                auto [wec] = std::get<0>(r);
+                boost::system::error_code ec = wec;
+                std::size_t n = ec ? 0 : udp_.receive_from(asio::buffer(chunk), from, 0, ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
                 if (ec) throw LinkClosed("UDP read: " + ec.message());
                 lastFrom_ = from;
                 if (auto m = parseOrCount(std::string_view(chunk.data(), n))) co_return m;
             }
         }
     }
+
+    /// Ends a receive() waiting now (it returns nullopt, as at its deadline).
+    void wake() { timer_.cancel(); }
 
     /// Where a UDP request came from: responses go to its Via, which for labcm is the same.
     const udp::endpoint& lastFrom() const { return lastFrom_; }
@@ -385,6 +400,30 @@ public:
         relayIp_ = spec_.localIp; // the relay agent keeps the phone's first address as giaddr
         res_.activeLoad = spec_.activeLoad;
         res_.inactiveLoad = spec_.inactiveLoad;
+        if (auto* sb = opt_.switchboard; sb && spec_.index < sb->wake.size())
+            sb->wake[spec_.index] = [this] {
+                if (idle_ && link_) link_->wake();
+            };
+    }
+
+    Phone(const Phone&) = delete;
+    Phone& operator=(const Phone&) = delete;
+
+    // Fleet calls this phone can no longer place or finish are over for the Switchboard.
+    ~Phone() {
+        auto* sb = opt_.switchboard;
+        if (!sb || spec_.index >= sb->wake.size()) return;
+        sb->wake[spec_.index] = nullptr;
+        takeOrders();
+        std::size_t ended = 0;
+        for (auto& [dn, fleet] : orders_) {
+            res_.calls.push_back(CallRecord{dn, false, 0, "", 0, 0, true, "not placed: the phone stopped"});
+            if (fleet) ++ended;
+        }
+        for (const auto& [id, c] : calls_)
+            if (c.outgoing && c.fleet) ++ended;
+        sb->outstanding -= std::min(ended, sb->outstanding);
+        if (ended && sb->over() && !sb->stopped) sb->wakeAll();
     }
 
     awaitable<void> run() {
@@ -396,8 +435,9 @@ public:
             if (upgraded) continue; // the phone reboots into the new load
             ++res_.bootsRegistered;
             bool last = res_.bootsRegistered >= opt_.boots;
-            auto next = co_await stayRegistered(last && opt_.keepalives == 0 ? Clock::now() + opt_.hold : Clock::time_point::max(),
-                                                last ? opt_.keepalives : 0);
+            bool byCount = opt_.keepalives > 0 || opt_.waitCalls > 0;
+            auto next = co_await stayRegistered(last && !byCount ? Clock::now() + opt_.hold : Clock::time_point::max(),
+                                                last ? opt_.keepalives : 0, last);
             if (next == Next::Stop || next == Next::Failed) co_return finish();
         }
         fail(res_.currentStep, "too many boots (firmware upgrade loop?)");
@@ -867,7 +907,10 @@ private:
                     co_await answer(*msg);
                     continue;
                 }
-                if (msg->header("Call-ID").value_or("") != callId_ || msg->cseq() != cseq || msg->status < 200) continue;
+                if (msg->header("Call-ID").value_or("") != callId_ || msg->cseq() != cseq || msg->status < 200) {
+                    co_await onCallResponse(*msg); // a call's, or a stale one (dropped there)
+                    continue;
+                }
                 co_return msg;
             }
         } catch (const LinkClosed& e) {
@@ -878,6 +921,8 @@ private:
 
     // Answers a request from the server as the phone does (reference: sip-wire §5, §6).
     awaitable<void> answer(const SipMessage& req) {
+        if (req.method == "INVITE" || req.method == "ACK" || req.method == "BYE" || req.method == "CANCEL")
+            co_return co_await onCallRequest(req);
         std::string tag = randomHex(rng_, 8);
         std::string resp;
         if (req.method == "NOTIFY") {
@@ -909,10 +954,20 @@ private:
             co_await link_->send(resp);
     }
 
-    // Registered: keep-alives at (granted - 5) s; obeys service-control restart/reset. Stops
-    // at `until`, or once `keepalives` keep-alives were answered (when it is not 0).
-    awaitable<Next> stayRegistered(Clock::time_point until, int keepalives) {
+    // Registered: keep-alives at (granted - 5) s; obeys service-control restart/reset; places
+    // the calls asked for and answers calls (the last boot only places). Stops at `until`, or
+    // once `keepalives` keep-alives were answered and --wait-calls calls ended (when either is
+    // not 0), and in the last boot only once its calls are over.
+    awaitable<Next> stayRegistered(Clock::time_point until, int keepalives, bool last) {
         int answered = 0;
+        if (last && !opt_.callDn.empty() && !callQueued_) {
+            orders_.emplace_back(opt_.callDn, false);
+            callQueued_ = true;
+        }
+        auto wanted = [&](Clock::time_point now) {
+            if (!last || (keepalives == 0 && opt_.waitCalls == 0)) return now >= until;
+            return answered >= keepalives && res_.callsEndedIn >= opt_.waitCalls;
+        };
         auto interval = opt_.keepalive.count() > 0 ? opt_.keepalive
                                                     : std::chrono::milliseconds(std::max(1, granted_ - 5) * 1000);
         auto nextKeepalive = Clock::now() + interval;
@@ -923,6 +978,7 @@ private:
                     bool reset = pendingAction_ == "reset";
                     pendingAction_.clear();
                     ++res_.restarts;
+                    abandonCalls("the phone restarted");
                     co_return co_await unregisterAndReboot(reset);
                 }
                 if (!pendingAction_.empty()) {
@@ -930,8 +986,13 @@ private:
                     // simulator has nothing to re-read, so it logs and stays registered.
                     pendingAction_.clear();
                 }
+                if (last) {
+                    takeOrders();
+                    co_await placeCalls();
+                }
+                co_await callTimers();
                 auto now = Clock::now();
-                if (now >= until) co_return Next::Stop;
+                if (wanted(now) && (!last || callsSettled())) co_return Next::Stop;
                 if (now >= nextKeepalive) {
                     std::string why;
                     auto resp = co_await registerOnce(std::nullopt, false, cfg_.registerExpires, why);
@@ -941,13 +1002,23 @@ private:
                         co_return Next::Failed;
                     }
                     ++res_.keepalives;
-                    if (keepalives > 0 && ++answered >= keepalives) co_return Next::Stop;
-                    co_await standbys();
+                    if (keepalives == 0 || ++answered < keepalives) co_await standbys();
                     nextKeepalive = Clock::now() + interval;
                     continue;
                 }
-                auto msg = co_await link_->receive(std::min(until, nextKeepalive));
+                auto wakeAt = std::min(nextKeepalive, callsDue());
+                if (until > now) wakeAt = std::min(wakeAt, until);
+                idle_ = true; // a Switchboard order ends this wait (wake)
+                std::optional<SipMessage> msg;
+                try {
+                    msg = co_await link_->receive(wakeAt);
+                } catch (...) {
+                    idle_ = false;
+                    throw;
+                }
+                idle_ = false;
                 if (msg && msg->request) co_await answer(*msg);
+                else if (msg) co_await onCallResponse(*msg);
             } catch (const LinkClosed& e) {
                 lost = e.what();
             }
@@ -1109,6 +1180,443 @@ private:
         co_return Next::Reboot;
     }
 
+    // ---------------------------------------------------------------------------------------
+    // Calls (README "Phone simulator", calls): the phone places the calls it is asked for and
+    // answers every call to it, several at once. Each call is a small state machine moved on
+    // by the messages that arrive and by its own due time; nothing here waits for an answer,
+    // so keep-alives, NOTIFYs and the other calls go on meanwhile. Wire behaviour as
+    // tests/integration/sip_phone.py: in-dialog requests go to the peer's Contact through the
+    // route set of the 2xx (RFC 3261 12.1.2, 12.2.1.1); over UDP requests and a UAS's final
+    // answers are sent again at T1 = 500 ms doubling to T2 = 4 s until answered.
+
+    struct Call {
+        enum State {
+            Calling,    ///< out: INVITE sent, nothing back yet
+            Proceeding, ///< out: a provisional answer came
+            Holding,    ///< out: answered and ACKed; BYE at `due`
+            Hanging,    ///< out: BYE sent
+            Cancelling, ///< out: CANCEL sent (not answered in time)
+            Ringing,    ///< in: 180 sent; 200 at `due`
+            Answered,   ///< in: 200 sent, waiting for the ACK
+            Talking,    ///< in: ACKed, waiting for the BYE
+            Refused,    ///< in: 486/487 sent, waiting for the ACK
+        };
+        State state = Calling;
+        bool outgoing = true;
+        bool fleet = false;                   ///< a Switchboard order
+        std::string peer;                     ///< the number called, or the caller's From user
+        std::string callId;
+        std::string localTag;
+        std::string from, to;                 ///< out: as sent; `to` gets the remote tag from the 2xx
+        std::string requestUri, branch;       ///< out: the INVITE's
+        long cseq = 101;                      ///< out: the INVITE's, then the BYE's
+        std::vector<std::string> routes;      ///< out: the 2xx's Record-Route, reversed
+        std::string target;                   ///< out: the 2xx's Contact URI
+        std::optional<udp::endpoint> next;    ///< out over UDP: where in-dialog requests go
+        std::string last;                     ///< what goes again over UDP (and for a retransmitted INVITE)
+        std::string ack;                      ///< out: the ACK of the 2xx, again for each 2xx again
+        SipMessage invite;                    ///< in: responses are built from it
+        std::optional<udp::endpoint> replyTo; ///< in over UDP: where responses go
+        Clock::time_point started = Clock::now(), due = Clock::time_point::max(), retxAt = Clock::time_point::max();
+        std::chrono::milliseconds retx{500};
+        std::size_t record = 0;               ///< out: index into res_.calls
+    };
+    using CallIt = std::map<std::string, Call>::iterator;
+    static constexpr std::size_t kMaxCalls = 64;              ///< calls one phone is in at once
+    static constexpr auto kT1 = std::chrono::milliseconds(500);
+    static constexpr auto kT2 = std::chrono::milliseconds(4000);
+    static constexpr auto kAckWait = kT1 * 64;               ///< Timer H: a final answer's ACK
+
+    bool udp() const { return link_ && link_->transport() == Transport::Udp; }
+
+    // The next UDP retransmission of `c.last` from now on (none over TCP).
+    void armRetransmit(Call& c, bool first) {
+        c.retx = first ? kT1 : std::min(c.retx * 2, kT2);
+        c.retxAt = udp() ? Clock::now() + c.retx : Clock::time_point::max();
+    }
+
+    // Where a request inside the dialog goes over UDP: the first Route (labcm), else the
+    // peer's Contact; nullopt (the link's server) when that is not an address.
+    static std::optional<udp::endpoint> nextHop(const std::vector<std::string>& routes, const std::string& target) {
+        auto uri = parseSipUri(routes.empty() ? target : routes.front());
+        boost::system::error_code ec;
+        if (!uri) return std::nullopt;
+        auto addr = asio::ip::make_address(uri->host, ec);
+        if (ec) return std::nullopt;
+        return udp::endpoint(addr, static_cast<unsigned short>(uri->port ? uri->port : 5060));
+    }
+
+    void takeOrders() {
+        auto* sb = opt_.switchboard;
+        if (!sb || spec_.index >= sb->orders.size()) return;
+        auto& q = sb->orders[spec_.index];
+        while (!q.empty()) {
+            orders_.emplace_back(std::move(q.front()), true);
+            q.pop_front();
+        }
+    }
+
+    // Done when nothing is asked, placed or ringing, and the fleet's calls are over.
+    bool callsSettled() const {
+        if (!orders_.empty() || !calls_.empty()) return false;
+        return !opt_.switchboard || opt_.switchboard->over();
+    }
+
+    Clock::time_point callsDue() const {
+        auto t = Clock::time_point::max();
+        for (const auto& [id, c] : calls_) t = std::min({t, c.due, c.retxAt});
+        return t;
+    }
+
+    void recordCall(Call& c, const std::string& failure) {
+        if (!c.outgoing || c.record >= res_.calls.size()) return;
+        auto& r = res_.calls[c.record];
+        if (r.failure.empty()) r.failure = failure;
+    }
+
+    // The call is over: its record closed, the Switchboard told, the call forgotten.
+    void endCall(CallIt it, const std::string& failure = {}) {
+        auto& c = it->second;
+        if (c.outgoing) {
+            recordCall(c, failure);
+            if (c.record < res_.calls.size()) res_.calls[c.record].finished = true;
+            log(fmt::format("call to {}: {}", c.peer, failure.empty() ? "over" : "FAILED " + res_.calls[c.record].failure));
+            fleetCallOver(c.fleet);
+        } else {
+            ++res_.callsEndedIn;
+            log(fmt::format("call from {}: over{}", c.peer, failure.empty() ? "" : " (" + failure + ")"));
+        }
+        calls_.erase(it);
+    }
+
+    // A Switchboard order is over (the last one wakes every phone: they may stop now).
+    void fleetCallOver(bool fleet) {
+        auto* sb = opt_.switchboard;
+        if (!sb || !fleet || sb->outstanding == 0) return;
+        if (--sb->outstanding == 0 && sb->closed) sb->wakeAll();
+    }
+
+    void abandonCalls(const std::string& why) {
+        while (!calls_.empty()) endCall(calls_.begin(), why);
+    }
+
+    awaitable<void> placeCalls() {
+        while (!orders_.empty()) {
+            auto [dn, fleet] = std::move(orders_.front());
+            orders_.pop_front();
+            co_await placeCall(dn, fleet);
+        }
+    }
+
+    awaitable<void> placeCall(const std::string& dn, bool fleet) {
+        res_.calls.push_back(CallRecord{dn});
+        if (calls_.size() >= kMaxCalls) {
+            res_.calls.back().finished = true;
+            res_.calls.back().failure = fmt::format("not placed: the phone is in {} calls already", kMaxCalls);
+            fleetCallOver(fleet);
+            co_return;
+        }
+        InviteRequest r;
+        r.server = cfg_.processNodeName;
+        r.serverPort = cfg_.sipPort;
+        r.transport = link_->transport();
+        r.localIp = spec_.localIp;
+        r.localPort = link_->localPort();
+        r.mac = spec_.mac;
+        r.line = cfg_.lines.front().name;
+        r.contactUser = contactUser();
+        r.callee = dn;
+        r.callId = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
+        r.fromTag = text::toLower(spec_.mac) + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);
+        r.branch = "z9hG4bK" + randomHex(rng_, 8);
+        r.date = rfc1123Date(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count());
+        r.sdp = sdpBody(spec_.localIp, nextMediaPort(), std::to_string(rng_() % 100000), true);
+        std::string text = buildInvite(spec_.profile, r);
+        SipMessage sent; // the headers later requests repeat, exactly as sent
+        try {
+            sent = parseSipMessage(text);
+        } catch (const SipParseError& e) {
+            res_.calls.back().finished = true;
+            res_.calls.back().failure = fmt::format("not placed: '{}' makes no valid INVITE ({})", dn, e.what());
+            fleetCallOver(fleet);
+            co_return;
+        }
+        Call c;
+        c.fleet = fleet;
+        c.peer = dn;
+        c.callId = r.callId;
+        c.localTag = r.fromTag;
+        c.from = std::string(sent.header("From").value_or(""));
+        c.to = std::string(sent.header("To").value_or(""));
+        c.requestUri = sent.uri;
+        c.branch = r.branch;
+        c.cseq = r.cseq;
+        c.last = text;
+        c.record = res_.calls.size() - 1;
+        c.due = c.started + opt_.callTimeout;
+        armRetransmit(c, true);
+        res_.calls.back().placed = true;
+        calls_.insert_or_assign(r.callId, std::move(c));
+        log(fmt::format("call to {}: INVITE sent", dn));
+        co_await link_->send(text);
+    }
+
+    DialogRequest dialogRequest(const Call& c, std::string method, long cseq, std::string branch) const {
+        DialogRequest d;
+        d.method = std::move(method);
+        d.requestUri = c.target.empty() ? c.requestUri : c.target;
+        d.routes = c.routes;
+        d.from = c.from;
+        d.to = c.to;
+        d.callId = c.callId;
+        d.cseq = cseq;
+        d.transport = link_->transport();
+        d.localIp = spec_.localIp;
+        d.localPort = link_->localPort();
+        d.branch = std::move(branch);
+        d.userAgent = std::string(spec_.profile.userAgent);
+        return d;
+    }
+
+    // A response to one of the phone's calls (anything else is dropped).
+    awaitable<void> onCallResponse(const SipMessage& resp) {
+        auto it = calls_.find(std::string(resp.header("Call-ID").value_or("")));
+        if (it == calls_.end() || !it->second.outgoing) co_return;
+        auto& c = it->second;
+        const auto method = resp.cseqMethod();
+        if (method == "CANCEL") {
+            if (c.state == Call::Cancelling && resp.status >= 200) c.retxAt = Clock::time_point::max();
+            co_return;
+        }
+        if (method == "BYE") {
+            if (c.state != Call::Hanging || resp.status < 200 || resp.cseq() != c.cseq) co_return;
+            res_.calls[c.record].byeStatus = resp.status;
+            endCall(it, resp.status == 200 ? "" : fmt::format("BYE answered {} {}", resp.status, resp.reason));
+            co_return;
+        }
+        if (method != "INVITE") co_return;
+        if (resp.status < 200) {
+            if (c.state == Call::Calling) {
+                c.state = Call::Proceeding;
+                c.retxAt = Clock::time_point::max();
+            }
+            co_return;
+        }
+        if (resp.status < 300) {
+            if (c.state == Call::Holding || c.state == Call::Hanging) { // the 2xx again: our ACK was lost
+                if (!c.ack.empty()) co_await link_->send(c.ack, c.next);
+                co_return;
+            }
+            if (c.state != Call::Calling && c.state != Call::Proceeding && c.state != Call::Cancelling) co_return;
+            auto& rec = res_.calls[c.record];
+            rec.status = resp.status;
+            rec.reason = resp.reason;
+            rec.setupMs = msSince(c.started);
+            c.to = std::string(resp.header("To").value_or(c.to));
+            c.routes = routeSet(resp, true);
+            c.target = nameAddrUri(resp.header("Contact").value_or("")).value_or(c.requestUri);
+            c.next = nextHop(c.routes, c.target);
+            c.ack = buildDialogRequest(dialogRequest(c, "ACK", c.cseq, "z9hG4bK" + randomHex(rng_, 8)));
+            co_await link_->send(c.ack, c.next);
+            if (c.state == Call::Cancelling) { // answered as the CANCEL crossed it: over at once
+                log(fmt::format("call to {}: answered {} after the CANCEL; hanging up", c.peer, resp.status));
+                co_return co_await hangUp(it);
+            }
+            log(fmt::format("call to {}: answered {} in {:.1f} ms; hanging up in {} ms", c.peer, resp.status, rec.setupMs,
+                            opt_.callHold.count()));
+            c.state = Call::Holding;
+            c.retxAt = Clock::time_point::max();
+            c.due = Clock::now() + opt_.callHold;
+            co_return;
+        }
+        // A final refusal (486, 404, 487 after our CANCEL ...): ACKed hop by hop, same branch.
+        if (c.state != Call::Calling && c.state != Call::Proceeding && c.state != Call::Cancelling) co_return;
+        auto& rec = res_.calls[c.record];
+        rec.status = resp.status;
+        rec.reason = resp.reason;
+        DialogRequest ack = dialogRequest(c, "ACK", c.cseq, c.branch);
+        ack.to = std::string(resp.header("To").value_or(c.to));
+        co_await link_->send(buildDialogRequest(ack));
+        endCall(it, fmt::format("answered {} {}", resp.status, resp.reason));
+    }
+
+    awaitable<void> hangUp(CallIt it) {
+        auto& c = it->second;
+        c.cseq += 1;
+        c.last = buildDialogRequest(dialogRequest(c, "BYE", c.cseq, "z9hG4bK" + randomHex(rng_, 8)));
+        c.state = Call::Hanging;
+        c.due = Clock::now() + opt_.sipTimeout;
+        armRetransmit(c, true);
+        co_await link_->send(c.last, c.next);
+    }
+
+    // What is due: UDP retransmissions, the answer of a ringing call, the BYE of a held one,
+    // the end of a wait.
+    awaitable<void> callTimers() {
+        auto now = Clock::now();
+        for (auto it = calls_.begin(); it != calls_.end();) {
+            auto cur = it++;
+            auto& c = cur->second;
+            if (c.retxAt <= now && !c.last.empty()) {
+                armRetransmit(c, false);
+                co_await link_->send(c.last, c.outgoing ? (c.state == Call::Hanging ? c.next : std::nullopt) : c.replyTo);
+            }
+            if (c.due > now) continue;
+            switch (c.state) {
+            case Call::Calling:
+                endCall(cur, fmt::format("no answer to the INVITE within {} ms", opt_.callTimeout.count()));
+                break;
+            case Call::Proceeding: {
+                recordCall(c, fmt::format("not answered within {} ms (cancelled)", opt_.callTimeout.count()));
+                c.last = buildDialogRequest(dialogRequest(c, "CANCEL", c.cseq, c.branch));
+                c.state = Call::Cancelling;
+                c.due = now + kAckWait; // the 487 (or a crossing 200) comes before this
+                armRetransmit(c, true);
+                co_await link_->send(c.last);
+                break;
+            }
+            case Call::Holding: co_await hangUp(cur); break;
+            case Call::Hanging: endCall(cur, fmt::format("no answer to the BYE within {} ms", opt_.sipTimeout.count())); break;
+            case Call::Cancelling: endCall(cur, "no final answer after the CANCEL"); break;
+            case Call::Ringing: co_await answerCall(cur); break;
+            case Call::Answered: endCall(cur, "no ACK to the 200 OK"); break;
+            case Call::Talking: c.due = Clock::time_point::max(); break;
+            case Call::Refused: endCall(cur, "no ACK to the refusal"); break;
+            }
+        }
+    }
+
+    std::vector<std::pair<std::string, std::string>> uasHeaders(const SipMessage& invite, bool withContact) const {
+        std::vector<std::pair<std::string, std::string>> h;
+        for (auto rr : invite.headersNamed("Record-Route")) h.emplace_back("Record-Route", std::string(rr));
+        if (withContact)
+            h.emplace_back("Contact", ciscoContact(spec_.profile, contactUser(), spec_.localIp, link_->localPort(),
+                                                   link_->transport(), spec_.mac));
+        h.emplace_back("Server", std::string(spec_.profile.userAgent));
+        return h;
+    }
+
+    awaitable<void> answerCall(CallIt it) {
+        auto& c = it->second;
+        auto h = uasHeaders(c.invite, true);
+        h.emplace_back("Allow", "ACK,BYE,CANCEL,INVITE,NOTIFY,OPTIONS,REFER,REGISTER,UPDATE,SUBSCRIBE,INFO");
+        h.emplace_back("Content-Type", "application/sdp");
+        c.last = buildResponse(c.invite, 200, "OK", c.localTag, h,
+                               sdpBody(spec_.localIp, nextMediaPort(), std::to_string(rng_() % 100000), false));
+        c.state = Call::Answered;
+        c.due = Clock::now() + kAckWait;
+        armRetransmit(c, true);
+        log(fmt::format("call from {}: answered", c.peer));
+        co_await link_->send(c.last, c.replyTo);
+    }
+
+    // INVITE, ACK, BYE and CANCEL from the server (reference: tests/integration/sip_phone.py).
+    awaitable<void> onCallRequest(const SipMessage& req) {
+        std::optional<udp::endpoint> replyTo;
+        if (udp()) replyTo = link_->lastFrom();
+        const std::string callId(req.header("Call-ID").value_or(""));
+        auto it = calls_.find(callId);
+        const bool inDialog = headerParam(req.header("To").value_or(""), "tag").has_value();
+        if (req.method == "ACK") {
+            if (it == calls_.end() || it->second.outgoing) co_return;
+            auto& c = it->second;
+            if (c.state == Call::Answered) {
+                c.state = Call::Talking;
+                c.due = c.retxAt = Clock::time_point::max();
+                ++res_.callsAnsweredIn;
+            } else if (c.state == Call::Refused) {
+                endCall(it);
+            }
+            co_return;
+        }
+        if (req.method == "BYE") {
+            if (it == calls_.end()) {
+                co_await link_->send(buildResponse(req, 481, "Call/Transaction Does Not Exist", randomHex(rng_, 8)), replyTo);
+                co_return;
+            }
+            co_await link_->send(buildResponse(req, 200, "OK", ""), replyTo);
+            if (it->second.outgoing) {
+                if (it->second.state == Call::Holding || it->second.state == Call::Hanging) endCall(it); // hung up by the other side
+            } else {
+                endCall(it);
+            }
+            co_return;
+        }
+        if (req.method == "CANCEL") {
+            if (it == calls_.end() || it->second.outgoing) {
+                co_await link_->send(buildResponse(req, 481, "Call/Transaction Does Not Exist", randomHex(rng_, 8)), replyTo);
+                co_return;
+            }
+            auto& c = it->second;
+            co_await link_->send(buildResponse(req, 200, "OK", c.localTag), replyTo);
+            if (c.state == Call::Ringing) {
+                c.last = buildResponse(c.invite, 487, "Request Terminated", c.localTag, uasHeaders(c.invite, false));
+                c.state = Call::Refused;
+                c.due = Clock::now() + kAckWait;
+                armRetransmit(c, true);
+                log(fmt::format("call from {}: cancelled by the caller", c.peer));
+                co_await link_->send(c.last, c.replyTo);
+            }
+            co_return;
+        }
+        // INVITE: a retransmission, a re-INVITE inside a call, or a new call.
+        if (it != calls_.end() && !inDialog) {
+            if (!it->second.outgoing && !it->second.last.empty()) co_await link_->send(it->second.last, replyTo);
+            co_return;
+        }
+        if (inDialog) {
+            if (it == calls_.end()) {
+                co_await link_->send(buildResponse(req, 481, "Call/Transaction Does Not Exist", ""), replyTo);
+                co_return;
+            }
+            auto h = uasHeaders(req, true);
+            h.emplace_back("Content-Type", "application/sdp");
+            co_await link_->send(buildResponse(req, 200, "OK", "", h,
+                                               sdpBody(spec_.localIp, nextMediaPort(), std::to_string(rng_() % 100000), false)),
+                                 replyTo);
+            co_return;
+        }
+        auto uri = parseSipUri(req.uri);
+        std::string tag = randomHex(rng_, 8);
+        if (!uri || !isOurUser(uri->user)) {
+            co_await link_->send(buildResponse(req, 404, "Not Found", tag), replyTo);
+            co_return;
+        }
+        if (calls_.size() >= kMaxCalls) {
+            co_await link_->send(buildResponse(req, 486, "Busy Here", tag), replyTo);
+            co_return;
+        }
+        ++res_.callsReceived;
+        Call c;
+        c.outgoing = false;
+        c.peer = parseSipUri(req.header("From").value_or("")).value_or(SipUri{}).user;
+        c.callId = callId;
+        c.localTag = tag;
+        c.invite = req;
+        c.replyTo = replyTo;
+        if (opt_.answer == AnswerMode::Busy) {
+            c.last = buildResponse(req, 486, "Busy Here", tag, uasHeaders(req, false));
+            c.state = Call::Refused;
+            c.due = Clock::now() + kAckWait;
+            log(fmt::format("call from {}: busy", c.peer));
+        } else {
+            c.last = buildResponse(req, 180, "Ringing", tag, uasHeaders(req, true));
+            c.state = Call::Ringing;
+            c.due = Clock::now() + opt_.answerDelay;
+            log(fmt::format("call from {}: ringing", c.peer));
+        }
+        std::string first = c.last;
+        auto& placed = calls_.insert_or_assign(callId, std::move(c)).first->second;
+        if (placed.state == Call::Refused) armRetransmit(placed, true);
+        co_await link_->send(first, replyTo);
+    }
+
+    int nextMediaPort() {
+        mediaPort_ = mediaPort_ >= 32766 ? 16384 : mediaPort_ + 2;
+        return mediaPort_;
+    }
+
     PhoneSpec spec_;
     Target target_;
     RunOptions opt_;
@@ -1130,6 +1638,11 @@ private:
     static constexpr int kReconnectTries = 5;
     std::string lastReason_ = "initialized";
     std::string pendingAction_;
+    std::map<std::string, Call> calls_;                  ///< by Call-ID
+    std::deque<std::pair<std::string, bool>> orders_;    ///< numbers to call; true: a Switchboard order
+    bool callQueued_ = false;                            ///< --call was queued (once per run)
+    bool idle_ = false;                                  ///< waiting in stayRegistered (wake() may end it)
+    int mediaPort_ = 16382;
 };
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct PhoneSpec {
     std::uint16_t dhcpPort = 67; ///< DHCP server (and relay agent) port; the client port is this + 1
     std::string activeLoad;    ///< firmware the phone runs
     std::string inactiveLoad;
+    std::size_t index = 0;     ///< the phone's number in the run (its Switchboard slot)
 };
 
 struct Target {
@@ -53,6 +55,35 @@ struct Target {
     std::uint16_t tftpPort = 69;
     std::uint16_t httpPort = 6970;
 };
+
+/// Fleet calls (--call-rate): the run hands each registered phone the numbers it is to call,
+/// and every phone stays registered until the fleet's calls are over. All phones run on one
+/// io_context thread: no locking.
+struct Switchboard {
+    std::vector<std::deque<std::string>> orders; ///< per phone: numbers to call, oldest first
+    std::vector<std::function<void()>> wake;     ///< per phone, while it runs: ends its idle wait
+    std::size_t outstanding = 0;                 ///< orders given whose call has not ended yet
+    bool closed = false;                         ///< no more orders come
+    bool stopped = false;                        ///< the run is over: nobody is woken any more
+
+    explicit Switchboard(std::size_t phones) : orders(phones), wake(phones) {}
+    /// @brief Hands phone `i` a number to call and wakes it.
+    void order(std::size_t i, std::string dn) {
+        orders[i].push_back(std::move(dn));
+        ++outstanding;
+        if (wake[i] && !stopped) wake[i]();
+    }
+    void wakeAll() {
+        if (stopped) return;
+        for (auto& w : wake)
+            if (w) w();
+    }
+    /// @brief No more orders, and none in progress: phones may stop.
+    bool over() const { return closed && outstanding == 0; }
+};
+
+/// What an incoming INVITE gets.
+enum class AnswerMode { Auto, Busy };
 
 struct RunOptions {
     int boots = 1;                                  ///< stop once this many boots registered
@@ -63,6 +94,26 @@ struct RunOptions {
     std::chrono::milliseconds fileTimeout{1000};    ///< TFTP retransmit / HTTP connect-read timeout
     std::chrono::milliseconds sipTimeout{8000};     ///< wait for a SIP final response
     std::function<void(const std::string&)> log;    ///< per-step lines (nullptr = quiet)
+    // Calls (README "Phone simulator", calls).
+    std::string callDn;                             ///< once registered (last boot), call this number once
+    std::chrono::milliseconds callHold{2000};       ///< an answered call is hung up (BYE) after this
+    std::chrono::milliseconds callTimeout{30000};   ///< a call not answered by then is cancelled
+    std::chrono::milliseconds answerDelay{0};       ///< 180 Ringing, then 200 OK after this
+    AnswerMode answer = AnswerMode::Auto;
+    int waitCalls = 0;                              ///< after the last boot, stay until this many calls to the phone ended
+    Switchboard* switchboard = nullptr;             ///< fleet calls (nullptr: none)
+};
+
+/// One call a phone placed (or was asked to place and could not).
+struct CallRecord {
+    std::string to;            ///< the number dialled
+    bool placed = false;       ///< the INVITE went out
+    int status = 0;            ///< final answer to the INVITE (0: none)
+    std::string reason;        ///< its reason phrase
+    double setupMs = 0;        ///< INVITE -> 2xx
+    int byeStatus = 0;         ///< the answer to the phone's BYE (0: none)
+    bool finished = false;     ///< over, well or not
+    std::string failure;       ///< "" when it went well (or is still going)
 };
 
 struct StepRecord {
@@ -95,6 +146,10 @@ struct PhoneResult {
     int failbacks = 0;                 ///< back to a higher-priority call manager once it answered again
     std::string callManager;           ///< host:port it is registered to
     int busyRetries = 0;               ///< files asked again after a "busy" answer
+    std::vector<CallRecord> calls;     ///< calls it placed
+    int callsReceived = 0;             ///< new INVITEs to it
+    int callsAnsweredIn = 0;           ///< of those, answered 200 and ACKed
+    int callsEndedIn = 0;              ///< of those, over (hung up by BYE, cancelled, refused)
 };
 
 /// @brief Runs one phone until it has registered `opt.boots` times and held for `opt.hold`,

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -17,6 +18,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "boot.h"
@@ -34,6 +37,8 @@ namespace {
 constexpr int kMaxPhones = 10'000;
 /// Longest run, seconds: every run stops by itself.
 constexpr int kMaxTimeout = 3600;
+/// Most calls one fleet run places (--max-calls).
+constexpr int kMaxFleetCalls = 1'000'000;
 
 void raiseFileLimit(std::size_t need) {
     rlimit rl{};
@@ -60,6 +65,9 @@ struct Options {
     std::string tftp, ip = "127.0.0.1", ipBase, activeLoad, inactiveLoad, dhcpIface, dhcpRelay;
     int tftpPort = 69, httpPort = 6970, sipPort = 0, count = 1, boots = 1, timeout = 60, dhcpPort = 67, keepalives = 0;
     double rate = 100, hold = 0, keepalive = 0;
+    std::string call, answer = "auto";
+    double callSeconds = 2, callTimeout = 30, callRate = 0;
+    int answerDelayMs = 0, waitCalls = 0, maxCalls = 0;
     bool noImages = false, json = false, quiet = false, listModels = false, labNetwork = false;
 };
 
@@ -89,6 +97,27 @@ void addOptions(CLI::App& app, Options& o) {
                                                  "answered (instead of --hold; bounded by --timeout)")
         ->check(CLI::Range(0, 1000));
     app.add_option("--timeout", o.timeout, "stop everything after this many seconds")->check(CLI::Range(1, kMaxTimeout));
+    app.add_option("--call", o.call, "once registered, call this number (every phone of the run), hold the call "
+                                     "--call-seconds, hang up")->check(CLI::Validator([](std::string& v) {
+        return !v.empty() && v.size() <= 32 && v.find_first_of(" \t\r\n<>@;:,\"") == std::string::npos
+                   ? std::string() : std::string("not a number to dial");
+    }, "DN"));
+    app.add_option("--call-seconds", o.callSeconds, "how long an answered call is held before the BYE (default 2)")
+        ->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--call-timeout", o.callTimeout, "a call not answered within this many seconds is cancelled (default 30)")
+        ->check(CLI::Range(0.1, 3600.0));
+    app.add_option("--call-rate", o.callRate, "fleet calls: once every phone registered, phone i calls the next phone's "
+                                              "number, this many calls per second over the fleet")
+        ->check(CLI::Range(0.01, 10000.0));
+    app.add_option("--max-calls", o.maxCalls, "with --call-rate: place this many calls in all (default: one per phone)")
+        ->check(CLI::Range(1, kMaxFleetCalls));
+    app.add_option("--answer", o.answer, "what a call to a simulated phone gets: auto (180 Ringing, then 200 OK) or "
+                                         "busy (486)")->check(CLI::IsMember({"auto", "busy"}));
+    app.add_option("--answer-delay-ms", o.answerDelayMs, "ring this long before answering (default 0)")
+        ->check(CLI::Range(0, 600000));
+    app.add_option("--wait-calls", o.waitCalls, "after the last boot, stay registered until this many calls to the phone "
+                                                "ended (instead of --hold; bounded by --timeout)")
+        ->check(CLI::Range(0, 100000));
     app.add_flag("--no-images", o.noImages, "fetch .loads files but not the images they list");
     app.add_flag("--json", o.json, "print the final report as one JSON line");
     app.add_flag("--quiet,-q", o.quiet, "no per-step lines");
@@ -126,6 +155,9 @@ std::variant<Plan, std::string> plan(const Options& o) {
         return "--count > 1 sends a DHCP storm; it runs against loopback only unless --lab-network";
     if (!o.dhcpIface.empty() && o.count > 1 && !o.labNetwork)
         return "--count > 1 with --dhcp needs --lab-network (a namespace or lab of your own)";
+    if (o.callRate > 0 && o.count < 2) return "--call-rate needs --count 2 or more (the phones call each other)";
+    if (o.callRate > 0 && !o.call.empty()) return "give --call or --call-rate, not both";
+    if (o.maxCalls > 0 && o.callRate <= 0) return "--max-calls goes with --call-rate";
     auto norm = labcm::normalizeMac(o.mac);
     if (!norm) return "'" + o.mac + "' is not a MAC address";
     p.mac = *norm;
@@ -155,6 +187,7 @@ PhoneSpec phoneSpec(const Options& o, const Plan& p, int i) {
     s.dhcpPort = static_cast<std::uint16_t>(o.dhcpPort);
     s.activeLoad = o.activeLoad.empty() ? std::string(s.profile.activeLoad) : o.activeLoad;
     s.inactiveLoad = o.inactiveLoad.empty() ? std::string(s.profile.inactiveLoad) : o.inactiveLoad;
+    s.index = static_cast<std::size_t>(i);
     return s;
 }
 
@@ -179,14 +212,69 @@ bool progress(const std::vector<PhoneResult>& results, Clock::time_point started
     return done == results.size();
 }
 
+/// Fleet calls asked for (--call-rate) that no phone was given, and why.
+struct Unplaced {
+    std::size_t calls = 0;
+    std::string why;
+};
+
+// With --call-rate: once every phone has registered (or given up), hands the calls out at
+// the rate, phone i calling the next registered phone's number; then closes the board.
+asio::awaitable<void> dispatchCalls(const Options& o, const std::vector<PhoneResult>& results, Switchboard& board,
+                                    Unplaced& unplaced) {
+    const auto wanted = static_cast<std::size_t>(o.maxCalls > 0 ? o.maxCalls : o.count);
+    unplaced = {wanted, "not placed: the run stopped first"};
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    auto settled = [&] {
+        return std::all_of(results.begin(), results.end(),
+                           [&](const PhoneResult& r) { return r.done || r.bootsRegistered >= o.boots; });
+    };
+    while (!settled()) { // bounded by the run's deadline: the io_context stops then
+        t.expires_after(std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::use_awaitable);
+    }
+    std::vector<std::size_t> up;
+    for (std::size_t i = 0; i < results.size(); ++i)
+        if (!results[i].done && results[i].bootsRegistered >= o.boots) up.push_back(i);
+    if (up.size() < 2) {
+        unplaced.why = "not placed: fewer than two phones registered";
+    } else {
+        const auto start = Clock::now();
+        for (std::size_t k = 0; k < wanted; ++k) {
+            auto due = start + std::chrono::microseconds(static_cast<long long>(static_cast<double>(k) * 1e6 / o.callRate));
+            if (due > Clock::now()) {
+                t.expires_at(due);
+                co_await t.async_wait(asio::use_awaitable);
+            }
+            const auto caller = up[k % up.size()], callee = up[(k + 1) % up.size()];
+            if (results[caller].done) continue; // stays unplaced: the calling phone stopped
+            board.order(caller, results[callee].line);
+            --unplaced.calls;
+        }
+        unplaced.why = "not placed: the calling phone had stopped";
+    }
+    board.closed = true;
+    board.wakeAll();
+}
+
 // Boots the phones, `rate` per second, until all are done or the timeout; fills `results`.
-void runFleet(const Options& o, const Plan& p, std::vector<PhoneResult>& results, Clock::time_point started) {
+Unplaced runFleet(const Options& o, const Plan& p, std::vector<PhoneResult>& results, Clock::time_point started) {
     RunOptions opt;
     opt.boots = o.boots;
     opt.hold = std::chrono::milliseconds(static_cast<long long>(o.hold * 1000));
     opt.keepalive = std::chrono::milliseconds(static_cast<long long>(o.keepalive * 1000));
     opt.keepalives = o.keepalives;
     opt.fetchImages = !o.noImages;
+    opt.callDn = o.call;
+    opt.callHold = std::chrono::milliseconds(static_cast<long long>(o.callSeconds * 1000));
+    opt.callTimeout = std::chrono::milliseconds(static_cast<long long>(o.callTimeout * 1000));
+    opt.answerDelay = std::chrono::milliseconds(o.answerDelayMs);
+    opt.answer = o.answer == "busy" ? AnswerMode::Busy : AnswerMode::Auto;
+    opt.waitCalls = o.waitCalls;
+    // Declared before the io_context: the phones' coroutines (destroyed with it) still see it.
+    Switchboard board(results.size());
+    Unplaced unplaced;
+    if (o.callRate > 0) opt.switchboard = &board;
     if (!o.quiet) opt.log = [](const std::string& s) { std::cerr << s << '\n'; };
     Target target{o.tftp, static_cast<std::uint16_t>(o.tftpPort), static_cast<std::uint16_t>(o.httpPort)};
 
@@ -214,6 +302,7 @@ void runFleet(const Options& o, const Plan& p, std::vector<PhoneResult>& results
         }
     };
     asio::co_spawn(io, spawnAll(), asio::detached);
+    if (opt.switchboard) asio::co_spawn(io, dispatchCalls(o, results, board, unplaced), asio::detached);
 
     // Progress every 200 ms (for fleets), and the global deadline.
     auto deadline = started + std::chrono::seconds(o.timeout);
@@ -224,6 +313,31 @@ void runFleet(const Options& o, const Plan& p, std::vector<PhoneResult>& results
     }
     if (showProgress) std::cerr << '\n';
     io.stop();
+    board.stopped = true;
+    return unplaced;
+}
+
+void printCalls(const Plan& p, const PhoneResult& r) {
+    for (const auto& c : r.calls) {
+        std::string what;
+        if (!c.placed) {
+            what = c.failure;
+        } else if (c.status >= 200 && c.status < 300) {
+            what = fmt::format("answered {} in {:.1f} ms, ", c.status, c.setupMs);
+            if (!c.failure.empty()) what += c.failure;
+            else if (!c.finished) what += "not over when the phone stopped";
+            else what += c.byeStatus ? fmt::format("hung up (BYE {})", c.byeStatus) : "hung up by the other side";
+        } else if (c.failure.empty()) {
+            what = c.finished ? fmt::format("{} {}", c.status, c.reason) : "not over when the phone stopped";
+        } else {
+            bool named = c.status == 0 || c.failure.find(std::to_string(c.status)) != std::string::npos;
+            what = named ? c.failure : fmt::format("{} {}: {}", c.status, c.reason, c.failure);
+        }
+        std::cout << fmt::format("SEP{} {}: call to {}: {}\n", r.mac, p.profiles.front().model, c.to, what);
+    }
+    if (r.callsReceived > 0)
+        std::cout << fmt::format("SEP{} {}: calls received {}, answered {}\n", r.mac, p.profiles.front().model,
+                                 r.callsReceived, r.callsAnsweredIn);
 }
 
 void printOne(const Options& o, const Plan& p, const PhoneResult& r, bool ok) {
@@ -259,13 +373,17 @@ int main(int argc, char** argv) {
 
     std::vector<PhoneResult> results(static_cast<std::size_t>(o.count)); // outlives the io_context
     auto started = Clock::now();
-    runFleet(o, p, results, started);
+    auto unplaced = runFleet(o, p, results, started);
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     auto report = summarize(results, o.boots, seconds);
-    if (o.count == 1) printOne(o, p, results.front(), report.failed == 0);
+    addUnplacedCalls(report, unplaced.calls, unplaced.why);
+    if (o.count == 1) {
+        printOne(o, p, results.front(), report.failed == 0);
+        printCalls(p, results.front());
+    }
     if (o.json)
         std::cout << reportJson(report) << '\n';
     else if (o.count > 1)
         std::cout << formatReport(report);
-    return report.failed == 0 ? 0 : 1;
+    return report.failed == 0 && report.callsFailed == 0 ? 0 : 1;
 }

@@ -42,6 +42,7 @@ Report summarize(const std::vector<PhoneResult>& phones, int boots, double secon
     r.seconds = seconds;
     std::vector<double> b2r;
     std::map<int, std::vector<double>> steps;
+    std::vector<double> setup;
     for (const auto& p : phones) {
         bool ok = p.failure.empty() && p.bootsRegistered >= boots;
         if (ok)
@@ -61,10 +62,37 @@ Report summarize(const std::vector<PhoneResult>& phones, int boots, double secon
         r.keepalives += static_cast<std::size_t>(p.keepalives);
         r.upgrades += static_cast<std::size_t>(p.upgrades);
         r.reconnects += static_cast<std::size_t>(p.reconnects);
+        for (const auto& c : p.calls) {
+            if (c.placed) {
+                ++r.callsPlaced;
+                ++r.callStatus[c.status ? std::to_string(c.status) : "none"];
+            }
+            if (c.status >= 200 && c.status < 300) {
+                ++r.callsAnswered;
+                setup.push_back(c.setupMs);
+            }
+            std::string why = c.failure;
+            if (why.empty() && !c.finished) why = "not over when the phone stopped";
+            if (why.empty()) {
+                ++r.callsCompleted;
+            } else {
+                ++r.callsFailed;
+                ++r.callFailures[why];
+            }
+        }
+        r.callsReceived += static_cast<std::size_t>(p.callsReceived);
+        r.callsReceivedAnswered += static_cast<std::size_t>(p.callsAnsweredIn);
     }
+    r.callSetup = percentiles(std::move(setup));
     r.bootToRegistered = percentiles(std::move(b2r));
     for (auto& [step, v] : steps) r.perStep[step] = percentiles(std::move(v));
     return r;
+}
+
+void addUnplacedCalls(Report& r, std::size_t calls, const std::string& why) {
+    if (calls == 0) return;
+    r.callsFailed += calls;
+    r.callFailures[why] += calls;
 }
 
 std::string formatReport(const Report& r) {
@@ -76,6 +104,17 @@ std::string formatReport(const Report& r) {
     out += fmt::format("restarts obeyed {}, keep-alives {}, firmware upgrades {}, registered again after a lost "
                        "connection {}\n",
                        r.restarts, r.keepalives, r.upgrades, r.reconnects);
+    if (r.callsPlaced || r.callsReceived || r.callsFailed) {
+        out += fmt::format("calls: placed {}, answered {}, completed {}, failed {}; received {}, answered {}\n",
+                           r.callsPlaced, r.callsAnswered, r.callsCompleted, r.callsFailed, r.callsReceived,
+                           r.callsReceivedAnswered);
+        const auto& c = r.callSetup;
+        out += fmt::format("call setup ms (INVITE to 2xx): n={} p50={:.1f} p90={:.1f} p99={:.1f} max={:.1f}\n", c.count,
+                           c.p50, c.p90, c.p99, c.max);
+        std::string statuses;
+        for (const auto& [status, n] : r.callStatus) statuses += fmt::format(" {} x{}", status, n);
+        if (!statuses.empty()) out += "call answers:" + statuses + "\n";
+    }
     out += "step            records     p50 ms     p99 ms     max ms\n";
     for (const auto& [step, p] : r.perStep)
         out += fmt::format("{:>2} {:<12} {:>7} {:>10.1f} {:>10.1f} {:>10.1f}\n", step, stepName(step), p.count, p.p50,
@@ -83,6 +122,10 @@ std::string formatReport(const Report& r) {
     if (!r.failures.empty()) {
         out += "failures:\n";
         for (const auto& [why, n] : r.failures) out += fmt::format("  {:>6}  {}\n", n, why);
+    }
+    if (!r.callFailures.empty()) {
+        out += "call failures:\n";
+        for (const auto& [why, n] : r.callFailures) out += fmt::format("  {:>6}  {}\n", n, why);
     }
     if (!r.warnings.empty()) {
         out += "tolerated (the phone goes on):\n";
@@ -98,7 +141,18 @@ std::string reportJson(const Report& r) {
     };
     json::object steps;
     for (const auto& [step, p] : r.perStep) steps[std::to_string(step) + " " + std::string(stepName(step))] = pct(p);
-    json::object failures, warnings;
+    json::object failures, warnings, statuses, callFailures;
+    for (const auto& [status, n] : r.callStatus) statuses[status] = n;
+    for (const auto& [why, n] : r.callFailures) callFailures[why] = n;
+    json::object calls{{"placed", r.callsPlaced},
+                       {"answered", r.callsAnswered},
+                       {"completed", r.callsCompleted},
+                       {"failed", r.callsFailed},
+                       {"statuses", statuses},
+                       {"failures", callFailures},
+                       {"setup_ms", pct(r.callSetup)},
+                       {"received", r.callsReceived},
+                       {"received_answered", r.callsReceivedAnswered}};
     for (const auto& [why, n] : r.failures) failures[why] = n;
     for (const auto& [why, n] : r.warnings) warnings[why] = n;
     json::object o{{"phones", r.phones},
@@ -113,7 +167,8 @@ std::string reportJson(const Report& r) {
                    {"keepalives", r.keepalives},
                    {"upgrades", r.upgrades},
                    {"reconnects", r.reconnects},
-                   {"busy_retries", r.busyRetries}};
+                   {"busy_retries", r.busyRetries},
+                   {"calls", calls}};
     return json::serialize(o);
 }
 

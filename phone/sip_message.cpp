@@ -1,5 +1,6 @@
 #include "sip_message.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/text.h"
@@ -233,8 +234,57 @@ std::optional<SipUri> parseSipUri(std::string_view value) {
         u.user = std::string(rest.substr(0, at));
         rest.remove_prefix(at + 1);
     }
-    u.host = std::string(rest.substr(0, rest.find(':')));
+    auto colon = rest.find(':');
+    u.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) {
+        auto digits = rest.substr(colon + 1);
+        int port = 0;
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (ec == std::errc() && p == digits.data() + digits.size() && port > 0 && port <= 65535) u.port = port;
+    }
     return u;
+}
+
+std::vector<std::string> splitHeaderList(std::string_view value) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    bool quoted = false, inAngle = false;
+    for (std::size_t i = 0; i <= value.size() && out.size() < kMaxSipHeaders; ++i) {
+        char c = i < value.size() ? value[i] : ',';
+        if (c == '"' && !inAngle) quoted = !quoted;
+        else if (c == '<' && !quoted) inAngle = true;
+        else if (c == '>' && !quoted) inAngle = false;
+        else if (c == ',' && ((!quoted && !inAngle) || i == value.size())) {
+            auto item = trim(value.substr(start, i - start));
+            if (!item.empty()) out.emplace_back(item);
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> routeSet(const SipMessage& m, bool reverse) {
+    std::vector<std::string> out;
+    for (auto v : m.headersNamed("Record-Route"))
+        for (auto& r : splitHeaderList(v))
+            if (out.size() < kMaxSipHeaders) out.push_back(std::move(r));
+    if (reverse) std::reverse(out.begin(), out.end());
+    return out;
+}
+
+std::optional<std::string> nameAddrUri(std::string_view value) {
+    std::string_view uri;
+    auto open = value.find('<');
+    if (open != std::string_view::npos) {
+        auto close = value.find('>', open);
+        if (close == std::string_view::npos) return std::nullopt;
+        uri = trim(value.substr(open + 1, close - open - 1));
+    } else {
+        uri = trim(value.substr(0, value.find(';')));
+    }
+    if (!(uri.size() > 4 && iequals(uri.substr(0, 4), "sip:")) && !(uri.size() > 5 && iequals(uri.substr(0, 5), "sips:")))
+        return std::nullopt;
+    return std::string(uri);
 }
 
 std::string buildResponse(const SipMessage& req, int status, std::string_view reason, std::string_view toTag,

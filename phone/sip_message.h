@@ -64,8 +64,24 @@ std::optional<std::string> headerParam(std::string_view value, std::string_view 
 struct SipUri {
     std::string user;
     std::string host;
+    int port = 0; ///< 0 when the URI names none (or a malformed one)
 };
 std::optional<SipUri> parseSipUri(std::string_view value);
+
+/// @brief The values of a header that may carry a comma-separated list (Route, Record-Route,
+/// Via): commas inside `<...>` or quotes do not split. Trimmed, empty entries dropped; at
+/// most kMaxSipHeaders entries.
+std::vector<std::string> splitHeaderList(std::string_view value);
+
+/// @brief The route set of a dialog from the Record-Route of the request or 2xx that made it
+/// (RFC 3261 12.1): every entry of every Record-Route header in order for the UAS, reversed
+/// for the UAC (`reverse`).
+std::vector<std::string> routeSet(const SipMessage& m, bool reverse);
+
+/// @brief The URI of a name-addr or addr-spec value: `"Desk" <sip:a@b;transport=tcp>;tag=1`
+/// -> `sip:a@b;transport=tcp`; `sip:a@b;tag=1` -> `sip:a@b`. nullopt without a sip:/sips:
+/// URI or with an unclosed `<`.
+std::optional<std::string> nameAddrUri(std::string_view value);
 
 /// @brief Builds a response to `req`: Via, From, To (with `toTag` added when non-empty and
 /// the To has none), Call-ID, CSeq copied, then `extra` headers, then the body.

@@ -51,10 +51,7 @@ std::string buildRegister(const Profile& p, const RegisterRequest& r) {
     h.emplace_back("Date", r.date);
     h.emplace_back("CSeq", std::to_string(r.cseq) + " REGISTER");
     h.emplace_back("User-Agent", std::string(p.userAgent));
-    std::string contact = "<sip:" + r.contactUser + "@" + hostport + ";transport=" + std::string(toString(r.transport)) +
-                          ">;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-" + lower(r.mac) + ">\"";
-    if (p.devicenameParam) contact += ";+u.sip!devicename.ccm.cisco.com=\"SEP" + r.mac + "\"";
-    contact += ";+u.sip!model.ccm.cisco.com=\"" + std::to_string(p.typemodel) + "\"";
+    std::string contact = ciscoContact(p, r.contactUser, r.localIp, r.localPort, r.transport, r.mac);
     if (r.standbyKeepAlive) contact += ";expires=0;cisco-keep-alive";
     h.emplace_back("Contact", contact);
     if (!r.authorization.empty()) h.emplace_back("Authorization", r.authorization);
@@ -72,6 +69,66 @@ std::string buildRegister(const Profile& p, const RegisterRequest& r) {
     std::string uri = "sip:" + r.server;
     if (r.serverPort != 5060) uri += ":" + std::to_string(r.serverPort);
     return buildRequest("REGISTER", uri, h, body);
+}
+
+std::string ciscoContact(const Profile& p, std::string_view contactUser, std::string_view localIp, int localPort,
+                         Transport t, std::string_view mac) {
+    std::string contact = "<sip:" + std::string(contactUser) + "@" + std::string(localIp) + ":" + std::to_string(localPort) +
+                          ";transport=" + std::string(toString(t)) + ">;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-" +
+                          lower(mac) + ">\"";
+    if (p.devicenameParam) contact += ";+u.sip!devicename.ccm.cisco.com=\"SEP" + std::string(mac) + "\"";
+    contact += ";+u.sip!model.ccm.cisco.com=\"" + std::to_string(p.typemodel) + "\"";
+    return contact;
+}
+
+std::string buildInvite(const Profile& p, const InviteRequest& r) {
+    std::string hostport = r.localIp + ":" + std::to_string(r.localPort);
+    std::string server = r.server + (r.serverPort != 5060 ? ":" + std::to_string(r.serverPort) : "");
+    std::vector<std::pair<std::string, std::string>> h;
+    h.emplace_back("Via", "SIP/2.0/" + std::string(r.transport == Transport::Tcp ? "TCP " : "UDP ") + hostport +
+                              ";branch=" + r.branch);
+    h.emplace_back("From", "\"" + r.line + "\" <sip:" + r.line + "@" + r.server + ">;tag=" + r.fromTag);
+    h.emplace_back("To", "<sip:" + r.callee + "@" + r.server + ">");
+    h.emplace_back("Call-ID", r.callId);
+    h.emplace_back("Max-Forwards", "70");
+    h.emplace_back("Date", r.date);
+    h.emplace_back("CSeq", std::to_string(r.cseq) + " INVITE");
+    h.emplace_back("User-Agent", std::string(p.userAgent));
+    h.emplace_back("Contact", ciscoContact(p, r.contactUser, r.localIp, r.localPort, r.transport, r.mac));
+    h.emplace_back("Expires", "180");
+    h.emplace_back("Accept", "application/sdp");
+    h.emplace_back("Allow", "ACK,BYE,CANCEL,INVITE,NOTIFY,OPTIONS,REFER,REGISTER,UPDATE,SUBSCRIBE,INFO");
+    h.emplace_back("Supported", std::string(p.supported));
+    h.emplace_back("Allow-Events", "kpml,dialog");
+    h.emplace_back("Content-Type", "application/sdp");
+    h.emplace_back("Content-Disposition", "session;handling=required");
+    return buildRequest("INVITE", "sip:" + r.callee + "@" + server + ";user=phone", h, r.sdp);
+}
+
+std::string buildDialogRequest(const DialogRequest& r) {
+    std::vector<std::pair<std::string, std::string>> h;
+    h.emplace_back("Via", "SIP/2.0/" + std::string(r.transport == Transport::Tcp ? "TCP " : "UDP ") + r.localIp + ":" +
+                              std::to_string(r.localPort) + ";branch=" + r.branch);
+    for (const auto& route : r.routes) h.emplace_back("Route", route);
+    h.emplace_back("From", r.from);
+    h.emplace_back("To", r.to);
+    h.emplace_back("Call-ID", r.callId);
+    h.emplace_back("Max-Forwards", "70");
+    h.emplace_back("CSeq", std::to_string(r.cseq) + " " + r.method);
+    if (!r.userAgent.empty()) h.emplace_back("User-Agent", r.userAgent);
+    return buildRequest(r.method, r.requestUri, h, "");
+}
+
+std::string sdpBody(std::string_view ip, int port, std::string_view sessionId, bool offer) {
+    std::string b = "v=0\r\no=Cisco-SIPUA " + std::string(sessionId) + " 0 IN IP4 " + std::string(ip) +
+                    "\r\ns=SIP Call\r\nc=IN IP4 " + std::string(ip) + "\r\nt=0 0\r\n";
+    if (offer)
+        b += "m=audio " + std::to_string(port) + " RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+             "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n";
+    else
+        b += "m=audio " + std::to_string(port) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    b += "a=sendrecv\r\n";
+    return b;
 }
 
 std::string ciscoCallId(std::string_view mac, unsigned a, unsigned b, std::string_view ip) {

@@ -62,3 +62,63 @@ TEST_CASE("report: a phone asked for two boots that registered once has not succ
     CHECK(r.failed == 1);
     CHECK(r.failures.begin()->first == "step 14: timeout (registered)");
 }
+
+TEST_CASE("report: calls placed, answered, completed and failed, with setup percentiles") {
+    std::vector<PhoneResult> phones(2);
+    phones[0].mac = "0011220E0001";
+    phones[0].bootsRegistered = 1;
+    phones[0].calls = {
+        {"2002", true, 200, "OK", 12.0, 200, true, ""},
+        {"2002", true, 200, "OK", 30.0, 0, true, ""},  // hung up by the other side
+        {"2003", true, 486, "Busy Here", 0, 0, true, "answered 486 Busy Here"},
+        {"2004", true, 0, "", 0, 0, false, ""},        // still ringing when the run stopped
+        {"2005", false, 0, "", 0, 0, true, "not placed: the phone stopped"},
+    };
+    phones[1].mac = "0011220E0002";
+    phones[1].bootsRegistered = 1;
+    phones[1].callsReceived = 3;
+    phones[1].callsAnsweredIn = 2;
+    phones[1].calls = {{"2001", true, 200, "OK", 20.0, 481, true, "BYE answered 481 Call/Transaction Does Not Exist"}};
+    auto r = summarize(phones, 1, 3.0);
+    CHECK(r.registered == 2);
+    CHECK(r.failed == 0);
+    CHECK(r.callsPlaced == 5);
+    CHECK(r.callsAnswered == 3);
+    CHECK(r.callsCompleted == 2);
+    CHECK(r.callsFailed == 4);
+    CHECK(r.callStatus.at("200") == 3);
+    CHECK(r.callStatus.at("486") == 1);
+    CHECK(r.callStatus.at("none") == 1);
+    CHECK(r.callFailures.at("answered 486 Busy Here") == 1);
+    CHECK(r.callFailures.at("not over when the phone stopped") == 1);
+    CHECK(r.callFailures.at("not placed: the phone stopped") == 1);
+    CHECK(r.callSetup.count == 3);
+    CHECK(r.callSetup.p50 == 20.0);
+    CHECK(r.callSetup.max == 30.0);
+    CHECK(r.callsReceived == 3);
+    CHECK(r.callsReceivedAnswered == 2);
+    addUnplacedCalls(r, 2, "not placed: the run stopped first");
+    addUnplacedCalls(r, 0, "nothing");
+    CHECK(r.callsFailed == 6);
+    CHECK_FALSE(r.callFailures.count("nothing"));
+
+    auto text = formatReport(r);
+    CHECK(text.find("calls: placed 5, answered 3, completed 2, failed 6; received 3, answered 2") != std::string::npos);
+    CHECK(text.find("call answers: 200 x3 486 x1 none x1") != std::string::npos);
+    CHECK(text.find("      2  not placed: the run stopped first") != std::string::npos);
+    auto calls = boost::json::parse(reportJson(r)).as_object().at("calls").as_object();
+    CHECK(calls.at("placed").to_number<int>() == 5);
+    CHECK(calls.at("completed").to_number<int>() == 2);
+    CHECK(calls.at("failed").to_number<int>() == 6);
+    CHECK(calls.at("statuses").as_object().at("486").to_number<int>() == 1);
+    CHECK(calls.at("setup_ms").as_object().at("count").to_number<int>() == 3);
+    CHECK(calls.at("received_answered").to_number<int>() == 2);
+}
+
+TEST_CASE("report: no calls, no call lines") {
+    std::vector<PhoneResult> phones(1);
+    phones[0].bootsRegistered = 1;
+    auto r = summarize(phones, 1, 1.0);
+    CHECK(r.callsFailed == 0);
+    CHECK(formatReport(r).find("calls:") == std::string::npos);
+}

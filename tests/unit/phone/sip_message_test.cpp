@@ -163,3 +163,98 @@ TEST_CASE("sip message: the user and host of a SIP URI") {
     CHECK_FALSE(parseSipUri("tel:+4930123"));
     CHECK_FALSE(parseSipUri(""));
 }
+
+// ---------------------------------------------------------------------------------------
+// Calls: the route set, the peer's Contact, lists in one header.
+
+namespace {
+
+// labcm's 200 OK to a caller on TCP whose callee is on UDP: two Record-Route entries
+// (RFC 5658), here one header with a comma list and one header of its own.
+const std::string kInviteOk =
+    "SIP/2.0 200 OK\r\n"
+    "Via: SIP/2.0/TCP 127.0.0.1:51253;branch=z9hG4bK77aa;received=127.0.0.1\r\n"
+    "Record-Route: <sip:127.0.0.1:5060;transport=udp;lr>, <sip:127.0.0.1:5060;transport=tcp;lr>\r\n"
+    "From: \"2001\" <sip:2001@127.0.0.1>;tag=a1\r\n"
+    "To: <sip:2002@127.0.0.1>;tag=b2\r\n"
+    "Call-ID: 0011220e-00010003-1-2@127.0.0.1\r\n"
+    "CSeq: 101 INVITE\r\n"
+    "Contact: <sip:2002@127.0.0.1:46271;transport=udp>;+u.sip!devicename.ccm.cisco.com=\"SEP0011220E0002\"\r\n"
+    "Content-Type: application/sdp\r\n"
+    "Content-Length: 10\r\n"
+    "\r\n"
+    "v=0\r\ns=x\r\n";
+
+} // namespace
+
+TEST_CASE("sip message: the UAC's route set is the 2xx's Record-Route reversed, the UAS's as received") {
+    auto ok = parseSipMessage(kInviteOk);
+    auto uac = routeSet(ok, true);
+    REQUIRE(uac.size() == 2);
+    CHECK(uac[0] == "<sip:127.0.0.1:5060;transport=tcp;lr>");
+    CHECK(uac[1] == "<sip:127.0.0.1:5060;transport=udp;lr>");
+    auto uas = routeSet(ok, false);
+    REQUIRE(uas.size() == 2);
+    CHECK(uas[0] == "<sip:127.0.0.1:5060;transport=udp;lr>");
+    // Separate Record-Route headers keep their order too.
+    std::string twoHeaders = kInviteOk;
+    twoHeaders.replace(twoHeaders.find(", <sip:127.0.0.1:5060;transport=tcp"), 2, "\r\nRecord-Route: ");
+    CHECK(routeSet(parseSipMessage(twoHeaders), true) == uac);
+    // No Record-Route: an empty route set (the request goes straight to the Contact).
+    CHECK(routeSet(parseSipMessage(kOk), true).empty());
+    // The Request-URI of the ACK and BYE: the 2xx's Contact URI; the next hop: the first Route.
+    CHECK(nameAddrUri(*ok.header("Contact")) == std::optional<std::string>("sip:2002@127.0.0.1:46271;transport=udp"));
+    auto hop = parseSipUri(uac.front());
+    REQUIRE(hop);
+    CHECK(hop->host == "127.0.0.1");
+    CHECK(hop->port == 5060);
+    CHECK(hop->user.empty());
+}
+
+TEST_CASE("sip message: header lists split on commas outside <> and quotes") {
+    CHECK(splitHeaderList("<sip:a;lr>, <sip:b;lr>") == std::vector<std::string>{"<sip:a;lr>", "<sip:b;lr>"});
+    CHECK(splitHeaderList("\"Doe, J\" <sip:a@b>,sip:c") == std::vector<std::string>{"\"Doe, J\" <sip:a@b>", "sip:c"});
+    CHECK(splitHeaderList("<sip:a?x=1,2>") == std::vector<std::string>{"<sip:a?x=1,2>"});
+    CHECK(splitHeaderList(" , ,").empty());
+    CHECK(splitHeaderList("").empty());
+    std::string many;
+    for (std::size_t i = 0; i < kMaxSipHeaders + 10; ++i) many += "<sip:x>,";
+    CHECK(splitHeaderList(many).size() == kMaxSipHeaders);
+}
+
+TEST_CASE("sip message: the URI of a name-addr or addr-spec") {
+    CHECK(nameAddrUri("\"Desk 1001\" <sip:1001@127.0.0.1>;tag=x") == std::optional<std::string>("sip:1001@127.0.0.1"));
+    CHECK(nameAddrUri("sip:1001@127.0.0.1;tag=x") == std::optional<std::string>("sip:1001@127.0.0.1"));
+    CHECK(nameAddrUri("<SIPS:a@b>") == std::optional<std::string>("SIPS:a@b"));
+    CHECK_FALSE(nameAddrUri("<tel:+4930123>"));
+    CHECK_FALSE(nameAddrUri("<sip:1001@127.0.0.1"));
+    CHECK_FALSE(nameAddrUri("<>"));
+    CHECK_FALSE(nameAddrUri("sip:"));
+    CHECK_FALSE(nameAddrUri(""));
+    // Ports: absent, malformed or out of range read as 0.
+    CHECK(parseSipUri("sip:a@h")->port == 0);
+    CHECK(parseSipUri("sip:a@h:5061;transport=tcp")->port == 5061);
+    CHECK(parseSipUri("sip:a@h:99999")->port == 0);
+    CHECK(parseSipUri("sip:a@h:12x")->port == 0);
+    CHECK(parseSipUri("sip:a@h:")->port == 0);
+}
+
+TEST_CASE("sip message: every truncation of a Contact, Record-Route or URI is read without a crash") {
+    const std::string values[] = {
+        "\"Desk, 1001\" <sip:2002@127.0.0.1:46271;transport=udp>;+u.sip!devicename.ccm.cisco.com=\"SEP0011220E0002\"",
+        "<sip:127.0.0.1:5060;transport=udp;lr>, <sip:127.0.0.1:5060;transport=tcp;lr>",
+        "sip:2002@127.0.0.1:5060;user=phone"};
+    for (const auto& full : values) {
+        for (std::size_t n = 0; n <= full.size(); ++n) {
+            std::string_view cut = std::string_view(full).substr(0, n);
+            auto uri = nameAddrUri(cut);
+            if (uri) CHECK(uri->size() <= cut.size());
+            for (const auto& item : splitHeaderList(cut)) CHECK(item.size() <= cut.size());
+            if (auto u = parseSipUri(cut)) CHECK(u->port <= 65535);
+        }
+        CHECK(nameAddrUri(full)); // and the whole value is read
+    }
+    // A cut 200 OK is refused (shorter than its Content-Length), as every message is.
+    for (std::size_t n = 0; n < kInviteOk.size(); ++n)
+        CHECK_THROWS_AS(parseSipMessage(std::string_view(kInviteOk).substr(0, n)), SipParseError);
+}

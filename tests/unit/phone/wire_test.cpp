@@ -149,3 +149,98 @@ TEST_CASE("wire: a keep-alive to a standby call manager: Expires 0 and ;expires=
     CHECK(c.keepAlive);
     CHECK(c.expires == std::optional<long>(0));
 }
+
+// ---------------------------------------------------------------------------------------
+// Calls: the INVITE, the requests inside a call, the SDP.
+
+TEST_CASE("wire: an 8845's INVITE carries its REGISTER's Contact, its line in From and an SDP offer") {
+    auto p = *findProfile("8845");
+    InviteRequest r;
+    r.server = "127.0.0.1";
+    r.serverPort = 5070;
+    r.transport = Transport::Udp;
+    r.localIp = "127.0.0.1";
+    r.localPort = 40001;
+    r.mac = "0011220E0001";
+    r.line = "2001";
+    r.contactUser = "2001";
+    r.callee = "2002";
+    r.callId = ciscoCallId(r.mac, 1, 2, r.localIp);
+    r.fromTag = "f1";
+    r.branch = "z9hG4bKinv";
+    r.date = rfc1123Date(1704110400);
+    r.sdp = sdpBody("127.0.0.1", 16384, "42", true);
+    auto m = parseSipMessage(buildInvite(p, r));
+    CHECK(m.method == "INVITE");
+    CHECK(m.uri == "sip:2002@127.0.0.1:5070;user=phone");
+    CHECK(m.header("Via") == std::optional<std::string_view>("SIP/2.0/UDP 127.0.0.1:40001;branch=z9hG4bKinv"));
+    CHECK(m.header("From") == std::optional<std::string_view>("\"2001\" <sip:2001@127.0.0.1>;tag=f1"));
+    CHECK(m.header("To") == std::optional<std::string_view>("<sip:2002@127.0.0.1>"));
+    CHECK(m.cseq() == 101);
+    CHECK(m.cseqMethod() == "INVITE");
+    CHECK(m.header("Content-Type") == std::optional<std::string_view>("application/sdp"));
+    CHECK(m.body == r.sdp);
+    CHECK(m.body.find("m=audio 16384 RTP/AVP 0 8 101\r\n") != std::string::npos);
+    // The Contact is the REGISTER's, so labcm finds the calling device by it.
+    RegisterRequest reg;
+    reg.server = r.server;
+    reg.serverPort = r.serverPort;
+    reg.transport = r.transport;
+    reg.localIp = r.localIp;
+    reg.localPort = r.localPort;
+    reg.mac = r.mac;
+    reg.line = r.line;
+    reg.contactUser = r.contactUser;
+    reg.callId = r.callId;
+    auto registered = parseSipMessage(buildRegister(p, reg));
+    CHECK(m.header("Contact") == registered.header("Contact"));
+    auto contact = *m.header("Contact");
+    auto params = sip::parseContactParams(sip::parseContactParamList(contact.substr(contact.find('>') + 2)));
+    CHECK(sip::identifyDevice(params, std::nullopt) == std::optional<std::string>("0011220E0001"));
+    // labcm's router reads the From user and the dialled number.
+    CHECK(parseSipUri(*m.header("From"))->user == "2001");
+    CHECK(parseSipUri(m.uri)->user == "2002");
+}
+
+TEST_CASE("wire: ACK, BYE and CANCEL inside a call: Route set in order, peer's Contact as Request-URI") {
+    DialogRequest d;
+    d.method = "BYE";
+    d.requestUri = "sip:2002@127.0.0.1:46271;transport=udp";
+    d.routes = {"<sip:127.0.0.1:5060;transport=tcp;lr>", "<sip:127.0.0.1:5060;transport=udp;lr>"};
+    d.from = "\"2001\" <sip:2001@127.0.0.1>;tag=f1";
+    d.to = "<sip:2002@127.0.0.1>;tag=t2";
+    d.callId = "c@127.0.0.1";
+    d.cseq = 102;
+    d.transport = Transport::Tcp;
+    d.localIp = "127.0.0.1";
+    d.localPort = 51253;
+    d.branch = "z9hG4bKbye";
+    d.userAgent = "Cisco-CP8845/14.2.1";
+    auto m = parseSipMessage(buildDialogRequest(d));
+    CHECK(m.method == "BYE");
+    CHECK(m.uri == d.requestUri);
+    CHECK(m.headersNamed("Route") == std::vector<std::string_view>{d.routes[0], d.routes[1]});
+    CHECK(m.header("Via") == std::optional<std::string_view>("SIP/2.0/TCP 127.0.0.1:51253;branch=z9hG4bKbye"));
+    CHECK(m.header("From") == std::optional<std::string_view>(d.from));
+    CHECK(m.header("To") == std::optional<std::string_view>(d.to));
+    CHECK(m.header("CSeq") == std::optional<std::string_view>("102 BYE"));
+    CHECK(m.header("Max-Forwards") == std::optional<std::string_view>("70"));
+    CHECK(m.header("Content-Length") == std::optional<std::string_view>("0"));
+    CHECK(m.body.empty());
+    d.method = "CANCEL";
+    d.routes.clear();
+    auto cancel = parseSipMessage(buildDialogRequest(d));
+    CHECK(cancel.headersNamed("Route").empty());
+    CHECK(cancel.header("CSeq") == std::optional<std::string_view>("102 CANCEL"));
+}
+
+TEST_CASE("wire: an SDP answer names one codec, an offer three") {
+    auto offer = sdpBody("10.0.0.50", 16384, "7", true);
+    auto answer = sdpBody("10.0.0.50", 16386, "7", false);
+    CHECK(offer.rfind("v=0\r\no=Cisco-SIPUA 7 0 IN IP4 10.0.0.50\r\n", 0) == 0);
+    CHECK(offer.find("c=IN IP4 10.0.0.50\r\n") != std::string::npos);
+    CHECK(offer.find("a=rtpmap:101 telephone-event/8000\r\n") != std::string::npos);
+    CHECK(answer.find("m=audio 16386 RTP/AVP 0\r\n") != std::string::npos);
+    CHECK(answer.find("PCMA") == std::string::npos);
+    CHECK(answer.substr(answer.size() - 12) == "a=sendrecv\r\n");
+}
