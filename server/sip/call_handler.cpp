@@ -197,6 +197,7 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
         stack->proxied.erase(id);
         return 503;
     }
+    callChanged(c.callerUser, c.calledUser); // ringing
     return 0;
 }
 
@@ -292,6 +293,7 @@ int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing
                                              SIPTAG_REASON_STR("SIP;cause=200;text=\"Call completed elsewhere\""), TAG_END());
             t.answered = status;
             if (t.call) {
+                self->callChanged(t.callerDn, t.number); // in a call
                 ++self->callsAnswered;
                 self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
                                   fmt::format("{}: answered {} by SEP{}", t.detail, status, b.mac));
@@ -325,16 +327,20 @@ void SipService::Impl::branchFinal(Proxied& t) {
         bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, call->second.callerMac, "",
                     fmt::format("call {} -> {} (SEP{}) ended after {} s", call->second.callerDn, call->second.number,
                                 call->second.calleeMac, seconds.count()));
+        const auto ended = std::move(call->second);
         dialogs.erase(call);
         callsActive = dialogs.size();
+        callChanged(ended.callerDn, ended.number);
     }
     if (!t.answered) {
         t.answered = t.bestStatus ? t.bestStatus : 500;
         if (t.best) nta_incoming_mreply(t.irq, t.best.release());
         else nta_incoming_treply(t.irq, t.answered, sip_status_phrase(t.answered), TAG_END());
-        if (t.call)
+        if (t.call) {
             bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Warning, t.callerMac, t.callerIp,
                         fmt::format("{}: answered {}", t.detail, t.answered));
+            callChanged(t.callerDn, t.number); // not answered: idle again
+        }
     }
     post([this, id = t.id] {
         auto it = stack->proxied.find(id);
@@ -366,14 +372,17 @@ void SipService::Impl::sweepDialogs() {
         const Binding* b = registrar.binding(mac);
         return b && registrar.reachable(*b, now);
     };
+    std::vector<ActiveCall> ended;
     std::erase_if(dialogs, [&](const auto& entry) {
         const auto& c = entry.second;
         if (reachable(c.callerMac) && reachable(c.calleeMac)) return false;
         spdlog::info("sip: call {} between SEP{} and SEP{} ended: a phone is no longer registered", c.callId, c.callerMac,
                      c.calleeMac);
+        ended.push_back(c);
         return true;
     });
     callsActive = dialogs.size();
+    for (const auto& c : ended) callChanged(c.callerDn, c.number);
 }
 
 } // namespace labcm::sip

@@ -190,6 +190,32 @@ std::string_view toString(PhoneAction a) {
     return "restart";
 }
 
+std::string_view toString(LineState s) {
+    switch (s) {
+    case LineState::Idle: return "idle";
+    case LineState::Ringing: return "ringing";
+    case LineState::Busy: return "busy";
+    case LineState::Unregistered: return "unregistered";
+    }
+    return "?";
+}
+
+std::string presenceBody(std::string_view dn, std::string_view host, LineState state) {
+    const char* basic = state == LineState::Unregistered ? "closed" : "open";
+    std::string activities;
+    if (state == LineState::Ringing) activities = "<ce:alerting/>";
+    if (state == LineState::Busy) activities = "<e:on-the-phone/><e:busy/>";
+    return fmt::format(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" "
+        "xmlns:e=\"urn:ietf:params:xml:ns:pidf:status:rpid\" xmlns:ce=\"urn:cisco:params:xml:ns:pidf:rpid\" "
+        "entity=\"sip:{0}@{1}\">\n"
+        "<dm:person id=\"p-{0}\"><status><basic>{2}</basic></status><e:activities>{3}</e:activities></dm:person>\n"
+        "<tuple id=\"{0}\"><status><basic>{2}</basic></status></tuple>\n"
+        "</presence>\n",
+        dn, host, basic, activities);
+}
+
 std::string messageSummaryBody(int newMessages, int oldMessages, std::string_view account) {
     return fmt::format("Messages-Waiting: {}\r\nMessage-Account: {}\r\nVoice-Message: {}/{}\r\n",
                        newMessages > 0 ? "yes" : "no", account, newMessages, oldMessages);

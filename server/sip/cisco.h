@@ -79,6 +79,16 @@ std::string serviceControlBody(PhoneAction action, std::string_view registerCall
 /// the urgent counts (a Cisco phone refuses the "(0/0)" form).
 std::string messageSummaryBody(int newMessages, int oldMessages, std::string_view account);
 
+/// @brief What a BLF lamp shows for a number (next-features.md section 4).
+enum class LineState { Idle, Ringing, Busy, Unregistered };
+std::string_view toString(LineState s);
+
+/// @brief The application/pidf+xml body of an unsolicited `Event: presence` NOTIFY for BLF
+/// target `dn`: basic open (closed when unregistered) in the person and the tuple, and the
+/// activities a Cisco phone reads: ce:alerting when ringing, e:on-the-phone when busy.
+/// `entity` is "sip:<dn>@<host>"; `dn` must be a checked DN (no XML escaping needed).
+std::string presenceBody(std::string_view dn, std::string_view host, LineState state);
+
 /// @brief True when the REGISTER body asks for bulk registration of all lines
 /// (<bulkregisterreq><contact all="true">).
 bool isBulkRegister(std::string_view body);

@@ -53,14 +53,28 @@ Registrar::Registrar(int grantedSeconds, std::chrono::seconds grace)
 
 void Registrar::setGrantedSeconds(int seconds) { granted_ = std::max(kMinGranted, seconds); }
 
-void Registrar::indexLines(const DeviceView& d, bool add) {
-    for (const auto& dn : d.dns) {
-        auto& macs = macsByDn_[dn];
-        auto at = std::lower_bound(macs.begin(), macs.end(), d.mac);
-        if (add && (at == macs.end() || *at != d.mac)) macs.insert(at, d.mac);
-        if (!add && at != macs.end() && *at == d.mac) macs.erase(at);
-        if (macs.empty()) macsByDn_.erase(dn);
+namespace {
+// Adds (or removes) `mac` under each of `dns` in `index`, its MAC lists kept sorted.
+void indexBy(std::map<std::string, std::vector<std::string>, std::less<>>& index, const std::vector<std::string>& dns,
+             const std::string& mac, bool add) {
+    for (const auto& dn : dns) {
+        auto& macs = index[dn];
+        auto at = std::lower_bound(macs.begin(), macs.end(), mac);
+        if (add && (at == macs.end() || *at != mac)) macs.insert(at, mac);
+        if (!add && at != macs.end() && *at == mac) macs.erase(at);
+        if (macs.empty()) index.erase(dn);
     }
+}
+} // namespace
+
+void Registrar::indexLines(const DeviceView& d, bool add) {
+    indexBy(macsByDn_, d.dns, d.mac, add);
+    indexBy(watchersByDn_, d.blfTargets, d.mac, add);
+}
+
+const std::vector<std::string>* Registrar::watchersOf(std::string_view dn) const {
+    auto it = watchersByDn_.find(dn);
+    return it == watchersByDn_.end() ? nullptr : &it->second;
 }
 
 const std::vector<std::string>* Registrar::devicesOnDn(std::string_view dn) const {
@@ -77,6 +91,7 @@ bool Registrar::beginsSomeDn(std::string_view digits) const {
 void Registrar::setDevices(std::vector<DeviceView> devices) {
     devices_.clear();
     macsByDn_.clear();
+    watchersByDn_.clear();
     for (auto& d : devices) {
         indexLines(d, true);
         devices_.emplace(d.mac, std::move(d));

@@ -139,6 +139,8 @@ public:
     const Binding* bindingAt(std::string_view hostPort) const;
     /// @brief The devices with a line on `dn` (sorted MACs), nullptr when none has.
     const std::vector<std::string>* devicesOnDn(std::string_view dn) const;
+    /// @brief The devices with a BLF speed dial on `dn` (sorted MACs), nullptr when none has.
+    const std::vector<std::string>* watchersOf(std::string_view dn) const;
     /// @brief Whether `digits` is the start of (and shorter than) some device's DN.
     bool beginsSomeDn(std::string_view digits) const;
     const std::map<std::string, Binding>& bindings() const { return bindings_; }
@@ -159,6 +161,7 @@ private:
 
     std::map<std::string, DeviceView> devices_;
     std::map<std::string, std::vector<std::string>, std::less<>> macsByDn_; ///< the lines of devices_, by DN
+    std::map<std::string, std::vector<std::string>, std::less<>> watchersByDn_; ///< their BLF speed dials, by target
     std::map<std::string, std::string, std::less<>> macByContact_; ///< bindings_ by their Contact's host:port
     std::map<std::string, Binding> bindings_;
 };

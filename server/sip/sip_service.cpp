@@ -267,6 +267,7 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
                           fmt::format("no REGISTER refresh within {} s + {} s grace: phone counted as gone",
                                       b.grantedSeconds, limits::kSipExpiryGrace.count()));
         self->save(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
+        self->linesChanged(b.mac);
     }
     self->sweepDialogs();
     if (auto n = self->guard.sweep(Clock::now()))

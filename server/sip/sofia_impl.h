@@ -2,7 +2,7 @@
 //   sip_service.cpp      the sofia loop: thread, su_root, job queue (eventfd), agent, teardown
 //   register_handler.cpp the REGISTER adapter: sip_t -> RegisterRequest, decision -> 200 OK, digest
 //   phone_control.cpp    service-control NOTIFY to a registered phone
-//   message_waiting.cpp  message-summary NOTIFYs (MWI) to the phones' lines
+//   line_notify.cpp      message-summary (MWI) and presence (BLF lamp) NOTIFYs to the phones' lines
 //   call_handler.cpp     calls: INVITE routed (call_router.h) and forked, in-dialog requests and
 //                        ACKs forwarded along labcm's Record-Route, responses relayed
 // Every member below "the sofia thread" is touched on that thread only.
@@ -137,18 +137,41 @@ public:
     static int onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
     static int onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming_t* irq, sip_t const* sip);
 
-    // --- the sofia thread: message waiting (message_waiting.cpp) --------------------------
-    struct MwiCtx {
+    // --- the sofia thread: message waiting and BLF lamps (line_notify.cpp) --------------
+    /// One unsolicited NOTIFY to a phone's line, waiting for its final response.
+    struct NotifyCtx {
         Impl* self;
         std::string mac, dn;
+        bool mwi; ///< message-summary (else presence: a BLF lamp)
     };
     /// @brief Keeps `all` and NOTIFYs the phones on every DN whose mailbox changed.
     void applyMailboxes(std::vector<Mailbox> all);
-    /// @brief A phone registered anew: a NOTIFY for each of its lines that has a mailbox.
-    void notifyMailboxes(const std::string& mac);
+    /// @brief A phone registered anew: a message-summary NOTIFY for each of its lines that has
+    /// a mailbox, and the state of each number its BLF speed dials watch.
+    void phoneRegistered(const std::string& mac);
+    /// @brief A phone's registration came or went: the lamps watching its lines follow.
+    void linesChanged(const std::string& mac);
+    /// @brief A call on `callerDn` and `number` started ringing, was answered or ended.
+    void callChanged(const std::string& callerDn, const std::string& number);
+    /// @brief What a BLF lamp on `dn` shows now: busy (in a call, or calling), ringing,
+    /// idle, or unregistered when none of its phones is reachable.
+    LineState lineState(const std::string& dn, Clock::time_point now) const;
+    /// @brief Every watcher of `dn` whose lamp shows something else gets its presence NOTIFY.
+    void lampsOn(const std::string& dn);
+    void sendLamp(const Binding& watcher, const std::string& dn, LineState state, bool always);
     void sendMwi(const Binding& b, const std::string& dn, const Mailbox& m);
-    static int onMwiResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
+    /// @brief An out-of-dialog NOTIFY to `b`'s phone over its own connection (false: not sent).
+    bool notifyPhone(const Binding& b, const std::string& requestUri, NotifyCtx ctx, tag_type_t tag, tag_value_t value, ...);
+    static int onNotifyResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
     std::map<std::string, Mailbox> mailboxes; ///< by DN
+    /// What each watcher's lamp for a number was last told, with its NOTIFYs' Call-ID and CSeq
+    /// (CUCM: one Call-ID per lamp, the CSeq rising).
+    struct Lamp {
+        std::string callId;
+        std::uint32_t cseq = 0;
+        LineState state = LineState::Unregistered;
+    };
+    std::map<std::pair<std::string, std::string>, Lamp> lamps; ///< by (watcher MAC, number)
 
     // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
     struct ControlCtx {
@@ -189,7 +212,7 @@ public:
         sofia::Root root;
         std::optional<sofia::WaitRegistration> wake;
         std::list<ControlCtx> controls; ///< NOTIFYs waiting for their final response
-        std::list<MwiCtx> mwis;         ///< message-summary NOTIFYs waiting for theirs
+        std::list<NotifyCtx> notifies;  ///< message-summary and presence NOTIFYs waiting for theirs
         std::map<std::uint64_t, Proxied> proxied; ///< requests being forwarded (plain data, after the agent)
         sofia::Agent agent;
         sofia::Leg leg;

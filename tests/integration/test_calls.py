@@ -221,6 +221,49 @@ class Calls(LabcmTestCase):
         self.assertIn("9999", self.fails("mailbox", "set", "1002", "10000"))
         self.assertIn("does not exist", self.fails("mailbox", "rm", "1500"))
 
+    def expect_lamp(self, watcher, state):
+        """The next presence NOTIFY for 1002 on the watcher's BLF key, answered; its state."""
+        notify = watcher.expect("NOTIFY")
+        self.assertEqual(notify.uri, watcher.contact_uri)
+        self.assertEqual(notify.source, ("127.0.0.1", self.sip_port))
+        self.assertEqual(notify.get("Event"), "presence")
+        self.assertEqual(notify.get("Content-Type"), "application/pidf+xml")
+        self.assertIn('entity="sip:1002@127.0.0.1"', notify.body)
+        basic = "closed" if state == "unregistered" else "open"
+        self.assertIn(f"<tuple id=\"1002\"><status><basic>{basic}</basic></status></tuple>", notify.body)
+        activities = {"unregistered": "", "idle": "", "ringing": "<ce:alerting/>", "busy": "<e:on-the-phone/><e:busy/>"}[state]
+        self.assertIn(f"<e:activities>{activities}</e:activities>", notify.body)
+        watcher.answer(notify, 200, "OK")
+        return notify
+
+    def test_a_blf_lamp_follows_the_watched_number(self):
+        self.ok("speeddial", "add", f"SEP{A}", "1002", "--label", "Bob", "--blf")
+        a = Phone(self, A, "1001")
+        a.register()
+        first = self.expect_lamp(a, "unregistered")  # B has not registered yet
+        b = Phone(self, B, "1002")
+        b.register()
+        self.expect_lamp(a, "idle")
+        c = Phone(self, C, "1003")
+        c.register()
+        c.invite("1002", "blf-call@127.0.0.1")
+        invite = b.expect("INVITE")
+        self.expect_lamp(a, "ringing")
+        b.answer(invite, 200, "OK", tag="b1", sdp=True)
+        ok = c.expect(200)
+        self.expect_lamp(a, "busy")
+        route = list(reversed(ok.all("Record-Route")))
+        c.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), "blf-call@127.0.0.1", 101, "ack1")
+        b.expect("ACK")
+        c.in_dialog("BYE", b.contact_uri, route, ok.get("From"), ok.get("To"), "blf-call@127.0.0.1", 102, "bye1")
+        bye = b.expect("BYE")
+        b.answer(bye, 200, "OK")
+        c.expect(200)
+        last = self.expect_lamp(a, "idle")
+        # One Call-ID per lamp, the CSeq rising (CUCM's shape).
+        self.assertEqual(last.get("Call-ID"), first.get("Call-ID"))
+        self.assertEqual(last.get("CSeq"), "5 NOTIFY")
+
     def test_a_softkey_labcm_does_not_carry_is_declined_at_once(self):
         a, _ = self.phones()
         body = ("<x-cisco-remotecc-request><softkeyeventmsg><softkeyevent>Conference</softkeyevent>"

@@ -167,3 +167,21 @@ TEST_CASE("call routing: the caller-ID name is the calling line's, as stored") {
     d.displayNames.clear();                // a view built without names
     CHECK(d.displayName("1001").empty());
 }
+
+TEST_CASE("call routing: the devices whose BLF keys watch a number follow the configuration") {
+    Registrar r(120, 15s);
+    DeviceView a{"0000000000AA", "8845", {"1001"}};
+    a.blfTargets = {"1002", "1003"};
+    DeviceView b{"0000000000BB", "8845", {"1002"}};
+    b.blfTargets = {"1002"}; // its own number: allowed, watched like any other
+    r.setDevices({a, b});
+    REQUIRE(r.watchersOf("1002"));
+    CHECK(*r.watchersOf("1002") == std::vector<std::string>{"0000000000AA", "0000000000BB"});
+    CHECK(*r.watchersOf("1003") == std::vector<std::string>{"0000000000AA"});
+    CHECK_FALSE(r.watchersOf("1001"));
+    a.blfTargets = {"1003"};
+    r.upsertDevice(a); // A's key on 1002 removed
+    CHECK(*r.watchersOf("1002") == std::vector<std::string>{"0000000000BB"});
+    r.removeDevice("0000000000BB");
+    CHECK_FALSE(r.watchersOf("1002"));
+}

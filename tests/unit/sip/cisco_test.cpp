@@ -117,3 +117,16 @@ TEST_CASE("cisco: a message-summary body says yes or no, new/old without the urg
     CHECK(messageSummaryBody(0, 3, "sip:1001@10.0.0.1") ==
           "Messages-Waiting: no\r\nMessage-Account: sip:1001@10.0.0.1\r\nVoice-Message: 0/3\r\n");
 }
+
+TEST_CASE("cisco: a BLF presence body says what a Cisco phone reads for each state") {
+    auto idle = presenceBody("1002", "10.0.0.1", LineState::Idle);
+    CHECK(idle.find("entity=\"sip:1002@10.0.0.1\"") != std::string::npos);
+    CHECK(idle.find("<tuple id=\"1002\"><status><basic>open</basic></status></tuple>") != std::string::npos);
+    CHECK(idle.find("<e:activities></e:activities>") != std::string::npos);
+    CHECK(presenceBody("1002", "h", LineState::Ringing).find("<e:activities><ce:alerting/></e:activities>") != std::string::npos);
+    CHECK(presenceBody("1002", "h", LineState::Busy).find("<e:on-the-phone/>") != std::string::npos); // the lamp's IN USE
+    auto gone = presenceBody("1002", "h", LineState::Unregistered);
+    CHECK(gone.find("<basic>closed</basic>") != std::string::npos);
+    CHECK(gone.find("<basic>open</basic>") == std::string::npos);
+    CHECK(toString(LineState::Ringing) == "ringing");
+}

@@ -1,0 +1,178 @@
+// Unsolicited NOTIFYs to the phones' lines, the CUCM way (no subscription: a phone never
+// SUBSCRIBEs for them; the REGISTER 200's optionsind grants `<unot/>`):
+//  - message waiting (cisco-calls.md section 5): `Event: message-summary`, one per line, when a
+//    mailbox's counts change and whenever a phone registers anew. The phone picks the line by
+//    the Request-URI's user (a line name or contact, else 404): line 1 gets the registered
+//    Contact, the others `sip:<DN>@<the phone's address>`.
+//  - BLF lamps (next-features.md section 4): `Event: presence` with a PIDF body to every phone
+//    whose BLF speed dials watch a number, when that number's state changes (registered or
+//    gone, ringing, in a call) and when the watching phone registers; one Call-ID per lamp,
+//    the CSeq rising.
+// All over the phone's own connection (its TCP connection, else its Contact over UDP).
+#include "sip/sofia_impl.h"
+
+#include <sofia-sip/nta_tport.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_tagarg.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "sip/call_router.h"
+
+namespace labcm::sip {
+
+namespace {
+
+// A host for a SIP URI: an IPv6 address in brackets.
+std::string uriHost(const std::string& host) {
+    return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+}
+
+} // namespace
+
+bool SipService::Impl::notifyPhone(const Binding& b, const std::string& requestUri, NotifyCtx ctx, tag_type_t tag,
+                                   tag_value_t value, ...) {
+    auto& s = *stack;
+    auto to = phoneRoute(b.mac, uriHostPort(contactUri(b.contact)), b.transport);
+    auto& kept = s.notifies.emplace_back(std::move(ctx));
+    ta_list ta;
+    ta_start(ta, tag, value);
+    auto* orq = nta_outgoing_tcreate(s.leg.get(), &Impl::onNotifyResponse, reinterpret_cast<nta_outgoing_magic_t*>(&kept),
+                                     to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()), SIP_METHOD_NOTIFY,
+                                     URL_STRING_MAKE(requestUri.c_str()), TAG_IF(to.tport, NTATAG_TPORT(to.tport)),
+                                     ta_tags(ta));
+    ta_end(ta);
+    if (orq) return true;
+    spdlog::warn("sip: cannot send the {} NOTIFY for {} to SEP{} at {}", kept.mwi ? "message-summary" : "presence", kept.dn,
+                 b.mac, requestUri);
+    s.notifies.pop_back();
+    return false;
+}
+
+int SipService::Impl::onNotifyResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip) {
+    const int status = nta_outgoing_status(orq);
+    if (status < 200) return 0;
+    sofia::Outgoing finished{orq};
+    auto* ctx = reinterpret_cast<NotifyCtx*>(magic);
+    Impl* self = ctx->self;
+    const char* phrase = sip && sip->sip_status && sip->sip_status->st_phrase ? sip->sip_status->st_phrase : sip_status_phrase(status);
+    if (ctx->mwi) {
+        const Mailbox* m = nullptr;
+        if (auto it = self->mailboxes.find(ctx->dn); it != self->mailboxes.end()) m = &it->second;
+        self->bus.publish(Service::Sip, EventKind::MessageWaiting, status < 300 ? Severity::Info : Severity::Warning, ctx->mac, "",
+                          fmt::format("message waiting on {} ({} new, {} old): NOTIFY answered {} {}", ctx->dn,
+                                      m ? m->newMessages : 0, m ? m->oldMessages : 0, status, phrase ? phrase : ""));
+    } else if (status >= 300) {
+        spdlog::info("sip mac={}: the BLF lamp NOTIFY for {} was answered {} {}", ctx->mac, ctx->dn, status, phrase ? phrase : "");
+    }
+    finished.reset(); // nta_outgoing_destroy, then the context goes
+    // (During the teardown the stack is going away and drops every context itself.)
+    if (self->stack) self->stack->notifies.remove_if([ctx](const NotifyCtx& c) { return &c == ctx; });
+    return 0;
+}
+
+// --- message waiting ----------------------------------------------------------------------
+
+void SipService::Impl::applyMailboxes(std::vector<Mailbox> all) {
+    std::map<std::string, Mailbox> next;
+    for (auto& m : all) next.emplace(m.dn, std::move(m));
+    std::vector<Mailbox> changed;
+    for (const auto& [dn, m] : next)
+        if (auto it = mailboxes.find(dn); it == mailboxes.end() || !(it->second == m)) changed.push_back(m);
+    for (const auto& [dn, m] : mailboxes)
+        if (!next.contains(dn)) changed.push_back(Mailbox{dn, 0, 0}); // removed: the lamp goes off
+    mailboxes = std::move(next);
+    const auto now = Clock::now();
+    for (const auto& m : changed)
+        if (const auto* macs = registrar.devicesOnDn(m.dn))
+            for (const auto& mac : *macs)
+                if (const Binding* b = registrar.binding(mac); b && registrar.reachable(*b, now)) sendMwi(*b, m.dn, m);
+}
+
+void SipService::Impl::sendMwi(const Binding& b, const std::string& dn, const Mailbox& m) {
+    const std::string contact = contactUri(b.contact);
+    const bool primary = !b.dns.empty() && b.dns.front() == dn;
+    const std::string uri = primary ? contact
+                                    : fmt::format("sip:{}@{};transport={}", dn, uriHostPort(contact),
+                                                  b.transport.empty() ? "udp" : b.transport);
+    const auto host = uriHost(cfg.advertisedHost);
+    auto from = fmt::format("<sip:{}@{}>", dn, host);
+    auto body = messageSummaryBody(m.newMessages, m.oldMessages, fmt::format("sip:{}@{}", dn, host));
+    notifyPhone(b, uri, NotifyCtx{this, b.mac, dn, true}, SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(from.c_str()),
+                SIPTAG_EVENT_STR("message-summary"), SIPTAG_SUBSCRIPTION_STATE_STR("active"),
+                SIPTAG_CONTENT_TYPE_STR("application/simple-message-summary"), SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
+}
+
+// --- registrations: message waiting again, and the lamps ------------------------------------
+
+void SipService::Impl::phoneRegistered(const std::string& mac) {
+    const auto now = Clock::now();
+    const Binding* b = registrar.binding(mac);
+    if (!b || !registrar.reachable(*b, now)) return;
+    for (const auto& dn : b->dns)
+        if (auto it = mailboxes.find(dn); it != mailboxes.end()) sendMwi(*b, dn, it->second);
+    if (const DeviceView* d = registrar.device(mac))
+        for (const auto& target : d->blfTargets) sendLamp(*b, target, lineState(target, now), true);
+    linesChanged(mac);
+}
+
+void SipService::Impl::linesChanged(const std::string& mac) {
+    if (const DeviceView* d = registrar.device(mac))
+        for (const auto& dn : d->dns) lampsOn(dn);
+}
+
+void SipService::Impl::callChanged(const std::string& callerDn, const std::string& number) {
+    lampsOn(callerDn);
+    if (number != callerDn) lampsOn(number);
+}
+
+// --- BLF lamps ------------------------------------------------------------------------------
+
+LineState SipService::Impl::lineState(const std::string& dn, Clock::time_point now) const {
+    const auto* macs = registrar.devicesOnDn(dn);
+    const bool reachable = macs && std::any_of(macs->begin(), macs->end(), [&](const std::string& mac) {
+                               const Binding* b = registrar.binding(mac);
+                               return b && registrar.reachable(*b, now);
+                           });
+    if (!reachable) return LineState::Unregistered;
+    for (const auto& [id, c] : dialogs)
+        if (c.callerDn == dn || c.number == dn) return LineState::Busy;
+    bool ringing = false;
+    for (const auto& [id, t] : stack->proxied) {
+        if (!t.call || t.answered) continue;
+        if (t.callerDn == dn) return LineState::Busy; // calling out
+        if (t.number == dn) ringing = true;
+    }
+    return ringing ? LineState::Ringing : LineState::Idle;
+}
+
+void SipService::Impl::lampsOn(const std::string& dn) {
+    const auto* watchers = registrar.watchersOf(dn);
+    if (!watchers) return;
+    const auto now = Clock::now();
+    const LineState state = lineState(dn, now);
+    for (const auto& mac : *watchers)
+        if (const Binding* b = registrar.binding(mac); b && registrar.reachable(*b, now)) sendLamp(*b, dn, state, false);
+}
+
+void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, LineState state, bool always) {
+    auto [it, fresh] = lamps.try_emplace({watcher.mac, dn});
+    Lamp& lamp = it->second;
+    if (!fresh && !always && lamp.state == state) return;
+    if (fresh) lamp.callId = fmt::format("blf-{}-{}@{}", watcher.mac, dn, cfg.advertisedHost);
+    lamp.state = state;
+    ++lamp.cseq;
+    const auto host = uriHost(cfg.advertisedHost);
+    auto from = fmt::format("<sip:{}@{}>;tag=blf{}", dn, host, watcher.mac);
+    auto to = fmt::format("<sip:{}@{}>", watcher.dns.empty() ? dn : watcher.dns.front(), host);
+    auto cseq = fmt::format("{} NOTIFY", lamp.cseq);
+    auto body = presenceBody(dn, host, state);
+    notifyPhone(watcher, contactUri(watcher.contact), NotifyCtx{this, watcher.mac, dn, false}, SIPTAG_FROM_STR(from.c_str()),
+                SIPTAG_TO_STR(to.c_str()), SIPTAG_CALL_ID_STR(lamp.callId.c_str()), SIPTAG_CSEQ_STR(cseq.c_str()),
+                SIPTAG_EVENT_STR("presence"), SIPTAG_SUBSCRIPTION_STATE_STR("active"),
+                SIPTAG_CONTENT_TYPE_STR("application/pidf+xml"), SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
+}
+
+} // namespace labcm::sip
