@@ -82,11 +82,11 @@ def tree_pss_mb(pid):
 
 
 class Kamailio:
-    def __init__(self, work):
+    def __init__(self, work, config=KAM_CFG):
         self.dir = os.path.join(work, "kamailio")
         os.makedirs(self.dir, exist_ok=True)
         self.port = free_port()
-        cfg = open(KAM_CFG).read().replace("@PORT@", str(self.port)).replace("@CTL@", os.path.join(self.dir, "ctl"))
+        cfg = open(config).read().replace("@PORT@", str(self.port)).replace("@CTL@", os.path.join(self.dir, "ctl"))
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         with open(self.cfg, "w") as f:
             f.write(cfg)
