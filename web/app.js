@@ -126,6 +126,7 @@ function openStream() {
     if (currentView() === 'dhcp' && e.service === 'dhcp') later('dhcp', loadDhcp);
     if (e.kind === 'device_added' && currentView() === 'phones') later('phones', loadPhones);
     if (e.kind === 'call_attempt' && currentView() === 'calls') later('calls', loadCalls);
+    if (e.kind === 'mailbox_changed' && currentView() === 'calls') later('mailboxes', loadMailboxes);
   });
 }
 
@@ -152,7 +153,7 @@ function route() {
   if (view === 'settings') loadSettings();
   if (view === 'dhcp') loadDhcp();
   if (view === 'events') loadEvents();
-  if (view === 'calls') loadCalls();
+  if (view === 'calls') { loadCalls(); loadMailboxes().catch((e) => toast(e.message, true)); }
 }
 window.addEventListener('hashchange', () => { if (!$('#app-view').hidden) route(); });
 
@@ -481,20 +482,24 @@ async function loadSettings() {
   await loadDialPlan();
 }
 
-async function loadDialPlan() {
-  const body = $('#dialplan tbody');
+// A table of the rows GET `path` returns, each with a Remove button (DELETE `removePath(row)`).
+async function loadRemovableRows(table, path, cells, removePath, name) {
+  const body = $(table + ' tbody');
   body.replaceChildren();
-  for (const p of await api('GET', '/api/dialplan')) {
+  for (const row of await api('GET', path)) {
     const act = el('td');
     act.append(button('Remove', async () => {
-      try { await api('DELETE', '/api/dialplan/' + encodeURIComponent(p.pattern)); toast(`${p.pattern} removed`); loadDialPlan(); }
+      try { await api('DELETE', removePath(row)); toast(`${name(row)} removed`); loadRemovableRows(table, path, cells, removePath, name); }
       catch (e) { toast(e.message, true); }
     }));
     const tr = el('tr');
-    tr.append(el('td', p.pattern), el('td', String(p.timeout)), el('td', p.route), act);
+    tr.append(...cells(row).map((c) => el('td', c)), act);
     body.append(tr);
   }
 }
+
+const loadDialPlan = () => loadRemovableRows('#dialplan', '/api/dialplan', (p) => [p.pattern, String(p.timeout), p.route],
+  (p) => '/api/dialplan/' + encodeURIComponent(p.pattern), (p) => p.pattern);
 
 $('#dialplan-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -528,6 +533,20 @@ async function loadCalls() {
     body.append(tr);
   }
 }
+
+// Message waiting: a number's voicemail counts; its phones' lamps follow.
+const loadMailboxes = () => loadRemovableRows('#mailboxes', '/api/mailboxes', (m) => [m.dn, String(m.new), String(m.old)],
+  (m) => '/api/mailboxes/' + encodeURIComponent(m.dn), (m) => `mailbox ${m.dn}`);
+
+$('#mailbox-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const dn = $('#mailbox-dn').value.trim();
+  try {
+    await api('PUT', '/api/mailboxes/' + encodeURIComponent(dn), { new: Number($('#mailbox-new').value || 0), old: Number($('#mailbox-old').value || 0) });
+    toast(`mailbox ${dn} set`);
+    loadMailboxes();
+  } catch (e) { toast(e.message, true); }
+});
 
 // --- DHCP ------------------------------------------------------------------------------------
 async function loadDhcp() {

@@ -261,5 +261,30 @@ class AdminBrowserTest(LabcmTestCase):
         b.expect(200)
         self.wait.until(lambda d: "no calls in progress" in d.find_element(By.ID, "calls").text)
 
+    def test_a_mailbox_set_on_the_calls_view_lights_the_phone_s_lamp(self):
+        """Issue 21: message waiting from the page: the phone gets the NOTIFY, Remove turns it off."""
+        from sip_phone import Phone
+        self.ok("device", "add", "SEP0011220E0003", "--model", "8845", "--line", "1003")
+        phone = Phone(self, "0011220E0003", "1003")
+        phone.register()
+        br = self.log_in("calls")
+        self.wait.until(lambda d: d.find_element(By.ID, "mailbox-form").is_displayed())
+        br.find_element(By.ID, "mailbox-dn").send_keys("1003")
+        count = br.find_element(By.ID, "mailbox-new")
+        count.clear()
+        count.send_keys("4")
+        br.find_element(By.CSS_SELECTOR, "#mailbox-form button").click()
+        notify = phone.expect("NOTIFY")
+        self.assertIn("Messages-Waiting: yes", notify.body)
+        self.assertIn("Voice-Message: 4/0", notify.body)
+        phone.answer(notify, 200, "OK")
+        self.wait.until(lambda d: "1003" in d.find_element(By.ID, "mailboxes").text)
+        br.find_element(By.CSS_SELECTOR, "#mailboxes button").click()
+        notify = phone.expect("NOTIFY")
+        self.assertIn("Messages-Waiting: no", notify.body)
+        phone.answer(notify, 200, "OK")
+        self.wait.until(lambda d: "1003" not in d.find_element(By.ID, "mailboxes").text)
+        self.assertEqual(self.ok("mailbox", "list").strip(), "no mailboxes")
+
 if __name__ == "__main__":
     unittest.main()
