@@ -11,7 +11,10 @@
 // All over the phone's own connection (its TCP connection, else its Contact over UDP).
 #include "sip/sofia_impl.h"
 
+#include <algorithm>
+
 #include <sofia-sip/nta_tport.h>
+#include <sofia-sip/su_string.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
 #include <sofia-sip/su_tagarg.h>
@@ -20,6 +23,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sip/call_router.h"
+#include "sip/source.h"
 
 namespace labcm::sip {
 
@@ -150,28 +154,97 @@ LineState SipService::Impl::lineState(const std::string& dn, Clock::time_point n
 
 void SipService::Impl::lampsOn(const std::string& dn) {
     const auto* watchers = registrar.watchersOf(dn);
-    if (!watchers) return;
+    auto subscribed = subscribers.find(dn);
+    if (!watchers && subscribed == subscribers.end()) return;
+    std::set<std::string> macs;
+    if (watchers) macs.insert(watchers->begin(), watchers->end());
+    if (subscribed != subscribers.end()) macs.insert(subscribed->second.begin(), subscribed->second.end());
     const auto now = Clock::now();
     const LineState state = lineState(dn, now);
-    for (const auto& mac : *watchers)
+    for (const auto& mac : macs)
         if (const Binding* b = registrar.binding(mac); b && registrar.reachable(*b, now)) sendLamp(*b, dn, state, false);
 }
 
+int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
+    if (!sip->sip_event || !sip->sip_event->o_type || !su_casematch(sip->sip_event->o_type, "presence")) return 489;
+    const std::string dn = sip->sip_request->rq_url->url_user ? sip->sip_request->rq_url->url_user : "";
+    if (dn.empty() || !registrar.devicesOnDn(dn)) return 404;
+    // The subscriber: a phone registered from the address the SUBSCRIBE came from.
+    const std::string mac = identifyDevice(readCiscoContact(sip->sip_contact), std::nullopt).value_or("");
+    const Binding* b = mac.empty() ? nullptr : registrar.binding(mac);
+    std::string transport, source;
+    {
+        sofia::Msg request{nta_incoming_getrequest(irq)};
+        sofia::TportRef tp;
+        readOrigin(request.get(), transport, source, tp);
+    }
+    const auto now = Clock::now();
+    if (!b || !registrar.reachable(*b, now) || sourceAddress(b->source) != sourceAddress(source) || !sip->sip_from ||
+        !sip->sip_from->a_tag || !sip->sip_call_id || !sip->sip_contact)
+        return 403;
+    const long asked = sip->sip_expires ? static_cast<long>(sip->sip_expires->ex_delta) : 3600;
+    const long granted = std::clamp(asked, 0L, 3600L);
+    const char* tag = nta_incoming_tag(irq, nullptr);
+    auto expires = std::to_string(granted);
+    auto contact = fmt::format("<sip:{}:{};transport={}>", uriHost(cfg.advertisedHost), boundPort.load(), transport.empty() ? "udp" : transport);
+    nta_incoming_treply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(expires.c_str()), SIPTAG_CONTACT_STR(contact.c_str()), TAG_END());
+    Lamp& lamp = lamps[{mac, dn}];
+    {
+        sofia::StackHome scratch;
+        const char* toUri = url_as_string(scratch.get(), sip->sip_to->a_url);
+        const char* fromUri = url_as_string(scratch.get(), sip->sip_from->a_url);
+        const char* target = url_as_string(scratch.get(), sip->sip_contact->m_url);
+        if (lamp.callId != sip->sip_call_id->i_id) lamp.cseq = 0;
+        lamp.callId = sip->sip_call_id->i_id;
+        lamp.from = fmt::format("<{}>;tag={}", toUri ? toUri : "", tag ? tag : "labcm");
+        lamp.to = fmt::format("<{}>;tag={}", fromUri ? fromUri : "", sip->sip_from->a_tag);
+        lamp.target = target ? target : "";
+    }
+    lamp.subscribed = true;
+    lamp.expiresAt = now + std::chrono::seconds(granted);
+    subscribers[dn].insert(mac);
+    sendLamp(*b, dn, lineState(dn, now), true);
+    if (granted == 0) { // an unsubscribe: that NOTIFY said terminated
+        lamp.subscribed = false;
+        if (auto it = subscribers.find(dn); it != subscribers.end() && (it->second.erase(mac), it->second.empty())) subscribers.erase(it);
+    }
+    return 200;
+}
+
 void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, LineState state, bool always) {
-    auto [it, fresh] = lamps.try_emplace({watcher.mac, dn});
-    Lamp& lamp = it->second;
+    auto [at, fresh] = lamps.try_emplace({watcher.mac, dn});
+    Lamp& lamp = at->second;
     if (!fresh && !always && lamp.state == state) return;
-    if (fresh) lamp.callId = fmt::format("blf-{}-{}@{}", watcher.mac, dn, cfg.advertisedHost);
+    const auto now = Clock::now();
+    // A subscription the phone did not renew: unsolicited again, if its keys watch the number.
+    // (`always`: the SUBSCRIBE itself, an unsubscribe's last NOTIFY says terminated.)
+    if (lamp.subscribed && now > lamp.expiresAt && !always) {
+        lamp.subscribed = false;
+        lamp.callId.clear();
+        if (auto sub = subscribers.find(dn); sub != subscribers.end() && (sub->second.erase(watcher.mac), sub->second.empty()))
+            subscribers.erase(sub);
+        const auto* watchers = registrar.watchersOf(dn);
+        if (!watchers || !std::binary_search(watchers->begin(), watchers->end(), watcher.mac)) return;
+    }
+    const auto host = uriHost(cfg.advertisedHost);
+    if (!lamp.subscribed) {
+        if (lamp.callId.empty()) lamp.callId = fmt::format("blf-{}-{}@{}", watcher.mac, dn, cfg.advertisedHost);
+        lamp.from = fmt::format("<sip:{}@{}>;tag=blf{}", dn, host, watcher.mac);
+        lamp.to = fmt::format("<sip:{}@{}>", watcher.dns.empty() ? dn : watcher.dns.front(), host);
+        lamp.target = contactUri(watcher.contact);
+    }
     lamp.state = state;
     ++lamp.cseq;
-    const auto host = uriHost(cfg.advertisedHost);
-    auto from = fmt::format("<sip:{}@{}>;tag=blf{}", dn, host, watcher.mac);
-    auto to = fmt::format("<sip:{}@{}>", watcher.dns.empty() ? dn : watcher.dns.front(), host);
     auto cseq = fmt::format("{} NOTIFY", lamp.cseq);
+    auto subscription = !lamp.subscribed ? std::string("active")
+                        : now >= lamp.expiresAt
+                            ? std::string("terminated;reason=timeout")
+                            : fmt::format("active;expires={}",
+                                          std::chrono::duration_cast<std::chrono::seconds>(lamp.expiresAt - now).count());
     auto body = presenceBody(dn, host, state);
-    notifyPhone(watcher, contactUri(watcher.contact), NotifyCtx{this, watcher.mac, dn, false}, SIPTAG_FROM_STR(from.c_str()),
-                SIPTAG_TO_STR(to.c_str()), SIPTAG_CALL_ID_STR(lamp.callId.c_str()), SIPTAG_CSEQ_STR(cseq.c_str()),
-                SIPTAG_EVENT_STR("presence"), SIPTAG_SUBSCRIPTION_STATE_STR("active"),
+    notifyPhone(watcher, lamp.target, NotifyCtx{this, watcher.mac, dn, false}, SIPTAG_FROM_STR(lamp.from.c_str()),
+                SIPTAG_TO_STR(lamp.to.c_str()), SIPTAG_CALL_ID_STR(lamp.callId.c_str()), SIPTAG_CSEQ_STR(cseq.c_str()),
+                SIPTAG_EVENT_STR("presence"), SIPTAG_SUBSCRIPTION_STATE_STR(subscription.c_str()),
                 SIPTAG_CONTENT_TYPE_STR("application/pidf+xml"), SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
 }
 

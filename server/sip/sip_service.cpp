@@ -337,7 +337,7 @@ int SipService::Impl::onRequest(nta_leg_magic_t* magic, nta_leg_t*, nta_incoming
             nta_incoming_treply(irq, SIP_200_OK, SIPTAG_HEADER_STR(etag.c_str()), SIPTAG_EXPIRES_STR("3600"), TAG_END());
             return 200;
         }
-        case sip_method_subscribe: return 489; // Bad Event: no server-side features yet
+        case sip_method_subscribe: return self->onSubscribe(irq, sip); // BLF presence
         case sip_method_invite:
             if (sip->sip_to && sip->sip_to->a_tag) return 481; // a re-INVITE of a dialog labcm did not route
             return self->onInvite(irq, sip);

@@ -16,6 +16,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -170,8 +171,18 @@ public:
         std::string callId;
         std::uint32_t cseq = 0;
         LineState state = LineState::Unregistered;
+        /// The phone's SUBSCRIBE dialog, when it asked (usecallmanager grants `<sub/>`): its
+        /// NOTIFYs go in it, to `target`, until `expiresAt`.
+        bool subscribed = false;
+        std::string from, to, target;
+        Clock::time_point expiresAt;
     };
     std::map<std::pair<std::string, std::string>, Lamp> lamps; ///< by (watcher MAC, number)
+    std::map<std::string, std::set<std::string>> subscribers; ///< number -> MACs subscribed to it
+    /// @brief A SUBSCRIBE (Event: presence) from a registered phone to a number: answered 200
+    /// and the number's state NOTIFYed in the subscription, then on every change until it
+    /// expires (403 from anyone else, 404 for a number no phone has, 489 for other events).
+    int onSubscribe(nta_incoming_t* irq, sip_t const* sip);
 
     // --- the sofia thread: phone control (phone_control.cpp) -----------------------------
     struct ControlCtx {

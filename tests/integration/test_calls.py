@@ -3,6 +3,7 @@ UDP and TCP and call each other by directory number. Each test asserts what the 
 receives (its registered Contact as the Request-URI, labcm's Record-Route, labcm as the
 source, Max-Forwards less one, the caller's SDP untouched) and what the caller gets back."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -263,6 +264,48 @@ class Calls(LabcmTestCase):
         # One Call-ID per lamp, the CSeq rising (CUCM's shape).
         self.assertEqual(last.get("Call-ID"), first.get("Call-ID"))
         self.assertEqual(last.get("CSeq"), "5 NOTIFY")
+
+    def subscribe(self, phone, target, cseq, expires=600, event="presence", call_id="sub-1@127.0.0.1"):
+        phone.send("\r\n".join([
+            f"SUBSCRIBE sip:{target}@127.0.0.1 SIP/2.0", phone.via(f"sub{cseq}"),
+            f"From: <sip:{phone.dn}@127.0.0.1>;tag=s{phone.mac}", f"To: <sip:{target}@127.0.0.1>",
+            f"Call-ID: {call_id}", f"CSeq: {cseq} SUBSCRIBE", "Max-Forwards: 70", f"Contact: {phone.contact}",
+            f"Event: {event}", "Accept: application/pidf+xml", f"Expires: {expires}", "Content-Length: 0", "", ""]))
+
+    def test_a_phone_that_subscribes_gets_the_number_s_state_in_its_subscription(self):
+        c = Phone(self, C, "1003")  # no BLF key of its own: it asks
+        c.register()
+        self.subscribe(c, "1002", 1)
+        ok = c.expect(200)
+        self.assertEqual(ok.get("Expires"), "600")
+        tag = re.search(r"tag=([^;>\s]+)", ok.get("To")).group(1)
+        notify = c.expect("NOTIFY")
+        self.assertEqual(notify.uri, c.contact_uri)
+        self.assertEqual(notify.get("Call-ID"), "sub-1@127.0.0.1")  # inside the subscription's dialog
+        self.assertIn(f"tag={tag}", notify.get("From"))
+        self.assertIn(f"tag=s{C}", notify.get("To"))
+        self.assertRegex(notify.get("Subscription-State"), r"^active;expires=(600|59\d)$")
+        self.assertIn("<basic>closed</basic>", notify.body)  # 1002 is not registered
+        c.answer(notify, 200, "OK")
+        Phone(self, B, "1002").register()
+        notify = c.expect("NOTIFY")
+        self.assertEqual(notify.get("Call-ID"), "sub-1@127.0.0.1")
+        self.assertIn("<basic>open</basic>", notify.body)
+        c.answer(notify, 200, "OK")
+        # Unsubscribe: 200, a last NOTIFY that says so.
+        self.subscribe(c, "1002", 2, expires=0)
+        self.assertEqual(c.expect(200).get("Expires"), "0")
+        notify = c.expect("NOTIFY")
+        self.assertTrue(notify.get("Subscription-State").startswith("terminated"))
+        c.answer(notify, 200, "OK")
+        # What is refused: another event, a number no phone has, a phone that is not registered.
+        self.subscribe(c, "1002", 3, event="dialog", call_id="sub-2@127.0.0.1")
+        self.assertEqual(c.expect(489).get("CSeq"), "3 SUBSCRIBE")
+        self.subscribe(c, "4444", 4, call_id="sub-3@127.0.0.1")
+        self.assertEqual(c.expect(404).get("CSeq"), "4 SUBSCRIBE")
+        stranger = Phone(self, A, "1001")  # configured, never registered
+        self.subscribe(stranger, "1002", 5, call_id="sub-4@127.0.0.1")
+        self.assertEqual(stranger.expect(403).get("CSeq"), "5 SUBSCRIBE")
 
     def test_a_softkey_labcm_does_not_carry_is_declined_at_once(self):
         a, _ = self.phones()
