@@ -139,12 +139,13 @@ class Phone:
             f'From: "Desk {self.dn}" <sip:{self.dn}@127.0.0.1>;tag={c["from_tag"]}', f"To: <sip:{c['to']}@127.0.0.1>",
             f"Call-ID: {c['call_id']}", "CSeq: 101 CANCEL", "Max-Forwards: 70", "Content-Length: 0", "", ""]))
 
-    def in_dialog(self, method, request_uri, route, from_hdr, to_hdr, call_id, cseq, branch):
-        """A request inside a dialog: to the peer's Contact, through the Record-Route."""
+    def in_dialog(self, method, request_uri, route, from_hdr, to_hdr, call_id, cseq, branch, extra=()):
+        """A request inside a dialog: to the peer's Contact, through the Record-Route (`extra`:
+        more header lines)."""
         self.send("\r\n".join([
             f"{method} {request_uri} SIP/2.0", self.via(branch), *(f"Route: {r}" for r in route),
             f"From: {from_hdr}", f"To: {to_hdr}", f"Call-ID: {call_id}", f"CSeq: {cseq} {method}",
-            "Max-Forwards: 70", "Content-Length: 0", "", ""]))
+            "Max-Forwards: 70", *extra, "Content-Length: 0", "", ""]))
 
     def answer(self, request, status, phrase, tag=None, sdp=False):
         """A response to `request`, its Via, Record-Route, From, Call-ID and CSeq copied."""

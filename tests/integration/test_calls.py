@@ -128,6 +128,41 @@ class Calls(LabcmTestCase):
             a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), ok.get("Call-ID"), cseq, f"ack{cseq}")
             self.assertEqual(b.expect("ACK").get("CSeq"), f"{cseq} ACK")
 
+    def test_a_transfer_refer_and_its_notify_go_through_labcm_and_the_transferee_calls_the_target(self):
+        """Blind transfer the way a phone does it inside the call: B REFERs A to 1003; labcm
+        carries the REFER and A's NOTIFY; A's INVITE to 1003 is an ordinary call."""
+        a, b = self.phones()
+        c = Phone(self, C, "1003")
+        c.register()
+        a.invite("1002", "call-xfer@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 200, "OK", tag="b7", sdp=True)
+        ok = a.expect(200)
+        route = list(reversed(ok.all("Record-Route")))
+        a.in_dialog("ACK", b.contact_uri, route, ok.get("From"), ok.get("To"), ok.get("Call-ID"), 101, "ack7")
+        b.expect("ACK")
+        # B (the transferor) REFERs A along the route it got in the INVITE.
+        b.in_dialog("REFER", a.contact_uri, invite.all("Record-Route"), invite.get("To") + ";tag=b7", invite.get("From"),
+                    "call-xfer@127.0.0.1", 2, "refer7",
+                    extra=("Refer-To: <sip:1003@127.0.0.1>", f"Referred-By: <sip:1002@127.0.0.1>", f"Contact: {b.contact}"))
+        refer = a.expect("REFER")
+        self.assertEqual(refer.uri, a.contact_uri)
+        self.assertEqual(refer.source, ("127.0.0.1", self.sip_port))
+        self.assertEqual(refer.get("Refer-To"), "<sip:1003@127.0.0.1>")
+        a.answer(refer, 202, "Accepted")
+        self.assertEqual(b.expect(202).get("CSeq"), "2 REFER")
+        a.in_dialog("NOTIFY", b.contact_uri, route, ok.get("From"), ok.get("To"), "call-xfer@127.0.0.1", 102, "notify7",
+                    extra=("Event: refer", "Subscription-State: active;expires=60"))
+        sipfrag = b.expect("NOTIFY")
+        self.assertEqual(sipfrag.get("Event"), "refer")
+        b.answer(sipfrag, 200, "OK")
+        self.assertEqual(a.expect(200).get("CSeq"), "102 NOTIFY")
+        # A calls the target: an ordinary call through labcm.
+        a.invite("1003", "call-xfer-2@127.0.0.1", branch="inv7")
+        target = c.expect("INVITE")
+        self.assertEqual(target.uri, c.contact_uri)
+        self.assertIn("1001@127.0.0.1", target.get("From"))
+
     def test_the_caller_cancels_before_the_answer(self):
         a, b = self.phones()
         a.invite("1002", "call-cancel@127.0.0.1")
