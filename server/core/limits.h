@@ -266,6 +266,10 @@ inline constexpr std::size_t kAdminApiBodyLimit = 256 * 1024;
 /// Calls labcm follows at once (answered, not hung up): a lab of 10,000 phones has at most
 /// 5,000; each is ~200 bytes. Past it a new INVITE is answered 503 with Retry-After.
 inline constexpr std::size_t kSipMaxCalls = 50'000;
+/// Numbers one phone may SUBSCRIBE to at once (BLF presence): a key expansion module holds
+/// a few dozen keys; past this a SUBSCRIBE for another number gets 403, so no phone can
+/// make labcm keep state for every number of the lab.
+inline constexpr std::size_t kSipMaxSubscriptionsPerPhone = 256;
 /// Largest upload (POST /api/firmware/import, /api/locales/install): streamed to a file in
 /// the files folder, never held in memory. Cisco's largest phone package (a 78xx/88xx COP) is
 /// ~300 MiB; one upload at a time.

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/limits.h"
 #include "sip/call_router.h"
 #include "sip/source.h"
 
@@ -182,6 +183,14 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     if (!b || !registrar.reachable(*b, now) || sourceAddress(b->source) != sourceAddress(source) || !sip->sip_from ||
         !sip->sip_from->a_tag || !sip->sip_call_id || !sip->sip_contact)
         return 403;
+    std::size_t held = 0;
+    for (auto it = lamps.lower_bound({mac, ""}); it != lamps.end() && it->first.first == mac; ++it)
+        if (it->second.subscribed && it->first.second != dn) ++held;
+    if (held >= limits::kSipMaxSubscriptionsPerPhone) {
+        nta_incoming_treply(irq, 403, "Too Many Subscriptions", TAG_END());
+        spdlog::info("sip mac={}: SUBSCRIBE to {} refused: {} subscriptions already", mac, dn, held);
+        return 403;
+    }
     const long asked = sip->sip_expires ? static_cast<long>(sip->sip_expires->ex_delta) : 3600;
     const long granted = std::clamp(asked, 0L, 3600L);
     const char* tag = nta_incoming_tag(irq, nullptr);

@@ -342,6 +342,23 @@ class Calls(LabcmTestCase):
         self.subscribe(stranger, "1002", 5, call_id="sub-4@127.0.0.1")
         self.assertEqual(stranger.expect(403).get("CSeq"), "5 SUBSCRIBE")
 
+    def test_a_phone_cannot_subscribe_to_more_numbers_than_the_cap(self):
+        rows = ["mac,model,description,load,transport,line1_dn"] + [
+            f"0011220F{i:04X},8845,,,udp,{5000 + i}" for i in range(257)]
+        self.ok("import", self.write_file("many.csv", "\n".join(rows) + "\n"))
+        c = Phone(self, C, "1003")
+        c.register()
+        for i in range(256):  # the cap (limits::kSipMaxSubscriptionsPerPhone)
+            self.subscribe(c, str(5000 + i), i + 1, call_id=f"cap-{i}@127.0.0.1")
+            self.assertEqual(c.expect(200).get("CSeq"), f"{i + 1} SUBSCRIBE")
+            c.answer(c.expect("NOTIFY"), 200, "OK")
+        self.subscribe(c, "5256", 300, call_id="cap-256@127.0.0.1")
+        refused = c.expect(403)
+        self.assertEqual(refused.get("CSeq"), "300 SUBSCRIBE")
+        self.wait_for_log(self.server, "SUBSCRIBE to 5256 refused: 256 subscriptions already")
+        self.subscribe(c, "5000", 301, call_id="cap-0@127.0.0.1")  # renewing one it holds is fine
+        self.assertEqual(c.expect(200).get("CSeq"), "301 SUBSCRIBE")
+
     def test_a_softkey_labcm_does_not_carry_is_declined_at_once(self):
         a, _ = self.phones()
         body = ("<x-cisco-remotecc-request><softkeyeventmsg><softkeyevent>Conference</softkeyevent>"
