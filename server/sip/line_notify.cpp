@@ -31,7 +31,7 @@ namespace labcm::sip {
 namespace {
 
 // A host for a SIP URI: an IPv6 address in brackets.
-std::string uriHost(const std::string& host) {
+std::string bracketed(const std::string& host) {
     return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
 }
 
@@ -102,7 +102,7 @@ void SipService::Impl::sendMwi(const Binding& b, const std::string& dn, const Ma
     const std::string uri = primary ? contact
                                     : fmt::format("sip:{}@{};transport={}", dn, uriHostPort(contact),
                                                   b.transport.empty() ? "udp" : b.transport);
-    const auto host = uriHost(cfg.advertisedHost);
+    const auto host = bracketed(cfg.advertisedHost);
     auto from = fmt::format("<sip:{}@{}>", dn, host);
     auto body = messageSummaryBody(m.newMessages, m.oldMessages, fmt::format("sip:{}@{}", dn, host));
     notifyPhone(b, uri, NotifyCtx{this, b.mac, dn, true}, SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(from.c_str()),
@@ -195,7 +195,7 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     const long granted = std::clamp(asked, 0L, 3600L);
     const char* tag = nta_incoming_tag(irq, nullptr);
     auto expires = std::to_string(granted);
-    auto contact = fmt::format("<sip:{}:{};transport={}>", uriHost(cfg.advertisedHost), boundPort.load(), transport.empty() ? "udp" : transport);
+    auto contact = fmt::format("<sip:{}:{};transport={}>", bracketed(cfg.advertisedHost), boundPort.load(), transport.empty() ? "udp" : transport);
     nta_incoming_treply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(expires.c_str()), SIPTAG_CONTACT_STR(contact.c_str()), TAG_END());
     Lamp& lamp = lamps[{mac, dn}];
     {
@@ -235,7 +235,7 @@ void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, L
         const auto* watchers = registrar.watchersOf(dn);
         if (!watchers || !std::binary_search(watchers->begin(), watchers->end(), watcher.mac)) return;
     }
-    const auto host = uriHost(cfg.advertisedHost);
+    const auto host = bracketed(cfg.advertisedHost);
     if (!lamp.subscribed) {
         if (lamp.callId.empty()) lamp.callId = fmt::format("blf-{}-{}@{}", watcher.mac, dn, cfg.advertisedHost);
         lamp.from = fmt::format("<sip:{}@{}>;tag=blf{}", dn, host, watcher.mac);

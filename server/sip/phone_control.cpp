@@ -10,17 +10,11 @@
 
 #include <fmt/format.h>
 
+#include "sip/call_router.h"
+
 namespace labcm::sip {
 
 namespace {
-
-// "<sip:u@h:p;transport=tcp>;+sip.instance=..." -> "sip:u@h:p;transport=tcp"
-std::string contactUri(const std::string& contact) {
-    auto lt = contact.find('<');
-    auto gt = contact.find('>', lt == std::string::npos ? 0 : lt);
-    if (lt != std::string::npos && gt != std::string::npos) return contact.substr(lt + 1, gt - lt - 1);
-    return contact.substr(0, contact.find(';'));
-}
 
 // The host part of a SIP URI string.
 std::string uriHost(const std::string& uri) {
