@@ -3,6 +3,7 @@
 // as copies. The REGISTER adapter is register_handler.cpp, phone control phone_control.cpp.
 #include "sip/sofia_impl.h"
 
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -56,6 +57,13 @@ void sofiaLog(void*, char const* format, va_list ap) {
     if (leftOut) spdlog::warn("sip stack: {} ({} more line(s) left out)", text, std::exchange(leftOut, 0));
     else spdlog::warn("sip stack: {}", text);
 }
+
+// sofia keeps each call's INVITE client transaction (timer D) and BYE server transaction (timer
+// J over UDP) 32 s after the call, with their messages (~19 KB a call), then frees them; glibc
+// keeps the freed memory in the sofia thread's arena (it trims an arena only from its top), so
+// the PSS of a burst of calls stayed. Once no request was forwarded for this many sweeps (every
+// such transaction gone), it goes back to the system: malloc_trim, once per quiet spell.
+constexpr unsigned kTrimQuietSweeps = 40;
 
 } // namespace
 
@@ -270,6 +278,12 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
         self->linesChanged(b.mac);
     }
     self->sweepDialogs();
+    if (self->nextProxied != self->trimmedAt) {
+        self->trimmedAt = self->nextProxied;
+        self->quietSweeps = 0;
+    } else if (++self->quietSweeps == kTrimQuietSweeps) {
+        ::malloc_trim(0);
+    }
     if (auto n = self->guard.sweep(Clock::now()))
         spdlog::info("sip: closed {} TCP connection(s) holding no registration", n);
 }

@@ -236,6 +236,8 @@ public:
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
     std::uint64_t etag = 0;
     std::uint64_t nextProxied = 0;
+    std::uint64_t trimmedAt = 0; ///< nextProxied when onSweep last saw it change
+    unsigned quietSweeps = 0;    ///< sweeps since then: the heap goes back at kTrimQuietSweeps
     /// The calls labcm set up (a 2xx relayed) and not yet ended (a BYE answered, or a phone
     /// gone), by Call-ID: a request inside any other dialog is refused (481), so labcm never
     /// carries a stranger's request to a phone.
