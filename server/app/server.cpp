@@ -101,7 +101,7 @@ json::array callsJson(const std::vector<sip::ActiveCall>& calls) {
                        {"caller", "SEP" + c.callerMac},
                        {"caller_dn", c.callerDn},
                        {"number", c.number},
-                       {"callee", "SEP" + c.calleeMac},
+                       {"callee", c.calleeMac.empty() ? std::string("trunk") : "SEP" + c.calleeMac},
                        {"answered_ms", std::chrono::duration_cast<std::chrono::milliseconds>(c.answered.time_since_epoch()).count()},
                        {"seconds", std::chrono::duration_cast<std::chrono::seconds>(now - c.answered).count()}});
     return out;
@@ -132,6 +132,14 @@ bool changesOneDeviceRow(EventKind k) {
 
 bool changesManyDeviceRows(EventKind k) {
     return k == EventKind::DevicesImported || k == EventKind::StoreExternalChange;
+}
+
+// The trunk the sip_trunk setting names, in the form the call router compares addresses in.
+std::optional<sip::Trunk> trunkOf(const Settings& s) {
+    auto t = parseSipTrunk(s.sipTrunk);
+    if (!t) return std::nullopt;
+    const bool v6 = t->host.find(':') != std::string::npos;
+    return sip::Trunk{sip::uriHostPort(fmt::format("sip:{}{}{}:{}", v6 ? "[" : "", t->host, v6 ? "]" : "", t->port)), t->transport};
 }
 
 // The registrar's view of one phone.
@@ -366,7 +374,7 @@ Server::Server(const DataDir& dir)
       files_(reader_, settings_, dir.files(), dir.templates()),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
             net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat,
-            static_cast<std::size_t>(s0_->connectionsPerAddress), s0_->sipRequireDigest},
+            static_cast<std::size_t>(s0_->connectionsPerAddress), s0_->sipRequireDigest, trunkOf(*s0_)},
            bus_,
            [this](store::RegistrationRecord r) { registrations_.save(std::move(r)); },
            [this](std::string mac, std::string model, std::string ua, std::string ip) {

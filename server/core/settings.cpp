@@ -33,6 +33,7 @@ constexpr std::array kInfos{
     SettingInfo{"dhcp_port", "port", "DHCP server port (67; the client port is this + 1)"},
     SettingInfo{"dhcp_cisco_only", "bool", "Answer only Cisco phones (option 60) and configured devices; stay silent for PCs"},
     SettingInfo{"sip_require_digest", "bool", "Every phone must pass digest authentication with its lines' auth name and password (CUCM's secure device profile, without TLS); a device's own digest setting can only add it. Read at start"},
+    SettingInfo{"sip_trunk", "trunk", "Calls to numbers no phone has go to this SIP URI, e.g. sip:pbx.lab:5060;transport=tcp (a PBX, a gateway, a test tool); empty = off (404). Read at start"},
     SettingInfo{"connections_per_address", "count", "TCP connections one address may hold open on the SIP port and on HTTP 6970 at once; more are refused (a phone needs one or two; 0 = no cap, e.g. for a test tool or phones behind NAT). Read at start"},
 };
 
@@ -88,6 +89,46 @@ bool isOlson(std::string_view v) {
     });
 }
 
+} // namespace
+
+std::optional<SipTrunk> parseSipTrunk(std::string_view v) {
+    if (!v.starts_with("sip:") || v.size() > 200) return std::nullopt;
+    v.remove_prefix(4);
+    SipTrunk t;
+    if (auto semi = v.find(';'); semi != std::string_view::npos) {
+        auto param = v.substr(semi + 1);
+        v = v.substr(0, semi);
+        if (param == "transport=udp") t.transport = "udp";
+        else if (param == "transport=tcp") t.transport = "tcp";
+        else return std::nullopt;
+    }
+    std::string_view host = v, port;
+    if (v.starts_with('[')) {
+        auto close = v.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = v.substr(1, close - 1);
+        auto rest = v.substr(close + 1);
+        if (!rest.empty() && !rest.starts_with(':')) return std::nullopt;
+        if (!rest.empty()) port = rest.substr(1);
+        if (host.find(':') == std::string_view::npos) return std::nullopt;
+    } else if (auto colon = v.find(':'); colon != std::string_view::npos) {
+        host = v.substr(0, colon);
+        port = v.substr(colon + 1);
+    }
+    if (!isHost(host)) return std::nullopt;
+    if (v.starts_with('[') == false && host.find(':') != std::string_view::npos) return std::nullopt;
+    if (!port.empty() || v.ends_with(':')) {
+        int n = 0;
+        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+        if (ec != std::errc{} || p != port.data() + port.size() || n < 1 || n > 65535) return std::nullopt;
+        t.port = static_cast<std::uint16_t>(n);
+    }
+    t.host = std::string(host);
+    return t;
+}
+
+namespace {
+
 std::string canonical(std::string_view key, std::string_view value) {
     const auto* info = std::find_if(kInfos.begin(), kInfos.end(), [&](const SettingInfo& i) { return i.key == key; });
     if (info == kInfos.end()) fail(key, fmt::format("unknown setting '{}' (see 'labcm setting list')", key));
@@ -109,6 +150,11 @@ std::string canonical(std::string_view key, std::string_view value) {
     }
     if (type == "host") {
         if (v != "auto" && !isHost(v)) fail(key, fmt::format("'{}' is not a host name or address (or 'auto')", v));
+        return v;
+    }
+    if (type == "trunk") {
+        if (!v.empty() && !parseSipTrunk(v))
+            fail(key, fmt::format("'{}' is not sip:host[:port][;transport=udp|tcp] (or empty: no trunk)", v));
         return v;
     }
     if (type == "address") {
@@ -282,6 +328,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "dhcp_cisco_only") s.dhcpCiscoOnly = v == "true";
         else if (key == "sip_nat") s.sipNat = v == "true";
         else if (key == "connections_per_address") s.connectionsPerAddress = std::stoi(v);
+        else if (key == "sip_trunk") s.sipTrunk = v;
         else if (key == "sip_require_digest") s.sipRequireDigest = v == "true";
     }
     // Cross-field rule: compare as numbers of equal width, e.g. 1000..1999.
@@ -324,6 +371,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "dhcp_cisco_only") return s.dhcpCiscoOnly ? "true" : "false";
     if (key == "sip_nat") return s.sipNat ? "true" : "false";
     if (key == "connections_per_address") return std::to_string(s.connectionsPerAddress);
+    if (key == "sip_trunk") return s.sipTrunk;
     if (key == "sip_require_digest") return s.sipRequireDigest ? "true" : "false";
     fail(key, fmt::format("unknown setting '{}'", key));
 }

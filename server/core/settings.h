@@ -17,6 +17,16 @@
 
 namespace labcm {
 
+/// @brief Where the calls to numbers no device has go (setting sip_trunk): a PBX, a gateway,
+/// a test tool.
+struct SipTrunk {
+    std::string host;          ///< a host name or an address (IPv6 without brackets)
+    std::uint16_t port = 5060;
+    std::string transport = "udp";
+};
+/// @brief `sip:host[:port][;transport=udp|tcp]` (IPv6 in brackets); nullopt for anything else.
+std::optional<SipTrunk> parseSipTrunk(std::string_view value);
+
 struct Settings {
     std::string registrarAddress = "auto"; ///< processNodeName phones register to; "auto" = this host's address
     std::string bindAddress = "0.0.0.0";   ///< address the phone-facing services bind
@@ -43,6 +53,7 @@ struct Settings {
     bool dhcpCiscoOnly = false;            ///< answer only Cisco phones and configured devices
     bool sipRequireDigest = false;         ///< every phone must pass digest, not only those with digest on
     int connectionsPerAddress = 16;        ///< TCP connections one address may hold on SIP and HTTP 6970; 0 = no cap
+    std::string sipTrunk;                  ///< "sip:host[:port][;transport=udp|tcp]": numbers no device has go there; "" = off
 };
 
 /// @brief One setting as the CLI, API and store see it.

@@ -151,7 +151,7 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
         sofia::TportRef tp;
         ip = readOrigin(request.get(), transport, c.source, tp);
     }
-    auto d = routeCall(c, registrar, Clock::now());
+    auto d = routeCall(c, registrar, Clock::now(), cfg.trunk ? &*cfg.trunk : nullptr);
     if (d.outcome != CallOutcome::Fork) {
         nta_incoming_treply(irq, d.status, sip_status_phrase(d.status), TAG_END());
         bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Warning, d.callerMac, ip,
@@ -201,23 +201,37 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
     return 0;
 }
 
+std::optional<SipService::Impl::DialogPeer> SipService::Impl::dialogPeer(const std::string& callId, const std::string& hostPort) const {
+    if (hostPort.empty()) return std::nullopt;
+    if (const Binding* b = registrar.bindingAt(hostPort)) {
+        if (!registrar.reachable(*b, Clock::now())) return std::nullopt;
+        return DialogPeer{b->mac, b->transport, contactUri(b->contact)};
+    }
+    // The trunk's side of a call labcm sent there: only to the trunk's own address.
+    auto call = dialogs.find(callId);
+    if (cfg.trunk && call != dialogs.end() && call->second.calleeMac.empty() && hostPort == cfg.trunk->hostPort)
+        return DialogPeer{"", cfg.trunk->transport, "sip:" + hostPort};
+    return std::nullopt;
+}
+
 int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
     if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return 481;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) return 483;
     sofia::Msg request{nta_incoming_getrequest(irq)};
     const std::string hostPort = requestHostPort(sip);
-    const Binding* b = hostPort.empty() ? nullptr : registrar.bindingAt(hostPort);
-    if (!b || !registrar.reachable(*b, Clock::now())) return 404;
+    const auto peer = dialogPeer(sip->sip_call_id->i_id, hostPort);
+    if (!peer) return 404;
     auto id = ++nextProxied;
     auto& t = stack->proxied[id];
     t.self = this;
     t.id = id;
     t.irq = irq;
-    t.detail = fmt::format("{} to SEP{}", sip->sip_request->rq_method_name, b->mac);
+    t.detail = peer->mac.empty() ? fmt::format("{} to the trunk", sip->sip_request->rq_method_name)
+                                 : fmt::format("{} to SEP{}", sip->sip_request->rq_method_name, peer->mac);
     t.callId = sip->sip_call_id->i_id;
     t.bye = sip->sip_request->rq_method == sip_method_bye;
     nta_incoming_bind(irq, &Impl::onProxiedRequest, reinterpret_cast<nta_incoming_magic_t*>(&t));
-    if (msg_t* m = forwardedRequest(request.get(), "", {})) sendBranch(t, m, b->mac, b->transport, contactUri(b->contact));
+    if (msg_t* m = forwardedRequest(request.get(), "", {})) sendBranch(t, m, peer->mac, peer->transport, peer->uri);
     if (t.branches.empty()) {
         stack->proxied.erase(id);
         return 503;
@@ -229,11 +243,11 @@ void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
     if (!sip->sip_route || !isUs(sip->sip_route->r_url)) return; // not a dialog labcm routed
     if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return;
     const std::string hostPort = requestHostPort(sip);
-    const Binding* b = hostPort.empty() ? nullptr : registrar.bindingAt(hostPort);
-    if (!b) return;
+    const auto peer = dialogPeer(sip->sip_call_id->i_id, hostPort);
+    if (!peer) return;
     msg_t* m = forwardedRequest(request.get(), "", {});
     if (!m) return;
-    auto to = phoneRoute(b->mac, hostPort, b->transport);
+    auto to = phoneRoute(peer->mac, hostPort, peer->transport);
     nta_msg_tsend(stack->agent.get(), m, to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()),
                   TAG_IF(to.tport, NTATAG_TPORT(to.tport)), TAG_END());
 }
@@ -296,9 +310,10 @@ int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing
                 self->callChanged(t.callerDn, t.number); // in a call
                 ++self->callsAnswered;
                 self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
-                                  fmt::format("{}: answered {} by SEP{}", t.detail, status, b.mac));
-                self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, b.mac, "",
-                                  fmt::format("answered a call ({})", t.detail));
+                                  fmt::format("{}: answered {} by {}", t.detail, status, b.mac.empty() ? "the trunk" : "SEP" + b.mac));
+                if (!b.mac.empty())
+                    self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, b.mac, "",
+                                      fmt::format("answered a call ({})", t.detail));
             }
         }
     } else if (!t.answered && (!t.bestStatus || rank(status) < rank(t.bestStatus))) {
@@ -325,8 +340,8 @@ void SipService::Impl::branchFinal(Proxied& t) {
     if (auto call = t.bye ? dialogs.find(t.callId) : dialogs.end(); call != dialogs.end()) {
         auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - call->second.answered);
         bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, call->second.callerMac, "",
-                    fmt::format("call {} -> {} (SEP{}) ended after {} s", call->second.callerDn, call->second.number,
-                                call->second.calleeMac, seconds.count()));
+                    fmt::format("call {} -> {} ({}) ended after {} s", call->second.callerDn, call->second.number,
+                                call->second.calleeMac.empty() ? "the trunk" : "SEP" + call->second.calleeMac, seconds.count()));
         const auto ended = std::move(call->second);
         dialogs.erase(call);
         callsActive = dialogs.size();
@@ -375,7 +390,7 @@ void SipService::Impl::sweepDialogs() {
     std::vector<ActiveCall> ended;
     std::erase_if(dialogs, [&](const auto& entry) {
         const auto& c = entry.second;
-        if (reachable(c.callerMac) && reachable(c.calleeMac)) return false;
+        if (reachable(c.callerMac) && (c.calleeMac.empty() || reachable(c.calleeMac))) return false; // "": the trunk
         spdlog::info("sip: call {} between SEP{} and SEP{} ended: a phone is no longer registered", c.callId, c.callerMac,
                      c.calleeMac);
         ended.push_back(c);

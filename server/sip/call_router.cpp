@@ -51,7 +51,8 @@ std::string contactUri(std::string_view contact) {
 namespace {
 
 // routeCall, naming the caller in `callerMac` once it is known.
-CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::time_point now, std::string& callerMac) {
+CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::time_point now, const Trunk* trunk,
+                    std::string& callerMac) {
     if (r.maxForwards <= 0) return refuse(CallOutcome::TooManyHops, 483, "Max-Forwards reached 0: a loop");
 
     // The caller: a live registration of the device its Contact names (else of a device with
@@ -87,6 +88,13 @@ CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::tim
             return refuse(CallOutcome::Incomplete, 484,
                           fmt::format("SEP{} dialled {}, the first digits of a number (the dial plan sends whole numbers)",
                                       callerMac, r.calledUser));
+        if (trunk && !r.calledUser.empty()) {
+            CallDecision d;
+            d.outcome = CallOutcome::Fork;
+            d.targets.push_back({"", fmt::format("sip:{}@{}", r.calledUser, trunk->hostPort), trunk->transport, ""});
+            d.detail = fmt::format("{} (SEP{}) calls {}: to the trunk at {}", r.callerUser, callerMac, r.calledUser, trunk->hostPort);
+            return d;
+        }
         return refuse(CallOutcome::UnknownNumber, 404, fmt::format("SEP{} dialled {}: no device has that number", callerMac,
                                                                    r.calledUser.empty() ? "nothing" : r.calledUser));
     }
@@ -142,9 +150,9 @@ std::string uriHostPort(std::string_view uri) {
     return lower(host) + ":" + (port.empty() ? std::string("5060") : std::string(port));
 }
 
-CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now) {
+CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now, const Trunk* trunk) {
     std::string callerMac;
-    auto d = decide(r, registrar, now, callerMac);
+    auto d = decide(r, registrar, now, trunk, callerMac);
     d.callerMac = std::move(callerMac);
     return d;
 }

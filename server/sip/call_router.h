@@ -5,8 +5,8 @@
 // INVITE does not come from the registered phone its Contact names or its From claims a DN
 // that is not one of that phone's lines (a phone cannot call as another), 484 for the first
 // digits of a number (KPML digit-by-digit dialling sends only those), 404 for a number no
-// device has, 480 when none of its devices is registered. Lookups are by map: the decision
-// does not grow with the lab.
+// device has (or, with a trunk configured, the call goes there), 480 when none of its devices
+// is registered. Lookups are by map: the decision does not grow with the lab.
 #pragma once
 
 #include <string>
@@ -38,7 +38,13 @@ enum class CallOutcome {
 };
 std::string_view toString(CallOutcome o);
 
-/// @brief One device to ring: where, and over which registration.
+/// @brief Where numbers no device has go (setting sip_trunk).
+struct Trunk {
+    std::string hostPort;  ///< "host:port", as uriHostPort() gives it
+    std::string transport; ///< "udp" or "tcp"
+};
+
+/// @brief One device to ring: where, and over which registration (the trunk: mac "").
 struct CallTarget {
     std::string mac;
     std::string requestUri; ///< the registered Contact's URI, as the phone sent it
@@ -54,8 +60,9 @@ struct CallDecision {
     std::string detail;             ///< one line for the event and the log
 };
 
-/// @brief The decision for `r` against the registrar's devices and bindings at `now`.
-CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now);
+/// @brief The decision for `r` against the registrar's devices and bindings at `now`; a
+/// number no device has goes to `trunk` when there is one (never the first digits of one).
+CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now, const Trunk* trunk = nullptr);
 
 /// @brief The URI of a Contact header value: `"Name" <sip:u@h;transport=tcp>;expires=60` ->
 /// `sip:u@h;transport=tcp`; without angle brackets, up to the first ';' (header parameters).

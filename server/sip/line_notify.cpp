@@ -103,9 +103,10 @@ void SipService::Impl::sendMwi(const Binding& b, const std::string& dn, const Ma
                                     : fmt::format("sip:{}@{};transport={}", dn, uriHostPort(contact),
                                                   b.transport.empty() ? "udp" : b.transport);
     const auto host = bracketed(cfg.advertisedHost);
-    auto from = fmt::format("<sip:{}@{}>", dn, host);
+    auto to = fmt::format("<sip:{}@{}>", dn, host);
+    auto from = fmt::format("{};tag=mwi{}", to, b.mac);
     auto body = messageSummaryBody(m.newMessages, m.oldMessages, fmt::format("sip:{}@{}", dn, host));
-    notifyPhone(b, uri, NotifyCtx{this, b.mac, dn, true}, SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(from.c_str()),
+    notifyPhone(b, uri, NotifyCtx{this, b.mac, dn, true}, SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
                 SIPTAG_EVENT_STR("message-summary"), SIPTAG_SUBSCRIPTION_STATE_STR("active"),
                 SIPTAG_CONTENT_TYPE_STR("application/simple-message-summary"), SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
 }
@@ -180,7 +181,7 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
         readOrigin(request.get(), transport, source, tp);
     }
     const auto now = Clock::now();
-    if (!b || !registrar.reachable(*b, now) || sourceAddress(b->source) != sourceAddress(source) || !sip->sip_from ||
+    if (!b || !registrar.reachable(*b, now) || sourceAddress(b->source) != sourceAddress(source) || !sip->sip_from || !sip->sip_to ||
         !sip->sip_from->a_tag || !sip->sip_call_id || !sip->sip_contact)
         return 403;
     std::size_t held = 0;

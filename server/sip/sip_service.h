@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/events.h"
 #include "core/mailbox.h"
+#include "sip/call_router.h"
 #include "sip/cisco.h"
 #include "sip/connection_guard.h"
 #include "sip/registrar.h"
@@ -31,6 +33,7 @@ struct SipConfig {
     bool nat = false;          ///< phones reach labcm through NAT: a Contact host need not be the source
     std::size_t tcpPerAddress = 16; ///< TCP connections one address may hold (0: no cap)
     bool requireDigest = false;     ///< every device must pass digest (setting sip_require_digest)
+    std::optional<Trunk> trunk;     ///< where numbers no device has go (setting sip_trunk)
 };
 
 /// @brief Outcome of a service-control NOTIFY, for the CLI/web.

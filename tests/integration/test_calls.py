@@ -234,6 +234,7 @@ class Calls(LabcmTestCase):
         self.assertEqual(notify.uri, uri)  # the line's name picks the line on the phone
         self.assertEqual(notify.source, ("127.0.0.1", self.sip_port))
         self.assertEqual(notify.get("Event"), "message-summary")
+        self.assertIn(";tag=", notify.get("From"))
         self.assertEqual(notify.get("Content-Type"), "application/simple-message-summary")
         self.assertIn(f"Messages-Waiting: {waiting}\r\n", notify.body)
         self.assertIn(f"Voice-Message: {counts}\r\n", notify.body)
@@ -392,6 +393,44 @@ def listening(port, proto):
 
 
 @unittest.skipUnless(shutil.which("sipp"), "needs sipp (Debian sip-tester)")
+class TrunkCalls(LabcmTestCase):
+    """Setting sip_trunk: a number no phone has goes to a SIP URI (here a scripted PBX)."""
+
+    def setUp(self):
+        super().setUp()
+        self.use_loopback_ports()
+        self.ok("device", "add", f"SEP{A}", "--model", "8845", "--line", "1001")
+        self.pbx = Phone(self, "0011220DFFFF", "9000")  # never registers: the trunk's far end
+        self.ok("setting", "set", "sip_trunk", f"sip:127.0.0.1:{self.pbx.port}")
+        self.server = self.start_server()
+
+    def test_a_number_no_phone_has_goes_to_the_trunk_and_the_call_goes_on_through_labcm(self):
+        a = Phone(self, A, "1001")
+        a.register()
+        a.invite("9123", "trunk-call@127.0.0.1")
+        invite = self.pbx.expect("INVITE")
+        self.assertEqual(invite.uri, f"sip:9123@127.0.0.1:{self.pbx.port}")
+        self.assertEqual(invite.source, ("127.0.0.1", self.sip_port))
+        self.assertEqual(invite.all("Record-Route"), [f"<sip:127.0.0.1:{self.sip_port};transport=udp;lr>"])
+        self.pbx.answer(invite, 200, "OK", tag="pbx1", sdp=True)
+        ok = a.expect(200)
+        self.assertEqual(uri_of(ok.get("Contact")), self.pbx.contact_uri)
+        self.assertRegex(self.ok("calls"), r"^1001 \(SEP0011220D0001\) -> 9123 \(trunk\)")
+        route = list(reversed(ok.all("Record-Route")))
+        a.in_dialog("ACK", self.pbx.contact_uri, route, ok.get("From"), ok.get("To"), "trunk-call@127.0.0.1", 101, "ack1")
+        self.assertEqual(self.pbx.expect("ACK").source, ("127.0.0.1", self.sip_port))
+        # Only to the trunk's own address: a request of the call aimed anywhere else is not carried.
+        a.in_dialog("INFO", "sip:someone@127.0.0.2:5060", route, ok.get("From"), ok.get("To"), "trunk-call@127.0.0.1", 102, "info1")
+        self.assertEqual(a.expect(404).get("CSeq"), "102 INFO")
+        a.in_dialog("BYE", self.pbx.contact_uri, route, ok.get("From"), ok.get("To"), "trunk-call@127.0.0.1", 103, "bye1")
+        bye = self.pbx.expect("BYE")
+        self.assertEqual(bye.uri, self.pbx.contact_uri)
+        self.pbx.answer(bye, 200, "OK")
+        self.assertEqual(a.expect(200).get("CSeq"), "103 BYE")
+        self.wait_for_log(self.server, "call 1001 -> 9123 (the trunk) ended after")
+        self.assertIn("is not sip:host", self.fails("setting", "set", "sip_trunk", "pbx.lab"))
+
+
 class SippCalls(LabcmTestCase):
     """The same call with sipp (Debian sip-tester) as both phones: a second, independent client
     that follows labcm's Record-Route by itself ([routes], [next_url])."""

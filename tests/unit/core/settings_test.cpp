@@ -130,3 +130,24 @@ TEST_CASE("phone settings: each key's type and range; unknown keys refused") {
     CHECK(e.at("ssh_access") == "false");
     CHECK(e.size() == phoneSettingInfos().size());
 }
+
+TEST_CASE("settings: sip_trunk is a SIP URI with an optional port and transport, or empty") {
+    auto t = parseSipTrunk("sip:pbx.lab:5080;transport=tcp");
+    REQUIRE(t);
+    CHECK(t->host == "pbx.lab");
+    CHECK(t->port == 5080);
+    CHECK(t->transport == "tcp");
+    t = parseSipTrunk("sip:10.0.0.9");
+    REQUIRE(t);
+    CHECK(t->port == 5060);
+    CHECK(t->transport == "udp");
+    t = parseSipTrunk("sip:[fd00::9]:5062");
+    REQUIRE(t);
+    CHECK(t->host == "fd00::9");
+    CHECK(t->port == 5062);
+    for (const char* bad : {"pbx.lab", "sip:", "sip:pbx.lab:", "sip:pbx.lab:0", "sip:pbx.lab:70000", "sip:pbx.lab;transport=tls",
+                            "sip:user@pbx.lab", "sip:fd00::9", "sip:[fd00::9", "sips:pbx.lab", "sip:pbx lab"})
+        CHECK_MESSAGE(!parseSipTrunk(bad), bad);
+    CHECK(canonicalSetting("sip_trunk", "") == "");
+    CHECK_THROWS_AS(canonicalSetting("sip_trunk", "pbx.lab"), FieldErrorException);
+}

@@ -185,3 +185,19 @@ TEST_CASE("call routing: the devices whose BLF keys watch a number follow the co
     r.removeDevice("0000000000BB");
     CHECK_FALSE(r.watchersOf("1002"));
 }
+
+TEST_CASE("call routing: with a trunk, a number no device has goes there; the lab's own answers stay") {
+    auto r = lab();
+    const Trunk trunk{"pbx.lab:5080", "tcp"};
+    auto d = routeCall(call("9001"), r, t0, &trunk);
+    REQUIRE((d.outcome == CallOutcome::Fork));
+    REQUIRE(d.targets.size() == 1);
+    CHECK(d.targets[0].mac.empty());
+    CHECK(d.targets[0].requestUri == "sip:9001@pbx.lab:5080");
+    CHECK(d.targets[0].transport == "tcp");
+    CHECK(d.detail == "1001 (SEP0000000000AA) calls 9001: to the trunk at pbx.lab:5080");
+    CHECK(routeCall(call("10"), r, t0, &trunk).status == 484);  // the first digits of a lab number
+    CHECK(routeCall(call("1003"), r, t0, &trunk).status == 480); // a lab number, unregistered: not the trunk
+    CHECK(routeCall(call(""), r, t0, &trunk).status == 404);
+    CHECK(routeCall(call("9001", "1002"), r, t0, &trunk).status == 403); // a stranger reaches no trunk either
+}
