@@ -817,14 +817,7 @@ private:
         std::string authorization;
         for (int attempt = 0; attempt < 2; ++attempt) {
             RegisterRequest r;
-            r.server = cfg_.processNodeName;
-            r.serverPort = cfg_.sipPort;
-            r.transport = link_->transport();
-            r.localIp = spec_.localIp;
-            r.localPort = link_->localPort();
-            r.mac = spec_.mac;
-            r.line = cfg_.lines.front().name;
-            r.contactUser = contactUser();
+            static_cast<PhoneOrigin&>(r) = origin();
             r.callId = callId_;
             r.fromTag = fromTag_;
             r.branch = "z9hG4bK" + randomHex(rng_, 8);
@@ -880,6 +873,12 @@ private:
     std::string contactUser() const {
         const auto& line = cfg_.lines.front();
         return spec_.profile.contactUserIsLine || line.contact.empty() ? line.name : line.contact;
+    }
+
+    // This phone, its primary line and its call manager, as a REGISTER and an INVITE name them.
+    PhoneOrigin origin() const {
+        return {cfg_.processNodeName, cfg_.sipPort, link_->transport(), spec_.localIp, link_->localPort(), spec_.mac,
+                cfg_.lines.front().name, contactUser()};
     }
 
     // Sends a request and waits for the final response with the same Call-ID and CSeq;
@@ -1317,14 +1316,7 @@ private:
             co_return;
         }
         InviteRequest r;
-        r.server = cfg_.processNodeName;
-        r.serverPort = cfg_.sipPort;
-        r.transport = link_->transport();
-        r.localIp = spec_.localIp;
-        r.localPort = link_->localPort();
-        r.mac = spec_.mac;
-        r.line = cfg_.lines.front().name;
-        r.contactUser = contactUser();
+        static_cast<PhoneOrigin&>(r) = origin();
         r.callee = dn;
         r.callId = ciscoCallId(spec_.mac, static_cast<unsigned>(rng_()), static_cast<unsigned>(rng_()), spec_.localIp);
         r.fromTag = text::toLower(spec_.mac) + randomHex(rng_, 6) + "-" + randomHex(rng_, 8);

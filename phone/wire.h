@@ -12,15 +12,19 @@
 
 namespace labcm::phone {
 
-struct RegisterRequest {
+/// Who sends a REGISTER or an INVITE, and to which call manager.
+struct PhoneOrigin {
     std::string server;        ///< processNodeName: Request-URI host, From/To host
     int serverPort = 5060;
     Transport transport = Transport::Tcp;
     std::string localIp;
     int localPort = 0;
     std::string mac;           ///< 12 upper-case hex digits
-    std::string line;          ///< primary line name (DN)
+    std::string line;          ///< primary line name (DN): the REGISTER's line, an INVITE's From
     std::string contactUser;   ///< the line's <contact>, or the DN
+};
+
+struct RegisterRequest : PhoneOrigin {
     std::string callId;
     std::string fromTag;
     std::string branch;
@@ -44,15 +48,7 @@ std::string ciscoContact(const Profile& p, std::string_view contactUser, std::st
                          Transport t, std::string_view mac);
 
 /// A call the phone places: INVITE sip:<callee>@<server>;user=phone with an SDP offer.
-struct InviteRequest {
-    std::string server;        ///< processNodeName: Request-URI host, From/To host
-    int serverPort = 5060;
-    Transport transport = Transport::Tcp;
-    std::string localIp;
-    int localPort = 0;
-    std::string mac;
-    std::string line;          ///< the caller's own DN (From)
-    std::string contactUser;   ///< as in its REGISTER
+struct InviteRequest : PhoneOrigin {
     std::string callee;        ///< the number dialled
     std::string callId;
     std::string fromTag;
