@@ -186,7 +186,7 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
         return 403;
     std::size_t held = 0;
     for (auto it = lamps.lower_bound({mac, ""}); it != lamps.end() && it->first.first == mac; ++it)
-        if (it->second.subscribed && it->first.second != dn) ++held;
+        if (it->second.subscribed && it->second.expiresAt >= now && it->first.second != dn) ++held; // lapsed ones do not count
     if (held >= limits::kSipMaxSubscriptionsPerPhone) {
         nta_incoming_treply(irq, 403, "Too Many Subscriptions", TAG_END());
         spdlog::info("sip mac={}: SUBSCRIBE to {} refused: {} subscriptions already", mac, dn, held);
@@ -214,8 +214,9 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     lamp.expiresAt = now + std::chrono::seconds(granted);
     subscribers[dn].insert(mac);
     sendLamp(*b, dn, lineState(dn, now), true);
-    if (granted == 0) { // an unsubscribe: that NOTIFY said terminated
+    if (granted == 0) { // an unsubscribe: that NOTIFY said terminated; a BLF key's lamp goes on in a Call-ID of its own
         lamp.subscribed = false;
+        lamp.callId.clear();
         if (auto it = subscribers.find(dn); it != subscribers.end() && (it->second.erase(mac), it->second.empty())) subscribers.erase(it);
     }
     return 200;
