@@ -187,7 +187,7 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
         std::vector<std::string> routes{rr(transport)};
         if (target.transport != transport) routes.push_back(rr(target.transport));
         if (msg_t* m = forwardedRequest(request.get(), target.requestUri, routes)) {
-            setCallerIdentity(m, c.callerUser, callerName, cfg.advertisedHost);
+            setCallerIdentity(m, c.callerUser, callerName, uriHost(cfg.advertisedHost));
             sendBranch(t, m, target.mac, target.transport, target.requestUri);
         }
     }
@@ -203,14 +203,17 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
 
 std::optional<SipService::Impl::DialogPeer> SipService::Impl::dialogPeer(const std::string& callId, const std::string& hostPort) const {
     if (hostPort.empty()) return std::nullopt;
-    if (const Binding* b = registrar.bindingAt(hostPort)) {
+    auto call = dialogs.find(callId);
+    if (call == dialogs.end()) return std::nullopt;
+    // One of the call's own phones: never another phone, whatever the Request-URI says.
+    if (const Binding* b = registrar.bindingAt(hostPort);
+        b && (b->mac == call->second.callerMac || b->mac == call->second.calleeMac)) {
         if (!registrar.reachable(*b, Clock::now())) return std::nullopt;
         return DialogPeer{b->mac, b->transport, contactUri(b->contact)};
     }
-    // The trunk's side of a call labcm sent there: only to the trunk's own address.
-    auto call = dialogs.find(callId);
-    if (cfg.trunk && call != dialogs.end() && call->second.calleeMac.empty() && hostPort == cfg.trunk->hostPort)
-        return DialogPeer{"", cfg.trunk->transport, "sip:" + hostPort};
+    // A call labcm sent to the trunk: anything not for its phone goes to the trunk's address
+    // (its Contact may name another address or port), the Request-URI as it is.
+    if (cfg.trunk && call->second.calleeMac.empty()) return DialogPeer{"", cfg.trunk->transport, "sip:" + cfg.trunk->hostPort};
     return std::nullopt;
 }
 
@@ -247,7 +250,7 @@ void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
     if (!peer) return;
     msg_t* m = forwardedRequest(request.get(), "", {});
     if (!m) return;
-    auto to = phoneRoute(peer->mac, hostPort, peer->transport);
+    auto to = phoneRoute(peer->mac, uriHostPort(peer->uri), peer->transport);
     nta_msg_tsend(stack->agent.get(), m, to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()),
                   TAG_IF(to.tport, NTATAG_TPORT(to.tport)), TAG_END());
 }
@@ -375,6 +378,7 @@ int SipService::Impl::onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming
     if (!t.answered) t.answered = 487;
     for (auto& b : t.branches)
         if (!b.status && b.orq) nta_outgoing_tcancel(b.orq, nullptr, nullptr, TAG_END());
+    if (t.call) t.self->callChanged(t.callerDn, t.number); // the lamps stop ringing
     if (t.call)
         t.self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
                             fmt::format("{}: cancelled by the caller", t.detail));

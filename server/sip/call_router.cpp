@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/device.h"
 #include "sip/source.h"
 
 namespace labcm::sip {
@@ -88,7 +89,7 @@ CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::tim
             return refuse(CallOutcome::Incomplete, 484,
                           fmt::format("SEP{} dialled {}, the first digits of a number (the dial plan sends whole numbers)",
                                       callerMac, r.calledUser));
-        if (trunk && !r.calledUser.empty()) {
+        if (trunk && !validateDn(r.calledUser, "number")) { // digits and * # + . - _ only: nothing that bends the URI
             CallDecision d;
             d.outcome = CallOutcome::Fork;
             d.targets.push_back({"", fmt::format("sip:{}@{}", r.calledUser, trunk->hostPort), trunk->transport, ""});
@@ -119,6 +120,10 @@ CallDecision decide(const CallRequest& r, const Registrar& registrar, Clock::tim
 
 } // namespace
 
+std::string uriHost(std::string_view host) {
+    return host.find(':') != std::string_view::npos && !host.starts_with('[') ? fmt::format("[{}]", host) : std::string(host);
+}
+
 std::string uriHostPort(std::string_view uri) {
     auto lower = [](std::string_view v) {
         std::string out(v);
@@ -129,9 +134,14 @@ std::string uriHostPort(std::string_view uri) {
     if (scheme.starts_with("sip:")) uri.remove_prefix(4);
     else if (scheme == "sips:") uri.remove_prefix(5);
     else return {};
-    auto end = uri.find_first_of(";?>");
-    uri = uri.substr(0, end);
-    if (auto at = uri.rfind('@'); at != std::string_view::npos) uri.remove_prefix(at + 1);
+    uri = uri.substr(0, uri.find('>'));
+    // The user part may hold ';' and '?' (RFC 3261 25.1 user-unreserved) but never '@', and
+    // neither may the parameters: the one '@' ends the user, then ';' or '?' ends the host.
+    if (auto at = uri.find('@'); at != std::string_view::npos) {
+        if (uri.find('@', at + 1) != std::string_view::npos) return {};
+        uri.remove_prefix(at + 1);
+    }
+    uri = uri.substr(0, uri.find_first_of(";?"));
     std::string_view host, port;
     if (uri.starts_with('[')) {
         auto close = uri.find(']');

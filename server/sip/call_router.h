@@ -68,6 +68,9 @@ CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::
 /// `sip:u@h;transport=tcp`; without angle brackets, up to the first ';' (header parameters).
 std::string contactUri(std::string_view contact);
 
+/// @brief A host as a SIP URI writes it: an IPv6 address in brackets.
+std::string uriHost(std::string_view host);
+
 /// @brief Where a SIP URI points: "host:port", the host lower case (an IPv6 one in brackets),
 /// the port 5060 when none is given; "" when it is not a sip: or sips: URI with a host.
 std::string uriHostPort(std::string_view uri);

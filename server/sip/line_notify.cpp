@@ -28,26 +28,20 @@
 
 namespace labcm::sip {
 
-namespace {
-
-// A host for a SIP URI: an IPv6 address in brackets.
-std::string bracketed(const std::string& host) {
-    return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
-}
-
-} // namespace
-
 bool SipService::Impl::notifyPhone(const Binding& b, const std::string& requestUri, NotifyCtx ctx, tag_type_t tag,
                                    tag_value_t value, ...) {
     auto& s = *stack;
     auto to = phoneRoute(b.mac, uriHostPort(contactUri(b.contact)), b.transport);
+    // RFC 6665 8.2.1: a NOTIFY names its sender's Contact (CUCM: the number at the call manager).
+    auto contact = fmt::format("<sip:{}@{}:{};transport={}>", ctx.dn, uriHost(cfg.advertisedHost), boundPort.load(),
+                               b.transport.empty() ? "udp" : b.transport);
     auto& kept = s.notifies.emplace_back(std::move(ctx));
     ta_list ta;
     ta_start(ta, tag, value);
     auto* orq = nta_outgoing_tcreate(s.leg.get(), &Impl::onNotifyResponse, reinterpret_cast<nta_outgoing_magic_t*>(&kept),
                                      to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()), SIP_METHOD_NOTIFY,
                                      URL_STRING_MAKE(requestUri.c_str()), TAG_IF(to.tport, NTATAG_TPORT(to.tport)),
-                                     ta_tags(ta));
+                                     SIPTAG_CONTACT_STR(contact.c_str()), ta_tags(ta));
     ta_end(ta);
     if (orq) return true;
     spdlog::warn("sip: cannot send the {} NOTIFY for {} to SEP{} at {}", kept.mwi ? "message-summary" : "presence", kept.dn,
@@ -102,7 +96,7 @@ void SipService::Impl::sendMwi(const Binding& b, const std::string& dn, const Ma
     const std::string uri = primary ? contact
                                     : fmt::format("sip:{}@{};transport={}", dn, uriHostPort(contact),
                                                   b.transport.empty() ? "udp" : b.transport);
-    const auto host = bracketed(cfg.advertisedHost);
+    const auto host = uriHost(cfg.advertisedHost);
     auto to = fmt::format("<sip:{}@{}>", dn, host);
     auto from = fmt::format("{};tag=mwi{}", to, b.mac);
     auto body = messageSummaryBody(m.newMessages, m.oldMessages, fmt::format("sip:{}@{}", dn, host));
@@ -196,7 +190,7 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     const long granted = std::clamp(asked, 0L, 3600L);
     const char* tag = nta_incoming_tag(irq, nullptr);
     auto expires = std::to_string(granted);
-    auto contact = fmt::format("<sip:{}:{};transport={}>", bracketed(cfg.advertisedHost), boundPort.load(), transport.empty() ? "udp" : transport);
+    auto contact = fmt::format("<sip:{}:{};transport={}>", uriHost(cfg.advertisedHost), boundPort.load(), transport.empty() ? "udp" : transport);
     nta_incoming_treply(irq, SIP_200_OK, SIPTAG_EXPIRES_STR(expires.c_str()), SIPTAG_CONTACT_STR(contact.c_str()), TAG_END());
     Lamp& lamp = lamps[{mac, dn}];
     {
@@ -237,7 +231,7 @@ void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, L
         const auto* watchers = registrar.watchersOf(dn);
         if (!watchers || !std::binary_search(watchers->begin(), watchers->end(), watcher.mac)) return;
     }
-    const auto host = bracketed(cfg.advertisedHost);
+    const auto host = uriHost(cfg.advertisedHost);
     if (!lamp.subscribed) {
         if (lamp.callId.empty()) lamp.callId = fmt::format("blf-{}-{}@{}", watcher.mac, dn, cfg.advertisedHost);
         lamp.from = fmt::format("<sip:{}@{}>;tag=blf{}", dn, host, watcher.mac);

@@ -360,6 +360,37 @@ class Calls(LabcmTestCase):
         self.subscribe(c, "5000", 301, call_id="cap-0@127.0.0.1")  # renewing one it holds is fine
         self.assertEqual(c.expect(200).get("CSeq"), "301 SUBSCRIBE")
 
+    def test_a_blf_lamp_stops_ringing_when_the_caller_cancels(self):
+        self.ok("speeddial", "add", f"SEP{A}", "1002", "--blf")
+        a = Phone(self, A, "1001")
+        a.register()
+        self.expect_lamp(a, "unregistered")
+        b = Phone(self, B, "1002")
+        b.register()
+        self.expect_lamp(a, "idle")
+        c = Phone(self, C, "1003")
+        c.register()
+        c.invite("1002", "blf-cancel@127.0.0.1")
+        b.expect("INVITE")
+        self.expect_lamp(a, "ringing")
+        c.cancel()
+        self.expect_lamp(a, "idle")
+
+    def test_a_request_inside_a_call_never_reaches_a_phone_outside_it(self):
+        a, b = self.phones()
+        c = Phone(self, C, "1003")
+        c.register()
+        a.invite("1002", "call-outside@127.0.0.1")
+        invite = b.expect("INVITE")
+        b.answer(invite, 200, "OK", tag="b9", sdp=True)
+        ok = a.expect(200)
+        route = list(reversed(ok.all("Record-Route")))
+        # A knows its own Call-ID; aimed at C's Contact, its request is refused, C gets nothing.
+        a.in_dialog("INFO", c.contact_uri, route, ok.get("From"), ok.get("To"), "call-outside@127.0.0.1", 102, "info9")
+        self.assertEqual(a.expect(404).get("CSeq"), "102 INFO")
+        with self.assertRaises(TimeoutError):
+            c.recv(1)
+
     def test_a_softkey_labcm_does_not_carry_is_declined_at_once(self):
         a, _ = self.phones()
         body = ("<x-cisco-remotecc-request><softkeyeventmsg><softkeyevent>Conference</softkeyevent>"
@@ -419,9 +450,12 @@ class TrunkCalls(LabcmTestCase):
         route = list(reversed(ok.all("Record-Route")))
         a.in_dialog("ACK", self.pbx.contact_uri, route, ok.get("From"), ok.get("To"), "trunk-call@127.0.0.1", 101, "ack1")
         self.assertEqual(self.pbx.expect("ACK").source, ("127.0.0.1", self.sip_port))
-        # Only to the trunk's own address: a request of the call aimed anywhere else is not carried.
+        # Whatever the Request-URI names, a request of the call goes to the trunk's address.
         a.in_dialog("INFO", "sip:someone@127.0.0.2:5060", route, ok.get("From"), ok.get("To"), "trunk-call@127.0.0.1", 102, "info1")
-        self.assertEqual(a.expect(404).get("CSeq"), "102 INFO")
+        info = self.pbx.expect("INFO")
+        self.assertEqual(info.uri, "sip:someone@127.0.0.2:5060")
+        self.pbx.answer(info, 200, "OK")
+        self.assertEqual(a.expect(200).get("CSeq"), "102 INFO")
         a.in_dialog("BYE", self.pbx.contact_uri, route, ok.get("From"), ok.get("To"), "trunk-call@127.0.0.1", 103, "bye1")
         bye = self.pbx.expect("BYE")
         self.assertEqual(bye.uri, self.pbx.contact_uri)

@@ -201,3 +201,16 @@ TEST_CASE("call routing: with a trunk, a number no device has goes there; the la
     CHECK(routeCall(call(""), r, t0, &trunk).status == 404);
     CHECK(routeCall(call("9001", "1002"), r, t0, &trunk).status == 403); // a stranger reaches no trunk either
 }
+
+TEST_CASE("call routing: a user part with ; or ? does not move where a URI points") {
+    CHECK(uriHostPort("sip:10.9.9.9;@10.0.0.5:5062;transport=tcp") == "10.0.0.5:5062");
+    CHECK(uriHostPort("sip:a?b@10.0.0.5") == "10.0.0.5:5060");
+    CHECK(uriHostPort("sip:x;y=z@[fd00::5]:5070;transport=tcp") == "[fd00::5]:5070");
+    CHECK(uriHostPort("sip:a@b@10.0.0.5").empty()); // two '@': not a SIP URI
+    CHECK(uriHostPort("sip:10.0.0.5;maddr=10.9.9.9") == "10.0.0.5:5060");
+    auto r = lab();
+    const Trunk trunk{"pbx.lab:5060", "udp"};
+    CHECK(routeCall(call("10.9.9.9;"), r, t0, &trunk).status == 404); // not a number: never to the trunk
+    CHECK(uriHost("fd00::1") == "[fd00::1]");
+    CHECK(uriHost("10.0.0.1") == "10.0.0.1");
+}
