@@ -138,8 +138,7 @@ bool changesManyDeviceRows(EventKind k) {
 std::optional<sip::Trunk> trunkOf(const Settings& s) {
     auto t = parseSipTrunk(s.sipTrunk);
     if (!t) return std::nullopt;
-    const bool v6 = t->host.find(':') != std::string::npos;
-    return sip::Trunk{sip::uriHostPort(fmt::format("sip:{}{}{}:{}", v6 ? "[" : "", t->host, v6 ? "]" : "", t->port)), t->transport};
+    return sip::Trunk{sip::uriHostPort(fmt::format("sip:{}:{}", sip::uriHost(t->host), t->port)), t->transport};
 }
 
 // The registrar's view of one phone.

@@ -221,12 +221,13 @@ void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDe
     switch (d.outcome) {
     case RegisterOutcome::NewRegistration:
         bus.publish(Service::Sip, EventKind::PhoneRegistered, Severity::Info, q.mac, ip, d.detail);
-        // CUCM repeats each line's message waiting at registration, the lamps follow; after the 200 has gone.
-        post([this, mac = q.mac] { phoneRegistered(mac); });
+        // CUCM repeats each line's message waiting at registration, the lamps follow (the 200
+        // went in acceptRegister, just before).
+        phoneRegistered(q.mac);
         break;
     case RegisterOutcome::Unregistered:
         bus.publish(Service::Sip, EventKind::PhoneUnregistered, Severity::Info, q.mac, ip, d.detail);
-        post([this, mac = q.mac] { linesChanged(mac); });
+        linesChanged(q.mac);
         break;
     default: spdlog::debug("sip mac={} ip={}: {}", q.mac, ip, d.detail); break;
     }
