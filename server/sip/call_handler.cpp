@@ -40,10 +40,10 @@ int rank(int status) {
 }
 
 // "host:port" of the Request-URI (a phone's Contact inside a dialog labcm routed).
-std::string requestHostPort(sip_t const* sip) {
+std::string requestUri(sip_t const* sip) {
     sofia::StackHome scratch;
     char* uri = url_as_string(scratch.get(), sip->sip_request->rq_url);
-    return uri ? uriHostPort(uri) : "";
+    return uri ? uri : "";
 }
 
 // A display name as a quoted-string (RFC 3261 25.1).
@@ -201,19 +201,20 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
     return 0;
 }
 
-std::optional<SipService::Impl::DialogPeer> SipService::Impl::dialogPeer(const std::string& callId, const std::string& hostPort) const {
-    if (hostPort.empty()) return std::nullopt;
+std::optional<SipService::Impl::DialogPeer> SipService::Impl::dialogPeer(const std::string& callId, const std::string& requestUri) const {
+    if (uriHostPort(requestUri).empty()) return std::nullopt;
     auto call = dialogs.find(callId);
     if (call == dialogs.end()) return std::nullopt;
+    const auto& c = call->second;
     // One of the call's own phones: never another phone, whatever the Request-URI says.
-    if (const Binding* b = registrar.bindingAt(hostPort);
-        b && (b->mac == call->second.callerMac || b->mac == call->second.calleeMac)) {
+    if (const Binding* b = dialogTarget(registrar.binding(c.callerMac),
+                                        c.calleeMac.empty() ? nullptr : registrar.binding(c.calleeMac), requestUri)) {
         if (!registrar.reachable(*b, Clock::now())) return std::nullopt;
         return DialogPeer{b->mac, b->transport, contactUri(b->contact)};
     }
     // A call labcm sent to the trunk: anything not for its phone goes to the trunk's address
     // (its Contact may name another address or port), the Request-URI as it is.
-    if (cfg.trunk && call->second.calleeMac.empty()) return DialogPeer{"", cfg.trunk->transport, "sip:" + cfg.trunk->hostPort};
+    if (cfg.trunk && c.calleeMac.empty()) return DialogPeer{"", cfg.trunk->transport, "sip:" + cfg.trunk->hostPort};
     return std::nullopt;
 }
 
@@ -221,8 +222,7 @@ int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
     if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return 481;
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) return 483;
     sofia::Msg request{nta_incoming_getrequest(irq)};
-    const std::string hostPort = requestHostPort(sip);
-    const auto peer = dialogPeer(sip->sip_call_id->i_id, hostPort);
+    const auto peer = dialogPeer(sip->sip_call_id->i_id, requestUri(sip));
     if (!peer) return 404;
     auto id = ++nextProxied;
     auto& t = stack->proxied[id];
@@ -245,8 +245,7 @@ int SipService::Impl::forwardInDialog(nta_incoming_t* irq, sip_t const* sip) {
 void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
     if (!sip->sip_route || !isUs(sip->sip_route->r_url)) return; // not a dialog labcm routed
     if (!sip->sip_call_id || !dialogs.contains(sip->sip_call_id->i_id)) return;
-    const std::string hostPort = requestHostPort(sip);
-    const auto peer = dialogPeer(sip->sip_call_id->i_id, hostPort);
+    const auto peer = dialogPeer(sip->sip_call_id->i_id, requestUri(sip));
     if (!peer) return;
     msg_t* m = forwardedRequest(request.get(), "", {});
     if (!m) return;

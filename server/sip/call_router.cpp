@@ -35,6 +35,15 @@ std::string_view toString(CallOutcome o) {
     return "?";
 }
 
+const Binding* dialogTarget(const Binding* caller, const Binding* callee, std::string_view requestUri) {
+    const auto hostPort = uriHostPort(requestUri);
+    if (hostPort.empty()) return nullptr;
+    auto at = [&](const Binding* b) { return b && uriHostPort(contactUri(b->contact)) == hostPort; };
+    const bool toCaller = at(caller), toCallee = at(callee);
+    if (toCaller && toCallee) return contactUri(callee->contact) == requestUri ? callee : caller;
+    return toCaller ? caller : toCallee ? callee : nullptr;
+}
+
 std::string contactUri(std::string_view contact) {
     auto open = contact.find('<');
     if (open != std::string_view::npos) {

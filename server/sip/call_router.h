@@ -64,6 +64,12 @@ struct CallDecision {
 /// number no device has goes to `trunk` when there is one (never the first digits of one).
 CallDecision routeCall(const CallRequest& r, const Registrar& registrar, Clock::time_point now, const Trunk* trunk = nullptr);
 
+/// @brief Which of a call's own two phones a request inside the call is for: the one whose
+/// registered Contact is at the Request-URI's host:port; when both are (one address playing
+/// both phones, as a test tool does), the one whose Contact is the Request-URI itself, else the
+/// caller. nullptr for neither: labcm never carries a request of a call to any other phone.
+const Binding* dialogTarget(const Binding* caller, const Binding* callee, std::string_view requestUri);
+
 /// @brief The URI of a Contact header value: `"Name" <sip:u@h;transport=tcp>;expires=60` ->
 /// `sip:u@h;transport=tcp`; without angle brackets, up to the first ';' (header parameters).
 std::string contactUri(std::string_view contact);

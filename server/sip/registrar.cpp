@@ -4,7 +4,6 @@
 
 #include <fmt/format.h>
 
-#include "sip/call_router.h"
 #include "sip/source.h"
 
 namespace labcm::sip {
@@ -109,23 +108,6 @@ void Registrar::upsertDevice(DeviceView device) {
     devices_.insert_or_assign(std::move(mac), std::move(device));
 }
 
-void Registrar::indexContact(const Binding& b, bool add) {
-    auto key = uriHostPort(contactUri(b.contact));
-    if (key.empty()) return;
-    if (add) macByContact_.insert_or_assign(std::move(key), b.mac);
-    else if (auto it = macByContact_.find(key); it != macByContact_.end() && it->second == b.mac) macByContact_.erase(it);
-}
-
-std::map<std::string, Binding>::iterator Registrar::eraseBinding(std::map<std::string, Binding>::iterator it) {
-    indexContact(it->second, false);
-    return bindings_.erase(it);
-}
-
-const Binding* Registrar::bindingAt(std::string_view hostPort) const {
-    auto it = macByContact_.find(hostPort);
-    return it == macByContact_.end() ? nullptr : binding(it->second);
-}
-
 bool Registrar::removeDevice(const std::string& mac) {
     if (auto it = devices_.find(mac); it != devices_.end()) {
         indexLines(it->second, false);
@@ -133,7 +115,7 @@ bool Registrar::removeDevice(const std::string& mac) {
     }
     auto it = bindings_.find(mac);
     if (it == bindings_.end()) return false;
-    eraseBinding(it);
+    bindings_.erase(it);
     return true;
 }
 
@@ -150,8 +132,6 @@ const Binding* Registrar::binding(const std::string& mac) const {
 void Registrar::restore(Binding b) {
     b.live = false;
     auto mac = b.mac;
-    if (auto old = bindings_.find(mac); old != bindings_.end()) indexContact(old->second, false);
-    indexContact(b, true);
     bindings_[mac] = std::move(b);
 }
 
@@ -160,7 +140,7 @@ std::vector<std::string> Registrar::pruneUnknown() {
     for (auto it = bindings_.begin(); it != bindings_.end();) {
         if (!devices_.contains(it->first)) {
             gone.push_back(it->first);
-            it = eraseBinding(it);
+            it = bindings_.erase(it);
         } else {
             ++it;
         }
@@ -201,7 +181,7 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
         }
         d.outcome = RegisterOutcome::Unregistered;
         d.detail = fmt::format("unregistered{}", r.reason && !r.reason->last.empty() ? " (Last=" + r.reason->last + ")" : "");
-        if (it != bindings_.end()) eraseBinding(it);
+        if (it != bindings_.end()) bindings_.erase(it);
         return d;
     }
 
@@ -220,10 +200,7 @@ RegisterDecision Registrar::onRegister(const RegisterRequest& r, Clock::time_poi
     const int grant = static_cast<int>(std::clamp<long>(r.expires, kMinGranted, granted_));
     const bool newCycle = !hadLive || r.bulk || it->second.callId != r.callId;
     Binding& b = bindings_[r.mac]; // a restored binding keeps its loads until a Reason says otherwise
-    const bool moved = b.contact != r.contact; // a refresh from the same Contact leaves the index alone
-    if (moved) indexContact(b, false);
     applyRequest(b, r);
-    if (moved) indexContact(b, true);
     if (!r.userAgent.empty()) b.userAgent = r.userAgent;
     if (r.contactParams.model) b.modelId = r.contactParams.model;
     b.grantedSeconds = grant;
@@ -271,7 +248,6 @@ std::vector<Binding> Registrar::sweep(Clock::time_point now) {
     std::vector<Binding> gone;
     for (auto it = bindings_.begin(); it != bindings_.end();) {
         if (now > it->second.expiresAt + grace_) {
-            indexContact(it->second, false);
             gone.push_back(std::move(it->second));
             it = bindings_.erase(it);
         } else {

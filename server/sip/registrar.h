@@ -134,9 +134,6 @@ public:
     /// @brief Whether a phone can be reached through `b`: registered by a REGISTER this run
     /// (not only restored) and not past its expiry plus the grace.
     bool reachable(const Binding& b, Clock::time_point now) const { return b.live && now <= b.expiresAt + grace_; }
-    /// @brief The binding whose Contact URI is at `hostPort` ("10.0.0.5:51234", uriHostPort()),
-    /// nullptr when none is: where labcm sends a request inside a dialog it record-routed.
-    const Binding* bindingAt(std::string_view hostPort) const;
     /// @brief The devices with a line on `dn` (sorted MACs), nullptr when none has.
     const std::vector<std::string>* devicesOnDn(std::string_view dn) const;
     /// @brief The devices with a BLF speed dial on `dn` (sorted MACs), nullptr when none has.
@@ -156,13 +153,10 @@ private:
     bool contactMustBeSource_ = true;
     std::chrono::seconds grace_;
     void indexLines(const DeviceView& d, bool add);
-    void indexContact(const Binding& b, bool add);
-    std::map<std::string, Binding>::iterator eraseBinding(std::map<std::string, Binding>::iterator it);
 
     std::map<std::string, DeviceView> devices_;
     std::map<std::string, std::vector<std::string>, std::less<>> macsByDn_; ///< the lines of devices_, by DN
     std::map<std::string, std::vector<std::string>, std::less<>> watchersByDn_; ///< their BLF speed dials, by target
-    std::map<std::string, std::string, std::less<>> macByContact_; ///< bindings_ by their Contact's host:port
     std::map<std::string, Binding> bindings_;
 };
 

@@ -116,12 +116,12 @@ public:
     /// @brief A request inside a dialog whose Route names labcm: forwarded to the phone at its
     /// Request-URI (returns 0), else the status it was answered with.
     int forwardInDialog(nta_incoming_t* irq, sip_t const* sip);
-    /// Where a request inside a call labcm set up goes: the phone registered at its
-    /// Request-URI's host:port, or the trunk (mac "") for a call labcm sent there.
+    /// Where a request inside a call labcm set up goes: the call's own phone at its Request-URI
+    /// (dialogTarget), or the trunk (mac "") for a call labcm sent there.
     struct DialogPeer {
         std::string mac, transport, uri;
     };
-    std::optional<DialogPeer> dialogPeer(const std::string& callId, const std::string& hostPort) const;
+    std::optional<DialogPeer> dialogPeer(const std::string& callId, const std::string& requestUri) const;
     /// @brief A 2xx ACK (no transaction): forwarded statelessly along the same route.
     void forwardAck(sofia::Msg request, sip_t const* sip);
     /// @brief A retransmitted 2xx of a call whose transaction is gone: relayed by its Via.

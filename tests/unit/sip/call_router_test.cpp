@@ -134,7 +134,7 @@ TEST_CASE("call routing: a Contact's URI") {
     CHECK(contactUri("") == "");
 }
 
-TEST_CASE("call routing: where a URI points, and the binding at a Contact's address") {
+TEST_CASE("call routing: where a URI points, and which of a call's phones a request in it is for") {
     CHECK(uriHostPort("sip:uuid@10.0.0.5:51234;transport=tcp") == "10.0.0.5:51234");
     CHECK(uriHostPort("SIP:1001@Host.Example") == "host.example:5060");
     CHECK(uriHostPort("sips:[2001:DB8::1]:5061") == "[2001:db8::1]:5061");
@@ -144,18 +144,22 @@ TEST_CASE("call routing: where a URI points, and the binding at a Contact's addr
     CHECK(uriHostPort("sip:[::1") == "");
     CHECK(uriHostPort("sip:") == "");
     auto r = lab();
-    const auto* b = r.bindingAt("10.0.0.52:5060");
+    const Binding* a = r.binding("0000000000AA");
+    const Binding* b = r.binding("0000000000BB");
+    REQUIRE(a);
     REQUIRE(b);
-    CHECK(b->mac == "0000000000BB");
-    CHECK(r.bindingAt("10.0.0.53:5060") == nullptr);
-    // The phone moves to another port: the old address no longer names it.
-    REQUIRE(r.onRegister(registration("0000000000BB", "10.0.0.52", 40000, "tcp", 2), t0 + 1s, w0).status == 200);
-    CHECK(r.bindingAt("10.0.0.52:5060") == nullptr);
-    CHECK(r.bindingAt("10.0.0.52:40000") != nullptr);
-    r.removeDevice("0000000000BB");
-    CHECK(r.bindingAt("10.0.0.52:40000") == nullptr);
-    CHECK(r.sweep(t0 + 1000s).size() == 1); // A lapses: its address is forgotten too
-    CHECK(r.bindingAt("10.0.0.51:5060") == nullptr);
+    CHECK(dialogTarget(a, b, "sip:1002@10.0.0.52:5060") == b); // a phone's dialog Contact need not be its registered one
+    CHECK(dialogTarget(a, b, "sip:1001@10.0.0.51;transport=tcp") == a);
+    CHECK(dialogTarget(a, b, "sip:1003@10.0.0.53:5060") == nullptr); // another phone's address: never
+    CHECK(dialogTarget(a, nullptr, "sip:1002@10.0.0.52:5060") == nullptr); // the callee is gone
+    CHECK(dialogTarget(a, b, "tel:1002") == nullptr);
+    // One address playing both phones (a test tool): the exact Contact decides, else the caller.
+    Binding x, y;
+    x.contact = "<sip:uuid-X@127.0.0.1:5070>";
+    y.contact = "<sip:uuid-Y@127.0.0.1:5070>";
+    CHECK(dialogTarget(&x, &y, "sip:uuid-Y@127.0.0.1:5070") == &y);
+    CHECK(dialogTarget(&x, &y, "sip:uuid-X@127.0.0.1:5070") == &x);
+    CHECK(dialogTarget(&x, &y, "sip:1002@127.0.0.1:5070") == &x);
 }
 
 TEST_CASE("call routing: the caller-ID name is the calling line's, as stored") {
