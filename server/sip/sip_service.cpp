@@ -31,6 +31,7 @@
 #include "core/net.h"
 #include "core/thread_name.h"
 #include "sip/registration_record.h"
+#include "sip/sofia_loop.h"
 
 namespace labcm::sip {
 
@@ -138,7 +139,8 @@ void SipService::Impl::stop() {
     if (!thread.joinable()) return;
     post([this] {
         flushRefreshes();
-        su_root_break(stack->root.get());
+        running = false;
+        su_root_break(stack->root.get()); // ends su_root_run when runRoot fell back to it
     });
     thread.join();
     ::close(efd);
@@ -168,7 +170,10 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
     restore(std::move(devices), restored);
     ready.set_value();
 
-    su_root_run(s.root.get());
+    const int pollFd = sofia::pollFdWatching(efd);
+    if (pollFd < 0) spdlog::info("sip: sofia's epoll descriptor not found; su_root_run waits its timers by spinning");
+    running = true;
+    sofia::runRoot(s.root.get(), pollFd, running);
 
     // Teardown in the order that is known to be clean: Stack's members, last to first.
     guard.unguard();

@@ -214,6 +214,7 @@ public:
     std::mutex mutex;
     std::deque<std::function<void()>> jobs;
     int efd = -1;
+    bool running = false; ///< the sofia thread's loop goes on while true (stop() clears it there)
     std::atomic<std::uint16_t> boundPort{0};
     /// sofia's UDP sockets (it hands out no descriptor: found by port), set before start()
     /// returns and unchanged until the agent goes; read from any thread for the drop count.
