@@ -36,6 +36,7 @@ bool SipService::Impl::notifyPhone(const Binding& b, const std::string& requestU
     auto contact = fmt::format("<sip:{}@{}:{};transport={}>", ctx.dn, uriHost(cfg.advertisedHost), boundPort.load(),
                                b.transport.empty() ? "udp" : b.transport);
     auto& kept = s.notifies.emplace_back(std::move(ctx));
+    kept.at = std::prev(s.notifies.end());
     ta_list ta;
     ta_start(ta, tag, value);
     auto* orq = nta_outgoing_tcreate(s.leg.get(), &Impl::onNotifyResponse, reinterpret_cast<nta_outgoing_magic_t*>(&kept),
@@ -65,10 +66,17 @@ int SipService::Impl::onNotifyResponse(nta_outgoing_magic_t* magic, nta_outgoing
                                       m ? m->newMessages : 0, m ? m->oldMessages : 0, status, phrase ? phrase : ""));
     } else if (status >= 300) {
         spdlog::info("sip mac={}: the BLF lamp NOTIFY for {} was answered {} {}", ctx->mac, ctx->dn, status, phrase ? phrase : "");
+        // RFC 6665 4.2.2: a NOTIFY refused as not in a subscription (481), or with one of the
+        // codes that mean the subscriber cannot take it, ends the subscription it was sent in.
+        static constexpr int kEnding[] = {404, 405, 410, 416, 480, 481, 482, 483, 484, 485, 489, 501, 604};
+        auto lamp = self->lamps.find({ctx->mac, ctx->dn});
+        if (std::find(std::begin(kEnding), std::end(kEnding), status) != std::end(kEnding) && lamp != self->lamps.end() &&
+            lamp->second.subscribed && lamp->second.callId == ctx->callId)
+            self->endSubscription(ctx->mac, ctx->dn, lamp->second);
     }
     finished.reset(); // nta_outgoing_destroy, then the context goes
     // (During the teardown the stack is going away and drops every context itself.)
-    if (self->stack) self->stack->notifies.remove_if([ctx](const NotifyCtx& c) { return &c == ctx; });
+    if (self->stack) self->stack->notifies.erase(ctx->at);
     return 0;
 }
 
@@ -100,7 +108,7 @@ void SipService::Impl::sendMwi(const Binding& b, const std::string& dn, const Ma
     auto to = fmt::format("<sip:{}@{}>", dn, host);
     auto from = fmt::format("{};tag=mwi{}", to, b.mac);
     auto body = messageSummaryBody(m.newMessages, m.oldMessages, fmt::format("sip:{}@{}", dn, host));
-    notifyPhone(b, uri, NotifyCtx{this, b.mac, dn, true}, SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
+    notifyPhone(b, uri, NotifyCtx{this, b.mac, dn, true, ""}, SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
                 SIPTAG_EVENT_STR("message-summary"), SIPTAG_SUBSCRIPTION_STATE_STR("active"),
                 SIPTAG_CONTENT_TYPE_STR("application/simple-message-summary"), SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());
 }
@@ -114,8 +122,13 @@ void SipService::Impl::phoneRegistered(const std::string& mac) {
     for (const auto& dn : b->dns)
         if (auto it = mailboxes.find(dn); it != mailboxes.end()) sendMwi(*b, dn, it->second);
     if (const DeviceView* d = registrar.device(mac))
-        for (const auto& target : d->blfTargets) sendLamp(*b, target, lineState(target, now), true);
+        for (const auto& target : d->blfTargets) sendLamp(*b, target, lineState(target, now), LampSend::Always);
     linesChanged(mac);
+}
+
+std::vector<std::string> SipService::Impl::dnsOf(const std::string& mac) const {
+    const DeviceView* d = registrar.device(mac);
+    return d ? d->dns : std::vector<std::string>{};
 }
 
 void SipService::Impl::linesChanged(const std::string& mac) {
@@ -158,13 +171,51 @@ void SipService::Impl::lampsOn(const std::string& dn) {
     const auto now = Clock::now();
     const LineState state = lineState(dn, now);
     for (const auto& mac : macs)
-        if (const Binding* b = registrar.binding(mac); b && registrar.reachable(*b, now)) sendLamp(*b, dn, state, false);
+        if (const Binding* b = registrar.binding(mac); b && registrar.reachable(*b, now)) sendLamp(*b, dn, state, LampSend::IfChanged);
+}
+
+void SipService::Impl::phoneGone(const std::string& mac, const std::vector<std::string>& dns) {
+    for (auto it = lamps.lower_bound({mac, ""}); it != lamps.end() && it->first.first == mac;) {
+        if (it->second.subscribed)
+            if (auto sub = subscribers.find(it->first.second); sub != subscribers.end() && (sub->second.erase(mac), sub->second.empty()))
+                subscribers.erase(sub);
+        it = lamps.erase(it);
+    }
+    for (const auto& dn : dns) lampsOn(dn);
+}
+
+void SipService::Impl::deviceChanged(const std::string& mac, const std::vector<std::string>& oldDns) {
+    const auto now = Clock::now();
+    const DeviceView* d = registrar.device(mac);
+    if (!d) return;
+    if (const Binding* b = registrar.binding(mac); b && registrar.reachable(*b, now))
+        for (const auto& target : d->blfTargets) sendLamp(*b, target, lineState(target, now), LampSend::IfChanged);
+    std::set<std::string> dns(oldDns.begin(), oldDns.end());
+    dns.insert(d->dns.begin(), d->dns.end());
+    for (const auto& dn : dns) lampsOn(dn);
+}
+
+void SipService::Impl::relightLamps() {
+    const auto now = Clock::now();
+    std::map<std::string, LineState> states; // each number's state, once
+    auto stateOf = [&](const std::string& dn) {
+        auto [it, fresh] = states.try_emplace(dn);
+        if (fresh) it->second = lineState(dn, now);
+        return it->second;
+    };
+    for (const auto& [mac, b] : registrar.bindings()) {
+        if (!registrar.reachable(b, now)) continue;
+        std::set<std::string> numbers; // its BLF keys' and its subscriptions'
+        if (const DeviceView* d = registrar.device(mac)) numbers.insert(d->blfTargets.begin(), d->blfTargets.end());
+        for (auto it = lamps.lower_bound({mac, ""}); it != lamps.end() && it->first.first == mac; ++it)
+            if (it->second.subscribed) numbers.insert(it->first.second);
+        for (const auto& dn : numbers) sendLamp(b, dn, stateOf(dn), LampSend::IfChanged);
+    }
 }
 
 int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     if (!sip->sip_event || !sip->sip_event->o_type || !su_casematch(sip->sip_event->o_type, "presence")) return 489;
     const std::string dn = sip->sip_request->rq_url->url_user ? sip->sip_request->rq_url->url_user : "";
-    if (dn.empty() || !registrar.devicesOnDn(dn)) return 404;
     // The subscriber: a phone registered from the address the SUBSCRIBE came from.
     const std::string mac = identifyDevice(readCiscoContact(sip->sip_contact), std::nullopt).value_or("");
     const Binding* b = mac.empty() ? nullptr : registrar.binding(mac);
@@ -178,6 +229,7 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     if (!b || !registrar.reachable(*b, now) || sourceAddress(b->source) != sourceAddress(source) || !sip->sip_from || !sip->sip_to ||
         !sip->sip_from->a_tag || !sip->sip_call_id || !sip->sip_contact)
         return 403;
+    if (dn.empty() || !registrar.devicesOnDn(dn)) return 404; // (told only to a registered phone)
     std::size_t held = 0;
     for (auto it = lamps.lower_bound({mac, ""}); it != lamps.end() && it->first.first == mac; ++it)
         if (it->second.subscribed && it->second.expiresAt >= now && it->first.second != dn) ++held; // lapsed ones do not count
@@ -207,27 +259,27 @@ int SipService::Impl::onSubscribe(nta_incoming_t* irq, sip_t const* sip) {
     lamp.subscribed = true;
     lamp.expiresAt = now + std::chrono::seconds(granted);
     subscribers[dn].insert(mac);
-    sendLamp(*b, dn, lineState(dn, now), true);
-    if (granted == 0) { // an unsubscribe: that NOTIFY said terminated; a BLF key's lamp goes on in a Call-ID of its own
-        lamp.subscribed = false;
-        lamp.callId.clear();
-        if (auto it = subscribers.find(dn); it != subscribers.end() && (it->second.erase(mac), it->second.empty())) subscribers.erase(it);
-    }
+    sendLamp(*b, dn, lineState(dn, now), LampSend::Subscription);
+    if (granted == 0) endSubscription(mac, dn, lamp); // that NOTIFY said terminated
     return 200;
 }
 
-void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, LineState state, bool always) {
+void SipService::Impl::endSubscription(const std::string& watcher, const std::string& dn, Lamp& lamp) {
+    lamp.subscribed = false;
+    lamp.callId.clear(); // a BLF key's lamp goes on in a Call-ID of its own
+    if (auto sub = subscribers.find(dn); sub != subscribers.end() && (sub->second.erase(watcher), sub->second.empty()))
+        subscribers.erase(sub);
+}
+
+void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, LineState state, LampSend mode) {
     auto [at, fresh] = lamps.try_emplace({watcher.mac, dn});
     Lamp& lamp = at->second;
-    if (!fresh && !always && lamp.state == state) return;
+    if (!fresh && mode == LampSend::IfChanged && lamp.state == state) return;
     const auto now = Clock::now();
     // A subscription the phone did not renew: unsolicited again, if its keys watch the number.
-    // (`always`: the SUBSCRIBE itself, an unsubscribe's last NOTIFY says terminated.)
-    if (lamp.subscribed && now > lamp.expiresAt && !always) {
-        lamp.subscribed = false;
-        lamp.callId.clear();
-        if (auto sub = subscribers.find(dn); sub != subscribers.end() && (sub->second.erase(watcher.mac), sub->second.empty()))
-            subscribers.erase(sub);
+    // (Not for the SUBSCRIBE itself: an unsubscribe's last NOTIFY says terminated.)
+    if (lamp.subscribed && now > lamp.expiresAt && mode != LampSend::Subscription) {
+        endSubscription(watcher.mac, dn, lamp);
         const auto* watchers = registrar.watchersOf(dn);
         if (!watchers || !std::binary_search(watchers->begin(), watchers->end(), watcher.mac)) return;
     }
@@ -247,7 +299,7 @@ void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, L
                             : fmt::format("active;expires={}",
                                           std::chrono::duration_cast<std::chrono::seconds>(lamp.expiresAt - now).count());
     auto body = presenceBody(dn, host, state);
-    notifyPhone(watcher, lamp.target, NotifyCtx{this, watcher.mac, dn, false}, SIPTAG_FROM_STR(lamp.from.c_str()),
+    notifyPhone(watcher, lamp.target, NotifyCtx{this, watcher.mac, dn, false, lamp.callId}, SIPTAG_FROM_STR(lamp.from.c_str()),
                 SIPTAG_TO_STR(lamp.to.c_str()), SIPTAG_CALL_ID_STR(lamp.callId.c_str()), SIPTAG_CSEQ_STR(cseq.c_str()),
                 SIPTAG_EVENT_STR("presence"), SIPTAG_SUBSCRIPTION_STATE_STR(subscription.c_str()),
                 SIPTAG_CONTENT_TYPE_STR("application/pidf+xml"), SIPTAG_PAYLOAD_STR(body.c_str()), TAG_END());

@@ -227,7 +227,7 @@ void SipService::Impl::reportRegister(const RegisterRequest& q, const RegisterDe
         break;
     case RegisterOutcome::Unregistered:
         bus.publish(Service::Sip, EventKind::PhoneUnregistered, Severity::Info, q.mac, ip, d.detail);
-        linesChanged(q.mac);
+        phoneGone(q.mac, dnsOf(q.mac));
         break;
     default: spdlog::debug("sip mac={} ip={}: {}", q.mac, ip, d.detail); break;
     }

@@ -280,7 +280,7 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
                           fmt::format("no REGISTER refresh within {} s + {} s grace: phone counted as gone",
                                       b.grantedSeconds, limits::kSipExpiryGrace.count()));
         self->save(toRecord(b, "expired", Clock::now(), std::chrono::system_clock::now()));
-        self->linesChanged(b.mac);
+        self->phoneGone(b.mac, self->dnsOf(b.mac));
     }
     self->sweepDialogs();
     if (self->nextProxied != self->trimmedAt) {
@@ -406,21 +406,33 @@ void SipService::setDevices(std::vector<DeviceView> devices) {
     impl_->postAndWait(
         [impl = impl_.get(), devices = std::move(devices)]() mutable {
             impl->registrar.setDevices(std::move(devices));
-            for (const auto& mac : impl->registrar.pruneUnknown()) impl->dropTport(mac);
+            for (const auto& mac : impl->registrar.pruneUnknown()) {
+                impl->dropTport(mac);
+                impl->phoneGone(mac, {});
+            }
+            impl->relightLamps();
         },
         limits::kSipApplyWait);
 }
 
 void SipService::addDevice(DeviceView device) {
-    impl_->postAndWait([impl = impl_.get(), device = std::move(device)]() mutable { impl->registrar.upsertDevice(std::move(device)); },
-                       limits::kSipApplyWait);
+    impl_->postAndWait(
+        [impl = impl_.get(), device = std::move(device)]() mutable {
+            auto mac = device.mac;
+            auto oldDns = impl->dnsOf(mac);
+            impl->registrar.upsertDevice(std::move(device));
+            impl->deviceChanged(mac, oldDns);
+        },
+        limits::kSipApplyWait);
 }
 
 void SipService::removeDevice(std::string mac) {
     impl_->postAndWait(
         [impl = impl_.get(), mac = std::move(mac)] {
+            auto dns = impl->dnsOf(mac);
             impl->registrar.removeDevice(mac);
             impl->dropTport(mac);
+            impl->phoneGone(mac, dns);
         },
         limits::kSipApplyWait);
 }

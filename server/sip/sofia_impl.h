@@ -149,15 +149,29 @@ public:
     struct NotifyCtx {
         Impl* self;
         std::string mac, dn;
-        bool mwi; ///< message-summary (else presence: a BLF lamp)
+        bool mwi;           ///< message-summary (else presence: a BLF lamp)
+        std::string callId; ///< a lamp's: a 481 ends the subscription it was sent in
+        std::list<NotifyCtx>::iterator at{}; ///< where Stack::notifies keeps it (erased in O(1))
     };
     /// @brief Keeps `all` and NOTIFYs the phones on every DN whose mailbox changed.
     void applyMailboxes(std::vector<Mailbox> all);
     /// @brief A phone registered anew: a message-summary NOTIFY for each of its lines that has
     /// a mailbox, and the state of each number its BLF speed dials watch.
     void phoneRegistered(const std::string& mac);
+    /// @brief The lines of device `mac` (none when it is unknown).
+    std::vector<std::string> dnsOf(const std::string& mac) const;
     /// @brief A phone's registration came or went: the lamps watching its lines follow.
     void linesChanged(const std::string& mac);
+    /// @brief A phone is gone (unregistered, lapsed, deleted): its own lamps and subscriptions
+    /// go with it (it subscribes again when it registers), and the lamps watching `dns` (its
+    /// lines) follow.
+    void phoneGone(const std::string& mac, const std::vector<std::string>& dns);
+    /// @brief A device was added or edited (its lines were `oldDns`): its BLF keys' lamps, and
+    /// the lamps watching its old and new lines, show the numbers' state now.
+    void deviceChanged(const std::string& mac, const std::vector<std::string>& oldDns);
+    /// @brief The devices were replaced (an import): every lamp of a reachable phone shows its
+    /// number's state now, new BLF keys included.
+    void relightLamps();
     /// @brief A call on `callerDn` and `number` started ringing, was answered or ended.
     void callChanged(const std::string& callerDn, const std::string& number);
     /// @brief What a BLF lamp on `dn` shows now: busy (in a call, or calling), ringing,
@@ -165,7 +179,12 @@ public:
     LineState lineState(const std::string& dn, Clock::time_point now) const;
     /// @brief Every watcher of `dn` whose lamp shows something else gets its presence NOTIFY.
     void lampsOn(const std::string& dn);
-    void sendLamp(const Binding& watcher, const std::string& dn, LineState state, bool always);
+    enum class LampSend {
+        IfChanged,    ///< only when the lamp shows something else
+        Always,       ///< the phone registered: it knows nothing of its lamps
+        Subscription, ///< the answer to its SUBSCRIBE (an unsubscribe's says terminated)
+    };
+    void sendLamp(const Binding& watcher, const std::string& dn, LineState state, LampSend mode);
     void sendMwi(const Binding& b, const std::string& dn, const Mailbox& m);
     /// @brief An out-of-dialog NOTIFY to `b`'s phone over its own connection (false: not sent).
     bool notifyPhone(const Binding& b, const std::string& requestUri, NotifyCtx ctx, tag_type_t tag, tag_value_t value, ...);
@@ -185,6 +204,8 @@ public:
     };
     std::map<std::pair<std::string, std::string>, Lamp> lamps; ///< by (watcher MAC, number)
     std::map<std::string, std::set<std::string>> subscribers; ///< number -> MACs subscribed to it
+    /// @brief The end of `watcher`'s subscription to `dn`: its key's lamp goes unsolicited again.
+    void endSubscription(const std::string& watcher, const std::string& dn, Lamp& lamp);
     /// @brief A SUBSCRIBE (Event: presence) from a registered phone to a number: answered 200
     /// and the number's state NOTIFYed in the subscription, then on every change until it
     /// expires (403 from anyone else, 404 for a number no phone has, 489 for other events).

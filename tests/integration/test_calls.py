@@ -342,6 +342,40 @@ class Calls(LabcmTestCase):
         stranger = Phone(self, A, "1001")  # configured, never registered
         self.subscribe(stranger, "1002", 5, call_id="sub-4@127.0.0.1")
         self.assertEqual(stranger.expect(403).get("CSeq"), "5 SUBSCRIBE")
+        # Nor does it learn which numbers exist: 403 before any 404.
+        self.subscribe(stranger, "4444", 6, call_id="sub-5@127.0.0.1")
+        self.assertEqual(stranger.expect(403).get("CSeq"), "6 SUBSCRIBE")
+
+    def assert_nothing_more(self, phone):
+        """Nothing else arrives (the NOTIFYs labcm would send went out with the one just seen)."""
+        with self.assertRaises(TimeoutError):
+            extra = phone.recv(0.5)
+            self.fail(f"unexpected: {extra.raw.splitlines()[0]}")
+
+    def test_a_notify_answered_481_ends_the_subscription(self):
+        self.ok("speeddial", "add", f"SEP{A}", "1002", "--blf")  # A watches too: when its lamp arrives, C's would have
+        a = Phone(self, A, "1001")
+        a.register()
+        self.expect_lamp(a, "unregistered")
+        c = Phone(self, C, "1003")  # no BLF key: it asks
+        c.register()
+        self.subscribe(c, "1002", 1)
+        c.expect(200)
+        c.answer(c.expect("NOTIFY"), 481, "Call/Transaction Does Not Exist")
+        self.wait_for_log(self.server, "the BLF lamp NOTIFY for 1002 was answered 481")
+        Phone(self, B, "1002").register()
+        self.expect_lamp(a, "idle")
+        self.assert_nothing_more(c)
+
+    def test_lamps_follow_devices_added_changed_and_deleted(self):
+        a = Phone(self, A, "1001")
+        a.register()
+        b = Phone(self, B, "1002")
+        b.register()
+        self.ok("speeddial", "add", f"SEP{A}", "1002", "--blf")  # a new BLF key lights at once
+        self.expect_lamp(a, "idle")
+        self.ok("device", "rm", f"SEP{B}")  # its number is gone with it
+        self.expect_lamp(a, "unregistered")
 
     def test_a_phone_cannot_subscribe_to_more_numbers_than_the_cap(self):
         rows = ["mac,model,description,load,transport,line1_dn"] + [
