@@ -270,6 +270,9 @@ inline constexpr std::size_t kSipMaxCalls = 50'000;
 /// a few dozen keys; past this a SUBSCRIBE for another number gets 403, so no phone can
 /// make labcm keep state for every number of the lab.
 inline constexpr std::size_t kSipMaxSubscriptionsPerPhone = 256;
+/// How long labcm waits for the final answer to an INVITE branch it cancelled before it ends
+/// the branch as 408 (64 x T1, timer B).
+inline constexpr auto kSipCancelledWait = 32s;
 /// Largest upload (POST /api/firmware/import, /api/locales/install): streamed to a file in
 /// the files folder, never held in memory. Cisco's largest phone package (a 78xx/88xx COP) is
 /// ~300 MiB; one upload at a time.

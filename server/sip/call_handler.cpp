@@ -126,6 +126,7 @@ bool SipService::Impl::sendBranch(Proxied& t, msg_t* request, const std::string&
     auto& b = t.branches.emplace_back();
     b.txn = &t;
     b.mac = mac;
+    b.transport = transport.empty() ? "udp" : transport;
     auto to = phoneRoute(mac, uriHostPort(requestUri), transport);
     b.orq = nta_outgoing_mcreate(stack->agent.get(), &Impl::onBranchResponse, reinterpret_cast<nta_outgoing_magic_t*>(&b),
                                  to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()), request,
@@ -255,6 +256,7 @@ void SipService::Impl::forwardAck(sofia::Msg request, sip_t const* sip) {
 }
 
 void SipService::Impl::forwardStrayResponse(sofia::Msg response, sip_t const* sip) {
+    if (finishCancelled(response.get(), sip)) return;
     // Only a 2xx to an INVITE of a call labcm set up (its own Via on top, another below): no
     // stranger can have labcm send a response anywhere else.
     if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_invite || sip->sip_status->st_status / 100 != 2) return;
@@ -266,10 +268,9 @@ void SipService::Impl::forwardStrayResponse(sofia::Msg response, sip_t const* si
 }
 
 // A response from a branch (a copy, our Via off) to the caller.
-void SipService::Impl::relay(Proxied& t, nta_outgoing_t* orq) {
-    sofia::Msg response{nta_outgoing_getresponse(orq)};
+void SipService::Impl::relay(Proxied& t, msg_t* response) {
     if (!response) return;
-    msg_t* copy = msg_dup(response.get());
+    msg_t* copy = msg_dup(response);
     if (!copy) return;
     sip_t* s = sip_object(copy);
     if (s->sip_via) msg_header_remove(copy, reinterpret_cast<msg_pub_t*>(s), reinterpret_cast<msg_header_t*>(s->sip_via));
@@ -282,56 +283,114 @@ int SipService::Impl::onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing
     auto* self = t.self;
     const int status = sip && sip->sip_status ? sip->sip_status->st_status : nta_outgoing_status(orq);
     const bool internal = nta_sip_is_internal(sip);
-    if (status < 200) {
-        if (status > 100 && !t.answered && !internal) self->relay(t, orq);
+    const bool relayed = status < 200 ? status > 100 && !t.answered // a provisional, until the caller has its answer
+                                      : b.status && status < 300;    // a retransmitted 2xx (the phone did not see the ACK yet)
+    if (status < 200 || b.status) {
+        if (relayed && !internal) self->relay(t, sofia::Msg{nta_outgoing_getresponse(orq)}.get());
         return 0;
     }
-    if (b.status) {
-        // A retransmitted 2xx (the phone did not see the ACK yet): relayed again.
-        if (status < 300 && !internal) self->relay(t, orq);
-        return 0;
-    }
+    self->branchAnswered(b, status, sofia::Msg{internal ? nullptr : nta_outgoing_getresponse(orq)}.get());
+    return 0;
+}
+
+// A branch's final answer (`response`: null when sofia made it up, a timeout).
+void SipService::Impl::branchAnswered(Branch& b, int status, msg_t* response) {
+    auto& t = *b.txn;
     b.status = status;
+    if (!b.cancelKey.empty()) {
+        cancelled.erase(b.cancelKey);
+        b.cancelKey.clear();
+    }
     if (status < 300) {
         // Every 2xx goes to the caller (RFC 3261 16.7), one that crossed the caller's CANCEL
         // too: the call is followed, so the caller's ACK and BYE reach the phone that answered.
-        self->relay(t, orq);
+        relay(t, response);
         if (t.call) {
-            self->dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
+            dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
                                                                 std::chrono::system_clock::now()});
-            self->callsActive = self->dialogs.size();
+            callsActive = dialogs.size();
         }
         if (!t.answered || t.answered == 487) {
             if (!t.answered) // after the caller's CANCEL the others are cancelled already
                 for (auto& other : t.branches)
-                    if (!other.status && other.orq)
-                        nta_outgoing_tcancel(other.orq, nullptr, nullptr,
-                                             SIPTAG_REASON_STR("SIP;cause=200;text=\"Call completed elsewhere\""), TAG_END());
+                    if (!other.status && other.orq) cancelBranch(other, "SIP;cause=200;text=\"Call completed elsewhere\"");
             t.answered = status;
             if (t.call) {
-                self->callChanged(t.callerDn, t.number); // in a call
-                ++self->callsAnswered;
-                self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
+                callChanged(t.callerDn, t.number); // in a call
+                ++callsAnswered;
+                bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,
                                   fmt::format("{}: answered {} by {}", t.detail, status, b.mac.empty() ? "the trunk" : "SEP" + b.mac));
                 if (!b.mac.empty())
-                    self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, b.mac, "",
+                    bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, b.mac, "",
                                       fmt::format("answered a call ({})", t.detail));
             }
         }
     } else if (!t.answered && (!t.bestStatus || rank(status) < rank(t.bestStatus))) {
         t.bestStatus = status;
         t.best.reset();
-        if (!internal)
-            if (sofia::Msg response{nta_outgoing_getresponse(orq)}; response)
-                if (msg_t* copy = msg_dup(response.get())) {
-                    sip_t* s = sip_object(copy);
-                    if (s->sip_via)
-                        msg_header_remove(copy, reinterpret_cast<msg_pub_t*>(s), reinterpret_cast<msg_header_t*>(s->sip_via));
-                    t.best.reset(copy);
-                }
+        if (response)
+            if (msg_t* copy = msg_dup(response)) {
+                sip_t* s = sip_object(copy);
+                if (s->sip_via) msg_header_remove(copy, reinterpret_cast<msg_pub_t*>(s), reinterpret_cast<msg_header_t*>(s->sip_via));
+                t.best.reset(copy);
+            }
     }
-    self->branchFinal(t);
-    return 0;
+    branchFinal(t);
+}
+
+void SipService::Impl::cancelBranch(Branch& b, const char* reason) {
+    nta_outgoing_tcancel(b.orq, nullptr, nullptr, TAG_IF(reason, SIPTAG_REASON_STR(reason)), TAG_END());
+    if (const char* key = nta_outgoing_branch(b.orq); key && b.cancelKey.empty()) {
+        b.cancelKey = key;
+        cancelled.insert_or_assign(b.cancelKey, Cancelled{&b, Clock::now()});
+    }
+}
+
+bool SipService::Impl::finishCancelled(msg_t* response, sip_t const* sip) {
+    if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_invite || sip->sip_status->st_status < 200) return false;
+    if (!sip->sip_via || !sip->sip_via->v_branch || !sip->sip_to) return false;
+    auto it = cancelled.find(sip->sip_via->v_branch);
+    if (it == cancelled.end()) return false;
+    Branch& b = *it->second.branch;
+    const int status = sip->sip_status->st_status;
+    if (status >= 300) ackCancelled(b, sip);
+    branchAnswered(b, status, response); // a 2xx that crossed the CANCEL: relayed, the call goes on
+    return true;
+}
+
+void SipService::Impl::ackCancelled(const Branch& b, sip_t const* sip) {
+    // The ACK of a non-2xx answer: the INVITE's Request-URI, its Via (our branch), From,
+    // Call-ID and CSeq number, the answer's To (RFC 3261 17.1.1.3).
+    if (sofia::Msg invite{nta_outgoing_getrequest(b.orq)}; invite)
+        if (sip_t const* inv = sip_object(invite.get()); inv && inv->sip_request && inv->sip_via && inv->sip_from && inv->sip_call_id && inv->sip_cseq)
+            if (msg_t* ack = nta_msg_create(stack->agent.get(), 0)) {
+                sip_t* a = sip_object(ack);
+                su_home_t* home = msg_home(ack);
+                const sip_via_t* v = inv->sip_via;
+                auto via = fmt::format("{} {}{}{};branch={}", v->v_protocol, v->v_host, v->v_port ? ":" : "", v->v_port ? v->v_port : "",
+                                       v->v_branch ? v->v_branch : "");
+                sip_add_tl(ack, a,
+                           SIPTAG_REQUEST(sip_request_create(home, SIP_METHOD_ACK,
+                                                             reinterpret_cast<const url_string_t*>(inv->sip_request->rq_url), nullptr)),
+                           SIPTAG_VIA_STR(via.c_str()), SIPTAG_MAX_FORWARDS_STR("70"), SIPTAG_FROM(inv->sip_from), SIPTAG_TO(sip->sip_to),
+                           SIPTAG_CALL_ID(inv->sip_call_id), SIPTAG_CSEQ(sip_cseq_create(home, inv->sip_cseq->cs_seq, SIP_METHOD_ACK)),
+                           TAG_END());
+                sofia::StackHome scratch;
+                const char* uri = url_as_string(scratch.get(), inv->sip_request->rq_url);
+                auto to = phoneRoute(b.mac, uri ? uriHostPort(uri) : "", b.transport);
+                nta_msg_tsend(stack->agent.get(), ack, to.tport ? nullptr : URL_STRING_MAKE(to.url.c_str()), NTATAG_USER_VIA(1),
+                              TAG_IF(to.tport, NTATAG_TPORT(to.tport)), TAG_END());
+            }
+}
+
+void SipService::Impl::sweepCancelled(Clock::time_point now) {
+    std::vector<Branch*> late;
+    for (const auto& [key, c] : cancelled)
+        if (now - c.at > limits::kSipCancelledWait) late.push_back(c.branch);
+    for (Branch* b : late) {
+        spdlog::info("sip: no final answer from SEP{} to a cancelled INVITE ({}): ended", b->mac, b->txn->detail);
+        branchAnswered(*b, 408, nullptr);
+    }
 }
 
 // Every branch final: the best answer to the caller when no 2xx went, then the transactions
@@ -376,7 +435,7 @@ int SipService::Impl::onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming
     if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_cancel) return 0;
     if (!t.answered) t.answered = 487;
     for (auto& b : t.branches)
-        if (!b.status && b.orq) nta_outgoing_tcancel(b.orq, nullptr, nullptr, TAG_END());
+        if (!b.status && b.orq) t.self->cancelBranch(b, nullptr);
     if (t.call) t.self->callChanged(t.callerDn, t.number); // the lamps stop ringing
     if (t.call)
         t.self->bus.publish(Service::Sip, EventKind::CallAttempt, Severity::Info, t.callerMac, t.callerIp,

@@ -283,6 +283,7 @@ void SipService::Impl::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* ar
         self->phoneGone(b.mac, self->dnsOf(b.mac));
     }
     self->sweepDialogs();
+    self->sweepCancelled(Clock::now());
     if (self->nextProxied != self->trimmedAt) {
         self->trimmedAt = self->nextProxied;
         self->quietSweeps = 0;

@@ -94,7 +94,9 @@ public:
         Proxied* txn = nullptr;
         nta_outgoing_t* orq = nullptr;
         std::string mac;
-        int status = 0; ///< final status, 0 while pending
+        std::string transport;  ///< "udp" or "tcp", as sent
+        int status = 0;         ///< final status, 0 while pending
+        std::string cancelKey;  ///< its Via branch once CANCELled (a key of `cancelled`)
     };
     struct Proxied {
         Impl* self = nullptr;
@@ -126,6 +128,27 @@ public:
     void forwardAck(sofia::Msg request, sip_t const* sip);
     /// @brief A retransmitted 2xx of a call whose transaction is gone: relayed by its Via.
     void forwardStrayResponse(sofia::Msg response, sip_t const* sip);
+    /// @brief CANCELs a pending branch (with a Reason when given). Over TCP, sofia ends the
+    /// INVITE's client transaction as soon as the CANCEL is sent (nta.c outgoing_complete: a
+    /// proxy's INVITE transaction on a reliable transport), so the phone's 487 arrives with no
+    /// transaction to ACK it or to tell labcm: `cancelled` keeps the branch until it does.
+    void cancelBranch(Branch& b, const char* reason);
+    /// @brief The final answer to a branch labcm cancelled, that no transaction took: a
+    /// non-2xx is ACKed (RFC 3261 17.1.1.3, hop by hop), a 2xx that crossed the CANCEL relayed,
+    /// and the branch ends. False: not one of those.
+    bool finishCancelled(msg_t* response, sip_t const* sip);
+    void ackCancelled(const Branch& b, sip_t const* sip);
+    /// @brief A branch's final answer (`response`: null when sofia made it up): a 2xx relayed
+    /// and the call followed, else kept when it is the best so far; then branchFinal.
+    void branchAnswered(Branch& b, int status, msg_t* response);
+    /// @brief Branches cancelled more than limits::kSipCancelledWait ago that never got their
+    /// final answer end as 408, so their call is not kept for ever.
+    void sweepCancelled(Clock::time_point now);
+    struct Cancelled {
+        Branch* branch;
+        Clock::time_point at;
+    };
+    std::unordered_map<std::string, Cancelled> cancelled; ///< by Via branch
     /// @brief Whether a Route / Record-Route URI names labcm itself.
     bool isUs(url_t const* url) const;
     /// @brief The request of `irq`, copied for a branch: Request-URI replaced (when given),
@@ -139,7 +162,7 @@ public:
         std::string url;
     };
     PhoneRoute phoneRoute(const std::string& mac, const std::string& hostPort, const std::string& transport) const;
-    void relay(Proxied& t, nta_outgoing_t* orq);
+    void relay(Proxied& t, msg_t* response);
     void branchFinal(Proxied& t);
     static int onBranchResponse(nta_outgoing_magic_t* magic, nta_outgoing_t* orq, sip_t const* sip);
     static int onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming_t* irq, sip_t const* sip);

@@ -11,10 +11,11 @@ import unittest
 import urllib.request
 
 from labcm_test import LabcmTestCase
-from sip_phone import Phone, uri_of
+from sip_phone import Message, Phone, uri_of
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 A, B, C = "0011220D0001", "0011220D0002", "0011220D0003"
+D = "0011220D0004"  # SippCalls: a BLF key on 1002
 
 
 class Calls(LabcmTestCase):
@@ -180,7 +181,15 @@ class Calls(LabcmTestCase):
         self.wait_for_log(self.server, "cancelled by the caller")
 
     def test_an_answer_that_crosses_the_cancel_still_reaches_the_caller(self):
-        a, b = self.phones()
+        self.answer_crossing_the_cancel("udp")
+
+    def test_an_answer_that_crosses_the_cancel_over_tcp_still_reaches_the_caller(self):
+        # Over TCP sofia ends the INVITE's transaction once the CANCEL is out: the 200 comes
+        # with none (cancelBranch, finishCancelled).
+        self.answer_crossing_the_cancel("tcp")
+
+    def answer_crossing_the_cancel(self, transport):
+        a, b = self.phones(transport, transport)
         a.invite("1002", "call-crossed@127.0.0.1")
         invite = b.expect("INVITE")
         b.answer(invite, 180, "Ringing", tag="b6")  # a CANCEL follows a provisional answer only
@@ -457,7 +466,6 @@ def listening(port, proto):
     return any(r[1].endswith(f":{port:04X}") and (proto == "udp" or r[3] == "0A") for r in rows)
 
 
-@unittest.skipUnless(shutil.which("sipp"), "needs sipp (Debian sip-tester)")
 class TrunkCalls(LabcmTestCase):
     """Setting sip_trunk: a number no phone has goes to a SIP URI (here a scripted PBX)."""
 
@@ -499,69 +507,426 @@ class TrunkCalls(LabcmTestCase):
         self.assertIn("is not sip:host", self.fails("setting", "set", "sip_trunk", "pbx.lab"))
 
 
+SIPP_TRANSPORT = {"u1": "udp", "t1": "tcp"}  # sipp's -t: the transport labcm names
+
+
+def sipp_trace(path):
+    """The SIP messages of a sipp message trace (-trace_msg), in order: ("sent" or "received", Message)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:  # the messages' CRLFs kept
+        text = f.read()
+    out = []
+    for entry in re.split(r"(?m)^-{47} .*\n", text)[1:]:
+        m = re.match(r"(?:UDP|TCP) message (sent|received)[^\n]*\n\n", entry)
+        if not m:
+            continue  # one of sipp's own notes
+        head, _, rest = entry[m.end():].partition("\r\n\r\n")
+        length = re.search(r"(?im)^(?:content-length|l)\s*:\s*(\d+)", head)
+        out.append((m.group(1), Message(head + "\r\n\r\n" + rest[:int(length.group(1)) if length else 0])))
+    return out
+
+
+@unittest.skipUnless(shutil.which("sipp"), "needs sipp (Debian sip-tester)")
 class SippCalls(LabcmTestCase):
-    """The same call with sipp (Debian sip-tester) as both phones: a second, independent client
-    that follows labcm's Record-Route by itself ([routes], [next_url])."""
+    """The calls of class Calls with sipp (Debian sip-tester) as the phones, over UDP (u1) and
+    TCP (t1): a second, independent client that follows labcm's Record-Route by itself
+    ([routes], [next_url]). Each scenario (sipp/*.xml) checks on the wire what it can (ereg
+    check_it: a failed check fails sipp); the test then reads what each sipp received from its
+    message trace and asserts the exact Request-URI, Via and Record-Route labcm sent. The trace
+    does not name a message's sender: a request is from labcm by labcm's Via on top and, at a
+    phone whose scenario starts by receiving, by its answers reaching labcm's transaction
+    (sipp sends them where the request came from: over UDP its source address, over TCP the
+    connection labcm opened).
+
+    A phone that answers runs a scenario that starts by receiving, so it registers first: over
+    UDP sipp itself (call_register.xml) on the port its answering scenario then takes; over TCP
+    a sipp that listens cannot, so a scripted phone registers sipp's Contact and closes its
+    connection, and labcm connects to the Contact."""
 
     def setUp(self):
         super().setUp()
         self.use_loopback_ports()
         self.ok("device", "add", f"SEP{A}", "--model", "8845", "--line", "1001")
         self.ok("line", "edit", f"SEP{A}", "1", "--display-name", 'Ann "Lab" A')
-        self.ok("device", "add", f"SEP{B}", "--model", "8845", "--line", "1002")
+        self.ok("device", "add", f"SEP{B}", "--model", "8845", "--line", "1002", "--line", "1500")
+        self.ok("device", "add", f"SEP{C}", "--model", "8845", "--line", "1003", "--line", "1500")
+        self.ok("device", "add", f"SEP{D}", "--model", "8845", "--line", "1004")
+        self.ok("speeddial", "add", f"SEP{D}", "1002", "--label", "Bob", "--blf")  # registers in the BLF tests only
         self.server = self.start_server()
+        self.sipp_runs = 0
 
-    def sipp(self, scenario, transport, port, mac, dn, *extra):
-        n = len(os.listdir(self.dir))
-        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", os.path.join(HERE, "sipp", scenario), "-m", "1",
+    # --- sipp as a phone -----------------------------------------------------------------
+    def sipp(self, scenario, transport, port, mac, dn, *extra, calls=1):
+        """Starts sipp as the phone SEP<mac> (line dn) on 127.0.0.1:port for `calls` calls."""
+        n = self.sipp_runs
+        self.sipp_runs += 1
+        err, msg = (os.path.join(self.dir, f"sipp-{n}-{scenario[:-4]}.{x}") for x in ("err", "msg"))
+        args = ["sipp", f"127.0.0.1:{self.sip_port}", "-sf", os.path.join(HERE, "sipp", scenario), "-m", str(calls),
                 "-t", transport, "-i", "127.0.0.1", "-p", str(port), "-key", "mac", mac, "-key", "dn", dn, *extra,
-                "-timeout", "30s", "-timeout_error", "-trace_err", "-error_file", os.path.join(self.dir, f"sipp-{n}.err"),
-                "-trace_msg", "-message_file", os.path.join(self.dir, f"sipp-{n}.msg")]
+                "-timeout", "30s", "-timeout_error", "-trace_err", "-error_file", err, "-trace_msg", "-message_file", msg]
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=self.dir)
-        p.files = (os.path.join(self.dir, f"sipp-{n}.err"), os.path.join(self.dir, f"sipp-{n}.msg"))
+        p.scenario, p.transport, p.port, p.mac, p.dn, p.files = scenario, transport, port, mac, dn, (err, msg)
+        # The Contact the phone registers and puts in its messages (sipp's [transport] is upper case).
+        p.contact = f"sip:uuid-{mac}@127.0.0.1:{port};transport={SIPP_TRANSPORT[transport].upper()}"
         self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait(timeout=10)))
         return p
 
     def finish(self, p):
+        """Waits until sipp ends, which must be a pass (every call, every check); reads its
+        message trace into p.trace. Returns p."""
         rc = p.wait(timeout=60)
         errors = ""
         if os.path.exists(p.files[0]):
             with open(p.files[0], errors="replace") as f:
                 errors = f.read()
-        self.assertEqual(rc, 0, f"sipp failed (exit {rc}):\n{errors[-3000:]}")
+        self.assertEqual(rc, 0, f"sipp {p.scenario} failed (exit {rc}):\n{errors[-3000:]}")
+        p.trace = sipp_trace(p.files[1])
+        return p
 
+    def sipp_port(self, transport):
+        return self.free_port(socket.SOCK_DGRAM if transport == "u1" else socket.SOCK_STREAM)
+
+    def caller(self, scenario, transport, mac, dn, to, *extra):
+        """A calling phone: its scenario registers it over its own socket, then calls `to`."""
+        return self.sipp(scenario, transport, self.sipp_port(transport), mac, dn, "-key", "to", to, *extra)
+
+    def listen(self, scenario, transport, port, mac, dn, *extra, calls=1):
+        """sipp running a scenario that starts by receiving, once it listens (what labcm sends
+        before that is lost: over UDP an ICMP unreachable)."""
+        p = self.sipp(scenario, transport, port, mac, dn, *extra, calls=calls)
+        self.wait_for(lambda: listening(port, SIPP_TRANSPORT[transport]), f"sipp {scenario} to listen on {port}")
+        return p
+
+    def answering(self, scenario, transport, mac, dn, *extra, calls=1):
+        """A phone that answers: registered, its scenario listening at its Contact."""
+        port = self.sipp_port(transport)
+        if transport == "u1":
+            self.finish(self.sipp("call_register.xml", transport, port, mac, dn))
+            return self.listen(scenario, transport, port, mac, dn, *extra, calls=calls)
+        p = self.listen(scenario, transport, port, mac, dn, *extra, calls=calls)
+        self.close_registration(self.register_contact(p))
+        return p
+
+    def register_contact(self, p):
+        """A scripted phone registers p's device with p's Contact (sipp's listening port) from a
+        socket of its own, over p's transport. Returns that phone: over TCP, what labcm sends
+        the device at once (a lamp) comes over this phone's connection."""
+        phone = Phone(self, p.mac, p.dn, SIPP_TRANSPORT[p.transport])
+        phone.contact_uri = p.contact
+        phone.contact = f'<{p.contact}>;+u.sip!devicename.ccm.cisco.com="SEP{p.mac}"'
+        phone.register()
+        return phone
+
+    def close_registration(self, phone):
+        """Closes the scripted phone's TCP connection and waits until labcm has closed its end:
+        from then on labcm reaches the device at its Contact, over a connection of its own."""
+        phone.sock.shutdown(socket.SHUT_WR)
+        phone.sock.settimeout(10)
+        try:
+            rest = phone.sock.recv(65536)
+        except ConnectionResetError:
+            rest = b""
+        except TimeoutError:
+            self.fail("labcm did not close its end of a connection the phone closed, in 10 s")
+        self.assertEqual(rest, b"", "labcm sent more over the registering connection")
+        phone.sock.close()
+
+    # --- what a sipp received ------------------------------------------------------------
+    def received(self, p, what, method=None):
+        """The messages sipp p received that are `what` (a method or a status; `method`: of a
+        response, its CSeq method), in order, retransmissions left out."""
+        out, seen = [], set()
+        for direction, m in p.trace:
+            if direction != "received" or (m.method != what and m.status != what):
+                continue
+            if method and not (m.get("CSeq") or "").endswith(f" {method}"):
+                continue
+            key = (m.start, m.get("CSeq"), m.get("Via"), m.get("Call-ID"))
+            if key not in seen:
+                seen.add(key)
+                out.append(m)
+        self.assertTrue(out, f"sipp {p.scenario} received no {what} {method or ''}")
+        return out
+
+    def final_answers(self, p):
+        """The statuses of the final answers the caller p got to its INVITE."""
+        return sorted({m.status for d, m in p.trace
+                       if d == "received" and m.status and m.status >= 200 and m.get("CSeq") == "101 INVITE"})
+
+    def assert_487_acknowledged(self, callee):
+        """labcm ACKs the 487 of a branch it cancelled, hop by hop (RFC 3261 17.1.1.3), over TCP
+        too, where sofia ends the INVITE's transaction once the CANCEL is out (cancelBranch)."""
+        acks = self.received(callee, "ACK")
+        self.assertTrue(acks, f"no ACK for the 487 over {callee.transport}")
+        ack = acks[0]
+        self.assert_from_labcm(ack, callee, hops=1)
+        self.assertEqual(ack.get("CSeq"), "101 ACK")
+
+    def labcm_rr(self, transport):
+        return f"<sip:127.0.0.1:{self.sip_port};transport={SIPP_TRANSPORT[transport]};lr>"
+
+    def assert_from_labcm(self, request, p, hops=2):
+        """A request labcm sent phone p (relayed, or its own when hops is 1): at p's Contact,
+        labcm's Via on top (over p's transport) of hops - 1 others, labcm's own Route taken off."""
+        self.assertEqual(request.uri, p.contact)
+        vias = [v.strip() for h in request.all("Via") for v in h.split(",")]
+        self.assertEqual(len(vias), hops, vias)
+        self.assertTrue(vias[0].startswith(f"SIP/2.0/{SIPP_TRANSPORT[p.transport].upper()} 127.0.0.1:{self.sip_port};branch="),
+                        vias[0])
+        self.assertFalse([r for r in request.all("Route") if f":{self.sip_port};" in r], "labcm's own Route is popped")
+
+    def assert_call_invite(self, invite, callee, transport):
+        """The INVITE of A's call as the called phone got it: from labcm at its Contact, labcm's
+        one Record-Route, Max-Forwards one less, A's line as stored (not sipp's "Desk 1001")."""
+        self.assert_from_labcm(invite, callee)
+        self.assertEqual(invite.all("Record-Route"), [self.labcm_rr(transport)])
+        self.assertEqual(invite.get("Max-Forwards"), "69")
+        self.assertEqual(invite.get("CSeq"), "101 INVITE")
+        self.assertTrue(invite.get("From").startswith('"Ann \\"Lab\\" A" <sip:1001@127.0.0.1>;tag='), invite.get("From"))
+
+    def assert_answer(self, ok, callee, transport):
+        """The 200 to the INVITE as the caller got it: labcm's Via off, the callee's Contact,
+        labcm's Record-Route."""
+        self.assertEqual(len(ok.all("Via")), 1)
+        self.assertEqual(uri_of(ok.get("Contact")), callee.contact)
+        self.assertEqual(ok.all("Record-Route"), [self.labcm_rr(transport)])
+
+    # --- the calls -------------------------------------------------------------------------
     def call(self, transport):
-        udp = transport == "u1"
-        b_port = self.free_port(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-        a_port = self.free_port(socket.SOCK_DGRAM if udp else socket.SOCK_STREAM)
-        if udp:
-            # UDP: the callee registers, then its answering scenario takes the same port.
-            self.finish(self.sipp("call_register.xml", transport, b_port, B, "1002"))
-        callee = self.sipp("call_answer.xml", transport, b_port, B, "1002")
-        # Calls go out only once the answering sipp listens (else: ICMP unreachable, 503).
-        self.wait_for(lambda: listening(b_port, "udp" if udp else "tcp"), "the answering sipp to listen")
-        if not udp:
-            # TCP: sipp's answering side cannot register first; the registration comes from a
-            # scripted phone whose Contact names sipp's listening port, and labcm connects to it.
-            phone = Phone(self, B, "1002", "tcp")
-            phone.contact_uri = f"sip:uuid-{B}@127.0.0.1:{b_port};transport=tcp"
-            phone.contact = f'<{phone.contact_uri}>;+u.sip!devicename.ccm.cisco.com="SEP{B}"'
-            phone.register()
-            phone.sock.close()  # its connection goes: labcm opens one to the Contact
-        caller = self.sipp("call_place.xml", transport, a_port, A, "1001", "-key", "to", "1002")
-        self.finish(caller)
-        self.finish(callee)
-        with open(callee.files[1], errors="replace") as f:
-            trace = f.read()
-        self.assertIn(f"INVITE sip:uuid-{B}@127.0.0.1:{b_port};transport=", trace)
+        """The caller hangs up."""
+        b = self.answering("call_answer.xml", transport, B, "1002")
+        a = self.finish(self.caller("call_place.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        self.assert_call_invite(self.received(b, "INVITE")[0], b, transport)
+        self.assert_answer(self.received(a, 200, "INVITE")[0], b, transport)
+        self.assertEqual(self.received(b, "ACK")[0].get("CSeq"), "101 ACK")
+        self.assert_from_labcm(self.received(b, "ACK")[0], b)
+        self.assert_from_labcm(self.received(b, "BYE")[0], b)
+        self.assertEqual(self.received(a, 200, "BYE")[0].get("CSeq"), "102 BYE")
         self.wait_for_log(self.server, f"1001 (SEP{A}) calls 1002: ringing SEP{B}: answered 200 by SEP{B}")
         self.wait_for_log(self.server, f"call 1001 -> 1002 (SEP{B}) ended after")
+        self.assertEqual(self.ok("calls").strip(), "no calls in progress")
 
     def test_sipp_phones_call_over_udp(self):
         self.call("u1")
 
     def test_sipp_phones_call_over_tcp(self):
         self.call("t1")
+
+    def callee_hangs_up(self, transport):
+        b = self.answering("call_answer_hang_up.xml", transport, B, "1002")
+        a = self.finish(self.caller("call_place_hung_up.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        self.assert_call_invite(self.received(b, "INVITE")[0], b, transport)
+        self.assert_answer(self.received(a, 200, "INVITE")[0], b, transport)
+        self.assert_from_labcm(self.received(b, "ACK")[0], b)
+        bye = self.received(a, "BYE")[0]  # the callee's, along the Record-Route
+        self.assert_from_labcm(bye, a)
+        self.assertEqual(bye.get("CSeq"), "1 BYE")
+        self.assertEqual(self.received(b, 200, "BYE")[0].get("CSeq"), "1 BYE")
+        self.wait_for_log(self.server, f"call 1001 -> 1002 (SEP{B}) ended after")
+        self.assertEqual(self.ok("calls").strip(), "no calls in progress")
+
+    def test_sipp_callee_hangs_up_over_udp(self):
+        self.callee_hangs_up("u1")
+
+    def test_sipp_callee_hangs_up_over_tcp(self):
+        self.callee_hangs_up("t1")
+
+    def caller_cancels(self, transport):
+        b = self.answering("call_ring_cancelled.xml", transport, B, "1002")
+        a = self.finish(self.caller("call_cancel.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        invite = self.received(b, "INVITE")[0]
+        self.assert_call_invite(invite, b, transport)
+        cancel = self.received(b, "CANCEL")[0]  # labcm's own, of its branch: its one Via, the INVITE's branch
+        self.assert_from_labcm(cancel, b, hops=1)
+        self.assertEqual(cancel.get("Via"), invite.all("Via")[0])
+        self.assertEqual(cancel.get("CSeq"), "101 CANCEL")
+        self.assertIsNone(cancel.get("Reason"))  # not "completed elsewhere": nobody answered
+        self.assertEqual(self.received(a, 200, "CANCEL")[0].get("CSeq"), "101 CANCEL")
+        self.assertEqual(self.final_answers(a), [487])
+        self.wait_for_log(self.server, f"1001 (SEP{A}) calls 1002: ringing SEP{B}: cancelled by the caller")
+        self.assertEqual(self.ok("calls").strip(), "no calls in progress")
+        self.assert_487_acknowledged(b)
+
+    def test_sipp_caller_cancels_before_the_answer_over_udp(self):
+        self.caller_cancels("u1")
+
+    def test_sipp_caller_cancels_before_the_answer_over_tcp(self):
+        self.caller_cancels("t1")
+
+    def busy(self, transport):
+        b = self.answering("call_busy.xml", transport, B, "1002")
+        a = self.finish(self.caller("call_refused.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        self.assert_call_invite(self.received(b, "INVITE")[0], b, transport)
+        ack = self.received(b, "ACK")[0]
+        self.assert_from_labcm(ack, b, hops=1)
+        self.assertEqual(ack.get("CSeq"), "101 ACK")
+        self.assertEqual(self.final_answers(a), [486])
+        busy = self.received(a, 486)[0]
+        self.assertEqual(len(busy.all("Via")), 1)  # labcm's own Via taken off
+        self.assertIn(f"tag={b.pid}ans1", busy.get("To"))  # the callee's answer, relayed
+        self.wait_for_log(self.server, f"1001 (SEP{A}) calls 1002: ringing SEP{B}: answered 486")
+
+    def test_sipp_busy_callee_s_486_reaches_the_caller_over_udp(self):
+        self.busy("u1")
+
+    def test_sipp_busy_callee_s_486_reaches_the_caller_over_tcp(self):
+        self.busy("t1")
+
+    def unreachable(self, transport):
+        # 1003 is SEP C's, which has not registered: 480. Nobody has 4444 (and no trunk): 404.
+        for number, status in (("1003", 480), ("4444", 404)):
+            a = self.finish(self.caller("call_refused.xml", transport, A, "1001", number))
+            self.assertEqual(self.final_answers(a), [status], number)
+            self.assertEqual(len(self.received(a, status)[0].all("Via")), 1)
+        self.wait_for_log(self.server, f"mac={A} ip=127.0.0.1: INVITE answered 480")
+        self.wait_for_log(self.server, f"mac={A} ip=127.0.0.1: INVITE answered 404")
+
+    def test_sipp_unregistered_and_unknown_numbers_are_refused_over_udp(self):
+        self.unreachable("u1")
+
+    def test_sipp_unregistered_and_unknown_numbers_are_refused_over_tcp(self):
+        self.unreachable("t1")
+
+    def shared_line(self, transport):
+        b = self.answering("call_ring_cancelled.xml", transport, B, "1002")
+        c = self.answering("call_answer.xml", transport, C, "1003")
+        a = self.finish(self.caller("call_place.xml", transport, A, "1001", "1500"))
+        self.finish(b)
+        self.finish(c)
+        for phone in (b, c):
+            self.assert_call_invite(self.received(phone, "INVITE")[0], phone, transport)
+        self.assert_answer(self.received(a, 200, "INVITE")[0], c, transport)
+        cancel = self.received(b, "CANCEL")[0]
+        self.assert_from_labcm(cancel, b, hops=1)
+        self.assertEqual(cancel.get("Reason"), 'SIP;cause=200;text="Call completed elsewhere"')
+        self.assert_from_labcm(self.received(c, "ACK")[0], c)
+        self.assert_from_labcm(self.received(c, "BYE")[0], c)
+        self.wait_for_log(self.server, f"1001 (SEP{A}) calls 1500: ringing SEP{B}, SEP{C}: answered 200 by SEP{C}")
+        self.wait_for_log(self.server, f"call 1001 -> 1500 (SEP{C}) ended after")
+        self.assert_487_acknowledged(b)
+
+    def test_sipp_shared_line_rings_both_phones_and_cancels_the_other_over_udp(self):
+        self.shared_line("u1")
+
+    def test_sipp_shared_line_rings_both_phones_and_cancels_the_other_over_tcp(self):
+        self.shared_line("t1")
+
+    def hold(self, transport):
+        b = self.answering("call_answer_hold.xml", transport, B, "1002")
+        a = self.finish(self.caller("call_hold.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        invites = self.received(b, "INVITE")
+        self.assertEqual([i.get("CSeq") for i in invites], ["101 INVITE", "102 INVITE", "103 INVITE"])
+        self.assert_call_invite(invites[0], b, transport)
+        for reinvite, direction in zip(invites[1:], ("sendonly", "sendrecv")):
+            self.assert_from_labcm(reinvite, b)
+            self.assertEqual(reinvite.all("Record-Route"), [])  # the route set is the first INVITE's
+            self.assertIn(f"a={direction}\r\n", reinvite.body)
+        answers = self.received(a, 200, "INVITE")
+        self.assertEqual([ok.get("CSeq") for ok in answers], ["101 INVITE", "102 INVITE", "103 INVITE"])
+        self.assertIn("a=recvonly\r\n", answers[1].body)
+        self.assertIn("a=sendrecv\r\n", answers[2].body)
+        acks = self.received(b, "ACK")
+        self.assertEqual([ack.get("CSeq") for ack in acks], ["101 ACK", "102 ACK", "103 ACK"])
+        for ack in acks:
+            self.assert_from_labcm(ack, b)
+        self.wait_for_log(self.server, f"call 1001 -> 1002 (SEP{B}) ended after")
+
+    def test_sipp_hold_and_resume_re_invites_go_through_labcm_over_udp(self):
+        self.hold("u1")
+
+    def test_sipp_hold_and_resume_re_invites_go_through_labcm_over_tcp(self):
+        self.hold("t1")
+
+    def transfer(self, transport):
+        b = self.answering("call_transferor.xml", transport, B, "1002", "-key", "target", "1003")
+        a = self.finish(self.caller("call_transferee.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        self.assert_call_invite(self.received(b, "INVITE")[0], b, transport)
+        refer = self.received(a, "REFER")[0]
+        self.assert_from_labcm(refer, a)
+        self.assertEqual(refer.get("Refer-To"), "<sip:1003@127.0.0.1>")
+        self.assertEqual(refer.get("Referred-By"), "<sip:1002@127.0.0.1>")
+        self.assertEqual(len(self.received(b, 202, "REFER")[0].all("Via")), 1)
+        notify = self.received(b, "NOTIFY")[0]
+        self.assert_from_labcm(notify, b)
+        self.assertEqual(notify.get("Event"), "refer")
+        self.assertEqual(notify.get("Content-Type"), "message/sipfrag")
+        self.assertTrue(notify.body.startswith("SIP/2.0 200 OK"), notify.body)
+        self.assertEqual(self.received(a, 200, "NOTIFY")[0].get("CSeq"), "102 NOTIFY")
+        self.assert_from_labcm(self.received(a, "BYE")[0], a)  # the transferor hangs up
+        self.wait_for_log(self.server, f"call 1001 -> 1002 (SEP{B}) ended after")
+
+    def test_sipp_transfer_refer_and_its_notify_go_through_labcm_over_udp(self):
+        self.transfer("u1")
+
+    def test_sipp_transfer_refer_and_its_notify_go_through_labcm_over_tcp(self):
+        self.transfer("t1")
+
+    def blf(self, transport):
+        b = self.answering("call_answer.xml", transport, B, "1002")  # 1002 registered: D's lamp starts idle
+        port = self.sipp_port(transport)
+        # D registers (a scripted phone naming sipp's port, so that sipp listens before labcm
+        # sends the lamp it sends at once); that first lamp: over UDP at the Contact (a sipp of its
+        # own), over TCP over the registering connection.
+        if transport == "u1":
+            first = self.listen("notify_answer.xml", transport, port, D, "1004")
+            self.register_contact(first)
+            registered = self.received(self.finish(first), "NOTIFY")[0]
+            lamps = self.listen("blf_lamps.xml", transport, port, D, "1004")
+        else:
+            lamps = self.listen("blf_lamps.xml", transport, port, D, "1004")
+            phone = self.register_contact(lamps)
+            registered = phone.expect("NOTIFY")
+            phone.answer(registered, 200, "OK", tag="d1")
+            self.close_registration(phone)
+        self.assert_from_labcm(registered, lamps, hops=1)
+        self.assertEqual(registered.get("Event"), "presence")
+        self.assertEqual(registered.get("CSeq"), "1 NOTIFY")
+        self.assertIn('<tuple id="1002"><status><basic>open</basic></status></tuple>', registered.body)
+        self.assertIn("<e:activities></e:activities>", registered.body)
+        a = self.finish(self.caller("call_place.xml", transport, A, "1001", "1002"))
+        self.finish(b)
+        self.finish(lamps)
+        notifies = self.received(lamps, "NOTIFY")
+        self.assertEqual([n.get("CSeq") for n in notifies], ["2 NOTIFY", "3 NOTIFY", "4 NOTIFY"])
+        for n, activities in zip(notifies, ("<ce:alerting/>", "<e:on-the-phone/><e:busy/>", "")):  # ringing, busy, idle
+            self.assert_from_labcm(n, lamps, hops=1)
+            self.assertEqual(n.get("Call-ID"), registered.get("Call-ID"))  # one Call-ID per lamp
+            self.assertIn(f"<e:activities>{activities}</e:activities>", n.body)
+        self.assertEqual(self.final_answers(a), [200])
+
+    def test_sipp_blf_lamp_follows_a_call_over_udp(self):
+        self.blf("u1")
+
+    def test_sipp_blf_lamp_follows_a_call_over_tcp(self):
+        self.blf("t1")
+
+    def message_waiting(self, transport):
+        b = self.answering("message_waiting.xml", transport, B, "1002", calls=2)
+        self.ok("mailbox", "set", "1002", "2", "--old", "1")
+        self.wait_for_log(self.server, f"message_waiting mac={B} ip=-: message waiting on 1002 (2 new, 1 old): NOTIFY answered 200 OK")
+        self.ok("mailbox", "rm", "1002")
+        self.finish(b)
+        self.wait_for_log(self.server, f"message_waiting mac={B} ip=-: message waiting on 1002 (0 new, 0 old): NOTIFY answered 200 OK")
+        on, off = self.received(b, "NOTIFY")
+        for notify in (on, off):
+            self.assert_from_labcm(notify, b, hops=1)  # line 1: the registered Contact
+            self.assertEqual(notify.get("Event"), "message-summary")
+            self.assertEqual(notify.get("From"), f"<sip:1002@127.0.0.1>;tag=mwi{B}")
+        self.assertIn("Messages-Waiting: yes\r\n", on.body)
+        self.assertIn("Voice-Message: 2/1\r\n", on.body)
+        self.assertIn("Messages-Waiting: no\r\n", off.body)
+        self.assertIn("Voice-Message: 0/0\r\n", off.body)
+
+    def test_sipp_message_waiting_goes_on_and_off_over_udp(self):
+        self.message_waiting("u1")
+
+    def test_sipp_message_waiting_goes_on_and_off_over_tcp(self):
+        self.message_waiting("t1")
 
 
 if __name__ == "__main__":
