@@ -2,7 +2,8 @@
 // the INVITE's fields come from the input. Properties: a Fork has targets, each a reachable
 // device with a line on the number, never the caller, with a non-empty Request-URI; every
 // other outcome carries its 4xx; the caller of a Fork is the device the Contact names (or one
-// found by its From DN), registered, with the From DN as a line.
+// found by its From DN), registered, with the From DN as a line. And a request inside a call
+// goes only to one of its two phones, the one at the Request-URI's address (dialogTarget).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -72,6 +73,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     c.source = "tcp:10.0.0." + std::to_string(in.byte() % 4) + ":5060";
     c.maxForwards = static_cast<int>(in.byte()) - 2;
     const auto now = t0 + std::chrono::seconds(in.byte() * 2);
+
+    // A request inside a call goes to one of the call's own two phones, the one at its
+    // Request-URI's address, or to none.
+    const Binding* first = r.binding(devices[0].mac);
+    const Binding* second = count > 1 ? r.binding(devices[1].mac) : nullptr;
+    const std::string requestUri = in.text(48);
+    if (const Binding* to = dialogTarget(first, second, requestUri)) {
+        if (to != first && to != second) std::abort();
+        const auto at = uriHostPort(requestUri);
+        if (at.empty() || uriHostPort(contactUri(to->contact)) != at) std::abort();
+    }
 
     auto d = routeCall(c, r, now);
     if (d.outcome != CallOutcome::Fork) {
