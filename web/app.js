@@ -122,7 +122,10 @@ function openStream() {
   s.addEventListener('log', (m) => {
     const e = JSON.parse(m.data);
     if (currentView() === 'events') addEventRow($('#events tbody'), e, true, true);
-    if (currentView() === 'device' && state.device && e.mac === state.device.mac) addEventRow($('#dev-events tbody'), e, true, false);
+    if (currentView() === 'device' && state.device && e.mac === state.device.mac) {
+      addEventRow($('#dev-events tbody'), e, true, false);
+      later('why', () => loadVerdict(state.device.mac));
+    }
     if (currentView() === 'dhcp' && e.service === 'dhcp') later('dhcp', loadDhcp);
     if (e.kind === 'device_added' && currentView() === 'phones') later('phones', loadPhones);
     if (e.kind === 'call_attempt' && currentView() === 'calls') later('calls', loadCalls);
@@ -206,6 +209,8 @@ function renderRow(d) {
   tr.className = 'state-' + reg.state;
   const st = el('td');
   st.append(el('span', reg.state, 'badge ' + reg.state));
+  // Why it is not registered (the page's verdict; a live update without one keeps the last).
+  if (!d.verdict && before !== null) d.verdict = state.rows.get(d.mac) && state.rows.get(d.mac).verdict;
   const name = el('td');
   const link = el('a', d.name);
   link.href = '#device/' + d.mac;
@@ -217,7 +222,9 @@ function renderRow(d) {
   tr.append(st, name, el('td', d.description), el('td', d.model), el('td', dns), el('td', reg.ip || '', 'ip'),
             el('td', reg.transport || ''), el('td', reg.active_load || '', 'active-load'),
             el('td', reg.inactive_load || '', 'inactive-load'), el('td', reg.last || '', 'last'),
-            el('td', reg.user_agent || '', 'ua'), el('td', when(reg.last_seen), 'seen'), actions);
+            el('td', reg.user_agent || '', 'ua'), el('td', when(reg.last_seen), 'seen'),
+            el('td', reg.state !== 'registered' && d.verdict && !d.verdict.ok ? `step ${d.verdict.step}: ${d.verdict.what}` : '', 'why'),
+            actions);
   const old = $(`#phones tbody tr[data-mac="${d.mac}"]`);
   if (old) old.replaceWith(tr); else $('#phones tbody').append(tr);
   updateCounts(before, reg.state);
@@ -287,9 +294,24 @@ async function loadPhoneSettings(table, level) {
   }
 }
 
+// The verdict on top of the phone's page: the boot step it reached, what happened, what next.
+async function loadVerdict(mac) {
+  const box = $('#dev-why');
+  try {
+    const v = await api('GET', `/api/devices/${encodeURIComponent(mac)}/why`);
+    box.className = 'verdict ' + (v.ok ? 'ok' : 'problem');
+    box.replaceChildren(el('strong', `Step ${v.step} (${v.step_name}): `), el('span', v.what, 'what'));
+    if (v.since) box.append(el('span', ` (since ${when(v.since)})`));
+    if (v.next) box.append(el('div', 'Next: ' + v.next, 'next'));
+  } catch (e) {
+    box.replaceChildren(el('span', e.message));
+  }
+}
+
 async function loadDevice(mac) {
   try {
     renderDevice(await api('GET', '/api/devices/' + encodeURIComponent(mac)));
+    await loadVerdict(mac);
     await loadPhoneSettings('#dev-phone-settings', { device: mac });
     const events = await api('GET', '/api/events?limit=100&device=' + encodeURIComponent(mac));
     $('#dev-events tbody').replaceChildren();

@@ -59,6 +59,7 @@ private:
 Human printOk(std::string msg);
 /// @brief A JSON value as text: strings bare, null empty, others serialized.
 std::string text(const json::value& v); ///< for a terminal: control characters as \xNN
+std::string isoTime(std::int64_t ms); ///< milliseconds since the epoch as "2026-12-01 22:45:23 UTC"
 /// @brief One device in full (device show and every command that replies with a device).
 void printDevice(const json::object& d);
 /// @brief The device table (device list).

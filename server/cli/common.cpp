@@ -3,6 +3,7 @@
 #include <iostream>
 #include <thread>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "app/server.h"
@@ -62,6 +63,11 @@ void Runner::call(json::object request, const Human& human) {
 
 Human printOk(std::string msg) {
     return [msg](const json::value&) { std::cout << msg << "\n"; };
+}
+
+std::string isoTime(std::int64_t ms) {
+    return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC",
+                       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))));
 }
 
 std::string text(const json::value& v) {

@@ -84,6 +84,19 @@ void addDeviceCommands(CLI::App& app, Runner& r) {
                [](const json::value& v) { printDevice(v.as_object()); });
     });
 
+    auto* dWhy = device->add_subcommand("why", "Why a phone is not registered: the boot step it reached and what to check");
+    dWhy->add_option("device", da.name, "SEP<MAC> or the MAC (also of a phone not in the database)")->required();
+    dWhy->callback([&r, &da] {
+        r.call({{"cmd", "device.why"}, {"args", {{"device", da.name}}}}, [](const json::value& v) {
+            const auto& o = v.as_object();
+            std::cout << text(o.at("device")) << (o.at("known").as_bool() ? "" : " (not in the database)") << ": step "
+                      << o.at("step").as_int64() << " (" << text(o.at("step_name")) << ")\n"
+                      << (o.at("ok").as_bool() ? "ok: " : "problem: ") << text(o.at("what")) << "\n";
+            if (!o.at("since").is_null()) std::cout << "since: " << isoTime(o.at("since").as_int64()) << "\n";
+            if (!text(o.at("next")).empty()) std::cout << "next: " << text(o.at("next")) << "\n";
+        });
+    });
+
     addDeviceEdit(device, r, da);
 
     for (const char* action : {"restart", "reset", "apply-config"}) {

@@ -43,6 +43,10 @@ std::optional<Service> serviceFromString(std::string_view s) {
     if (auto i = indexOf(kServiceNames, s)) return static_cast<Service>(*i);
     return std::nullopt;
 }
+std::optional<EventKind> eventKindFromString(std::string_view s) {
+    if (auto i = indexOf(kKindNames, s)) return static_cast<EventKind>(*i);
+    return std::nullopt;
+}
 std::optional<Severity> severityFromString(std::string_view s) {
     if (auto i = indexOf(kSeverityNames, s)) return static_cast<Severity>(*i);
     return std::nullopt;

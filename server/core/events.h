@@ -83,6 +83,7 @@ std::string_view toString(Severity s);
 std::string_view toString(EventKind k);
 std::optional<Service> serviceFromString(std::string_view s);
 std::optional<Severity> severityFromString(std::string_view s);
+std::optional<EventKind> eventKindFromString(std::string_view s);
 
 struct Event {
     std::uint64_t seq = 0;        ///< assigned by EventBus::publish, increasing from 1

@@ -54,13 +54,14 @@ struct Settings {
     bool sipRequireDigest = false;         ///< every phone must pass digest, not only those with digest on
     int connectionsPerAddress = 16;        ///< TCP connections one address may hold on SIP and HTTP 6970; 0 = no cap
     std::string sipTrunk;                  ///< "sip:host[:port][;transport=udp|tcp]": numbers no device has go there; "" = off
+    int diagnosisWait = 60;                ///< seconds before a phone that did not take its next boot step counts as stuck
 };
 
 /// @brief One setting as the CLI, API and store see it.
 struct SettingInfo {
     std::string_view key;
     std::string_view type; ///< "host", "address", "port", "bool", "host-list", "olson", "dn", "dn-or-empty", "folder",
-                           ///< "interface-or-empty", "count", "call-managers"
+                           ///< "interface-or-empty", "count", "seconds", "call-managers"
     std::string_view help;
 };
 

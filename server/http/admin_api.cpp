@@ -19,6 +19,7 @@ constexpr std::array kRoutes{
     Route{"POST", "/api/devices", "device.add", "Add a device with its lines", 201, Body::Json, true,
           "device,model,description,load,transport,digest_auth,dhcp_address,lines"},
     Route{"GET", "/api/devices/{device}", "device.show", "One device with its lines and registration"},
+    Route{"GET", "/api/devices/{device}/why", "device.why", "Why the phone is (not) registered: the boot step it reached, what happened, what to check next"},
     Route{"PATCH", "/api/devices/{device}", "device.edit", "Change model, description, load, transport, digest_auth, dhcp_address", 200, Body::Json, true,
           "model,description,load,transport,digest_auth,dhcp_address"},
     Route{"DELETE", "/api/devices/{device}", "device.rm", "Remove a device", 200, Body::None, true},

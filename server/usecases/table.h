@@ -35,6 +35,11 @@ std::int64_t nowMs();
 
 /// @brief A device as every front end shows it: lines (with who shares them), keys, registration.
 json::object deviceJson(const Device& d, store::DeviceStore& ds);
+/// Events of a phone read for its verdict (newest first; a boot is a few dozen).
+inline constexpr std::size_t kVerdictEvents = 300;
+/// @brief Why the phone is (not) registered: its boot step, what happened, what to check
+/// (core/diagnosis.h), from its stored events and registration.
+json::object verdictJson(store::Db& db, const std::string& mac, std::chrono::seconds patience);
 /// @brief A phone's registration ({"state": "never"} when it never registered).
 json::value registrationJson(store::Db& db, const std::string& mac);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/device_csv.h"
+#include "core/diagnosis.h"
 #include "core/mac.h"
 #include "sip/source.h"
 #include "store/event_log.h"
@@ -44,6 +45,39 @@ json::value registrationJson(store::Db& db, const std::string& mac) {
     if (r->modelId) o["model_id"] = *r->modelId;
     auto source = sip::Source::parse(r->source); // "tcp:10.0.0.50:51234" -> "10.0.0.50"
     o["ip"] = source ? source->address : std::string();
+    return o;
+}
+
+json::object verdictJson(store::Db& db, const std::string& mac, std::chrono::seconds patience) {
+    const auto now = std::chrono::system_clock::now();
+    const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    auto r = store::RegistrationStore(db).get(mac);
+    const bool registered = r && r->state == "registered" && r->expiresAtMs >= nowMs;
+    diagnosis::Trail trail;
+    if (!registered) {
+        auto events = store::EventLog(db).recent(mac, kVerdictEvents); // newest first
+        for (auto it = events.rbegin(); it != events.rend(); ++it) {
+            auto kind = eventKindFromString(it->kind);
+            auto service = serviceFromString(it->service);
+            if (!kind || !service) continue;
+            Event e;
+            e.service = *service;
+            e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(it->timeMs));
+            e.mac = it->mac;
+            e.ip = it->ip;
+            e.kind = *kind;
+            e.detail = it->detail;
+            diagnosis::observe(trail, e);
+        }
+    }
+    auto v = diagnosis::judge(trail, deviceName(mac), now, registered, patience);
+    if (registered && r) v.since = std::chrono::system_clock::time_point(std::chrono::milliseconds(r->registeredAtMs));
+    json::object o{{"step", static_cast<int>(v.step)}, {"step_name", diagnosis::stepName(v.step)}, {"ok", v.ok},
+                   {"what", v.what}, {"next", v.next}};
+    if (v.since != diagnosis::Time{})
+        o["since"] = std::chrono::duration_cast<std::chrono::milliseconds>(v.since.time_since_epoch()).count();
+    else
+        o["since"] = nullptr;
     return o;
 }
 
@@ -84,7 +118,7 @@ json::object status(Context& ctx) {
 }
 
 // One page of devices for the admin list: filter, sort, paging, and the total.
-json::object devicePage(store::Db& reader, const json::object& a) {
+json::object devicePage(store::Db& reader, const json::object& a, std::chrono::seconds patience) {
     store::DeviceFilter f;
     f.text = optString(a, "filter").value_or("");
     f.sort = optString(a, "sort").value_or("name");
@@ -97,7 +131,11 @@ json::object devicePage(store::Db& reader, const json::object& a) {
     store::DeviceStore ds(reader);
     json::array items;
     try {
-        for (const auto& d : ds.list(f)) items.push_back(deviceJson(d, ds));
+        for (const auto& d : ds.list(f)) {
+            auto o = deviceJson(d, ds);
+            o["verdict"] = verdictJson(reader, d.mac, patience); // a page at a time: one indexed query per phone not registered
+            items.push_back(std::move(o));
+        }
     } catch (const std::invalid_argument& e) {
         badArg("sort", e.what());
     }
@@ -144,12 +182,22 @@ void addViewUseCases(Table& t) {
         reply(okReply(std::move(out)));
     });
 
-    t.add("device.page", [&t](const json::object& a, Reply reply) { reply(okReply(devicePage(t.ctx.reader, a))); });
+    t.add("device.page", [&t](const json::object& a, Reply reply) { reply(okReply(devicePage(t.ctx.reader, a, std::chrono::seconds(t.ctx.settings.get()->diagnosisWait)))); });
 
     t.add("device.show", [&t](const json::object& a, Reply reply) {
         auto mac = macArg(a);
         store::DeviceStore ds(t.ctx.reader);
-        reply(okReply(deviceJson(loadDevice(ds, mac), ds)));
+        auto o = deviceJson(loadDevice(ds, mac), ds);
+        o["verdict"] = verdictJson(t.ctx.reader, mac, std::chrono::seconds(t.ctx.settings.get()->diagnosisWait));
+        reply(okReply(std::move(o)));
+    });
+
+    t.add("device.why", [&t](const json::object& a, Reply reply) {
+        auto mac = macArg(a); // a MAC labcm has seen need not be in the database (XMLDefault)
+        auto o = verdictJson(t.ctx.reader, mac, std::chrono::seconds(t.ctx.settings.get()->diagnosisWait));
+        o["device"] = deviceName(mac);
+        o["known"] = store::DeviceStore(t.ctx.reader).get(mac).has_value();
+        reply(okReply(std::move(o)));
     });
 
     t.add("registration.list", [&t](const json::object&, Reply reply) {

@@ -240,6 +240,25 @@ class AdminBrowserTest(LabcmTestCase):
         self.assertIn("user locales German_Germany; network locales Germany", result)
         self.assertIn("user_locale = German_Germany", result)
         self.assertRegex(self.ok("setting", "list"), r"network_locale\s+Germany")
+    def test_a_phone_that_never_registered_shows_why_on_the_list_and_on_its_page(self):
+        """Issue 22: the verdict in the list's column and on top of the phone's page."""
+        self.ok("setting", "set", "diagnosis_wait", "1")
+        self.ok("device", "add", f"SEP{MAC}", "--model", "8845", "--line", "1001")
+        r = subprocess.run(["curl", "-sS", "--max-time", "30", "-o", os.devnull, "-w", "%{http_code}",
+                            f"http://127.0.0.1:{self.http_port}/SEP{MAC}.cnf.xml"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.stdout, "200")
+        self.wait_for(lambda: "sent no REGISTER" in self.ok("device", "why", f"SEP{MAC}"), "the verdict to say it is stuck")
+        b = self.log_in()
+        self.wait.until(lambda d: "step 9: it fetched" in (self.cell("why") or ""))
+        self.wait.until(lambda d: self.row().find_element(By.CSS_SELECTOR, "td a").click() or True)
+        self.wait.until(lambda d: "sent no REGISTER" in d.find_element(By.ID, "dev-why").text)
+        why = b.find_element(By.ID, "dev-why")
+        self.assertIn("Step 9 (connect to the call manager)", why.text)
+        self.assertIn("Next: check the call manager the config names (processNodeName", why.text)
+        self.assertIn("problem", why.get_attribute("class"))
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        b.save_screenshot(os.path.join(ARTIFACTS, "admin-phone-why.png"))
+
     def test_the_calls_view_shows_a_call_in_progress(self):
         """Issue 21: two phones in a call through labcm appear on the Calls view, and leave it."""
         from sip_phone import Phone

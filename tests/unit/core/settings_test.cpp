@@ -30,6 +30,8 @@ TEST_CASE("settings: values are canonicalised") {
     CHECK(settingsFromRows({}).connectionsPerAddress == 16);
     CHECK(canonicalSetting("connections_per_address", "0064") == "64");
     CHECK(settingsFromRows({{"connections_per_address", "0"}}).connectionsPerAddress == 0);
+    CHECK(canonicalSetting("diagnosis_wait", "090") == "90");
+    CHECK(settingsFromRows({{"diagnosis_wait", "5"}}).diagnosisWait == 5);
 }
 
 TEST_CASE("settings: bad values are refused naming the key") {
@@ -56,6 +58,8 @@ TEST_CASE("settings: bad values are refused naming the key") {
     CHECK(refused("connections_per_address", "-1"));
     CHECK(refused("connections_per_address", "1000001"));
     CHECK(refused("connections_per_address", "many"));
+    CHECK(refused("diagnosis_wait", "0"));
+    CHECK(refused("diagnosis_wait", "3601"));
     CHECK_THROWS_WITH_AS(canonicalSetting("colour", "red"), "colour: unknown setting 'colour' (see 'labcm setting list')",
                          FieldErrorException);
 }

@@ -1,0 +1,180 @@
+// Why a phone is not registered (issue 22): every verdict rule from a synthetic sequence of the
+// events labcm's services publish (their detail texts as the services write them).
+#include <doctest/doctest.h>
+
+#include "core/diagnosis.h"
+
+#include <initializer_list>
+
+using namespace labcm;
+using namespace labcm::diagnosis;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto t0 = std::chrono::system_clock::time_point{} + 1'000'000s;
+const char* kMac = "00112233AABB";
+const char* kName = "SEP00112233AABB";
+
+struct At {
+    std::chrono::seconds offset;
+    Service service;
+    EventKind kind;
+    std::string detail;
+    std::string ip = "10.0.0.5";
+};
+
+Trail trailOf(std::initializer_list<At> events) {
+    Trail t;
+    for (const auto& a : events) {
+        Event e;
+        e.time = t0 + a.offset;
+        e.mac = kMac;
+        e.ip = a.ip;
+        e.service = a.service;
+        e.kind = a.kind;
+        e.detail = a.detail;
+        observe(t, e);
+    }
+    return t;
+}
+
+At lease(std::chrono::seconds at) { return {at, Service::Dhcp, EventKind::DhcpAcked, "ACK 10.0.0.5 pool lab", "10.0.0.5"}; }
+At tftp(std::chrono::seconds at, EventKind kind, const std::string& name) {
+    return {at, Service::Tftp, kind, kind == EventKind::FileServed ? "RRQ " + name + " -> sent 1200 bytes 3.1 ms (blksize 512, window 1, 0 retransmissions)"
+                                                                   : "RRQ " + name + " -> error 1 File not found: no such file"};
+}
+At http(std::chrono::seconds at, EventKind kind, const std::string& name) {
+    return {at, Service::Http, kind, "GET /" + name + (kind == EventKind::FileServed ? " -> 200 1200 bytes 0.4 ms" : " -> 404 0 bytes 0.1 ms")};
+}
+At sip(std::chrono::seconds at, EventKind kind, const std::string& detail = "") { return {at, Service::Sip, kind, detail}; }
+
+Verdict judged(const Trail& t, std::chrono::seconds now, bool registered = false) { return judge(t, kName, t0 + now, registered, 60s); }
+
+} // namespace
+
+TEST_CASE("diagnosis: a registered phone is fine, one never seen is at the start") {
+    auto v = judged(trailOf({lease(0s), tftp(1s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                             sip(2s, EventKind::PhoneRegistered, "registered")}),
+                    100s, true);
+    CHECK(v.ok);
+    CHECK(v.step == Step::Registered);
+    CHECK(v.since == t0 + 2s);
+    v = judged(trailOf({{1s, Service::Admin, EventKind::DeviceAdded, "added"}}), 0s); // the admin's doing, not the phone's
+    CHECK(v.what == "labcm has seen nothing from this phone");
+    v = judged(Trail{}, 0s);
+    CHECK_FALSE(v.ok);
+    CHECK(v.step == Step::Nothing);
+    CHECK(v.what == "labcm has seen nothing from this phone");
+    CHECK(v.next.find("DHCP") != std::string::npos);
+}
+
+TEST_CASE("diagnosis: a lease and no config request: option 150/66 or an alternate TFTP server") {
+    auto t = trailOf({lease(0s)});
+    CHECK(judged(t, 30s).what.find("has not asked for its config yet") != std::string::npos); // still within patience
+    auto v = judged(t, 61s);
+    CHECK(v.step == Step::Dhcp);
+    CHECK(v.what == "it got 10.0.0.5 from labcm's DHCP but never asked labcm for its config");
+    CHECK(v.next.find("150/66") != std::string::npos);
+    CHECK(v.next.find("Alternate TFTP") != std::string::npos);
+    CHECK(v.since == t0);
+}
+
+TEST_CASE("diagnosis: a trust list from another CUCM: signed files, or the .tlv files again and again") {
+    // The usual boot asks each .tlv once (not found on a non-secure cluster) and goes on.
+    auto fine = trailOf({lease(0s), tftp(1s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv"),
+                         tftp(2s, EventKind::FileNotFound, "ITLSEP00112233AABB.tlv"), tftp(3s, EventKind::FileNotFound, "ITLFile.tlv"),
+                         tftp(4s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")});
+    CHECK(judged(fine, 5s).step == Step::Config);
+    auto v = judged(trailOf({lease(0s), tftp(1s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv"),
+                             http(2s, EventKind::FileNotFound, "SEP00112233AABB.cnf.xml.sgn")}),
+                    10s);
+    CHECK(v.step == Step::TrustList);
+    CHECK(v.what.find("SEP00112233AABB.cnf.xml.sgn") != std::string::npos);
+    CHECK(v.next.find("erase its trust list") != std::string::npos);
+    auto again = trailOf({lease(0s), tftp(1s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv"),
+                          tftp(20s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv"),
+                          tftp(40s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv")});
+    v = judged(again, 100s);
+    CHECK(v.step == Step::TrustList);
+    CHECK(v.what.find("3 times") != std::string::npos);
+    CHECK(v.since == t0 + 40s);
+}
+
+TEST_CASE("diagnosis: XMLDefault instead of its own file: not in the database") {
+    auto v = judged(trailOf({lease(0s), tftp(1s, EventKind::FileNotFound, "SEP00112233AABB.cnf.xml"),
+                             tftp(2s, EventKind::FileServed, "XMLDefault.cnf.xml")}),
+                    10s);
+    CHECK(v.step == Step::Config);
+    CHECK(v.what == "it fetched XMLDefault.cnf.xml, not SEP00112233AABB.cnf.xml: it is not in labcm's database");
+    CHECK(v.next.find("labcm device add SEP00112233AABB") != std::string::npos);
+    CHECK(v.next.find("auto-registration") != std::string::npos);
+    // Its own file missing, without the XMLDefault fallback: the same advice.
+    v = judged(trailOf({tftp(1s, EventKind::FileNotFound, "SEP00112233AABB.cnf.xml")}), 10s);
+    CHECK(v.step == Step::Config);
+    CHECK(v.next.find("labcm device add") != std::string::npos);
+}
+
+TEST_CASE("diagnosis: its config fetched and no REGISTER: processNodeName, port, transport or a firewall") {
+    auto t = trailOf({lease(0s), http(1s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")});
+    CHECK(judged(t, 30s).what.find("has not come yet") != std::string::npos);
+    auto v = judged(t, 62s);
+    CHECK(v.step == Step::Connect);
+    CHECK(v.what == "it fetched SEP00112233AABB.cnf.xml but sent no REGISTER");
+    CHECK(v.next.find("processNodeName") != std::string::npos);
+    CHECK(v.next.find("firewall") != std::string::npos);
+    // Later files (its dial plan, softkeys) do not hide it.
+    t = trailOf({http(1s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"), tftp(2s, EventKind::FileServed, "dialplan.xml")});
+    CHECK(judged(t, 100s).step == Step::Connect);
+}
+
+TEST_CASE("diagnosis: REGISTER refused: the credential, or the device") {
+    auto v = judged(trailOf({http(1s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                             sip(2s, EventKind::RegisterRejected, "digest authentication failed (403): wrong password for 1001")}),
+                    10s);
+    CHECK(v.step == Step::Register);
+    CHECK(v.what == "its REGISTER was refused: digest authentication failed (403): wrong password for 1001");
+    CHECK(v.next.find("--auth-password") != std::string::npos);
+    v = judged(trailOf({sip(2s, EventKind::RegisterRejected, "REGISTER answered 404: unknown device")}), 10s);
+    CHECK(v.next.find("labcm device show SEP00112233AABB") != std::string::npos);
+}
+
+TEST_CASE("diagnosis: a firmware download that never came back names the image") {
+    auto missing = trailOf({http(1s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                            tftp(2s, EventKind::FileServed, "sip88xx.14-2-1-0001-10.loads"),
+                            tftp(3s, EventKind::FileNotFound, "kern88xx.14-2-1-0001-10.sbn")});
+    auto v = judged(missing, 5s);
+    CHECK(v.step == Step::Firmware);
+    CHECK(v.what == "it asked for firmware file kern88xx.14-2-1-0001-10.sbn, which labcm does not have");
+    CHECK(v.next.find("labcm firmware import") != std::string::npos);
+    auto slow = trailOf({http(1s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                         tftp(2s, EventKind::FileServed, "rootfs88xx.14-2-1-0001-10.sbn")});
+    CHECK(judged(slow, 300s).what == "it is downloading firmware (rootfs88xx.14-2-1-0001-10.sbn)");
+    CHECK(judged(slow, 2s + kFirmwarePatience + 1s).what.find("has not come back") != std::string::npos);
+    auto broke = trailOf({tftp(2s, EventKind::FileFailed, "dsp88xx.14-2-1-0001-10.sbn")});
+    CHECK(judged(broke, 3s).what == "its download of dsp88xx.14-2-1-0001-10.sbn broke off");
+    // Back with the new load and registered: fine.
+    auto back = trailOf({tftp(2s, EventKind::FileServed, "rootfs88xx.14-2-1-0001-10.sbn"), http(200s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                         sip(201s, EventKind::PhoneRegistered, "registered")});
+    CHECK(judged(back, 300s, true).ok);
+}
+
+TEST_CASE("diagnosis: registered, then the keep-alives stopped; unregistered; registered before a restart") {
+    auto v = judged(trailOf({sip(1s, EventKind::PhoneRegistered, "registered"),
+                             sip(300s, EventKind::PhoneExpired, "no REGISTER refresh within 120 s + 15 s grace")}),
+                    400s);
+    CHECK(v.step == Step::Register);
+    CHECK(v.what == "it was registered, then its keep-alives (REGISTER refreshes) stopped");
+    CHECK(v.since == t0 + 300s);
+    v = judged(trailOf({sip(1s, EventKind::PhoneRegistered), sip(50s, EventKind::PhoneUnregistered, "Last=restart")}), 60s);
+    CHECK(v.what.find("it unregistered") == 0);
+    v = judged(trailOf({sip(1s, EventKind::PhoneRegistered)}), 60s, false);
+    CHECK(v.what.find("before labcm last started") != std::string::npos);
+    // A new boot after the expiry goes by its new steps.
+    v = judged(trailOf({sip(1s, EventKind::PhoneRegistered), sip(300s, EventKind::PhoneExpired), lease(400s)}), 500s);
+    CHECK(v.step == Step::Register); // a lease alone does not end the REGISTER story...
+    v = judged(trailOf({sip(1s, EventKind::PhoneRegistered), sip(300s, EventKind::PhoneExpired), lease(400s),
+                        tftp(401s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")}),
+               500s);
+    CHECK(v.step == Step::Connect); // ...its config fetched again does
+}
