@@ -210,6 +210,19 @@ class DhcpLabTest(LabcmTestCase):
             self.assertEqual(c.execute("SELECT model, source FROM seen_phones WHERE mac = ?", (mac,)).fetchone(),
                              ("8841", "dhcp"))
 
+    def test_a_phone_that_got_a_lease_and_never_asked_for_its_config_is_told_why(self):
+        """Issue 22: the verdict for a client that took an address and stopped there."""
+        self.ok("setting", "set", "diagnosis_wait", "1")
+        r = self.dhclient(1, "-1")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        ip = self.result(1, "dhclient")["new_ip_address"]
+        mac = self.lab.mac(1).replace(":", "").upper()
+        self.wait_for(lambda: "never asked labcm for its config" in self.ok("device", "why", mac), "the verdict")
+        why = self.ok("device", "why", mac)
+        self.assertIn(f"SEP{mac} (not in the database): step 4 (DHCP)", why)
+        self.assertIn(f"problem: it got {ip} from labcm's DHCP but never asked labcm for its config", why)
+        self.assertIn("next: check DHCP options 150/66", why)
+
     def test_udhcpc_gets_option_150_and_66_and_a_second_client_another_address(self):
         r = self.udhcpc(1, "Cisco Systems, Inc. IP Phone CP-7841")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
