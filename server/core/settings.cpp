@@ -42,6 +42,14 @@ constexpr std::array kInfos{
     throw FieldErrorException({std::string(key), std::move(message)});
 }
 
+/// @brief `v` as a whole decimal number from `lo` to `hi`, nullopt otherwise.
+std::optional<int> intIn(std::string_view v, int lo, int hi) {
+    int n = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || p != v.data() + v.size() || n < lo || n > hi) return std::nullopt;
+    return n;
+}
+
 // A host name (RFC 1123 labels) or an IPv4/IPv6 literal; at most 50 characters because the
 // SEP file's processNodeName is limited to 50.
 bool isHost(std::string_view v) {
@@ -136,11 +144,9 @@ std::string canonical(std::string_view key, std::string_view value) {
     std::string_view type = info->type;
     std::string v(value);
     if (type == "port") {
-        int n = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || p != v.data() + v.size() || n < 1 || n > 65535)
-            fail(key, fmt::format("'{}' is not a port number (1-65535)", v));
-        return std::to_string(n);
+        auto n = intIn(v, 1, 65535);
+        if (!n) fail(key, fmt::format("'{}' is not a port number (1-65535)", v));
+        return std::to_string(*n);
     }
     if (type == "bool") {
         std::string l = v;
@@ -207,12 +213,10 @@ std::string canonical(std::string_view key, std::string_view value) {
         return out;
     }
     if (type == "expires") {
-        int n = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || p != v.data() + v.size() || n < 25 || n > 3600)
-            fail(key, fmt::format("'{}' is not a number of seconds from 25 to 3600 (a phone refreshes 5 s early "
-                                  "and fails below 20 s)", v));
-        return std::to_string(n);
+        auto n = intIn(v, 25, 3600);
+        if (!n) fail(key, fmt::format("'{}' is not a number of seconds from 25 to 3600 (a phone refreshes 5 s early "
+                                      "and fails below 20 s)", v));
+        return std::to_string(*n);
     }
     if (type == "folder") {
         if (v.empty() || v.size() > 64 || !std::all_of(v.begin(), v.end(), [](char c) {
@@ -229,18 +233,14 @@ std::string canonical(std::string_view key, std::string_view value) {
         return v;
     }
     if (type == "seconds") {
-        int n = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || p != v.data() + v.size() || n < 1 || n > 3600)
-            fail(key, fmt::format("'{}' is not a number of seconds from 1 to 3600", v));
-        return std::to_string(n);
+        auto n = intIn(v, 1, 3600);
+        if (!n) fail(key, fmt::format("'{}' is not a number of seconds from 1 to 3600", v));
+        return std::to_string(*n);
     }
     if (type == "count") {
-        int n = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || p != v.data() + v.size() || n < 0 || n > 1'000'000)
-            fail(key, fmt::format("'{}' is not a count from 0 to 1000000 (0: no cap)", v));
-        return std::to_string(n);
+        auto n = intIn(v, 0, 1'000'000);
+        if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 1000000 (0: no cap)", v));
+        return std::to_string(*n);
     }
     if (type == "dn-or-empty" && v.empty()) return v;
     if (type == "dn" || type == "dn-or-empty") {
