@@ -305,9 +305,13 @@ void SipService::Impl::branchAnswered(Branch& b, int status, msg_t* response) {
         // Every 2xx goes to the caller (RFC 3261 16.7), one that crossed the caller's CANCEL
         // too: the call is followed, so the caller's ACK and BYE reach the phone that answered.
         relay(t, response);
-        if (t.call) {
+        // The call is the first answer's (a 2xx that crossed the caller's CANCEL included). A
+        // later 2xx of a shared line's other phone, that crossed labcm's CANCEL, reaches the
+        // caller too but never replaces the call: that phone gets no ACK through labcm and ends
+        // its side by itself (RFC 3261 13.3.1.4), the call that was answered first goes on.
+        if (t.call && (!t.answered || t.answered == 487)) {
             dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
-                                                                std::chrono::system_clock::now()});
+                                                          std::chrono::system_clock::now()});
             callsActive = dialogs.size();
         }
         if (!t.answered || t.answered == 487) {
@@ -374,7 +378,7 @@ void SipService::Impl::ackCancelled(const Branch& b, sip_t const* sip) {
                                                              reinterpret_cast<const url_string_t*>(inv->sip_request->rq_url), nullptr)),
                            SIPTAG_VIA_STR(via.c_str()), SIPTAG_MAX_FORWARDS_STR("70"), SIPTAG_FROM(inv->sip_from), SIPTAG_TO(sip->sip_to),
                            SIPTAG_CALL_ID(inv->sip_call_id), SIPTAG_CSEQ(sip_cseq_create(home, inv->sip_cseq->cs_seq, SIP_METHOD_ACK)),
-                           TAG_END());
+                           TAG_IF(inv->sip_route, SIPTAG_ROUTE(inv->sip_route)), TAG_END());
                 sofia::StackHome scratch;
                 const char* uri = url_as_string(scratch.get(), inv->sip_request->rq_url);
                 auto to = phoneRoute(b.mac, uri ? uriHostPort(uri) : "", b.transport);

@@ -177,6 +177,7 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
 
     // Teardown in the order that is known to be clean: Stack's members, last to first.
     guard.unguard();
+    cancelled.clear(); // its branches go with the stack
     stack.reset();
 }
 

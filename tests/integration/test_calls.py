@@ -238,6 +238,31 @@ class Calls(LabcmTestCase):
         self.assertEqual(b.expect("ACK").get("CSeq"), "101 ACK")
         self.wait_for_log(self.server, f"answered 200 by SEP{C}")
 
+    def test_a_second_answer_of_a_shared_line_does_not_take_the_call_from_the_first(self):
+        # Over TCP, where the second phone's 200 crosses labcm's CANCEL with no transaction left.
+        a, b = self.phones("tcp", "tcp")
+        c = Phone(self, C, "1003", "tcp")
+        c.register()
+        a.invite("1500", "call-twice@127.0.0.1")
+        at_b, at_c = b.expect("INVITE"), c.expect("INVITE")
+        b.answer(at_b, 180, "Ringing", tag="b7")
+        c.answer(at_c, 180, "Ringing", tag="c7")
+        b.answer(at_b, 200, "OK", tag="b7", sdp=True)
+        first = a.expect(200)
+        self.assertIn("tag=b7", first.get("To"))
+        cancel = c.expect("CANCEL")
+        c.answer(at_c, 200, "OK", tag="c7", sdp=True)  # answered before it saw the CANCEL
+        c.answer(cancel, 200, "OK")
+        self.assertIn("tag=c7", a.expect(200).get("To"))  # every 2xx reaches the caller (RFC 3261 16.7)
+        self.assertRegex(self.ok("calls"), rf"^1001 \(SEP{A}\) -> 1500 \(SEP{B}\)")  # still B's call
+        route = list(reversed(first.all("Record-Route")))
+        a.in_dialog("ACK", b.contact_uri, route, first.get("From"), first.get("To"), "call-twice@127.0.0.1", 101, "ack7")
+        b.expect("ACK")
+        a.in_dialog("BYE", b.contact_uri, route, first.get("From"), first.get("To"), "call-twice@127.0.0.1", 102, "bye7")
+        b.answer(b.expect("BYE"), 200, "OK")
+        self.assertEqual(a.expect(200).get("CSeq"), "102 BYE")
+        self.wait_for_log(self.server, f"call 1001 -> 1500 (SEP{B}) ended after")
+
     def expect_mwi(self, phone, uri, waiting, counts):
         notify = phone.expect("NOTIFY")
         self.assertEqual(notify.uri, uri)  # the line's name picks the line on the phone
