@@ -285,7 +285,9 @@ void SipService::Impl::sendLamp(const Binding& watcher, const std::string& dn, L
     }
     const auto host = uriHost(cfg.advertisedHost);
     if (!lamp.subscribed) {
-        if (lamp.callId.empty()) lamp.callId = fmt::format("blf-{}-{}@{}", watcher.mac, dn, cfg.advertisedHost);
+        // A Call-ID of its own each time a lamp starts (the phone may still know an earlier
+        // one's CSeq: a lower CSeq in the same Call-ID is refused).
+        if (lamp.callId.empty()) lamp.callId = fmt::format("blf-{}-{}-{}@{}", watcher.mac, dn, ++lampsStarted, cfg.advertisedHost);
         lamp.from = fmt::format("<sip:{}@{}>;tag=blf{}", dn, host, watcher.mac);
         lamp.to = fmt::format("<sip:{}@{}>", watcher.dns.empty() ? dn : watcher.dns.front(), host);
         lamp.target = contactUri(watcher.contact);

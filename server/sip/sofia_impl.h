@@ -226,6 +226,7 @@ public:
         Clock::time_point expiresAt;
     };
     std::map<std::pair<std::string, std::string>, Lamp> lamps; ///< by (watcher MAC, number)
+    std::uint64_t lampsStarted = 0; ///< numbers the Call-IDs of unsolicited lamps
     std::map<std::string, std::set<std::string>> subscribers; ///< number -> MACs subscribed to it
     /// @brief The end of `watcher`'s subscription to `dn`: its key's lamp goes unsolicited again.
     void endSubscription(const std::string& watcher, const std::string& dn, Lamp& lamp);
