@@ -47,7 +47,7 @@ void observeFile(Trail& t, const Event& e) {
     switch (classify(name)) {
     case FileKind::TrustList:
         t.trustAsked = e.time;
-        ++t.trustAsks;
+        t.mostTrustAsks = std::max(t.mostTrustAsks, ++t.trustAsks[name]);
         break;
     case FileKind::Signed:
         t.signedAsked = e.time;
@@ -56,9 +56,13 @@ void observeFile(Trail& t, const Event& e) {
     case FileKind::OwnConfig:
         if (served) {
             t.ownConfig = e.time;
-            t.trustAsks = 0;
+            t.trustAsks.clear();
+            t.mostTrustAsks = 0;
         } else if (e.kind == EventKind::FileNotFound) {
             t.ownConfigMissing = e.time;
+        } else {
+            t.ownConfigFailed = e.time;
+            t.configFailure = e.detail;
         }
         break;
     case FileKind::DefaultConfig:
@@ -77,6 +81,19 @@ void observeFile(Trail& t, const Event& e) {
 }
 
 Time latest(std::initializer_list<Time> times) { return std::max(times); }
+
+/// The wait an expiry event names: "no REGISTER refresh within 120 s + 15 s grace" -> 135 s
+/// (0 when it names none).
+std::chrono::seconds expiryWait(std::string_view detail) {
+    long total = 0;
+    for (auto at = detail.find(" s"); at != std::string_view::npos; at = detail.find(" s", at + 2)) {
+        auto start = at;
+        while (start > 0 && std::isdigit(static_cast<unsigned char>(detail[start - 1]))) --start;
+        if (start == at || at - start > 6) continue;
+        total += std::stol(std::string(detail.substr(start, at - start)));
+    }
+    return std::chrono::seconds(total);
+}
 
 } // namespace
 
@@ -109,7 +126,10 @@ void observe(Trail& t, const Event& e) {
     case EventKind::FileRefused: observeFile(t, e); break;
     case EventKind::PhoneRegistered: t.registered = e.time; break;
     case EventKind::PhoneUnregistered: t.unregistered = e.time; break;
-    case EventKind::PhoneExpired: t.expired = e.time; break;
+    case EventKind::PhoneExpired:
+        t.expired = e.time;
+        t.lastRefresh = e.time - expiryWait(e.detail);
+        break;
     case EventKind::RegisterRejected:
         t.refused = e.time;
         t.refusal = e.detail;
@@ -128,11 +148,14 @@ Verdict judge(const Trail& t, std::string_view name, Time now, bool registered, 
                 never};
 
     const Time config = std::max(t.ownConfig, t.defaultConfig);
-    const Time registerOutcome = latest({t.registered, t.unregistered, t.expired, t.refused});
+    // An expiry counts from the phone's last refresh: a phone pulled from power that boots
+    // again is judged by its new boot, even when the expiry comes after it.
+    const Time expiredFrom = t.expired == never ? never : t.lastRefresh;
+    const Time registerOutcome = latest({t.registered, t.unregistered, expiredFrom, t.refused});
 
     // The REGISTER side, when the phone has not been through its boot files since (a lease
     // alone may be a renewal: it does not start a new story).
-    const Time bootFiles = latest({config, t.firmwareAsked, t.trustAsked, t.signedAsked, t.ownConfigMissing});
+    const Time bootFiles = latest({config, t.firmwareAsked, t.trustAsked, t.signedAsked, t.ownConfigMissing, t.ownConfigFailed});
     if (registerOutcome != never && registerOutcome >= bootFiles) {
         if (registerOutcome == t.refused)
             return {Step::Register, false, "its REGISTER was refused: " + t.refusal,
@@ -140,7 +163,7 @@ Verdict judge(const Trail& t, std::string_view name, Time now, bool registered, 
                         ? "check the line's --auth-name and --auth-password against the phone's (labcm line edit)"
                         : fmt::format("check that {} is in labcm (labcm device show {}) and registers from its own address", name, name),
                     t.refused};
-        if (registerOutcome == t.expired)
+        if (registerOutcome == expiredFrom && t.expired != never)
             return {Step::Register, false, "it was registered, then its keep-alives (REGISTER refreshes) stopped",
                     "check the phone's power and network path to labcm since that time (switch port, VLAN, a firewall's "
                     "UDP timeout), then its status messages",
@@ -183,11 +206,11 @@ Verdict judge(const Trail& t, std::string_view name, Time now, bool registered, 
                 "erase its trust list (Settings > Security > Trust List, or Admin Settings > Reset Settings > Security "
                 "settings), or factory-reset it",
                 t.signedAsked};
-    if (t.trustAsks >= 3 && t.trustAsked > config)
+    if (t.mostTrustAsks >= 3 && t.trustAsked > config)
         return {Step::TrustList, false,
-                fmt::format("it asked for its CTL/ITL files {} times without going on to its config: it may hold a "
+                fmt::format("it asked for the same CTL/ITL file {} times without going on to its config: it may hold a "
                             "trust list from another CUCM",
-                            t.trustAsks),
+                            t.mostTrustAsks),
                 "erase its trust list (Settings > Security > Trust List), or factory-reset it", t.trustAsked};
 
     if (t.defaultConfig != never && t.defaultConfig >= t.ownConfig)
@@ -203,6 +226,11 @@ Verdict judge(const Trail& t, std::string_view name, Time now, bool registered, 
                 "the transport) against where labcm listens, and any firewall between the phone and labcm",
                 t.ownConfig};
     }
+    if (t.ownConfigFailed != never && t.ownConfigFailed >= std::max(t.ownConfigMissing, t.trustAsked))
+        return {Step::Config, false, "its config file did not arrive: " + t.configFailure,
+                "look at the network path for TFTP/HTTP between the phone and labcm (a firewall that passes port 69 "
+                "but not the transfer's other ports, the MTU); a busy server answers again when the phone retries",
+                t.ownConfigFailed};
     if (t.ownConfigMissing != never)
         return {Step::Config, false, fmt::format("it asked for {}.cnf.xml, which labcm does not serve", name),
                 fmt::format("add it (labcm device add {} --model MODEL --line DN) or turn on auto-registration", name),

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -34,17 +35,25 @@ struct Trail {
     Time leased;                     ///< DHCP ACK
     std::string address;             ///< the leased address
     Time trustAsked;                 ///< a CTL/ITL .tlv asked for
-    int trustAsks = 0;               ///< .tlv requests since its config was last served
+    /// How often each .tlv was asked for since its config was last served (a boot asks each
+    /// once: CTLSEP, ITLSEP, ITLFile); the most of any one.
+    std::map<std::string, int> trustAsks;
+    int mostTrustAsks = 0;
     Time signedAsked;                ///< a signed config (.xml.sgn): it holds a trust list
     std::string signedName;
     Time ownConfig;                  ///< SEP<MAC>.cnf.xml served
     Time ownConfigMissing;           ///< SEP<MAC>.cnf.xml not found
+    Time ownConfigFailed;            ///< its download broke off or was refused
+    std::string configFailure;       ///< that event's detail
     Time defaultConfig;              ///< XMLDefault.cnf.xml served
     Time firmwareAsked;              ///< a firmware file (.loads, image) asked for
     std::string firmwareName;
     bool firmwareMissing = false;    ///< that file was not found
     bool firmwareFailed = false;     ///< its transfer broke off
     Time registered, unregistered, expired, refused;
+    /// When the phone last refreshed before it expired (the expiry less its granted seconds
+    /// and the grace, from the event's detail): a boot after that is a new story.
+    Time lastRefresh;
     std::string refusal;             ///< why the last REGISTER was refused
 };
 

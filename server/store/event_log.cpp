@@ -1,5 +1,7 @@
 #include "store/event_log.h"
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
 #include "core/limits.h"
@@ -31,6 +33,22 @@ std::vector<StoredEvent> EventLog::recent(std::string_view mac, std::size_t limi
                                "ORDER BY id DESC LIMIT ?1");
     s.bind(1, static_cast<std::int64_t>(limit));
     if (!mac.empty()) s.bind(2, mac);
+    std::vector<StoredEvent> out;
+    while (s.step())
+        out.push_back({s.getInt(0), s.getInt(1), s.getText(2), s.getText(3), s.getText(4), s.getText(5), s.getText(6),
+                       s.getText(7)});
+    return out;
+}
+
+std::vector<StoredEvent> EventLog::recentOfKinds(std::string_view mac, const std::vector<std::string_view>& kinds,
+                                                 std::size_t limit) {
+    std::string in;
+    for (std::size_t i = 0; i < kinds.size(); ++i) in += fmt::format("{}?{}", i ? "," : "", i + 3); // ?1 mac, ?2 limit
+    auto s = db_.prepare("SELECT id, time, mac, ip, service, kind, severity, detail FROM events WHERE mac = ?1 AND kind IN (" +
+                         in + ") ORDER BY id DESC LIMIT ?2");
+    s.bind(1, mac);
+    s.bind(2, static_cast<std::int64_t>(limit));
+    for (std::size_t i = 0; i < kinds.size(); ++i) s.bind(static_cast<int>(i + 3), kinds[i]);
     std::vector<StoredEvent> out;
     while (s.step())
         out.push_back({s.getInt(0), s.getInt(1), s.getText(2), s.getText(3), s.getText(4), s.getText(5), s.getText(6),

@@ -29,6 +29,8 @@ public:
     void append(const std::vector<Event>& events);
     /// @brief Newest first; one phone's when mac is not empty.
     std::vector<StoredEvent> recent(std::string_view mac, std::size_t limit);
+    /// @brief The phone's newest `limit` events of the given kinds, newest first.
+    std::vector<StoredEvent> recentOfKinds(std::string_view mac, const std::vector<std::string_view>& kinds, std::size_t limit);
 
 private:
     Db& db_;

@@ -9,6 +9,7 @@
 
 #include "core/device_csv.h"
 #include "core/diagnosis.h"
+#include "core/limits.h"
 #include "core/mac.h"
 #include "sip/source.h"
 #include "store/event_log.h"
@@ -52,10 +53,17 @@ json::object verdictJson(store::Db& db, const std::string& mac, std::chrono::sec
     const auto now = std::chrono::system_clock::now();
     const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     auto r = store::RegistrationStore(db).get(mac);
-    const bool registered = r && r->state == "registered" && r->expiresAtMs >= nowMs;
+    // As the registrar counts it: until its expiry plus the grace.
+    const auto graceMs = std::chrono::duration_cast<std::chrono::milliseconds>(limits::kSipExpiryGrace).count();
+    const bool registered = r && r->state == "registered" && r->expiresAtMs + graceMs >= nowMs;
     diagnosis::Trail trail;
     if (!registered) {
-        auto events = store::EventLog(db).recent(mac, kVerdictEvents); // newest first
+        // Only the kinds the verdict reads: a phone's calls and message-waiting NOTIFYs do not
+        // push its boot out of the window.
+        static const std::vector<std::string_view> kinds{
+            "dhcp_offered",     "dhcp_acked",         "file_served",   "file_not_found", "file_refused",
+            "file_failed",      "phone_registered",   "phone_unregistered", "phone_expired", "register_rejected"};
+        auto events = store::EventLog(db).recentOfKinds(mac, kinds, kVerdictEvents); // newest first
         for (auto it = events.rbegin(); it != events.rend(); ++it) {
             auto kind = eventKindFromString(it->kind);
             auto service = serviceFromString(it->service);

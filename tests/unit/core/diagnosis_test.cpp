@@ -97,8 +97,20 @@ TEST_CASE("diagnosis: a trust list from another CUCM: signed files, or the .tlv 
                           tftp(40s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv")});
     v = judged(again, 100s);
     CHECK(v.step == Step::TrustList);
-    CHECK(v.what.find("3 times") != std::string::npos);
+    CHECK(v.what.find("the same CTL/ITL file 3 times") != std::string::npos);
     CHECK(v.since == t0 + 40s);
+    // A boot on its way asks each of the three once: not a trust list (yet), and a config
+    // download that broke off says so.
+    auto booting = trailOf({lease(0s), tftp(1s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv"),
+                            tftp(2s, EventKind::FileNotFound, "ITLSEP00112233AABB.tlv"), tftp(3s, EventKind::FileNotFound, "ITLFile.tlv")});
+    CHECK(judged(booting, 100s).step == Step::TrustList);
+    CHECK(judged(booting, 100s).what == "it asked for its CTL/ITL files and has not asked for its config yet");
+    auto failed = trailOf({lease(0s), tftp(1s, EventKind::FileNotFound, "CTLSEP00112233AABB.tlv"),
+                           tftp(2s, EventKind::FileNotFound, "ITLSEP00112233AABB.tlv"), tftp(3s, EventKind::FileNotFound, "ITLFile.tlv"),
+                           {4s, Service::Tftp, EventKind::FileFailed, "RRQ SEP00112233AABB.cnf.xml -> failed 512 bytes 5000.0 ms: timeout"}});
+    v = judged(failed, 100s);
+    CHECK(v.step == Step::Config);
+    CHECK(v.what == "its config file did not arrive: RRQ SEP00112233AABB.cnf.xml -> failed 512 bytes 5000.0 ms: timeout");
 }
 
 TEST_CASE("diagnosis: XMLDefault instead of its own file: not in the database") {
@@ -166,6 +178,12 @@ TEST_CASE("diagnosis: registered, then the keep-alives stopped; unregistered; re
     CHECK(v.step == Step::Register);
     CHECK(v.what == "it was registered, then its keep-alives (REGISTER refreshes) stopped");
     CHECK(v.since == t0 + 300s);
+    // Pulled from power after its last refresh (at 165 s), it boots again and fetches its
+    // config (at 200 s), then the expiry comes (at 300 s): the new boot decides.
+    v = judged(trailOf({sip(1s, EventKind::PhoneRegistered, "registered"), tftp(200s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                        sip(300s, EventKind::PhoneExpired, "no REGISTER refresh within 120 s + 15 s grace")}),
+               400s);
+    CHECK(v.step == Step::Connect);
     v = judged(trailOf({sip(1s, EventKind::PhoneRegistered), sip(50s, EventKind::PhoneUnregistered, "Last=restart")}), 60s);
     CHECK(v.what.find("it unregistered") == 0);
     v = judged(trailOf({sip(1s, EventKind::PhoneRegistered)}), 60s, false);

@@ -47,6 +47,12 @@ TEST_CASE("event log: the sink writes published events in one batch per flush") 
     REQUIRE(one.size() == 2);
     CHECK(one[1].detail == "first");
     CHECK(EventLog(reader).recent("", 1).size() == 1);
+    // Of some kinds only (the verdict's), newest first.
+    auto added = EventLog(reader).recentOfKinds("001122AABBCC", {"device_added", "file_served"}, 10);
+    REQUIRE(added.size() == 1);
+    CHECK(added[0].detail == "third");
+    CHECK(EventLog(reader).recentOfKinds("001122AABBCC", {"device_changed", "device_added"}, 10).size() == 2);
+    CHECK(EventLog(reader).recentOfKinds("001122AABBCC", {"device_changed", "device_added"}, 1)[0].detail == "third");
 }
 
 TEST_CASE("event log: beyond the pending bound events are dropped and counted, never blocking") {
