@@ -69,6 +69,17 @@ TEST_CASE("diagnosis: a registered phone is fine, one never seen is at the start
     CHECK(v.next.find("DHCP") != std::string::npos);
 }
 
+TEST_CASE("diagnosis: details cut short or odd are read without harm") {
+    for (const char* detail : {"", "RRQ", "RRQ ", "GET /", "GET /dir/", "RRQ SEP00112233AABB.cnf.xm", "RRQ .tlv", "RRQ x.xml.sgn"}) {
+        auto v = judged(trailOf({{1s, Service::Tftp, EventKind::FileServed, detail}}), 100s);
+        CHECK_FALSE(v.ok);
+        CHECK_FALSE(v.what.empty());
+    }
+    // An expiry whose detail names no wait counts from the expiry itself.
+    auto v = judged(trailOf({sip(1s, EventKind::PhoneRegistered), sip(300s, EventKind::PhoneExpired, "no REGISTER refresh within")}), 400s);
+    CHECK(v.what == "it was registered, then its keep-alives (REGISTER refreshes) stopped");
+}
+
 TEST_CASE("diagnosis: a lease and no config request: option 150/66 or an alternate TFTP server") {
     auto t = trailOf({lease(0s)});
     CHECK(judged(t, 30s).what.find("has not asked for its config yet") != std::string::npos); // still within patience
