@@ -198,6 +198,7 @@ int SipService::Impl::onInvite(nta_incoming_t* irq, sip_t const* sip) {
         stack->proxied.erase(id);
         return 503;
     }
+    countPending(t, +1);
     callChanged(c.callerUser, c.calledUser); // ringing
     return 0;
 }
@@ -310,15 +311,18 @@ void SipService::Impl::branchAnswered(Branch& b, int status, msg_t* response) {
         // caller too but never replaces the call: that phone gets no ACK through labcm and ends
         // its side by itself (RFC 3261 13.3.1.4), the call that was answered first goes on.
         if (t.call && (!t.answered || t.answered == 487)) {
-            dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
-                                                          std::chrono::system_clock::now()});
+            if (auto old = dialogs.find(t.callId); old != dialogs.end()) countCall(old->second, -1); // a Call-ID used again
+            auto& call = dialogs.insert_or_assign(t.callId, ActiveCall{t.callId, t.callerMac, t.callerDn, b.mac, t.number,
+                                                                       std::chrono::system_clock::now()})
+                             .first->second;
+            countCall(call, +1);
             callsActive = dialogs.size();
         }
         if (!t.answered || t.answered == 487) {
             if (!t.answered) // after the caller's CANCEL the others are cancelled already
                 for (auto& other : t.branches)
                     if (!other.status && other.orq) cancelBranch(other, "SIP;cause=200;text=\"Call completed elsewhere\"");
-            t.answered = status;
+            setAnswered(t, status);
             if (t.call) {
                 callChanged(t.callerDn, t.number); // in a call
                 ++callsAnswered;
@@ -409,11 +413,12 @@ void SipService::Impl::branchFinal(Proxied& t) {
                                 call->second.calleeMac.empty() ? "the trunk" : "SEP" + call->second.calleeMac, seconds.count()));
         const auto ended = std::move(call->second);
         dialogs.erase(call);
+        countCall(ended, -1);
         callsActive = dialogs.size();
         callChanged(ended.callerDn, ended.number);
     }
     if (!t.answered) {
-        t.answered = t.bestStatus ? t.bestStatus : 500;
+        setAnswered(t, t.bestStatus ? t.bestStatus : 500);
         if (t.best) nta_incoming_mreply(t.irq, t.best.release());
         else nta_incoming_treply(t.irq, t.answered, sip_status_phrase(t.answered), TAG_END());
         if (t.call) {
@@ -437,7 +442,7 @@ void SipService::Impl::branchFinal(Proxied& t) {
 int SipService::Impl::onProxiedRequest(nta_incoming_magic_t* magic, nta_incoming_t*, sip_t const* sip) {
     auto& t = *reinterpret_cast<Proxied*>(magic);
     if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_cancel) return 0;
-    if (!t.answered) t.answered = 487;
+    if (!t.answered) t.self->setAnswered(t, 487);
     for (auto& b : t.branches)
         if (!b.status && b.orq) t.self->cancelBranch(b, nullptr);
     if (t.call) t.self->callChanged(t.callerDn, t.number); // the lamps stop ringing
@@ -463,7 +468,10 @@ void SipService::Impl::sweepDialogs() {
         return true;
     });
     callsActive = dialogs.size();
-    for (const auto& c : ended) callChanged(c.callerDn, c.number);
+    for (const auto& c : ended) {
+        countCall(c, -1);
+        callChanged(c.callerDn, c.number);
+    }
 }
 
 } // namespace labcm::sip

@@ -150,15 +150,32 @@ LineState SipService::Impl::lineState(const std::string& dn, Clock::time_point n
                                return b && registrar.reachable(*b, now);
                            });
     if (!reachable) return LineState::Unregistered;
-    for (const auto& [id, c] : dialogs)
-        if (c.callerDn == dn || c.number == dn) return LineState::Busy;
-    bool ringing = false;
-    for (const auto& [id, t] : stack->proxied) {
-        if (!t.call || t.answered) continue;
-        if (t.callerDn == dn) return LineState::Busy; // calling out
-        if (t.number == dn) ringing = true;
-    }
-    return ringing ? LineState::Ringing : LineState::Idle;
+    auto it = lineCounts.find(dn);
+    if (it == lineCounts.end()) return LineState::Idle;
+    if (it->second.inCall > 0 || it->second.callingOut > 0) return LineState::Busy;
+    return it->second.ringing > 0 ? LineState::Ringing : LineState::Idle;
+}
+
+void SipService::Impl::countLine(const std::string& dn, int LineCounts::*field, int delta) {
+    if (dn.empty()) return;
+    auto it = lineCounts.try_emplace(dn).first;
+    it->second.*field += delta;
+    if (it->second.inCall <= 0 && it->second.callingOut <= 0 && it->second.ringing <= 0) lineCounts.erase(it);
+}
+
+void SipService::Impl::countCall(const ActiveCall& c, int delta) {
+    countLine(c.callerDn, &LineCounts::inCall, delta);
+    if (c.number != c.callerDn) countLine(c.number, &LineCounts::inCall, delta);
+}
+
+void SipService::Impl::countPending(const Proxied& t, int delta) {
+    countLine(t.callerDn, &LineCounts::callingOut, delta);
+    countLine(t.number, &LineCounts::ringing, delta);
+}
+
+void SipService::Impl::setAnswered(Proxied& t, int status) {
+    if (t.call && !t.answered) countPending(t, -1);
+    t.answered = status;
 }
 
 void SipService::Impl::lampsOn(const std::string& dn) {

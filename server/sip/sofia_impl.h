@@ -198,8 +198,20 @@ public:
     /// @brief A call on `callerDn` and `number` started ringing, was answered or ended.
     void callChanged(const std::string& callerDn, const std::string& number);
     /// @brief What a BLF lamp on `dn` shows now: busy (in a call, or calling), ringing,
-    /// idle, or unregistered when none of its phones is reachable.
+    /// idle, or unregistered when none of its phones is reachable. O(its devices), whatever
+    /// the number of calls: from `lineCounts`.
     LineState lineState(const std::string& dn, Clock::time_point now) const;
+    /// Per number: calls it is in, calls it is placing and calls ringing it (not answered
+    /// yet); numbers at zero are dropped. Kept by countCall / countPending / setAnswered.
+    struct LineCounts {
+        int inCall = 0, callingOut = 0, ringing = 0;
+    };
+    std::unordered_map<std::string, LineCounts> lineCounts;
+    void countLine(const std::string& dn, int LineCounts::*field, int delta);
+    void countCall(const ActiveCall& c, int delta);
+    void countPending(const Proxied& t, int delta);
+    /// @brief The final status relayed to the caller: a call that was ringing rings no more.
+    void setAnswered(Proxied& t, int status);
     /// @brief Every watcher of `dn` whose lamp shows something else gets its presence NOTIFY.
     void lampsOn(const std::string& dn);
     enum class LampSend {
