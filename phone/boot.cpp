@@ -137,6 +137,54 @@ awaitable<Fetch> httpGet(const std::string& localIp, const Target& t, const std:
     co_return f;
 }
 
+// A phone's problem report upload (CUCM's "Generate PRT"): multipart/form-data with
+// devicename, serialno, username and prt_file, POSTed to problemReportUploadURL. Returns
+// "http 200" or what went wrong.
+awaitable<std::string> httpPostReport(const std::string& localIp, const HttpUrl& url, const std::string& mac,
+                                      std::string_view userAgent, std::chrono::milliseconds timeout) {
+    auto ex = co_await asio::this_coro::executor;
+    beast::tcp_stream stream(ex);
+    boost::system::error_code ec;
+    auto server = asio::ip::make_address(url.host, ec);
+    if (ec) co_return "prt: not an address: " + url.host;
+    stream.socket().open(server.is_v6() ? tcp::v6() : tcp::v4(), ec);
+    if (!ec) stream.socket().bind(tcp::endpoint(asio::ip::make_address(localIp), 0), ec);
+    if (ec) co_return "prt: " + ec.message();
+    stream.expires_after(timeout);
+    auto [cec] = co_await stream.async_connect(tcp::endpoint(server, static_cast<std::uint16_t>(url.port)), kTuple);
+    if (cec) co_return "prt connect: " + cec.message();
+    const std::string boundary = "----labcmPhoneSimulator" + mac;
+    // A stand-in archive: gzip's magic, then bytes that vary with the MAC (and hold CRLFs and
+    // dashes, as a real archive may).
+    std::string archive = "\x1f\x8b\x08\x00";
+    for (int i = 0; i < 4096; ++i) archive += static_cast<char>((i * 31 + mac.back()) & 0xff);
+    std::string body;
+    auto field = [&](const char* name, const std::string& value) {
+        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n\n" + value + "\r\n";
+    };
+    field("devicename", "SEP" + mac);
+    field("serialno", "FCH" + mac.substr(6));
+    field("username", "");
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"prt_file\"; filename=\"probrep-20260101-120000.tar.gz\"\r\n"
+            "Content-Type: application/x-gzip\r\n\r\n" + archive + "\r\n--" + boundary + "--\r\n";
+    http::request<http::string_body> req{http::verb::post, url.path, 11};
+    req.set(http::field::host, url.host);
+    req.set(http::field::user_agent, userAgent);
+    req.set(http::field::content_type, "multipart/form-data; boundary=" + boundary);
+    req.set(http::field::connection, "close");
+    req.body() = std::move(body);
+    req.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(stream, req, kTuple);
+    (void)wn;
+    if (wec) co_return "prt write: " + wec.message();
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    auto [rec, rn] = co_await http::async_read(stream, buf, res, kTuple);
+    (void)rn;
+    if (rec) co_return "prt read: " + rec.message();
+    co_return fmt::format("http {}", res.result_int());
+}
+
 awaitable<Fetch> tftpGet(const std::string& localIp, const Target& t, const std::string& name, bool options,
                          std::chrono::milliseconds timeout, bool keep) {
     Fetch f;
@@ -979,6 +1027,16 @@ private:
                     ++res_.restarts;
                     abandonCalls("the phone restarted");
                     co_return co_await unregisterAndReboot(reset);
+                }
+                if (pendingAction_ == "prt-report") {
+                    // The phone builds its report and posts it to problemReportUploadURL.
+                    pendingAction_.clear();
+                    auto url = parseHttpUrl(cfg_.problemReportUrl);
+                    std::string outcome = url ? co_await httpPostReport(spec_.localIp, *url, spec_.mac, spec_.profile.userAgent,
+                                                                         opt_.fileTimeout)
+                                              : "prt: no problemReportUploadURL in the config";
+                    log("problem report upload: " + outcome);
+                    if (outcome == "http 200") ++res_.reportsUploaded;
                 }
                 if (!pendingAction_.empty()) {
                     // apply-config / check-version: a real phone compares stamps; the

@@ -139,6 +139,7 @@ struct PhoneResult {
     std::string activeLoad;            ///< at the end (after any upgrade)
     std::string inactiveLoad;
     int restarts = 0;                  ///< service-control restart/reset NOTIFYs obeyed
+    int reportsUploaded = 0;           ///< problem reports posted on a prt-report NOTIFY (answered 200)
     int keepalives = 0;
     int upgrades = 0;
     int reconnects = 0;                ///< registered again after the server closed the connection

@@ -88,7 +88,39 @@ PhoneConfig parsePhoneConfig(std::string_view xml, int typemodel) {
     c.userLocale = textOf(root.child("userLocale").child("name"));
     c.networkLocale = textOf(root.child("networkLocale"));
     c.versionStamp = textOf(root.child("versionStamp"));
+    c.problemReportUrl = textOf(root.child("vendorConfig").child("problemReportUploadURL"));
     return c;
+}
+
+std::optional<HttpUrl> parseHttpUrl(std::string_view url) {
+    if (url.size() < 8 || !text::iequals(url.substr(0, 7), "http://")) return std::nullopt;
+    auto rest = url.substr(7);
+    auto slash = rest.find('/');
+    auto authority = rest.substr(0, slash);
+    HttpUrl u;
+    if (slash != std::string_view::npos) u.path = std::string(rest.substr(slash));
+    if (authority.find('@') != std::string_view::npos) return std::nullopt; // no credentials in a phone's URL
+    std::string_view host = authority, port;
+    if (authority.starts_with("[")) {
+        auto close = authority.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        host = authority.substr(1, close - 1);
+        auto after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return std::nullopt;
+            port = after.substr(1);
+        }
+    } else if (auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return std::nullopt;
+    if (!port.empty()) {
+        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), u.port);
+        if (ec != std::errc() || p != port.data() + port.size() || u.port < 1 || u.port > 65535) return std::nullopt;
+    }
+    u.host = std::string(host);
+    return u;
 }
 
 std::vector<std::string> parseRingList(std::string_view xml) {

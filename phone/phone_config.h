@@ -3,6 +3,7 @@
 // (element order does not matter; unknown elements are ignored).
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,7 +44,18 @@ struct PhoneConfig {
     std::string userLocale;          ///< userLocale/name
     std::string networkLocale;
     std::string versionStamp;
+    std::string problemReportUrl;    ///< vendorConfig/problemReportUploadURL ("" = none)
 };
+
+/// @brief An http:// URL as a phone posts to it (problemReportUploadURL): host (an IPv6
+/// one without brackets), port (80 when absent), path ("/" when absent).
+struct HttpUrl {
+    std::string host;
+    int port = 80;
+    std::string path = "/";
+};
+/// @brief nullopt for anything but a well-formed http:// URL with a host.
+std::optional<HttpUrl> parseHttpUrl(std::string_view url);
 
 /// @brief Parses a SEP<MAC>.cnf.xml (root <device>) or XMLDefault.cnf.xml (root <Default>);
 /// for the latter, the load is `loadInformation<typemodel>`.

@@ -58,6 +58,7 @@ Report summarize(const std::vector<PhoneResult>& phones, int boots, double secon
         b2r.insert(b2r.end(), p.bootToRegisteredMs.begin(), p.bootToRegisteredMs.end());
         for (const auto& s : p.steps) steps[s.step].push_back(s.ms);
         r.restarts += static_cast<std::size_t>(p.restarts);
+        r.reportsUploaded += static_cast<std::size_t>(p.reportsUploaded);
         r.busyRetries += static_cast<std::size_t>(p.busyRetries);
         r.keepalives += static_cast<std::size_t>(p.keepalives);
         r.upgrades += static_cast<std::size_t>(p.upgrades);
@@ -164,6 +165,7 @@ std::string reportJson(const Report& r) {
                    {"failures", failures},
                    {"warnings", warnings},
                    {"restarts", r.restarts},
+                   {"reports_uploaded", r.reportsUploaded},
                    {"keepalives", r.keepalives},
                    {"upgrades", r.upgrades},
                    {"reconnects", r.reconnects},

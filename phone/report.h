@@ -27,7 +27,7 @@ struct Report {
     std::map<int, Percentiles> perStep;            ///< step -> durations (ms) of its records
     std::map<std::string, std::size_t> failures;   ///< reason with the MAC replaced by <MAC>
     std::map<std::string, std::size_t> warnings;   ///< idem, tolerated problems
-    std::size_t restarts = 0, keepalives = 0, upgrades = 0, reconnects = 0, busyRetries = 0;
+    std::size_t restarts = 0, keepalives = 0, upgrades = 0, reconnects = 0, busyRetries = 0, reportsUploaded = 0;
     // Calls the phones placed (or were asked to place) and calls they received.
     std::size_t callsPlaced = 0;                     ///< INVITEs sent
     std::size_t callsAnswered = 0;                   ///< of those, answered 2xx

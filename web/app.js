@@ -125,6 +125,7 @@ function openStream() {
     if (currentView() === 'device' && state.device && e.mac === state.device.mac) {
       addEventRow($('#dev-events tbody'), e, true, false);
       later('why', () => loadVerdict(state.device.mac));
+      if (e.kind === 'problem_report') later('reports', () => loadReports(state.device.mac));
     }
     if (currentView() === 'dhcp' && e.service === 'dhcp') later('dhcp', loadDhcp);
     if (e.kind === 'device_added' && currentView() === 'phones') later('phones', loadPhones);
@@ -308,10 +309,29 @@ async function loadVerdict(mac) {
   }
 }
 
+// The problem reports the phone uploaded, each a download link.
+async function loadReports(mac) {
+  const body = $('#dev-reports tbody');
+  body.replaceChildren();
+  const reports = await api('GET', `/api/devices/${encodeURIComponent(mac)}/reports`);
+  if (!reports.length) { body.append(el('tr', null, 'empty')); body.lastChild.append(el('td', 'none yet')); return; }
+  for (const r of reports) {
+    const link = el('a', r.name);
+    link.href = `/api/devices/${encodeURIComponent(mac)}/reports/${encodeURIComponent(r.name)}`;
+    link.download = r.name;
+    const name = el('td');
+    name.append(link);
+    const tr = el('tr');
+    tr.append(name, el('td', `${r.size} bytes`), el('td', when(r.time_ms)));
+    body.append(tr);
+  }
+}
+
 async function loadDevice(mac) {
   try {
     renderDevice(await api('GET', '/api/devices/' + encodeURIComponent(mac)));
     await loadVerdict(mac);
+    await loadReports(mac);
     await loadPhoneSettings('#dev-phone-settings', { device: mac });
     const events = await api('GET', '/api/events?limit=100&device=' + encodeURIComponent(mac));
     $('#dev-events tbody').replaceChildren();

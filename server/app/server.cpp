@@ -46,6 +46,7 @@
 #include "provision/firmware_import.h"
 #include "provision/file_namespace.h"
 #include "provision/firmware.h"
+#include "provision/problem_reports.h"
 #include "sip/sip_service.h"
 #include "store/admin_store.h"
 #include "store/device_store.h"
@@ -276,6 +277,7 @@ private:
     store::RegistrationSaver registrations_; ///< the registrar's write-behind
     provision::FileNamespace files_;
     provision::ClientMacs clientMacs_;
+    provision::ProblemReports reports_;
     RecentSightings sightings_;
     KeyedRateLimiter sightingLimit_{{limits::kSightingsPerSourceBurst, limits::kSightingsPerSourceInterval},
                                     {limits::kSightingsBurst, limits::kSightingsInterval},
@@ -371,6 +373,7 @@ Server::Server(const DataDir& dir)
                          });
                      }),
       files_(reader_, settings_, dir.files(), dir.templates()),
+      reports_(dir.problemReports(), limits::kPrtKeptPerPhone),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
             net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat,
             static_cast<std::size_t>(s0_->connectionsPerAddress), s0_->sipRequireDigest, trunkOf(*s0_)},
@@ -424,7 +427,7 @@ Server::Server(const DataDir& dir)
     phoneHttp_ = listen<http::PhoneHttpServer>(
         fmt::format("cannot listen for HTTP on {}:{}: {{}} (setting bind_address / http_port)", s.bindAddress, s.httpPort),
         io_, phoneHttpIo_, asio::ip::tcp::endpoint(bind, s.httpPort), files_, bus_, clientMacs_,
-        static_cast<std::size_t>(s.connectionsPerAddress));
+        static_cast<std::size_t>(s.connectionsPerAddress), &reports_);
     tftp_ = listen<tftp::TftpService>(
         fmt::format("cannot listen for TFTP on {}:{}: {{}} (setting bind_address / tftp_port; port 69 needs root or "
                     "CAP_NET_BIND_SERVICE)",

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ public:
     /// @brief Runs a request on the server if one answers on the control socket, else
     /// directly; prints the reply (raw JSON with --json, else `human` or the error).
     void call(json::object request, const Human& human = {});
+    /// @brief Runs a request like call() and hands back its result instead of printing it;
+    /// an error is printed (exit code set) and gives nullopt.
+    std::optional<json::value> result(json::object request);
 
     /// @brief A group's argument variables, alive as long as the runner (CLI11 binds them
     /// by reference and fills them during parsing).

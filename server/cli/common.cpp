@@ -61,6 +61,13 @@ void Runner::call(json::object request, const Human& human) {
     exitCode = std::max(exitCode, code);
 }
 
+std::optional<json::value> Runner::result(json::object request) {
+    auto reply = run(options, std::move(request));
+    if (reply.at("ok").as_bool()) return reply.at("result");
+    exitCode = std::max(exitCode, finish(options, reply, {}));
+    return std::nullopt;
+}
+
 Human printOk(std::string msg) {
     return [msg](const json::value&) { std::cout << msg << "\n"; };
 }

@@ -1,6 +1,9 @@
 // Phones: device add/list/show/edit/rm, the service-control actions, and CSV import/export.
+#include <chrono>
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -95,6 +98,56 @@ void addDeviceCommands(CLI::App& app, Runner& r) {
             if (!o.at("since").is_null()) std::cout << "since: " << isoTime(o.at("since").as_int64()) << "\n";
             if (!text(o.at("next")).empty()) std::cout << "next: " << text(o.at("next")) << "\n";
         });
+    });
+
+    auto* dReports = device->add_subcommand("reports", "The problem reports (PRT) a phone uploaded, newest first");
+    dReports->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    dReports->callback([&r, &da] {
+        r.call({{"cmd", "prt.list"}, {"args", {{"device", da.name}}}}, [](const json::value& v) {
+            const auto& list = v.as_array();
+            if (list.empty()) std::cout << "no problem reports\n";
+            for (const auto& e : list) {
+                const auto& o = e.as_object();
+                std::cout << text(o.at("name")) << "  " << o.at("size").to_number<std::int64_t>() << " bytes  "
+                          << isoTime(o.at("time_ms").to_number<std::int64_t>()) << "\n";
+            }
+        });
+    });
+
+    // Ask the phone for its problem report (CUCM's "Generate PRT"), then wait for it to arrive.
+    auto* dPrt = device->add_subcommand("prt", "Ask a registered phone for its problem report and wait until it is uploaded");
+    dPrt->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
+    auto& prtWait = r.keep<int>();
+    prtWait = 180;
+    dPrt->add_option("--wait", prtWait, "Seconds to wait for the upload (0: do not wait)")->check(CLI::Range(0, 3600));
+    dPrt->callback([&r, &da, &prtWait] {
+        auto names = [&r, &da]() -> std::optional<std::set<std::string>> {
+            auto list = r.result({{"cmd", "prt.list"}, {"args", {{"device", da.name}}}});
+            if (!list) return std::nullopt;
+            std::set<std::string> out;
+            for (const auto& e : list->as_array()) out.insert(std::string(e.at("name").as_string()));
+            return out;
+        };
+        auto before = names();
+        if (!before) return;
+        auto answer = r.result({{"cmd", "device.control"}, {"args", {{"device", da.name}, {"action", "prt-report"}}}});
+        if (!answer) return;
+        std::cout << text(answer->at("detail")) << "\n";
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(prtWait);
+        while (std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+            auto now = names();
+            if (!now) return;
+            for (const auto& n : *now)
+                if (!before->contains(n)) {
+                    std::cout << "arrived: " << text(json::value(n)) << "\n";
+                    return;
+                }
+        }
+        if (prtWait > 0) {
+            std::cerr << "labcm: no problem report arrived within " << prtWait << " s (is problemReportUploadURL reachable from the phone?)\n";
+            r.exitCode = std::max(r.exitCode, 1);
+        }
     });
 
     addDeviceEdit(device, r, da);

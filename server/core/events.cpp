@@ -16,7 +16,7 @@ constexpr std::array kKindNames{
     "line_removed",   "devices_imported", "setting_changed",      "model_default_changed", "dial_plan_changed", "phone_setting_changed",
     "mailbox_changed", "files_imported",
     "file_served",    "file_not_found",  "file_refused",          "file_failed",
-    "firmware_incomplete", "firmware_complete",
+    "firmware_incomplete", "firmware_complete", "problem_report",
     "phone_registered", "phone_unregistered", "phone_expired",      "register_rejected",
     "phone_controlled", "call_attempt", "message_waiting",
     "dhcp_pool_changed", "dhcp_offered", "dhcp_acked", "dhcp_naked", "dhcp_released", "dhcp_declined",

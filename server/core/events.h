@@ -55,6 +55,7 @@ enum class EventKind : std::uint8_t {
     FileFailed,         ///< a transfer started but did not finish (timeout, client error)
     FirmwareIncomplete, ///< a load in use lacks its .loads or image files (not sent to phones)
     FirmwareComplete,   ///< a load that was incomplete has all its files again (sent to phones)
+    ProblemReport,      ///< a phone uploaded its problem report (PRT), stored
     // sip
     PhoneRegistered,    ///< a new registration (or a lost one re-created); details carry the loads
     PhoneUnregistered,  ///< Expires 0 (details carry Last=)

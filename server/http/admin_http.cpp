@@ -3,6 +3,8 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <array>
 #include <deque>
 #include <filesystem>
@@ -264,6 +266,7 @@ private:
             if (status < 300 && r->command == "export")
                 return self->sendText(200, "text/csv; charset=utf-8", std::string(reply["result"].as_object()["csv"].as_string()),
                                       "attachment; filename=\"labcm-devices.csv\"");
+            if (status < 300 && r->command == "prt.get") return self->sendReport(reply["result"].as_object());
             self->sendJson(status, reply);
         });
     }
@@ -464,6 +467,15 @@ private:
                 "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
         if (!extraRetryAfter_.empty()) res.set(bhttp::field::retry_after, extraRetryAfter_);
         res.keep_alive(keepAlive_);
+    }
+
+    // A problem report's archive (at most limits::kPrtMaxBytes), read whole: a rare admin download.
+    void sendReport(const json::object& found) {
+        std::ifstream in(std::string(found.at("path").as_string()), std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!in.good() && !in.eof()) return sendJson(500, errorBody(500, "internal", "", "cannot read the report"));
+        sendText(200, "application/gzip", std::move(bytes),
+                 fmt::format("attachment; filename=\"{}\"", std::string(found.at("name").as_string())));
     }
 
     void sendJson(unsigned status, const json::value& body, const std::string& cookie = {}) {

@@ -3,7 +3,9 @@
 // tests/unit/http/phone_http_test.cpp drives it with a real file namespace.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -11,6 +13,7 @@
 
 #include "core/events.h"
 #include "provision/file_namespace.h"
+#include "provision/problem_reports.h"
 
 namespace labcm::http {
 
@@ -43,6 +46,16 @@ PhoneResponse earlyAnswer(const PhoneRequest& req, const Outcome& out);
 PhoneResponse respondWith(const PhoneRequest& req, provision::FileResult r, Outcome& out);
 /// @brief All three, for one thread that owns the namespace.
 PhoneResponse respondToPhone(const PhoneRequest& req, provision::FileNamespace& files, Outcome& out);
+
+/// @brief A POST of a problem report (multipart/form-data: devicename, serialno, username,
+/// prt_file; issue 22) whose body was saved to `body`: the file part stored for the phone
+/// its devicename names (200), or refused: 415 not a form, 400 a malformed form or no
+/// prt_file, 403 a devicename that is not SEP<MAC>. `body` is gone afterwards either way.
+PhoneResponse receiveReport(const PhoneRequest& req, const std::filesystem::path& body,
+                            provision::ProblemReports& reports, std::chrono::system_clock::time_point now, Outcome& out);
+
+/// @brief The answer to an upload cut short or over limits::kPrtMaxBytes (413): connection closed.
+boost::beast::http::message_generator uploadRefused(bool tooLarge, unsigned version);
 
 /// @brief The answer to a request that did not parse: 400, connection closed.
 boost::beast::http::message_generator malformedRequest();

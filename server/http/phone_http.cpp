@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 
 #include <boost/asio/post.hpp>
@@ -34,6 +35,7 @@ struct PhoneHttpServer::Shared {
         : io(i), files(f), bus(b), macs(m), caps(total, perAddress) {}
     asio::io_context& io; ///< the main io thread: renders
     provision::FileNamespace& files;
+    provision::ProblemReports* reports = nullptr; ///< where POSTed problem reports go (null: POST is 405)
     EventBus& bus;
     provision::ClientMacs& macs;
     net::ConnectionCaps caps; ///< open connections, in all and per address
@@ -55,13 +57,66 @@ public:
     void start() { doRead(); }
 
 private:
+    // The headers first: a POST is a phone's problem report (its body goes to a file); any
+    // other request with a body is refused.
     void doRead() {
         parser_.emplace();
         parser_->header_limit(limits::kHttpHeaderLimit);
-        parser_->body_limit(0);
+        parser_->body_limit(limits::kPrtMaxBytes);
         stream_.expires_after(limits::kHttpIdleTimeout);
-        bhttp::async_read(stream_, buffer_, *parser_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+        bhttp::async_read_header(stream_, buffer_, *parser_,
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
+    }
+
+    void onHeader(beast::error_code ec) {
+        if (!ec && parser_->get().method() == bhttp::verb::post && shared_->reports) return startUpload();
+        if (!ec && !parser_->is_done()) ec = bhttp::error::body_limit; // a body where none belongs
+        onRead(ec);
+    }
+
+    void startUpload() {
+        started_ = std::chrono::steady_clock::now();
+        outcome_ = Outcome{};
+        uploadPath_ = shared_->reports->incoming();
+        upload_.emplace(std::move(*parser_));
+        upload_->body_limit(limits::kPrtMaxBytes);
+        beast::error_code ec;
+        upload_->get().body().open(uploadPath_.c_str(), beast::file_mode::write, ec);
+        if (ec) return onUpload(ec);
+        stream_.expires_after(limits::kPrtUploadTimeout);
+        // A client that waits for it (curl does, for a body over 1 KiB) gets 100 Continue first.
+        if (beast::iequals(upload_->get()[bhttp::field::expect], "100-continue")) {
+            auto go = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+            bhttp::async_write(stream_, *go, [self = shared_from_this(), go](beast::error_code e, std::size_t) {
+                if (e) return self->onUpload(e);
+                self->readUpload();
+            });
+            return;
+        }
+        readUpload();
+    }
+
+    void readUpload() {
+        bhttp::async_read(stream_, buffer_, *upload_,
+                          [self = shared_from_this()](beast::error_code e, std::size_t) { self->onUpload(e); });
+    }
+
+    void onUpload(beast::error_code ec) {
+        upload_->get().body().close();
+        req_ = PhoneRequest(std::move(upload_->get().base()));
+        upload_.reset();
+        keepAlive_ = !ec && req_.keep_alive();
+        if (ec) {
+            shared_->reports->discard(uploadPath_);
+            const bool tooBig = ec == bhttp::error::body_limit;
+            outcome_ = Outcome{tooBig ? 413u : 400u, std::string(req_.target()), "",
+                               fmt::format("problem report upload: {}", tooBig ? "larger than the limit" : ec.message()), 0,
+                               EventKind::FileRefused, "POST"};
+            publish(outcome_, started_);
+            if (clientWentAway(ec)) return close();
+            return respond({uploadRefused(tooBig, req_.version()), std::nullopt});
+        }
+        respond(receiveReport(req_, uploadPath_, *shared_->reports, std::chrono::system_clock::now(), outcome_));
     }
 
     void onRead(beast::error_code ec) {
@@ -165,9 +220,9 @@ private:
         shared_->macs.learn(ip_, o.mac);
         std::string mac = o.mac.empty() ? shared_->macs.lookup(ip_) : o.mac;
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-        auto severity = o.kind == EventKind::FileServed     ? Severity::Info
-                        : o.kind == EventKind::FileNotFound ? Severity::Info
-                                                            : Severity::Warning;
+        auto severity = o.kind == EventKind::FileServed || o.kind == EventKind::FileNotFound || o.kind == EventKind::ProblemReport
+                            ? Severity::Info
+                            : Severity::Warning;
         std::string detail = fmt::format("{} {} -> {} {} bytes {:.1f} ms{}{}", o.method, o.name, o.status, o.bytes,
                                          us.count() / 1000.0, o.reason.empty() ? "" : ": ", o.reason);
         shared_->bus.publish(Service::Http, o.kind, severity, mac, ip_, std::move(detail));
@@ -184,6 +239,8 @@ private:
     bool timedOut_ = false;
     beast::flat_buffer buffer_{limits::kHttpHeaderLimit};
     std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
+    std::optional<bhttp::request_parser<bhttp::file_body>> upload_; ///< a problem report's body, to uploadPath_
+    std::filesystem::path uploadPath_;
     std::shared_ptr<PhoneHttpServer::Shared> shared_;
     net::AdmittedConnection admitted_; ///< counted against the caps while the session lives
     std::string ip_;
@@ -208,9 +265,10 @@ void rehome(tcp::socket from, tcp::socket& to, const tcp& protocol, beast::error
 
 PhoneHttpServer::PhoneHttpServer(asio::io_context& io, std::span<asio::io_context> connections, const tcp::endpoint& endpoint,
                                  provision::FileNamespace& files, EventBus& bus, provision::ClientMacs& macs,
-                                 std::size_t perAddress)
+                                 std::size_t perAddress, provision::ProblemReports* reports)
     : connections_(connections), acceptor_(connections.front()), pause_(connections.front()),
       shared_(std::make_shared<Shared>(io, files, bus, macs, limits::kMaxHttpConnections, perAddress)) {
+    shared_->reports = reports;
     for (auto& c : connections_) work_.push_back(asio::make_work_guard(c));
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));

@@ -25,6 +25,7 @@
 #include "core/events.h"
 #include "provision/client_macs.h"
 #include "provision/file_namespace.h"
+#include "provision/problem_reports.h"
 
 namespace labcm::http {
 
@@ -32,12 +33,13 @@ class PhoneHttpServer {
 public:
     /// @param io the main io thread's context (renders happen there)
     /// @param perAddress connections one address may hold open (0: no cap; setting connections_per_address)
+    /// @param reports where POSTed problem reports go (issue 22); null: POST is answered 405
     /// @param connections the contexts the connections run on, one thread each; they must
     /// outlive `io`'s handlers (declare them before `io`); this object runs and joins the threads.
     /// @throw boost::system::system_error when the endpoint cannot be bound.
     PhoneHttpServer(boost::asio::io_context& io, std::span<boost::asio::io_context> connections,
                     const boost::asio::ip::tcp::endpoint& endpoint, provision::FileNamespace& files, EventBus& bus,
-                    provision::ClientMacs& macs, std::size_t perAddress);
+                    provision::ClientMacs& macs, std::size_t perAddress, provision::ProblemReports* reports = nullptr);
     ~PhoneHttpServer();
     /// @brief Stops accepting; connections end when the object goes.
     void stop();

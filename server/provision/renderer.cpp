@@ -178,6 +178,10 @@ std::string renderDeviceConfig(const Device& d, const RenderInputs& in, const Te
     for (auto& [name, value] : phoneSettingTemplateValues(effectivePhoneSettings(
              in.labPhoneSettings, model_ == in.modelPhoneSettings.end() ? kNone : model_->second, in.devicePhoneSettings)))
         ctx.values[name] = std::move(value);
+    // Problem reports come to labcm unless the admin named another receiver (issue 22).
+    if (auto& prt = ctx.values["vc_problem_report_upload_url"]; prt.empty())
+        prt = fmt::format("http://{}:{}/prt", in.registrar.find(':') != std::string::npos ? "[" + in.registrar + "]" : in.registrar,
+                          in.settings.httpPort);
     // phoneLabel: at most 12 characters, no spaces on 79xx (reference §1.2).
     std::string phoneLabel = d.lines.empty() ? d.name() : d.lines.front().dn;
     if (phoneLabel.size() > 12) phoneLabel.resize(12);

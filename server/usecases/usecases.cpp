@@ -47,6 +47,7 @@ UseCases::UseCases(Context ctx) : table_(std::make_unique<detail::Table>(std::mo
     detail::addSettingUseCases(*table_);
     detail::addPackageUseCases(*table_);
     detail::addMailboxUseCases(*table_);
+    detail::addReportUseCases(*table_);
     detail::addDhcpUseCases(*table_);
     detail::addAdminUseCases(*table_);
 }

@@ -200,7 +200,7 @@ class Provisioning(LabcmTestCase):
         self.assertEqual(vendor(MAC, "webAccess"), "0")  # 8845: not the 7975's value
         self.assertEqual(vendor("001122AABBCD", "webAccess"), "1")
         self.assertEqual(vendor(MAC, "problemReportUploadURL"), "http://10.9.8.7/prt")
-        self.assertIsNone(vendor("001122AABBCD", "problemReportUploadURL"))
+        self.assertEqual(vendor("001122AABBCD", "problemReportUploadURL"), f"http://10.9.8.7:{self.http_port}/prt")  # labcm's own
         self.assertNotEqual(re.search(r"<versionStamp>(.*)</versionStamp>", self.http_get(f"SEP{MAC}.cnf.xml").decode()).group(1),
                             stamp)
         listing = self.ok("phone-setting", "list", "--device", f"SEP{MAC}")
@@ -294,11 +294,15 @@ class Provisioning(LabcmTestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertIn("Error code 2", r.stdout + r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.files, "up.txt")))
-        self.assertEqual(self.curl("x", extra=("-X", "POST"))[0], "405")
+        self.assertEqual(self.curl("x", extra=("-X", "PUT"))[0], "405")
+        # A POST is a phone's problem report (test_problem_reports.py): one that is not a form is refused.
+        self.assertEqual(self.curl("x", extra=("-X", "POST"))[0], "415")
+        self.assertFalse(os.path.exists(os.path.join(self.files, "x")))
         code, _ = self.curl(f"SEP{MAC}.cnf.xml", extra=("-I",))
         self.assertEqual(code, "200")
         self.wait_for(lambda: f"HEAD /SEP{MAC}.cnf.xml -> 200" in self.ok("events", "--limit", "20")
-                      and "POST /x -> 405" in self.ok("events", "--limit", "20"), "events naming the method")
+                      and "PUT /x -> 405" in self.ok("events", "--limit", "20")
+                      and "POST /x -> 415" in self.ok("events", "--limit", "20"), "events naming the method")
         op, _ = self.raw_tftp(b"\x00\x01f\x00mail\x00")
         self.assertEqual(op, 5)
 

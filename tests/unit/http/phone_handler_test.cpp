@@ -2,6 +2,9 @@
 // over a real file namespace.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -114,4 +117,68 @@ TEST_CASE("phone http: a request that did not parse gets 400 and the connection 
     auto r = wire(http::malformedRequest());
     CHECK(r.starts_with("HTTP/1.1 400"));
     CHECK(has(r, "Connection: close"));
+}
+
+namespace {
+
+// A phone's problem report upload, as its body file and its request head.
+struct Upload {
+    std::filesystem::path root = std::filesystem::temp_directory_path() /
+                                 ("labcm-upload-test-" + std::to_string(::getpid()) + "-" + std::to_string(++count()));
+    provision::ProblemReports reports{root / "prt", 3};
+    static int& count() {
+        static int n = 0;
+        return n;
+    }
+    ~Upload() { std::filesystem::remove_all(root); }
+    http::PhoneResponse post(const std::string& contentType, const std::string& body, http::Outcome& out) {
+        auto path = reports.incoming();
+        std::ofstream(path, std::ios::binary) << body;
+        bhttp::request<bhttp::empty_body> req{bhttp::verb::post, "/prt", 11};
+        if (!contentType.empty()) req.set(bhttp::field::content_type, contentType);
+        auto r = http::receiveReport(req, path, reports, std::chrono::system_clock::time_point{} + std::chrono::seconds(1'700'000'000), out);
+        CHECK_FALSE(std::filesystem::exists(path)); // the upload's temp file never stays
+        return r;
+    }
+};
+
+std::string form(const std::string& devicename, bool withFile) {
+    std::string b = "--XyZ\r\nContent-Disposition: form-data; name=\"devicename\"\r\n\r\n" + devicename +
+                    "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"serialno\"\r\n\r\nFCH12345ABC\r\n";
+    if (withFile)
+        b += "--XyZ\r\nContent-Disposition: form-data; name=\"prt_file\"; filename=\"probrep-20141021-162840.tar.gz\"\r\n"
+             "Content-Type: application/x-gzip\r\n\r\n\x1f\x8b-archive-bytes\r\n";
+    return b + "--XyZ--\r\n";
+}
+
+} // namespace
+
+TEST_CASE("phone http: a problem report upload is stored for the phone its form names") {
+    Upload u;
+    http::Outcome out;
+    auto bytes = wire(u.post("multipart/form-data; boundary=XyZ", form("\n'SEP001122AABBCC'", true), out).message);
+    CHECK(bytes.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(out.status == 200);
+    CHECK((out.kind == EventKind::ProblemReport));
+    CHECK(out.mac == "001122AABBCC");
+    CHECK(out.name == "prt-SEP001122AABBCC-20231114221320.tar.gz");
+    CHECK(out.reason == "problem report from SEP001122AABBCC, serial number FCH12345ABC");
+    auto stored = u.reports.find("001122AABBCC", out.name);
+    REQUIRE(stored);
+    std::ifstream in(*stored, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == "\x1f\x8b-archive-bytes");
+}
+
+TEST_CASE("phone http: a problem report upload that is not one is refused with the reason") {
+    Upload u;
+    http::Outcome out;
+    CHECK(wire(u.post("application/octet-stream", form("SEP001122AABBCC", true), out).message).starts_with("HTTP/1.1 415"));
+    CHECK(out.reason == "not a multipart/form-data upload");
+    CHECK(wire(u.post("multipart/form-data; boundary=XyZ", "--XyZ\r\ncut", out).message).starts_with("HTTP/1.1 400"));
+    CHECK(wire(u.post("multipart/form-data; boundary=XyZ", form("../../etc", true), out).message).starts_with("HTTP/1.1 403"));
+    CHECK(out.reason == "devicename '../../etc' is not SEP<MAC>");
+    CHECK(wire(u.post("multipart/form-data; boundary=XyZ", form("SEP001122AABBCC", false), out).message).starts_with("HTTP/1.1 400"));
+    CHECK(out.reason == "no prt_file part");
+    CHECK((out.kind == EventKind::FileRefused));
+    CHECK(u.reports.list("001122AABBCC").empty());
 }

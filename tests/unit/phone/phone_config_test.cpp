@@ -43,6 +43,27 @@ TEST_CASE("phone config: the SEP file labcm renders reads back as the phone need
     CHECK(c.dialTemplate == "dialplan.xml");
     CHECK(c.softKeyFile == "softkeys.xml");
     CHECK(c.versionStamp.size() == 36);
+    CHECK(c.problemReportUrl == "http://10.0.0.2:6970/prt");
+}
+
+TEST_CASE("phone config: the problem report URL a phone posts to") {
+    auto u = parseHttpUrl("http://10.0.0.2:6970/prt");
+    REQUIRE(u);
+    CHECK(u->host == "10.0.0.2");
+    CHECK(u->port == 6970);
+    CHECK(u->path == "/prt");
+    u = parseHttpUrl("HTTP://[2001:db8::1]/upload/prt.php");
+    REQUIRE(u);
+    CHECK(u->host == "2001:db8::1");
+    CHECK(u->port == 80);
+    CHECK(u->path == "/upload/prt.php");
+    CHECK(parseHttpUrl("http://labcm.lab")->path == "/");
+    for (const char* bad : {"", "http://", "https://10.0.0.2/prt", "http://:80/", "http://h:0/", "http://h:65536/", "http://h:x/",
+                            "http://[::1/", "http://[::1]x/", "http://u:p@h/", "ftp://h/"})
+        CHECK_FALSE(parseHttpUrl(bad));
+    // Every truncation of a good URL parses or is refused, never more.
+    const std::string good = "http://[2001:db8::1]:6970/prt";
+    for (std::size_t n = 0; n <= good.size(); ++n) (void)parseHttpUrl(std::string_view(good).substr(0, n));
 }
 
 TEST_CASE("phone config: XMLDefault gives the call manager and the model's load") {

@@ -321,7 +321,7 @@ TEST_CASE("renderer: phone settings: the phone's own, else its model's, else the
     CHECK(vc(in, "webAccess") == "0"); // default on; 0 = enabled
     CHECK(vc(in, "sshAccess") == "1"); // default off
     CHECK(vc(in, "displayIdleTimeout") == "00:10");
-    CHECK(parse(renderDeviceConfig(desk(), in, t)).child("device").child("vendorConfig").child("problemReportUploadURL").empty());
+    CHECK(vc(in, "problemReportUploadURL") == "http://10.0.0.2:6970/prt"); // labcm receives them unless told otherwise
     in.labPhoneSettings = {{"web_access", "false"}, {"ssh_access", "true"}, {"time_format", "12h"}};
     in.modelPhoneSettings["7821"] = {{"web_access", "true"}};            // another model: not this one
     in.modelPhoneSettings["8845"] = {{"ssh_access", "false"}, {"problem_report_upload_url", "http://10.0.0.2/prt"}};

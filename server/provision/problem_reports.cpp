@@ -1,0 +1,91 @@
+#include "provision/problem_reports.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <system_error>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+namespace labcm::provision {
+
+namespace fs = std::filesystem;
+
+std::filesystem::path ProblemReports::incoming() {
+    std::lock_guard lock(mutex_);
+    fs::create_directories(root_ / ".incoming");
+    return root_ / ".incoming" / fmt::format("upload-{}-{}", ::getpid(), ++nextIncoming_);
+}
+
+void ProblemReports::discard(const std::filesystem::path& incoming) const {
+    std::error_code ec;
+    fs::remove(incoming, ec);
+}
+
+ProblemReport ProblemReports::store(const std::string& mac, const std::filesystem::path& from, std::uint64_t offset,
+                                    std::uint64_t bytes, std::chrono::system_clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    const auto dir = folder(mac);
+    fs::create_directories(dir);
+    const auto stamp = fmt::format("{:%Y%m%d%H%M%S}", std::chrono::time_point_cast<std::chrono::seconds>(now));
+    std::string name = fmt::format("prt-SEP{}-{}.tar.gz", mac, stamp);
+    for (int n = 2; fs::exists(dir / name); ++n) name = fmt::format("prt-SEP{}-{}_{}.tar.gz", mac, stamp, n);
+    const auto tmp = dir / (".part-" + name);
+    try {
+        std::ifstream in(from, std::ios::binary);
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!in || !out) throw std::runtime_error(fmt::format("cannot write {}", tmp.string()));
+        in.seekg(static_cast<std::streamoff>(offset));
+        std::vector<char> buf(64 * 1024);
+        for (std::uint64_t left = bytes; left > 0;) {
+            const auto n = static_cast<std::streamsize>(std::min<std::uint64_t>(left, buf.size()));
+            if (!in.read(buf.data(), n)) throw std::runtime_error("the upload is shorter than its form says");
+            out.write(buf.data(), n);
+            left -= static_cast<std::uint64_t>(n);
+        }
+        out.flush();
+        if (!out) throw std::runtime_error(fmt::format("cannot write {}", tmp.string()));
+        out.close();
+        fs::rename(tmp, dir / name); // whole or not at all
+    } catch (...) {
+        std::error_code ec;
+        fs::remove(tmp, ec);
+        throw;
+    }
+    discard(from);
+    // The newest `keep` stay.
+    std::vector<fs::directory_entry> all;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.is_regular_file() && e.path().filename().string().starts_with("prt-")) all.push_back(e);
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.path().filename() > b.path().filename(); });
+    for (std::size_t i = keep_; i < all.size(); ++i) {
+        std::error_code ec;
+        fs::remove(all[i].path(), ec);
+    }
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    return {name, bytes, ms};
+}
+
+std::vector<ProblemReport> ProblemReports::list(const std::string& mac) const {
+    std::vector<ProblemReport> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(folder(mac), ec)) {
+        const auto name = e.path().filename().string();
+        if (!name.starts_with("prt-") || !e.is_regular_file(ec)) continue;
+        const auto written = e.last_write_time(ec);
+        const auto sys = std::chrono::file_clock::to_sys(written);
+        out.push_back({name, e.file_size(ec), std::chrono::duration_cast<std::chrono::milliseconds>(sys.time_since_epoch()).count()});
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name > b.name; });
+    return out;
+}
+
+std::optional<std::filesystem::path> ProblemReports::find(const std::string& mac, const std::string& name) const {
+    for (const auto& r : list(mac))
+        if (r.name == name) return folder(mac) / r.name;
+    return std::nullopt;
+}
+
+} // namespace labcm::provision
