@@ -62,7 +62,7 @@ private:
     void doRead() {
         parser_.emplace();
         parser_->header_limit(limits::kHttpHeaderLimit);
-        parser_->body_limit(limits::kPrtMaxBytes);
+        parser_->body_limit(boost::none); // a POST's size is checked in startUpload (413)
         stream_.expires_after(limits::kHttpIdleTimeout);
         bhttp::async_read_header(stream_, buffer_, *parser_,
                                  [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
@@ -77,10 +77,17 @@ private:
     void startUpload() {
         started_ = std::chrono::steady_clock::now();
         outcome_ = Outcome{};
-        uploadPath_ = shared_->reports->incoming();
+        uploadPath_.clear();
         upload_.emplace(std::move(*parser_));
         upload_->body_limit(limits::kPrtMaxBytes);
         beast::error_code ec;
+        if (auto length = upload_->content_length(); length && *length > limits::kPrtMaxBytes)
+            return onUpload(bhttp::error::body_limit); // answered before a byte of the body is read
+        try {
+            uploadPath_ = shared_->reports->incoming();
+        } catch (const std::exception&) {
+            return onUpload(boost::system::errc::make_error_code(boost::system::errc::io_error)); // disk full, no access
+        }
         upload_->get().body().open(uploadPath_.c_str(), beast::file_mode::write, ec);
         if (ec) return onUpload(ec);
         stream_.expires_after(limits::kPrtUploadTimeout);
@@ -107,14 +114,16 @@ private:
         upload_.reset();
         keepAlive_ = !ec && req_.keep_alive();
         if (ec) {
-            shared_->reports->discard(uploadPath_);
+            if (!uploadPath_.empty()) shared_->reports->discard(uploadPath_);
             const bool tooBig = ec == bhttp::error::body_limit;
             outcome_ = Outcome{tooBig ? 413u : 400u, std::string(req_.target()), "",
                                fmt::format("problem report upload: {}", tooBig ? "larger than the limit" : ec.message()), 0,
                                EventKind::FileRefused, "POST"};
-            publish(outcome_, started_);
-            if (clientWentAway(ec)) return close();
-            return respond({uploadRefused(tooBig, req_.version()), std::nullopt});
+            if (clientWentAway(ec)) {
+                publish(outcome_, started_);
+                return close();
+            }
+            return respond({uploadRefused(tooBig, req_.version()), std::nullopt}); // the event goes with the answer
         }
         respond(receiveReport(req_, uploadPath_, *shared_->reports, std::chrono::system_clock::now(), outcome_));
     }

@@ -80,6 +80,12 @@ class ProblemReports(LabcmTestCase):
         r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "x",
                             f"http://127.0.0.1:{self.http_port}/prt"], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.stdout, "415")
+        # Over the limit: 413 at once, before a byte of the body (none follows here).
+        import socket
+        with socket.create_connection(("127.0.0.1", self.http_port), timeout=10) as sock:
+            sock.sendall(b"POST /prt HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                         b"Content-Length: 99999999999\r\n\r\n")
+            self.assertTrue(sock.recv(200).startswith(b"HTTP/1.1 413 "))
         self.assertEqual(self.ok("device", "reports", f"SEP{MAC}").strip(), "no problem reports")
         self.assertEqual(os.listdir(os.path.join(self.data, "prt", ".incoming")), [])
         # A GET with a body is still refused, and files are still served after all this.
