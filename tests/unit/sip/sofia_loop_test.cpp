@@ -21,6 +21,9 @@ struct Loop {
 
 void onTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) {
     auto* loop = reinterpret_cast<Loop*>(arg);
+    // One step of the root may run the timer again after it said stop (su_root_step expires
+    // timers before and after its wait): runRoot ends at the end of that step.
+    if (!loop->running) return;
     if (++loop->fired == 20) loop->running = false;
 }
 
