@@ -8,11 +8,11 @@ PACKAGES=(
   cmake g++ make pkg-config
   # libraries (see README "Stack")
   libsofia-sip-ua-dev libboost1.81-dev libboost-json1.81-dev libsqlite3-dev
-  libpugixml-dev libspdlog-dev libfmt-dev libcli11-dev doctest-dev libsodium-dev libzstd-dev libsystemd-dev libarchive-dev
+  libpugixml-dev libspdlog-dev libfmt-dev libcli11-dev doctest-dev libsodium-dev libzstd-dev libsystemd-dev libarchive-dev libpcap-dev
   # fuzz targets only: clang + libFuzzer
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # test clients and tools
-  python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps sip-tester
+  python3 sqlite3 libxml2-utils curl tftp-hpa atftp iproute2 procps sip-tester tshark
   # the admin page's browser test: real headless Chromium driven through WebDriver
   chromium chromium-driver python3-selenium
   # real DHCP clients for the DHCP server's namespace tests, and a third-party DHCP server

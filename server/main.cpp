@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
                       cli::addSettingCommands, cli::addDhcpCommands, cli::addAdminCommands, cli::addFirmwareCommands,
                       cli::addLocaleCommands,
                       cli::addEventCommands,
-                      cli::addCallCommands, cli::addMailboxCommands})
+                      cli::addCallCommands, cli::addCaptureCommand, cli::addMailboxCommands})
         add(app, r);
 
     try {

@@ -97,6 +97,10 @@ $('#login-form').addEventListener('submit', async (ev) => {
   }
 });
 
+$('#dev-trace-refresh').addEventListener('click', () => {
+  if (state.device) loadTrace(state.device.mac).catch((e) => toast(e.message, true));
+});
+
 $('#logout').addEventListener('click', async () => {
   try { await api('POST', '/api/logout'); } catch (e) { /* already out */ }
   showLogin();
@@ -126,6 +130,7 @@ function openStream() {
       addEventRow($('#dev-events tbody'), e, true, false);
       later('why', () => loadVerdict(state.device.mac));
       if (e.kind === 'problem_report') later('reports', () => loadReports(state.device.mac));
+      if (e.service === 'sip') later('trace', () => loadTrace(state.device.mac).catch(() => {}));
     }
     if (currentView() === 'dhcp' && e.service === 'dhcp') later('dhcp', loadDhcp);
     if (e.kind === 'device_added' && currentView() === 'phones') later('phones', loadPhones);
@@ -327,10 +332,42 @@ async function loadReports(mac) {
   }
 }
 
+// The phone's SIP trace, newest last: each message's first line, all of it on a click.
+async function loadTrace(mac) {
+  const body = $('#dev-trace tbody');
+  const path = `/api/devices/${encodeURIComponent(mac)}`;
+  $('#dev-pcap').href = `${path}/pcap`;
+  const t = await api('GET', `${path}/trace`);
+  body.replaceChildren();
+  if (!t.messages.length) {
+    const tr = el('tr', null, 'empty');
+    tr.append(el('td', t.enabled ? 'no SIP message since labcm started' : 'the SIP trace is off (setting sip_trace_messages)'));
+    body.append(tr);
+    return;
+  }
+  for (const m of t.messages) {
+    const text = el('details');
+    text.append(el('summary', m.first_line));
+    const pre = el('pre');
+    // Line by line, each line's control characters made visible.
+    pre.textContent = m.text.split(/\r?\n/).map(visible).join('\n');
+    text.append(pre);
+    const msg = el('td');
+    msg.append(text);
+    const tr = el('tr', null, m.direction === 'out' ? 'sent' : 'received');
+    const d = new Date(Math.floor(m.time_us / 1000));
+    tr.append(el('td', d.toLocaleTimeString() + '.' + String(d.getMilliseconds()).padStart(3, '0')),
+              el('td', m.direction === 'out' ? '\u2192' : '\u2190'),
+              el('td', `${m.transport} ${m.address.includes(':') ? '[' + m.address + ']' : m.address}:${m.port}`), msg);
+    body.append(tr);
+  }
+}
+
 async function loadDevice(mac) {
   try {
     renderDevice(await api('GET', '/api/devices/' + encodeURIComponent(mac)));
     await loadVerdict(mac);
+    await loadTrace(mac);
     await loadReports(mac);
     await loadPhoneSettings('#dev-phone-settings', { device: mac });
     const events = await api('GET', '/api/events?limit=100&device=' + encodeURIComponent(mac));

@@ -48,6 +48,7 @@
 #include "provision/firmware.h"
 #include "provision/problem_reports.h"
 #include "sip/sip_service.h"
+#include "sip/sip_trace.h"
 #include "store/admin_store.h"
 #include "store/device_store.h"
 #include "dhcp/dhcp_store.h"
@@ -278,6 +279,7 @@ private:
     provision::FileNamespace files_;
     provision::ClientMacs clientMacs_;
     provision::ProblemReports reports_;
+    sip::SipTrace trace_; ///< each phone's last SIP messages (before sip_, which writes into it)
     RecentSightings sightings_;
     KeyedRateLimiter sightingLimit_{{limits::kSightingsPerSourceBurst, limits::kSightingsPerSourceInterval},
                                     {limits::kSightingsBurst, limits::kSightingsInterval},
@@ -374,9 +376,10 @@ Server::Server(const DataDir& dir)
                      }),
       files_(reader_, settings_, dir.files(), dir.templates()),
       reports_(dir.problemReports(), limits::kPrtKeptPerPhone),
+      trace_({static_cast<std::size_t>(s0_->sipTraceMessages), limits::kSipTraceBytes}),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
             net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat,
-            static_cast<std::size_t>(s0_->connectionsPerAddress), s0_->sipRequireDigest, trunkOf(*s0_)},
+            static_cast<std::size_t>(s0_->connectionsPerAddress), s0_->sipRequireDigest, trunkOf(*s0_), &trace_},
            bus_,
            [this](store::RegistrationRecord r) { registrations_.save(std::move(r)); },
            [this](std::string mac, std::string model, std::string ua, std::string ip) {
@@ -388,7 +391,7 @@ Server::Server(const DataDir& dir)
                  [this](std::function<void()> f) { asio::post(io_, std::move(f)); }, phoneControl(io_, files_, sip_),
                  [this](std::uint32_t address) { dhcp_.forget(address); },
                  [this](std::function<void()> f) { asio::post(packages_, std::move(f)); },
-                 [this] { return callsJson(sip_.calls()); }}),
+                 [this] { return callsJson(sip_.calls()); }, &trace_}),
       autoRegistration_({reader_, settings_, bus_, commands_, sightings_,
                          [this](const Device& d) { sip_.addDevice(deviceView(d)); }, [this] { refreshRegistrar(); }}),
       eventCounts_(bus_),

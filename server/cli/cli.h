@@ -63,7 +63,10 @@ private:
 Human printOk(std::string msg);
 /// @brief A JSON value as text: strings bare, null empty, others serialized.
 std::string text(const json::value& v); ///< for a terminal: control characters as \xNN
-std::string isoTime(std::int64_t ms); ///< milliseconds since the epoch as "2026-12-01 22:45:23 UTC"
+/// @brief Decodes base64 `data` into `path`; false (and a message on stderr) on failure.
+bool writeBase64File(const std::string& path, std::string_view data);
+std::string isoTime(std::int64_t ms);
+std::string preciseTime(std::int64_t us); ///< microseconds since the epoch as "2026-12-01 22:45:23.123456" (UTC) ///< milliseconds since the epoch as "2026-12-01 22:45:23 UTC"
 /// @brief One device in full (device show and every command that replies with a device).
 void printDevice(const json::object& d);
 /// @brief The device table (device list).
@@ -83,6 +86,7 @@ void addFirmwareCommands(CLI::App& app, Runner& r); ///< firmware import/check
 void addLocaleCommands(CLI::App& app, Runner& r);   ///< locale install
 void addEventCommands(CLI::App& app, Runner& r);    ///< events
 void addCallCommands(CLI::App& app, Runner& r);     ///< calls
+void addCaptureCommand(CLI::App& app, Runner& r);   ///< capture (a server-wide pcap)
 void addMailboxCommands(CLI::App& app, Runner& r);  ///< mailbox list/set/rm
 
 } // namespace labcm::cli

@@ -3,6 +3,8 @@
 #include <iostream>
 #include <thread>
 
+#include <sodium.h>
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -75,6 +77,29 @@ Human printOk(std::string msg) {
 std::string isoTime(std::int64_t ms) {
     return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC",
                        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))));
+}
+
+std::string preciseTime(std::int64_t us) {
+    const auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(us));
+    return fmt::format("{:%Y-%m-%d %H:%M:%S}.{:06}", std::chrono::time_point_cast<std::chrono::seconds>(t), us % 1'000'000);
+}
+
+bool writeBase64File(const std::string& path, std::string_view data) {
+    std::string bytes(data.size() / 4 * 3 + 3, '\0');
+    std::size_t n = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), data.data(), data.size(), nullptr, &n,
+                          nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+        std::cerr << "labcm: the server's answer is not base64\n";
+        return false;
+    }
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(n));
+    out.close();
+    if (!out) {
+        std::cerr << "labcm: cannot write " << path << "\n";
+        return false;
+    }
+    return true;
 }
 
 std::string text(const json::value& v) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "core/text.h"
 
 namespace labcm::cli {
 namespace {
@@ -98,6 +99,49 @@ void addDeviceCommands(CLI::App& app, Runner& r) {
             if (!o.at("since").is_null()) std::cout << "since: " << isoTime(o.at("since").as_int64()) << "\n";
             if (!text(o.at("next")).empty()) std::cout << "next: " << text(o.at("next")) << "\n";
         });
+    });
+
+    auto& traceFull = r.keep<bool>();
+    auto* dTrace = device->add_subcommand("trace", "A phone's last SIP messages as labcm sent (>) and received (<) them");
+    dTrace->add_option("device", da.name, "SEP<MAC> or the MAC (also of a phone not in the database)")->required();
+    dTrace->add_flag("--full", traceFull, "Each message in full, not only its first line");
+    dTrace->callback([&r, &da, &traceFull] {
+        r.call({{"cmd", "device.trace"}, {"args", {{"device", da.name}}}}, [&traceFull](const json::value& v) {
+            const auto& o = v.as_object();
+            const auto& list = o.at("messages").as_array();
+            if (!o.at("enabled").as_bool()) std::cout << "the SIP trace is off (setting sip_trace_messages is 0)\n";
+            else if (list.empty()) std::cout << "no SIP messages of " << text(o.at("device")) << " since labcm started\n";
+            for (const auto& e : list) {
+                const auto& m = e.as_object();
+                const bool out = text(m.at("direction")) == "out";
+                std::cout << preciseTime(m.at("time_us").to_number<std::int64_t>()) << "  " << (out ? "> " : "< ")
+                          << text(m.at("transport")) << " " << text(m.at("address")) << ":" << m.at("port").to_number<int>()
+                          << "  " << text(m.at("first_line")) << "\n";
+                if (!traceFull) continue;
+                std::string_view body = m.at("text").as_string();
+                while (!body.empty()) { // line by line, each made safe for a terminal
+                    auto nl = body.find('\n');
+                    auto line = body.substr(0, nl);
+                    if (line.ends_with('\r')) line.remove_suffix(1);
+                    std::cout << "    " << labcm::text::visible(line) << "\n";
+                    body.remove_prefix(nl == std::string_view::npos ? body.size() : nl + 1);
+                }
+            }
+        });
+    });
+
+    auto& pcapOut = r.keep<std::string>();
+    auto* dPcap = device->add_subcommand("pcap", "Write a phone's last SIP messages to a pcap file (Wireshark, tshark)");
+    dPcap->add_option("device", da.name, "SEP<MAC> or the MAC (also of a phone not in the database)")->required();
+    dPcap->add_option("-o,--output", pcapOut, "The file to write")->required();
+    dPcap->callback([&r, &da, &pcapOut] {
+        auto found = r.result({{"cmd", "device.pcap"}, {"args", {{"device", da.name}}}});
+        if (!found) return;
+        if (!writeBase64File(pcapOut, found->at("pcap_base64").as_string())) {
+            r.exitCode = std::max(r.exitCode, 1);
+            return;
+        }
+        std::cout << "wrote " << found->at("messages").to_number<std::int64_t>() << " SIP messages to " << pcapOut << "\n";
     });
 
     auto* dReports = device->add_subcommand("reports", "The problem reports (PRT) a phone uploaded, newest first");

@@ -1,10 +1,15 @@
 // The server and its data: serve, migrate, backup, restore, health, status; and events.
+#include <chrono>
+#include <filesystem>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "app/server.h"
 #include "cli/cli.h"
+#include "core/limits.h"
 #include "store/backup.h"
 
 namespace labcm::cli {
@@ -76,6 +81,50 @@ void addCallCommands(CLI::App& app, Runner& r) {
                                          text(c.at("call_id")));
             }
         });
+    });
+}
+
+// A server-wide capture: every SIP message labcm sends and receives, whoever's, for a time.
+void addCaptureCommand(CLI::App& app, Runner& r) {
+    struct Args {
+        int seconds = 60;
+        int maxMib = 100;
+        std::string output;
+    };
+    auto& a = r.keep<Args>();
+    auto* cap = app.add_subcommand("capture", "Capture every SIP message labcm sends and receives to a pcap file (needs the running server)");
+    cap->add_option("--seconds", a.seconds, "How long")->check(CLI::Range(1, static_cast<int>(limits::kCaptureMaxTime.count())));
+    cap->add_option("--max-mib", a.maxMib, "Stop earlier when the file is this large, MiB")->check(CLI::Range(1, 1024));
+    cap->add_option("-o,--output", a.output, "The pcap file to write")->required();
+    cap->callback([&r, &a] {
+        auto started = r.result({{"cmd", "capture.start"},
+                                 {"args", {{"seconds", a.seconds}, {"max_bytes", static_cast<std::int64_t>(a.maxMib) * 1024 * 1024}}}});
+        if (!started) return;
+        const std::string name(started->at("name").as_string());
+        std::cout << "capturing for " << a.seconds << " s into " << name << "\n" << std::flush;
+        // Bounded: the capture ends by its time on the server; a second past it at most.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.seconds + 5);
+        std::optional<json::value> status;
+        do {
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+            status = r.result({{"cmd", "capture.status"}, {"args", {{"name", name}}}});
+            if (!status) return;
+        } while (!status->at("done").as_bool() && std::chrono::steady_clock::now() < deadline);
+        if (!status->at("done").as_bool()) {
+            std::cerr << "labcm: the capture did not end in time\n";
+            r.exitCode = std::max(r.exitCode, 1);
+            return;
+        }
+        std::error_code ec;
+        std::filesystem::copy_file(std::string(status->at("path").as_string()), a.output,
+                                   std::filesystem::copy_options::overwrite_existing, ec);
+        if (ec) {
+            std::cerr << "labcm: cannot write " << a.output << ": " << ec.message() << "\n";
+            r.exitCode = std::max(r.exitCode, 1);
+            return;
+        }
+        std::cout << "wrote " << status->at("packets").to_number<std::int64_t>() << " packets to " << a.output << " (ended by "
+                  << text(status->at("stopped")) << ")\n";
     });
 }
 

@@ -38,6 +38,14 @@ inline constexpr std::size_t kMaxCsvColumns = 5 + 6 * kMaxLinesPerDevice;
 /// One field, bytes. Larger than any valid field; stops a runaway quoted field early.
 inline constexpr std::size_t kMaxCsvField = 1024;
 
+// --- SIP trace (issue 22) ---------------------------------------------------------------
+/// All phones' kept SIP messages together, bytes (setting sip_trace_messages is per phone).
+/// 64 MiB is 100 messages of ~1 KiB for ~600 phones, the last ~minutes of a 10,000-phone lab.
+inline constexpr std::size_t kSipTraceBytes = 64 * 1024 * 1024;
+/// A server-wide capture (labcm capture): longest, and largest file.
+inline constexpr auto kCaptureMaxTime = 3600s;
+inline constexpr std::uint64_t kCaptureMaxBytes = 1024ull * 1024 * 1024;
+
 // --- control socket --------------------------------------------------------------------
 /// One control request or response line, bytes. An import carries its CSV inline.
 inline constexpr std::size_t kMaxControlMessage = kMaxCsvBytes + 64 * 1024;

@@ -35,6 +35,7 @@ constexpr std::array kInfos{
     SettingInfo{"sip_require_digest", "bool", "Every phone must pass digest authentication with its lines' auth name and password (CUCM's secure device profile, without TLS); a device's own digest setting can only add it. Read at start"},
     SettingInfo{"sip_trunk", "trunk", "Calls to numbers no phone has go to this SIP URI, e.g. sip:pbx.lab:5060;transport=tcp (a PBX, a gateway, a test tool); empty = off (404). Read at start"},
     SettingInfo{"diagnosis_wait", "seconds", "Seconds labcm waits for a phone's next boot step (its config after a lease, its REGISTER after its config) before the verdict (labcm device why) calls it stuck (1-3600)"},
+    SettingInfo{"sip_trace_messages", "trace-count", "SIP messages kept per phone, in full, for its trace and pcap (page, labcm device trace, labcm device pcap); all phones together keep at most 64 MiB, the oldest going first (0 = no trace, up to 10000). Read at start"},
     SettingInfo{"connections_per_address", "count", "TCP connections one address may hold open on the SIP port and on HTTP 6970 at once; more are refused (a phone needs one or two; 0 = no cap, e.g. for a test tool or phones behind NAT). Read at start"},
 };
 
@@ -237,6 +238,11 @@ std::string canonical(std::string_view key, std::string_view value) {
         if (!n) fail(key, fmt::format("'{}' is not a number of seconds from 1 to 3600", v));
         return std::to_string(*n);
     }
+    if (type == "trace-count") {
+        auto n = intIn(v, 0, 10'000);
+        if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 10000 (0: no trace)", v));
+        return std::to_string(*n);
+    }
     if (type == "count") {
         auto n = intIn(v, 0, 1'000'000);
         if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 1000000 (0: no cap)", v));
@@ -337,6 +343,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "sip_nat") s.sipNat = v == "true";
         else if (key == "connections_per_address") s.connectionsPerAddress = std::stoi(v);
         else if (key == "diagnosis_wait") s.diagnosisWait = std::stoi(v);
+        else if (key == "sip_trace_messages") s.sipTraceMessages = std::stoi(v);
         else if (key == "sip_trunk") s.sipTrunk = v;
         else if (key == "sip_require_digest") s.sipRequireDigest = v == "true";
     }
@@ -381,6 +388,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "sip_nat") return s.sipNat ? "true" : "false";
     if (key == "connections_per_address") return std::to_string(s.connectionsPerAddress);
     if (key == "diagnosis_wait") return std::to_string(s.diagnosisWait);
+    if (key == "sip_trace_messages") return std::to_string(s.sipTraceMessages);
     if (key == "sip_trunk") return s.sipTrunk;
     if (key == "sip_require_digest") return s.sipRequireDigest ? "true" : "false";
     fail(key, fmt::format("unknown setting '{}'", key));

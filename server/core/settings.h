@@ -54,6 +54,7 @@ struct Settings {
     bool sipRequireDigest = false;         ///< every phone must pass digest, not only those with digest on
     int connectionsPerAddress = 16;        ///< TCP connections one address may hold on SIP and HTTP 6970; 0 = no cap
     std::string sipTrunk;                  ///< "sip:host[:port][;transport=udp|tcp]": numbers no device has go there; "" = off
+    int sipTraceMessages = 100;            ///< SIP messages kept per phone for its trace and pcap; 0 = none
     int diagnosisWait = 60;                ///< seconds before a phone that did not take its next boot step counts as stuck
 };
 

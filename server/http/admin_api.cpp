@@ -20,6 +20,8 @@ constexpr std::array kRoutes{
           "device,model,description,load,transport,digest_auth,dhcp_address,lines"},
     Route{"GET", "/api/devices/{device}", "device.show", "One device with its lines and registration"},
     Route{"GET", "/api/devices/{device}/why", "device.why", "Why the phone is (not) registered: the boot step it reached, what happened, what to check next"},
+    Route{"GET", "/api/devices/{device}/trace", "device.trace", "The phone's last SIP messages in full, as labcm sent and received them (setting sip_trace_messages)"},
+    Route{"GET", "/api/devices/{device}/pcap", "device.pcap", "Those messages as a pcap file (Wireshark, tshark)"},
     Route{"GET", "/api/devices/{device}/reports", "prt.list", "The problem reports (PRT) the phone uploaded, newest first"},
     Route{"GET", "/api/devices/{device}/reports/{name}", "prt.get", "One problem report, as the archive the phone uploaded"},
     Route{"PATCH", "/api/devices/{device}", "device.edit", "Change model, description, load, transport, digest_auth, dhcp_address", 200, Body::Json, true,

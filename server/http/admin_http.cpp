@@ -11,6 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include <sodium.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -267,6 +269,7 @@ private:
                 return self->sendText(200, "text/csv; charset=utf-8", std::string(reply["result"].as_object()["csv"].as_string()),
                                       "attachment; filename=\"labcm-devices.csv\"");
             if (status < 300 && r->command == "prt.get") return self->sendReport(reply["result"].as_object());
+            if (status < 300 && r->command == "device.pcap") return self->sendPcap(reply["result"].as_object());
             self->sendJson(status, reply);
         });
     }
@@ -475,6 +478,18 @@ private:
         std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         if (!in.good() && !in.eof()) return sendJson(500, errorBody(500, "internal", "", "cannot read the report"));
         sendText(200, "application/gzip", std::move(bytes),
+                 fmt::format("attachment; filename=\"{}\"", std::string(found.at("name").as_string())));
+    }
+
+    void sendPcap(const json::object& found) {
+        const auto& b64 = found.at("pcap_base64").as_string();
+        std::string bytes(b64.size() / 4 * 3 + 3, '\0');
+        std::size_t n = 0;
+        if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), b64.data(), b64.size(), nullptr, &n,
+                              nullptr, sodium_base64_VARIANT_ORIGINAL) != 0)
+            return sendJson(500, errorBody(500, "internal", "", "cannot decode the pcap"));
+        bytes.resize(n);
+        sendText(200, "application/vnd.tcpdump.pcap", std::move(bytes),
                  fmt::format("attachment; filename=\"{}\"", std::string(found.at("name").as_string())));
     }
 

@@ -31,6 +31,7 @@
 #include "core/net.h"
 #include "core/thread_name.h"
 #include "sip/registration_record.h"
+#include "sip/sip_trace.h"
 #include "sip/sofia_loop.h"
 
 namespace labcm::sip {
@@ -40,7 +41,11 @@ namespace {
 // sofia-sip's log lines go to labcm's log, at most one per limits::kSipStackLogInterval with
 // a count of those left out (it logs per failed operation: a flood of them must not become a
 // flood of log lines).
+/// The SIP trace's tap while one runs: the message log's su_log calls go to it (SIP thread).
+std::atomic<WireTap*> activeTap{nullptr};
+
 void sofiaLog(void*, char const* format, va_list ap) {
+    if (auto* tap = activeTap.load(std::memory_order_relaxed); tap && tap->onLog(format, ap)) return;
     static std::mutex mutex;
     static std::chrono::steady_clock::time_point next;
     static std::uint64_t leftOut = 0;
@@ -164,6 +169,8 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
     } catch (...) {
         guard.unguard();
         stack.reset();
+        activeTap = nullptr;
+        tap.reset();
         ready.set_exception(std::current_exception());
         return;
     }
@@ -179,6 +186,8 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
     guard.unguard();
     cancelled.clear(); // its branches go with the stack
     stack.reset();
+    activeTap = nullptr;
+    tap.reset(); // sofia closed the dump with the agent: the reader reads it to its end
 }
 
 void SipService::Impl::createStack() {
@@ -187,12 +196,19 @@ void SipService::Impl::createStack() {
     std::string host = cfg.bindAddress == "0.0.0.0" || cfg.bindAddress.empty() ? "*" : cfg.bindAddress;
     if (host.find(':') != std::string::npos && host != "*") host = "[" + host + "]";
     std::string url = fmt::format("sip:{}:{}", host, cfg.port);
+    std::string dump; // the SIP trace: sofia's transport dump, into a pipe read by the tap
+    if (cfg.trace && cfg.trace->enabled()) {
+        dump = tap.emplace(*cfg.trace).start();
+        activeTap = &*tap;
+    }
     s.agent.reset(nta_agent_create(s.root.get(), URL_STRING_MAKE(url.c_str()), &Impl::onMessage,
                                    reinterpret_cast<nta_agent_magic_t*>(this),
                                    NTATAG_STATELESS(1),           // new requests go to onMessage, not to the leg
                                    NTATAG_SERVER_RPORT(1),        // 79xx over UDP: answer to the Via port
                                    NTATAG_UDP_MTU(65535),         // never switch our requests to TCP
                                    TPTAG_QUEUESIZE(1000),         // listen backlog for boot storms
+                                   TAG_IF(!dump.empty(), TPTAG_DUMP(dump.c_str())),
+                                   TAG_IF(!dump.empty(), TPTAG_LOG(1)), // sent messages whole (wire_tap.h)
                                    TAG_END()));
     if (!s.agent) throw std::runtime_error(fmt::format("cannot listen for SIP on {}: {}", url, std::strerror(errno)));
     s.leg.reset(nta_leg_tcreate(s.agent.get(), &Impl::onRequest, reinterpret_cast<nta_leg_magic_t*>(this),
@@ -213,6 +229,7 @@ void SipService::Impl::createStack() {
         boundPort = static_cast<std::uint16_t>(std::atoi(c->m_url->url_port));
     else
         boundPort = cfg.port;
+    if (cfg.trace) cfg.trace->setLocal(cfg.advertisedHost.empty() ? cfg.bindAddress : cfg.advertisedHost, boundPort);
     // UDP phones (79xx) of a boot storm: sofia sets no receive buffer of its own (TPTAG_UDP_RMEM
     // is capped by net.core.rmem_max), so REGISTERs of a burst were dropped by the kernel.
     udpSockets = net::socketsBoundTo(SOCK_DGRAM, boundPort);

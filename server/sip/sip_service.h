@@ -25,6 +25,8 @@
 
 namespace labcm::sip {
 
+class SipTrace;
+
 struct SipConfig {
     std::string bindAddress;   ///< explicit address to bind (sofia binds per address; "0.0.0.0" = all of them)
     std::uint16_t port = 5060; ///< UDP and TCP
@@ -34,6 +36,7 @@ struct SipConfig {
     std::size_t tcpPerAddress = 16; ///< TCP connections one address may hold (0: no cap)
     bool requireDigest = false;     ///< every device must pass digest (setting sip_require_digest)
     std::optional<Trunk> trunk;     ///< where numbers no device has go (setting sip_trunk)
+    SipTrace* trace = nullptr;      ///< where every message sent and received is kept (null or off: none)
 };
 
 /// @brief Outcome of a service-control NOTIFY, for the CLI/web.

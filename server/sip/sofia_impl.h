@@ -27,6 +27,7 @@
 #include "sip/registrar.h"
 #include "sip/sip_service.h"
 #include "sip/sofia_raii.h"
+#include "sip/wire_tap.h"
 
 namespace labcm::sip {
 
@@ -298,6 +299,9 @@ public:
         std::map<std::string, sofia::TportRef> tports; ///< mac -> referenced TCP connection
     };
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
+    /// Reads sofia's transport dump into cfg.trace (when set and on); joined after the stack
+    /// went, which closed the dump.
+    std::optional<WireTap> tap;
     std::uint64_t etag = 0;
     std::uint64_t nextProxied = 0;
     std::uint64_t trimmedAt = 0; ///< nextProxied when onSweep last saw it change

@@ -20,6 +20,10 @@
 #include "store/sqlite.h"
 #include "store/writer.h"
 
+namespace labcm::sip {
+class SipTrace;
+}
+
 namespace labcm::usecases {
 
 namespace json = boost::json;
@@ -74,6 +78,9 @@ struct Context {
     std::function<void(std::function<void()>)> background = {};
     /// @brief The calls in progress as the running SIP service knows them; empty in direct mode.
     std::function<json::array()> activeCalls = {};
+    /// @brief The phones' SIP messages as the running SIP service sent and received them;
+    /// null in direct mode.
+    sip::SipTrace* trace = nullptr;
 };
 
 } // namespace labcm::usecases

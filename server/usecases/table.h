@@ -82,6 +82,7 @@ public:
 
 void addDeviceUseCases(Table& t);   ///< devices.cpp: device.add/edit/rm/control, line.*, speeddial.*, import
 void addSettingUseCases(Table& t);  ///< settings.cpp: setting.*, model.*, firmware.check, dialplan.*, phonesetting.*
+void addTraceUseCases(Table& t);    ///< traces.cpp: device.trace, device.pcap, capture.start, capture.status
 void addReportUseCases(Table& t);   ///< reports.cpp: prt.list, prt.get (problem reports phones uploaded)
 void addDhcpUseCases(Table& t);     ///< dhcp.cpp: dhcp.pool.*, dhcp.lease.*
 void addAdminUseCases(Table& t);    ///< admin.cpp: admin.password

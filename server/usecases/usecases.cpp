@@ -48,6 +48,7 @@ UseCases::UseCases(Context ctx) : table_(std::make_unique<detail::Table>(std::mo
     detail::addPackageUseCases(*table_);
     detail::addMailboxUseCases(*table_);
     detail::addReportUseCases(*table_);
+    detail::addTraceUseCases(*table_);
     detail::addDhcpUseCases(*table_);
     detail::addAdminUseCases(*table_);
 }

@@ -107,9 +107,11 @@ class Kamailio:
 
 
 class LabcmSip:
-    def __init__(self, work, phones):
+    def __init__(self, work, phones, settings=()):
         self.lab = Labcm(work)
         self.lab.run("setting", "set", "register_expires", "3600")
+        for item in settings:  # --setting KEY=VALUE
+            self.lab.run("setting", "set", *item.split("=", 1))
         self.lab.import_lab([f"{mac(i)},8845,bench desk {i},,tcp,{1000 + i}" for i in range(1, phones + 1)])
         self.port = self.lab.ports["sip"]
         self.log = os.path.join(work, "serve.log")
@@ -290,6 +292,7 @@ def main():
     ap.add_argument("--overload-rate", type=int, default=40000, help="UDP REGISTERs/s offered beyond capacity")
     ap.add_argument("--window", type=int, default=200, help="closed loop: REGISTERs outstanding")
     ap.add_argument("--probe", type=int, default=2000, help="unloaded round trips per transport")
+    ap.add_argument("--setting", action="append", default=[], help="KEY=VALUE: a labcm setting for the run (repeatable)")
     ap.add_argument("--keepalive-phones", type=int, default=50000, help="phones whose 120 s keep-alives are offered")
     args = ap.parse_args()
     udp_rates = args.udp_rate or [8000, 12000, 16000]
@@ -303,7 +306,7 @@ def main():
         with open(csv, "w") as f:
             f.write("SEQUENTIAL\n" + "".join(f"{1000 + i};{mac(i)}\n" for i in range(1, args.phones + 1)))
         kam = Kamailio(work)
-        lab = LabcmSip(work, args.phones)
+        lab = LabcmSip(work, args.phones, args.setting)
         servers = [kam, lab]
         loads = [(f"UDP, offered {r:,}/s", "u1", r) for r in udp_rates]
         loads += [(f"TCP one connection, offered {r:,}/s", "t1", r) for r in tcp_rates]
@@ -312,7 +315,8 @@ def main():
                    args.tn_rate)]
         loads += [(f"overload: UDP, offered {args.overload_rate:,}/s", "u1", args.overload_rate)]
         print(f"# sip.sh {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.phones:,} phones, a fresh server per load")
-        print(f"# {versions()}; load average before: {open('/proc/loadavg').read().split()[0]}")
+        print(f"# {versions()}; load average before: {open('/proc/loadavg').read().split()[0]}"
+              + (f"; labcm settings: {', '.join(args.setting)}" if args.setting else ""))
         print("| work | Kamailio REG/s | labcm REG/s | labcm/Kamailio | failed K/l | retransmissions K/l "
               "| p50/p99 ms K | p50/p99 ms l | CPU us/REG K | CPU us/REG l | PSS MB before->after K | PSS MB before->after l |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -114,13 +114,17 @@ class Phone:
         return f"Via: SIP/2.0/{proto} 127.0.0.1:{self.port};branch=z9hG4bK{branch};rport"
 
     # --- requests ----------------------------------------------------------------------
-    def register(self, expires=3600):
-        self.n += 1
-        self.send("\r\n".join([
+    def register_text(self, expires=3600):
+        """The REGISTER of the current CSeq (100 + self.n), not sent."""
+        return "\r\n".join([
             f"REGISTER sip:127.0.0.1 SIP/2.0", self.via(f"reg{self.mac}{self.n}"),
             f"From: <sip:{self.dn}@127.0.0.1>;tag=r{self.mac}", f"To: <sip:{self.dn}@127.0.0.1>",
             f"Call-ID: reg-{self.mac}@127.0.0.1", f"CSeq: {100 + self.n} REGISTER", "Max-Forwards: 70",
-            f"Contact: {self.contact}", "User-Agent: Cisco-CP8845/14.2.1", f"Expires: {expires}", "Content-Length: 0", "", ""]))
+            f"Contact: {self.contact}", "User-Agent: Cisco-CP8845/14.2.1", f"Expires: {expires}", "Content-Length: 0", "", ""])
+
+    def register(self, expires=3600):
+        self.n += 1
+        self.send(self.register_text(expires))
         reply = self.expect(200)
         return reply
 

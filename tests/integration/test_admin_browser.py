@@ -142,6 +142,17 @@ class AdminBrowserTest(LabcmTestCase):
         self.wait.until(lambda d: self.row().find_element(By.CSS_SELECTOR, "td a").click() or True)
         self.wait.until(lambda d: "phone_controlled" in d.find_element(By.ID, "dev-events").text)
         self.assertIn("Browser desk", b.find_element(By.ID, "dev-description").get_attribute("value"))
+        # Its SIP trace (issue 22): the REGISTER it sent, the restart NOTIFY labcm sent, each
+        # opening to the whole message, and the pcap's link.
+        self.wait.until(lambda d: "NOTIFY sip:" in d.find_element(By.ID, "dev-trace").text)
+        trace = b.find_element(By.ID, "dev-trace")
+        self.assertIn("REGISTER sip:", trace.text)
+        notify = [r for r in trace.find_elements(By.CSS_SELECTOR, "tbody tr") if "NOTIFY sip:" in r.text][0]
+        self.assertEqual(notify.get_attribute("class"), "sent")
+        notify.find_element(By.CSS_SELECTOR, "summary").click()
+        self.wait.until(lambda d: "Event: service-control" in notify.find_element(By.CSS_SELECTOR, "pre").text)
+        self.assertTrue(b.find_element(By.ID, "dev-pcap").get_attribute("href").endswith(f"/api/devices/{MAC}/pcap"))
+        b.save_screenshot(os.path.join(ARTIFACTS, "admin-phone-trace.png"))
 
     def test_text_from_the_network_is_shown_with_its_control_characters_escaped(self):
         """Issue 19: a User-Agent with a terminal escape and a bell is shown as \\x1b and

@@ -1,0 +1,274 @@
+#include "sip/sip_trace.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+#include <stdexcept>
+
+#include "sip/pcap_file.h"
+
+namespace labcm::sip {
+
+namespace {
+
+constexpr std::size_t kOverhead = 96;    ///< bytes a kept message costs beyond its text
+constexpr std::size_t kEndedKept = 16;   ///< ended captures whose status is still answered
+
+std::optional<std::string> hexMacAt(std::string_view text, std::size_t at) {
+    if (at + 12 > text.size()) return std::nullopt;
+    std::string mac(text.substr(at, 12));
+    for (auto& c : mac) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return mac;
+}
+
+std::string addressKey(bool tcp, const std::string& address, std::uint16_t port) {
+    return std::string(tcp ? "T " : "U ") + address + ' ' + std::to_string(port);
+}
+
+
+/// labcm's end of a packet with `peer`: the configured address, the loopback to a loopback.
+std::string localFor(const std::string& peer, const std::string& configured) {
+    const bool v6 = peer.find(':') != std::string::npos;
+    if (peer.starts_with("127.")) return "127.0.0.1";
+    if (peer == "::1") return "::1";
+    if (!configured.empty() && (configured.find(':') != std::string::npos) == v6) return configured;
+    return v6 ? "::" : "0.0.0.0";
+}
+
+/// The packet of a kept message; `me` must outlive it.
+PcapPacket packetOf(const TracedMessage& m, const std::string& me, std::uint16_t myPort) {
+    PcapPacket p;
+    p.timeUs = m.timeUs;
+    p.tcp = m.tcp;
+    p.payload = m.text;
+    if (m.sent) {
+        p.srcAddress = me, p.srcPort = myPort, p.dstAddress = m.address, p.dstPort = m.port;
+    } else {
+        p.srcAddress = m.address, p.srcPort = m.port, p.dstAddress = me, p.dstPort = myPort;
+    }
+    return p;
+}
+
+} // namespace
+
+std::optional<std::string> macInMessage(std::string_view text) {
+    // Only the headers: a body (an SDP, a remotecc XML) names no sender.
+    text = text.substr(0, text.find("\r\n\r\n"));
+    static constexpr std::string_view kInstance = "urn:uuid:00000000-0000-0000-0000-";
+    static constexpr std::string_view kDeviceName = "devicename.ccm.cisco.com=\"SEP";
+    if (auto at = text.find(kInstance); at != std::string_view::npos)
+        if (auto mac = hexMacAt(text, at + kInstance.size())) return mac;
+    if (auto at = text.find(kDeviceName); at != std::string_view::npos)
+        if (auto mac = hexMacAt(text, at + kDeviceName.size())) return mac;
+    return std::nullopt;
+}
+
+std::int64_t stampTime(int secondOfDay, int micros, std::chrono::system_clock::time_point now) {
+    const std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm local{};
+    ::localtime_r(&t, &local);
+    local.tm_hour = secondOfDay / 3600;
+    local.tm_min = secondOfDay / 60 % 60;
+    local.tm_sec = secondOfDay % 60;
+    local.tm_isdst = -1;
+    std::time_t stamped = std::mktime(&local);
+    if (stamped == -1) stamped = t;
+    if (stamped > t + 3600) stamped -= 86400; // written just before midnight, read just after
+    return static_cast<std::int64_t>(stamped) * 1'000'000 + micros;
+}
+
+struct SipTrace::Capture {
+    CaptureStatus status;
+    std::unique_ptr<PcapFile> file;
+    std::chrono::steady_clock::time_point deadline;
+    std::uint64_t maxBytes = 0;
+
+    void end(std::string why) {
+        if (status.done) return;
+        status.done = true;
+        status.stopped = std::move(why);
+        status.packets = file->packets();
+        status.bytes = file->bytes();
+        file->finish();
+    }
+};
+
+SipTrace::SipTrace(TraceLimits limits) : limits_(limits) {}
+SipTrace::~SipTrace() = default;
+
+void SipTrace::setLocal(std::string address, std::uint16_t port) {
+    std::lock_guard lock(mutex_);
+    if (address == "0.0.0.0" || address == "::" || address == "*") address.clear();
+    localAddress_ = std::move(address);
+    localPort_ = port;
+}
+
+void SipTrace::add(const WireRecord& r, std::int64_t timeUs) {
+    auto base = [&] {
+        TracedMessage m;
+        m.timeUs = timeUs;
+        m.sent = r.sent;
+        m.tcp = r.tcp;
+        m.address = r.address;
+        m.port = r.port;
+        return m;
+    };
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    auto take = [&](std::string_view text) {
+        auto m = base();
+        m.text.assign(text);
+        writeCaptures(m, now);
+        if (!enabled()) return;
+        auto mac = macInMessage(m.text);
+        const auto key = addressKey(m.tcp, m.address, m.port);
+        if (mac) {
+            if (macAt_.size() >= kMaxAddresses && !macAt_.contains(key)) macAt_.clear();
+            macAt_[key] = *mac;
+        } else if (auto it = macAt_.find(key); it != macAt_.end()) {
+            mac = it->second;
+        }
+        if (mac) file(std::move(m), std::move(mac));
+    };
+    if (!r.tcp) return take(r.bytes);
+    // TCP: a read or a write is a piece of the connection's stream; cut it into messages.
+    const auto key = std::string(r.sent ? "> " : "< ") + addressKey(true, r.address, r.port);
+    if (streams_.size() >= kMaxAddresses && !streams_.contains(key)) streams_.clear();
+    auto& splitter = streams_[key];
+    splitter.feed(r.bytes, take);
+    if (splitter.empty()) streams_.erase(key);
+}
+
+void SipTrace::file(TracedMessage m, std::optional<std::string> mac) {
+    m.seq = nextSeq_++;
+    auto& ring = rings_[*mac];
+    const auto cost = m.text.size() + m.address.size() + kOverhead;
+    ring.bytes += cost;
+    totalBytes_ += cost;
+    ++liveCount_;
+    order_.emplace_back(m.seq, *mac);
+    ring.messages.push_back(std::move(m));
+    while (ring.messages.size() > limits_.perPhone) popFront(ring);
+    // Over the total: the oldest message of the whole trace goes, whoever's it is.
+    while (totalBytes_ > limits_.totalBytes && !order_.empty()) {
+        auto [seq, owner] = std::move(order_.front());
+        order_.pop_front();
+        auto it = rings_.find(owner);
+        if (it == rings_.end()) continue;
+        if (!it->second.messages.empty() && it->second.messages.front().seq == seq) popFront(it->second);
+        if (it->second.messages.empty()) rings_.erase(it);
+    }
+    // order_ also holds messages a phone's own cap already dropped: rebuild it when those
+    // are the most, so it stays within twice the messages kept.
+    if (order_.size() > 2 * liveCount_ + 1024) {
+        std::erase_if(order_, [this](const auto& entry) {
+            auto it = rings_.find(entry.second);
+            return it == rings_.end() || it->second.messages.empty() || entry.first < it->second.messages.front().seq;
+        });
+    }
+}
+
+void SipTrace::popFront(Ring& ring) {
+    const auto cost = ring.messages.front().text.size() + ring.messages.front().address.size() + kOverhead;
+    ring.bytes -= cost;
+    totalBytes_ -= cost;
+    --liveCount_;
+    ring.messages.pop_front();
+}
+
+std::vector<TracedMessage> SipTrace::messages(const std::string& mac) const {
+    std::lock_guard lock(mutex_);
+    auto it = rings_.find(mac);
+    if (it == rings_.end()) return {};
+    return {it->second.messages.begin(), it->second.messages.end()};
+}
+
+std::string SipTrace::pcap(const std::string& mac) const {
+    auto list = messages(mac);
+    std::string local;
+    std::uint16_t localPort = 0;
+    {
+        std::lock_guard lock(mutex_);
+        local = localAddress_;
+        localPort = localPort_;
+    }
+    auto out = PcapFile::memory();
+    for (const auto& m : list) {
+        const auto me = localFor(m.address, local);
+        out->write(packetOf(m, me, localPort));
+    }
+    return out->finish();
+}
+
+void SipTrace::writeCaptures(const TracedMessage& m, std::chrono::steady_clock::time_point now) {
+    for (auto& c : captures_) {
+        if (c->status.done) continue;
+        if (now >= c->deadline) {
+            c->end("time");
+            continue;
+        }
+        const auto me = localFor(m.address, localAddress_);
+        c->file->write(packetOf(m, me, localPort_));
+        if (c->file->bytes() >= c->maxBytes) c->end("size");
+    }
+}
+
+CaptureStatus SipTrace::startCapture(const std::string& name, const std::string& path, std::chrono::seconds seconds,
+                                     std::uint64_t maxBytes) {
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    std::size_t running = 0;
+    for (auto& c : captures_) {
+        if (!c->status.done && now >= c->deadline) c->end("time");
+        running += c->status.done ? 0 : 1;
+    }
+    if (running >= kMaxCaptures)
+        throw std::runtime_error("a capture is already running " + std::to_string(running) + " times; wait until one ends");
+    auto c = std::make_unique<Capture>();
+    c->status.name = name;
+    c->status.path = path;
+    c->file = PcapFile::file(path);
+    c->deadline = now + seconds;
+    c->maxBytes = maxBytes;
+    auto status = c->status;
+    captures_.push_back(std::move(c));
+    // Keep the running ones and the last kEndedKept ended ones.
+    std::size_t ended = 0;
+    for (auto it = captures_.rbegin(); it != captures_.rend(); ++it) ended += (*it)->status.done ? 1 : 0;
+    for (auto it = captures_.begin(); ended > kEndedKept && it != captures_.end();) {
+        if ((*it)->status.done) {
+            it = captures_.erase(it);
+            --ended;
+        } else {
+            ++it;
+        }
+    }
+    return status;
+}
+
+std::optional<CaptureStatus> SipTrace::capture(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    for (auto& c : captures_) {
+        if (c->status.name != name) continue;
+        if (!c->status.done && std::chrono::steady_clock::now() >= c->deadline) c->end("time");
+        auto s = c->status;
+        if (!s.done) s.packets = c->file->packets(), s.bytes = c->file->bytes();
+        return s;
+    }
+    return std::nullopt;
+}
+
+std::uint64_t SipTrace::messagesKept() const {
+    std::lock_guard lock(mutex_);
+    return liveCount_;
+}
+
+std::uint64_t SipTrace::bytesKept() const {
+    std::lock_guard lock(mutex_);
+    return totalBytes_;
+}
+
+} // namespace labcm::sip

@@ -1,0 +1,119 @@
+// Each phone's last SIP messages, in full, as labcm sent and received them (issue 22, items 2
+// and 3). The SIP thread's transport dump (wire_dump.h) is read on a thread of its own and
+// handed to add(); a message is filed under a phone by the MAC it carries (the REGISTER's
+// +sip.instance or devicename) or, for the others (its 200 OK, an INVITE to it, a NOTIFY),
+// by the address:port that MAC was last seen at.
+//
+// Bounds: `perPhone` messages per phone, `totalBytes` for all phones together (the oldest
+// message of the whole trace goes first), addresses remembered at most kMaxAddresses. A
+// server-wide capture (labcm capture) writes every message, a phone's or not, to a pcap file
+// until its time or size is up.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sip/wire_dump.h"
+
+namespace labcm::sip {
+
+class PcapFile;
+
+struct TracedMessage {
+    std::uint64_t seq = 0;   ///< arrival order over the whole trace
+    std::int64_t timeUs = 0; ///< system clock, microseconds since the epoch
+    bool sent = false;       ///< labcm → phone
+    bool tcp = false;
+    std::string address;     ///< the phone's (peer's) address and port
+    std::uint16_t port = 0;
+    std::string text;        ///< the whole message
+};
+
+struct TraceLimits {
+    std::size_t perPhone = 100;               ///< messages kept per phone (0: no trace)
+    std::size_t totalBytes = 64 * 1024 * 1024; ///< all phones' messages together
+};
+
+struct CaptureStatus {
+    std::string name;
+    std::string path;
+    bool done = false;
+    std::uint64_t packets = 0;
+    std::uint64_t bytes = 0;
+    std::string stopped; ///< why it ended: "time", "size", "error: ..."; empty while running
+};
+
+class SipTrace {
+public:
+    static constexpr std::size_t kMaxAddresses = 100'000;
+    static constexpr std::size_t kMaxCaptures = 4; ///< server-wide captures running at once
+
+    explicit SipTrace(TraceLimits limits);
+    ~SipTrace();
+
+    /// @brief labcm's own address and SIP port, for the other end of every packet in a pcap.
+    /// `address` empty or a wildcard: a loopback peer gets the loopback, others 0.0.0.0 / ::.
+    void setLocal(std::string address, std::uint16_t port);
+
+    /// @brief One record of the dump; `timeUs` when it was written (stampTime()).
+    void add(const WireRecord& r, std::int64_t timeUs);
+
+    /// @brief The phone's kept messages, oldest first.
+    std::vector<TracedMessage> messages(const std::string& mac) const;
+    /// @brief Those messages as a pcap file's bytes.
+    std::string pcap(const std::string& mac) const;
+
+    /// @brief Starts a server-wide capture into `path` for `seconds`, at most `maxBytes`;
+    /// returns its status (throws std::runtime_error when the file cannot be written or
+    /// kMaxCaptures run already).
+    CaptureStatus startCapture(const std::string& name, const std::string& path, std::chrono::seconds seconds,
+                               std::uint64_t maxBytes);
+    /// @brief A capture's status, ended first if its time is up; nullopt: no such capture.
+    std::optional<CaptureStatus> capture(const std::string& name);
+
+    std::uint64_t messagesKept() const;
+    std::uint64_t bytesKept() const;
+
+    bool enabled() const { return limits_.perPhone > 0; }
+
+private:
+    struct Ring {
+        std::deque<TracedMessage> messages;
+        std::size_t bytes = 0;
+    };
+    struct Capture;
+
+    void file(TracedMessage m, std::optional<std::string> mac);
+    void writeCaptures(const TracedMessage& m, std::chrono::steady_clock::time_point now);
+    void popFront(Ring& ring);
+
+    TraceLimits limits_;
+    mutable std::mutex mutex_;
+    std::string localAddress_;
+    std::uint16_t localPort_ = 5060;
+    std::unordered_map<std::string, Ring> rings_;            ///< by MAC
+    std::deque<std::pair<std::uint64_t, std::string>> order_; ///< (seq, MAC), arrival order
+    std::unordered_map<std::string, std::string> macAt_;     ///< "T|U address port" → MAC
+    std::unordered_map<std::string, SipStreamSplitter> streams_; ///< TCP directions with a partial message
+    std::uint64_t nextSeq_ = 1;
+    std::size_t totalBytes_ = 0;
+    std::size_t liveCount_ = 0;
+    std::vector<std::unique_ptr<Capture>> captures_;
+};
+
+/// @brief The MAC a message names as its sender: the REGISTER Contact's +sip.instance
+/// (urn:uuid:00000000-0000-0000-0000-<MAC>) or +u.sip!devicename (SEP<MAC>); nullopt if none.
+std::optional<std::string> macInMessage(std::string_view text);
+
+/// @brief A dump stamp's local time of day (sofia writes no date) as microseconds since the
+/// epoch: today's date at `now`, yesterday's when that would be in the future.
+std::int64_t stampTime(int secondOfDay, int micros, std::chrono::system_clock::time_point now);
+
+} // namespace labcm::sip

@@ -1,0 +1,333 @@
+// The SIP trace's parts (issue 22): sofia's dump stream cut into records, TCP streams cut into
+// messages, each phone's ring with its bounds, and the pcap libpcap writes of them.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sip/pcap_file.h"
+#include "sip/sip_trace.h"
+#include "sip/wire_dump.h"
+
+using namespace labcm::sip;
+
+namespace {
+
+const std::string kRegister =
+    "REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-1\r\n"
+    "From: <sip:1001@127.0.0.1>;tag=a\r\nTo: <sip:1001@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: 101 REGISTER\r\n"
+    "Contact: <sip:x@10.0.0.5:5060>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-001122aabbcc>\"\r\n"
+    "Content-Length: 0\r\n\r\n";
+const std::string kOk = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-1\r\nCSeq: 101 REGISTER\r\nContent-Length: 0\r\n\r\n";
+
+std::string record(const std::string& what, const std::string& proto, const std::string& addr, int port, const std::string& data) {
+    return what + " " + std::to_string(data.size()) + " bytes " + (what == "sent" ? "to " : "from ") + proto + "/[" + addr +
+           "]:" + std::to_string(port) + " at 01:02:03.000456:\n" + data + "\v\n";
+}
+
+struct Collected {
+    std::vector<std::string> data;
+    std::vector<WireRecord> records;
+    WireDumpParser parser{[this](const WireRecord& r) {
+        records.push_back(r);
+        data.emplace_back(r.bytes);
+        records.back().bytes = {};
+    }};
+};
+
+} // namespace
+
+TEST_CASE("a stamp line: direction, transport, peer and time of day") {
+    std::size_t size = 0;
+    auto r = parseStamp("recv 1861 bytes from tcp/[127.0.0.1]:18089 at 01:56:41.290550:", size);
+    REQUIRE(r);
+    CHECK(size == 1861);
+    CHECK_FALSE(r->sent);
+    CHECK(r->tcp);
+    CHECK(r->address == "127.0.0.1");
+    CHECK(r->port == 18089);
+    CHECK(r->secondOfDay == 1 * 3600 + 56 * 60 + 41);
+    CHECK(r->micros == 290550);
+    r = parseStamp("sent 12 bytes to udp/[fd00::5]:5060/7;comp=sigcomp at 23:59:59.000001:", size);
+    REQUIRE(r);
+    CHECK(r->sent);
+    CHECK(r->address == "fd00::5");
+    CHECK(size == 12);
+    // Not stamps: the banner, another transport, a cut line, a wrong direction word.
+    for (const char* line : {"dump started at Wed Dec  2 01:56:41 2026", "recv 5 bytes from tls/[1.2.3.4]:5061 at 01:02:03.000004:",
+                             "recv 5 bytes from udp/[1.2.3.4]:5060 at 01:02:03.0000", "recv 5 bytes to udp/[1.2.3.4]:5060 at 01:02:03.000004:",
+                             "recv 5 bytes from udp/[1.2.3.4]:99999 at 01:02:03.000004:", "recv x bytes from udp/[1.2.3.4]:5 at 01:02:03.000004:",
+                             "recv 5 bytes from udp/[<script>]:5 at 01:02:03.000004:", ""})
+        CHECK_MESSAGE(!parseStamp(line, size), line);
+}
+
+TEST_CASE("the dump stream: records whole however the pipe cuts it, junk skipped and counted") {
+    const std::string stream = "dump started at Wed Dec  2 01:56:41 2026\n\n" + record("recv", "udp", "10.0.0.5", 5060, kRegister) +
+                               "garbage line\n" + record("sent", "udp", "10.0.0.5", 5060, kOk);
+    for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{100}, stream.size()}) {
+        Collected c;
+        for (std::size_t i = 0; i < stream.size(); i += piece) c.parser.feed(std::string_view(stream).substr(i, piece));
+        REQUIRE(c.data.size() == 2);
+        CHECK(c.data[0] == kRegister);
+        CHECK(c.data[1] == kOk);
+        CHECK_FALSE(c.records[0].sent);
+        CHECK(c.records[1].sent);
+        CHECK(c.parser.dropped() == 1);
+    }
+}
+
+TEST_CASE("the dump stream: a record cut short waits; an oversized one is skipped whole") {
+    Collected c;
+    const auto full = record("recv", "udp", "10.0.0.5", 5060, kRegister);
+    for (std::size_t cut = 0; cut < full.size(); ++cut) { // every truncation: nothing yet
+        Collected t;
+        t.parser.feed(std::string_view(full).substr(0, cut));
+        CHECK(t.data.empty());
+    }
+    WireDumpParser small([&c](const WireRecord& r) { c.data.emplace_back(r.bytes); }, 16);
+    small.feed(full + record("sent", "udp", "10.0.0.5", 5060, "OPTIONS\r\n\r\n"));
+    REQUIRE(c.data.size() == 1);
+    CHECK(c.data[0] == "OPTIONS\r\n\r\n");
+    CHECK(small.dropped() == 1);
+    // A long line without a newline is dropped, not buffered without end.
+    Collected d;
+    d.parser.feed(std::string(4096, 'x'));
+    d.parser.feed("\n" + record("recv", "udp", "10.0.0.5", 5060, kOk));
+    CHECK(d.data.size() == 1);
+}
+
+TEST_CASE("a TCP stream cut into messages by Content-Length") {
+    const std::string invite = "INVITE sip:1002@x SIP/2.0\r\nl: 5\r\n\r\nhello";
+    const std::string stream = "\r\n\r\n" + kRegister + invite + kOk;
+    for (std::size_t piece : {std::size_t{1}, std::size_t{13}, stream.size()}) {
+        SipStreamSplitter s;
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < stream.size(); i += piece)
+            s.feed(std::string_view(stream).substr(i, piece), [&out](std::string_view m) { out.emplace_back(m); });
+        REQUIRE(out.size() == 3);
+        CHECK(out[0] == kRegister);
+        CHECK(out[1] == invite);
+        CHECK(out[2] == kOk);
+        CHECK(s.empty());
+    }
+    SipStreamSplitter s(64);
+    std::vector<std::string> out;
+    s.feed("INVITE x SIP/2.0\r\nContent-Length: 1000\r\n\r\nabc", [&out](std::string_view m) { out.emplace_back(m); });
+    CHECK(out.size() == 1); // over the bound: given as it is, framing starts over
+    CHECK(s.empty());
+    CHECK(contentLength("A: b\r\ncontent-length :  12 \r\n") == 12u);
+    CHECK_FALSE(contentLength("Content-Length: 1x\r\n"));
+    CHECK_FALSE(contentLength("From: l\r\n"));
+}
+
+TEST_CASE("the MAC a message names: +sip.instance or devicename, in the headers only") {
+    CHECK(macInMessage(kRegister) == "001122AABBCC");
+    CHECK(macInMessage("REGISTER x\r\nContact: <sip:a@b>;+u.sip!devicename.ccm.cisco.com=\"SEP00aa11bb22cc\"\r\n\r\n") == "00AA11BB22CC");
+    CHECK_FALSE(macInMessage(kOk));
+    CHECK_FALSE(macInMessage("MESSAGE x\r\n\r\nurn:uuid:00000000-0000-0000-0000-001122aabbcc"));
+    CHECK_FALSE(macInMessage("X\r\nurn:uuid:00000000-0000-0000-0000-0011"));
+}
+
+TEST_CASE("a trace files a phone's messages by its MAC, then by its address, within its bounds") {
+    SipTrace trace({3, 1 << 20});
+    auto add = [&trace](bool sent, const std::string& addr, int port, const std::string& text, bool tcp = false) {
+        WireRecord r;
+        r.sent = sent;
+        r.tcp = tcp;
+        r.address = addr;
+        r.port = static_cast<std::uint16_t>(port);
+        r.bytes = text;
+        trace.add(r, 1'000'000);
+    };
+    add(false, "10.0.0.5", 5060, kOk); // nobody's yet: not kept
+    CHECK(trace.messagesKept() == 0);
+    add(false, "10.0.0.5", 5060, kRegister);
+    add(true, "10.0.0.5", 5060, kOk);
+    add(true, "10.0.0.6", 5060, kOk); // another address: not this phone's
+    auto list = trace.messages("001122AABBCC");
+    REQUIRE(list.size() == 2);
+    CHECK(list[1].sent);
+    CHECK(list[0].seq < list[1].seq);
+    add(false, "10.0.0.5", 5060, kRegister);
+    add(true, "10.0.0.5", 5060, kOk);
+    list = trace.messages("001122AABBCC");
+    CHECK(list.size() == 3); // the oldest went
+    CHECK(list.front().sent);
+    // Over TCP the same address and port on the other transport is another connection.
+    add(true, "10.0.0.5", 5060, kOk, true);
+    CHECK(trace.messages("001122AABBCC").size() == 3);
+    CHECK(trace.messages("001122AABBCC").back().tcp == false);
+}
+
+TEST_CASE("a trace's total bound drops the oldest message of any phone") {
+    const auto cost = kRegister.size() + 8 + 96;
+    SipTrace trace({100, 3 * cost});
+    auto regFrom = [&trace](int i) {
+        std::string text = kRegister;
+        auto at = text.find("001122aabbcc");
+        text.replace(at + 10, 2, i < 10 ? "0" + std::to_string(i) : std::to_string(i));
+        WireRecord r;
+        r.address = "10.0.0." + std::to_string(i);
+        r.port = 5060;
+        r.bytes = text;
+        trace.add(r, 0);
+    };
+    for (int i = 1; i <= 5; ++i) regFrom(i);
+    CHECK(trace.messagesKept() == 3);
+    CHECK(trace.messages("001122AABB01").empty());
+    CHECK(trace.messages("001122AABB02").empty());
+    CHECK(trace.messages("001122AABB05").size() == 1);
+    CHECK(trace.bytesKept() <= 3 * cost);
+}
+
+TEST_CASE("a trace with no room per phone keeps nothing") {
+    SipTrace trace({0, 1 << 20});
+    CHECK_FALSE(trace.enabled());
+    WireRecord r;
+    r.address = "10.0.0.5";
+    r.bytes = kRegister;
+    trace.add(r, 0);
+    CHECK(trace.messages("001122AABBCC").empty());
+}
+
+TEST_CASE("a pcap of a phone's messages: libpcap's header, one IPv4/UDP packet each with its checksums") {
+    SipTrace trace({10, 1 << 20});
+    trace.setLocal("10.0.0.1", 5060);
+    WireRecord r;
+    r.address = "10.0.0.5";
+    r.port = 5070;
+    r.bytes = kRegister;
+    trace.add(r, 1'700'000'000'000'123);
+    auto pcap = trace.pcap("001122AABBCC");
+    REQUIRE(pcap.size() == 24 + 16 + 20 + 8 + kRegister.size());
+    const auto* b = reinterpret_cast<const unsigned char*>(pcap.data());
+    CHECK(std::memcmp(b, "\xd4\xc3\xb2\xa1", 4) == 0); // magic, microseconds
+    CHECK(b[20] == 101);                                // LINKTYPE_RAW
+    std::uint32_t sec = 0, usec = 0;
+    std::memcpy(&sec, b + 24, 4);
+    std::memcpy(&usec, b + 28, 4);
+    CHECK(sec == 1'700'000'000u);
+    CHECK(usec == 123u);
+    const auto* ip = b + 40;
+    CHECK(ip[0] == 0x45);
+    CHECK(ip[9] == 17);
+    CHECK(std::memcmp(ip + 12, "\x0a\x00\x00\x05", 4) == 0); // from the phone
+    CHECK(std::memcmp(ip + 16, "\x0a\x00\x00\x01", 4) == 0); // to labcm
+    auto sum = [](const unsigned char* p, std::size_t n, std::uint32_t s = 0) {
+        for (std::size_t i = 0; i + 1 < n; i += 2) s += static_cast<std::uint32_t>(p[i] << 8 | p[i + 1]);
+        if (n % 2) s += static_cast<std::uint32_t>(p[n - 1] << 8);
+        while (s >> 16) s = (s & 0xffff) + (s >> 16);
+        return s;
+    };
+    CHECK(sum(ip, 20) == 0xffff); // the IP header checksum verifies
+    const auto* udp = ip + 20;
+    CHECK((udp[0] << 8 | udp[1]) == 5070);
+    CHECK((udp[2] << 8 | udp[3]) == 5060);
+    std::uint32_t pseudo = sum(ip + 12, 8, 17 + 8 + static_cast<std::uint32_t>(kRegister.size()));
+    CHECK(sum(udp, 8 + kRegister.size(), pseudo) == 0xffff); // and the UDP one
+    CHECK(std::string(reinterpret_cast<const char*>(udp + 8), kRegister.size()) == kRegister);
+}
+
+TEST_CASE("a pcap's TCP segments number each direction's bytes; IPv6 and mixed families") {
+    auto file = PcapFile::memory();
+    PcapPacket p;
+    p.tcp = true;
+    p.srcAddress = "fd00::5";
+    p.srcPort = 40000;
+    p.dstAddress = "fd00::1";
+    p.dstPort = 5060;
+    p.payload = kRegister;
+    CHECK(file->write(p));
+    CHECK(file->write(p));
+    p.srcAddress = "10.0.0.5"; // families differ: skipped
+    CHECK_FALSE(file->write(p));
+    CHECK(file->packets() == 2);
+    auto bytes = file->finish();
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+    const auto second = 24 + 16 + 40 + 20 + kRegister.size();
+    auto seqAt = [b](std::size_t packet) {
+        const auto* tcp = b + packet + 16 + 40;
+        return static_cast<std::uint32_t>(tcp[4] << 24 | tcp[5] << 16 | tcp[6] << 8 | tcp[7]);
+    };
+    CHECK((b[24 + 16] >> 4) == 6);
+    CHECK(seqAt(24) == 1);
+    CHECK(seqAt(second) == 1 + kRegister.size());
+}
+
+TEST_CASE("a dump stamp's time of day on today's date, or yesterday's just after midnight") {
+    using namespace std::chrono;
+    const auto now = system_clock::now();
+    const auto t = system_clock::to_time_t(now);
+    std::tm local{};
+    ::localtime_r(&t, &local);
+    const int sod = local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec;
+    CHECK(stampTime(sod, 5, now) / 1'000'000 == t);
+    CHECK(stampTime(sod, 5, now) % 1'000'000 == 5);
+    if (sod < 86399 - 7200) { // a stamp two hours ahead of now was yesterday's
+        auto earlier = stampTime(sod + 7200, 0, now) / 1'000'000;
+        CHECK(earlier == t + 7200 - 86400);
+    }
+}
+
+TEST_CASE("the dump's cut sent record ends at its end mark, the next record is whole") {
+    // sofia 1.12.11 declares 925 bytes and writes the first 575 (its headers) only.
+    const std::string head = kOk.substr(0, kOk.size() - 2);
+    const std::string cut = "sent " + std::to_string(head.size() + 350) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000001:\n" + head + "\v\n";
+    const std::string stream = cut + record("recv", "udp", "10.0.0.5", 5060, kRegister);
+    for (std::size_t piece : {std::size_t{1}, std::size_t{50}, stream.size()}) {
+        Collected c;
+        for (std::size_t i = 0; i < stream.size(); i += piece) c.parser.feed(std::string_view(stream).substr(i, piece));
+        REQUIRE(c.data.size() == 2);
+        CHECK(c.data[0] == head);
+        CHECK(c.data[1] == kRegister);
+        CHECK(c.parser.dropped() == 0);
+    }
+}
+
+TEST_CASE("a sent message put back together from sofia's message log") {
+    // The calls tport_log_msg makes for a 200 OK with an XML body (CRLF headers, LF body).
+    const std::string body = "<a>\n<b/>\n</a>\n";
+    const std::string message = "SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    LoggedMessage m;
+    CHECK_FALSE(m.start("recv 10 bytes from udp/[10.0.0.5]:5060 at 01:02:03.000004:\n")); // received: not ours
+    CHECK(m.finish().empty());
+    REQUIRE(m.start("send " + std::to_string(message.size()) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000004:\n"));
+    for (std::string_view line : {"SIP/2.0 200 OK", "CSeq: 1 REGISTER"}) {
+        m.piece(line);
+        m.lineEnd();
+    }
+    m.piece("Content-Length: ");
+    m.piece(std::to_string(body.size())); // a line may come in pieces
+    m.lineEnd();
+    m.piece("");
+    m.lineEnd();
+    for (std::string_view line : {"<a>", "<b/>", "</a>"}) {
+        m.piece(line);
+        m.lineEnd();
+    }
+    auto record = m.finish();
+    Collected c;
+    c.parser.feed(record);
+    REQUIRE(c.data.size() == 1);
+    CHECK(c.data[0] == message);
+    CHECK(c.records[0].sent);
+    CHECK(c.records[0].logged);
+    CHECK(c.records[0].port == 5060);
+    // A body with CRLF and no end of line after its last line.
+    const std::string sdp = "v=0\r\ns=x";
+    const std::string invite = "INVITE sip:a@b SIP/2.0\r\nContent-Length: 8\r\n\r\n" + sdp;
+    REQUIRE(m.start("send " + std::to_string(invite.size()) + " bytes to tcp/[fd00::5]:40000 at 01:02:03.000004:"));
+    for (std::string_view line : {"INVITE sip:a@b SIP/2.0", "Content-Length: 8", "", "v=0"}) {
+        m.piece(line);
+        m.lineEnd();
+    }
+    m.piece("s=x");
+    Collected d;
+    d.parser.feed(m.finish());
+    REQUIRE(d.data.size() == 1);
+    CHECK(d.data[0] == invite);
+    CHECK(d.records[0].tcp);
+}
