@@ -1038,9 +1038,23 @@ private:
                     log("problem report upload: " + outcome);
                     if (outcome == "http 200") ++res_.reportsUploaded;
                 }
-                if (!pendingAction_.empty()) {
-                    // apply-config / check-version: a real phone compares stamps; the
-                    // simulator has nothing to re-read, so it logs and stays registered.
+                if (pendingAction_ == "apply-config") {
+                    // As a real phone: fetch the config again and compare its versionStamp
+                    // (the simulator keeps its lines; it logs what changed and stays registered).
+                    pendingAction_.clear();
+                    const auto sep = "SEP" + spec_.mac + ".cnf.xml";
+                    auto cf = co_await fetch(kStepConfig, sep, true);
+                    res_.currentStep = kStepRegistered;
+                    if (cf.status != Fetch::Ok) {
+                        log(fmt::format("apply-config: {} not fetched ({})", sep, cf.detail));
+                    } else {
+                        auto fresh = parsePhoneConfig(cf.body, spec_.profile.typemodel);
+                        log(fmt::format("apply-config: versionStamp {} (was {})", fresh.versionStamp,
+                                        fresh.versionStamp == cfg_.versionStamp ? "the same" : cfg_.versionStamp));
+                        cfg_.versionStamp = fresh.versionStamp;
+                    }
+                } else if (!pendingAction_.empty()) {
+                    // check-version: a real phone compares its load; the simulator has one.
                     pendingAction_.clear();
                 }
                 if (last) {

@@ -240,9 +240,30 @@ async function control(mac, action) {
   toast(`SEP${mac}: ${action} sent…`);
   try {
     const r = await api('POST', `/api/devices/${mac}/actions/${action}`);
-    toast(`SEP${mac}: ${action}: the phone answered ${r.status} ${r.phrase}`);
+    const confirmable = ['restart', 'reset', 'apply-config'].includes(action);
+    toast(`SEP${mac}: ${action}: the phone answered ${r.status} ${r.phrase}` + (confirmable ? '; waiting for the outcome' : ''));
+    if (confirmable) confirmOutcome(mac, action, r.since_ms);
   } catch (e) {
     toast(`SEP${mac}: ${action} failed: ${e.message}`, true);
+  }
+}
+
+// The outcome of a restart, reset or apply-config, told once it is true: applied (the phone
+// fetched its config and registered again), failed at a step, or no answer after 120 s.
+async function confirmOutcome(mac, action, since) {
+  const deadline = Date.now() + 125000;
+  while (Date.now() < deadline) {
+    await new Promise((done) => setTimeout(done, 2000));
+    let o;
+    try {
+      o = await api('GET', `/api/devices/${mac}/outcome?action=${action}&since_ms=${since}&timeout=120`);
+    } catch (e) {
+      return;
+    }
+    if (o.done) {
+      toast(`SEP${mac}: ${action}: ${o.outcome_what}`, o.outcome !== 'applied');
+      return;
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -203,9 +204,31 @@ void addDeviceCommands(CLI::App& app, Runner& r) {
                          : std::string(action) == "reset" ? " (reboot)"
                                                           : " (apply a changed config without restarting)"));
         dCtl->add_option("device", da.name, "SEP<MAC> or the MAC")->required();
-        dCtl->callback([&r, &da, action] {
-            r.call({{"cmd", "device.control"}, {"args", {{"device", da.name}, {"action", action}}}},
-                   [](const json::value& v) { std::cout << text(v.at("detail")) << "\n"; });
+        auto& wait = r.keep<int>();
+        wait = 120;
+        dCtl->add_option("--wait", wait,
+                         "Seconds to wait for the outcome: applied once the phone fetched its config (and registered "
+                         "again), failed at the step that failed, or no answer (0: only send the NOTIFY)")
+            ->check(CLI::Range(0, 3600));
+        dCtl->callback([&r, &da, &wait, action] {
+            auto answer = r.result({{"cmd", "device.control"}, {"args", {{"device", da.name}, {"action", action}}}});
+            if (!answer) return;
+            std::cout << text(answer->at("detail")) << "\n" << std::flush;
+            if (wait == 0) return;
+            // The outcome only when it is true: poll until it is decided (bounded by --wait).
+            const json::object args{{"device", da.name}, {"action", action}, {"since_ms", answer->at("since_ms")}, {"timeout", wait}};
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait + 5);
+            std::optional<json::value> outcome;
+            do {
+                std::this_thread::sleep_for(std::chrono::seconds(1));
+                outcome = r.result({{"cmd", "device.outcome"}, {"args", args}});
+                if (!outcome) return;
+            } while (!outcome->at("done").as_bool() && std::chrono::steady_clock::now() < deadline);
+            std::cout << text(outcome->at("outcome_what")) << "\n";
+            if (text(outcome->at("outcome")) != "applied") {
+                if (!text(outcome->at("next")).empty()) std::cout << "next: " << text(outcome->at("next")) << "\n";
+                r.exitCode = std::max(r.exitCode, 1);
+            }
         });
     }
 

@@ -251,4 +251,51 @@ Verdict judge(const Trail& t, std::string_view name, Time now, bool registered, 
             "look at its events below", t.seen};
 }
 
+std::string_view outcomeName(Outcome o) {
+    switch (o) {
+    case Outcome::Applied: return "applied";
+    case Outcome::Waiting: return "waiting";
+    case Outcome::Failed: return "failed";
+    case Outcome::NoAnswer: return "no answer";
+    }
+    return "waiting";
+}
+
+Confirmation confirm(const Trail& t, std::string_view name, std::string_view action, Time sent, Time now,
+                     std::chrono::seconds timeout, std::chrono::seconds patience) {
+    const Time never{};
+    auto secondsAfter = [](Time from, Time to) { return std::chrono::duration_cast<std::chrono::seconds>(to - from).count(); };
+    Confirmation c;
+    c.verdict = judge(t, name, now, false, patience);
+    const bool reboots = action != "apply-config";
+    if (t.ownConfig != never && (!reboots || (t.registered != never && t.registered >= t.ownConfig))) {
+        c.outcome = Outcome::Applied;
+        c.what = reboots ? fmt::format("applied: it fetched {}.cnf.xml {} s after the {} and registered again {} s later", name,
+                                       secondsAfter(sent, t.ownConfig), action, secondsAfter(t.ownConfig, t.registered))
+                         : fmt::format("applied: it fetched {}.cnf.xml {} s after the apply-config", name, secondsAfter(sent, t.ownConfig));
+        return c;
+    }
+    const auto& v = c.verdict;
+    const bool failed = t.refused != never || t.ownConfigMissing != never || t.ownConfigFailed != never || t.firmwareMissing ||
+                        t.firmwareFailed || t.signedAsked != never || (t.defaultConfig != never && t.defaultConfig >= t.ownConfig) ||
+                        v.step == Step::Connect;
+    if (failed) {
+        c.outcome = Outcome::Failed;
+        c.what = fmt::format("failed at step {} ({}): {}", static_cast<int>(v.step), stepName(v.step), v.what);
+        return c;
+    }
+    const auto waited = secondsAfter(sent, now);
+    if (now - sent >= timeout) {
+        c.outcome = Outcome::NoAnswer;
+        c.what = t.seen == never ? fmt::format("no answer: labcm has seen nothing from the phone in the {} s since the {}", waited, action)
+                                 : fmt::format("no answer: in the {} s since the {} it got as far as step {} ({}): {}", waited, action,
+                                               static_cast<int>(v.step), stepName(v.step), v.what);
+        return c;
+    }
+    c.outcome = Outcome::Waiting;
+    c.what = t.seen == never ? fmt::format("waiting: nothing from the phone yet ({} s)", waited)
+                             : fmt::format("waiting: step {} ({}) so far: {}", static_cast<int>(v.step), stepName(v.step), v.what);
+    return c;
+}
+
 } // namespace labcm::diagnosis

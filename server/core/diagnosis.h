@@ -76,4 +76,23 @@ inline constexpr auto kFirmwarePatience = std::chrono::minutes(10);
 /// take to its next step (config after a lease, REGISTER after its config) before it is stuck.
 Verdict judge(const Trail& t, std::string_view name, Time now, bool registered, std::chrono::seconds patience);
 
+/// What came of a restart, reset or apply-config (issue 22, item 5), told only when it is true.
+enum class Outcome { Applied, Waiting, Failed, NoAnswer };
+std::string_view outcomeName(Outcome o); ///< "applied", "waiting", "failed", "no answer"
+
+struct Confirmation {
+    Outcome outcome = Outcome::Waiting;
+    std::string what;  ///< one line for the admin
+    Verdict verdict;   ///< the verdict on the phone's trail since the control
+};
+
+/// @brief The outcome of `action` ("restart", "reset", "apply-config") sent at `sent`, from
+/// the phone's trail of the events since then only (`t`): applied once it fetched its own
+/// config and, for a restart or reset, registered after that; failed when a step failed since
+/// (a file not found or broken off, XMLDefault, signed files, a refused REGISTER, its config
+/// fetched and no REGISTER within `patience`); no answer when neither after `timeout`;
+/// waiting before that.
+Confirmation confirm(const Trail& t, std::string_view name, std::string_view action, Time sent, Time now,
+                     std::chrono::seconds timeout, std::chrono::seconds patience);
+
 } // namespace labcm::diagnosis

@@ -36,6 +36,7 @@ constexpr std::array kRoutes{
           "button,number,label,blf"},
     Route{"DELETE", "/api/devices/{device}/speeddials/{button}", "speeddial.rm", "Remove a speed dial", 200, Body::None, true},
     Route{"POST", "/api/devices/{device}/actions/{action}", "device.control", "restart, reset, apply-config: a service-control NOTIFY and its outcome", 200, Body::None, true},
+    Route{"GET", "/api/devices/{device}/outcome", "device.outcome", "What came of a restart, reset or apply-config: ?action=&since_ms= (from the action's reply)&timeout=120 -> applied, waiting, failed, no answer"},
     Route{"GET", "/api/registrations", "registration.list", "Every stored registration with loads and Last="},
     Route{"GET", "/api/models", "model.list", "Models with their default firmware"},
     Route{"PUT", "/api/models/{model}", "model.set", "Set a model's default load ({\"load\": ...}; \"\" clears)", 200, Body::Json, true, "load"},

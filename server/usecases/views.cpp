@@ -49,6 +49,45 @@ json::value registrationJson(store::Db& db, const std::string& mac) {
     return o;
 }
 
+namespace {
+
+/// The phone's trail from its stored events of the kinds the verdict reads (a phone's calls
+/// and message-waiting NOTIFYs do not push its boot out of the window), those at or after
+/// `sinceMs` only.
+diagnosis::Trail trailOf(store::Db& db, const std::string& mac, std::int64_t sinceMs = 0) {
+    static const std::vector<std::string_view> kinds{
+        "dhcp_offered",     "dhcp_acked",         "file_served",   "file_not_found", "file_refused",
+        "file_failed",      "phone_registered",   "phone_unregistered", "phone_expired", "register_rejected"};
+    diagnosis::Trail trail;
+    auto events = store::EventLog(db).recentOfKinds(mac, kinds, kVerdictEvents); // newest first
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+        auto kind = eventKindFromString(it->kind);
+        auto service = serviceFromString(it->service);
+        if (!kind || !service || it->timeMs < sinceMs) continue;
+        Event e;
+        e.service = *service;
+        e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(it->timeMs));
+        e.mac = it->mac;
+        e.ip = it->ip;
+        e.kind = *kind;
+        e.detail = it->detail;
+        diagnosis::observe(trail, e);
+    }
+    return trail;
+}
+
+json::object verdictFields(const diagnosis::Verdict& v) {
+    json::object o{{"step", static_cast<int>(v.step)}, {"step_name", diagnosis::stepName(v.step)}, {"ok", v.ok},
+                   {"what", v.what}, {"next", v.next}};
+    if (v.since != diagnosis::Time{})
+        o["since"] = std::chrono::duration_cast<std::chrono::milliseconds>(v.since.time_since_epoch()).count();
+    else
+        o["since"] = nullptr;
+    return o;
+}
+
+} // namespace
+
 json::object verdictJson(store::Db& db, const std::string& mac, std::chrono::seconds patience) {
     const auto now = std::chrono::system_clock::now();
     const auto nowMs = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -56,36 +95,23 @@ json::object verdictJson(store::Db& db, const std::string& mac, std::chrono::sec
     // As the registrar counts it: until its expiry plus the grace.
     const auto graceMs = std::chrono::duration_cast<std::chrono::milliseconds>(limits::kSipExpiryGrace).count();
     const bool registered = r && r->state == "registered" && r->expiresAtMs + graceMs >= nowMs;
-    diagnosis::Trail trail;
-    if (!registered) {
-        // Only the kinds the verdict reads: a phone's calls and message-waiting NOTIFYs do not
-        // push its boot out of the window.
-        static const std::vector<std::string_view> kinds{
-            "dhcp_offered",     "dhcp_acked",         "file_served",   "file_not_found", "file_refused",
-            "file_failed",      "phone_registered",   "phone_unregistered", "phone_expired", "register_rejected"};
-        auto events = store::EventLog(db).recentOfKinds(mac, kinds, kVerdictEvents); // newest first
-        for (auto it = events.rbegin(); it != events.rend(); ++it) {
-            auto kind = eventKindFromString(it->kind);
-            auto service = serviceFromString(it->service);
-            if (!kind || !service) continue;
-            Event e;
-            e.service = *service;
-            e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(it->timeMs));
-            e.mac = it->mac;
-            e.ip = it->ip;
-            e.kind = *kind;
-            e.detail = it->detail;
-            diagnosis::observe(trail, e);
-        }
-    }
-    auto v = diagnosis::judge(trail, deviceName(mac), now, registered, patience);
+    auto v = diagnosis::judge(registered ? diagnosis::Trail{} : trailOf(db, mac), deviceName(mac), now, registered, patience);
     if (registered && r) v.since = std::chrono::system_clock::time_point(std::chrono::milliseconds(r->registeredAtMs));
-    json::object o{{"step", static_cast<int>(v.step)}, {"step_name", diagnosis::stepName(v.step)}, {"ok", v.ok},
-                   {"what", v.what}, {"next", v.next}};
-    if (v.since != diagnosis::Time{})
-        o["since"] = std::chrono::duration_cast<std::chrono::milliseconds>(v.since.time_since_epoch()).count();
-    else
-        o["since"] = nullptr;
+    return verdictFields(v);
+}
+
+/// The outcome of a restart, reset or apply-config sent at `sinceMs` (issue 22, item 5).
+json::object outcomeJson(store::Db& db, const std::string& mac, const std::string& action, std::int64_t sinceMs,
+                         std::chrono::seconds timeout, std::chrono::seconds patience) {
+    const auto now = std::chrono::system_clock::now();
+    const auto sent = std::chrono::system_clock::time_point(std::chrono::milliseconds(sinceMs));
+    auto c = diagnosis::confirm(trailOf(db, mac, sinceMs), deviceName(mac), action, sent, now, timeout, patience);
+    auto o = verdictFields(c.verdict);
+    o["outcome"] = diagnosis::outcomeName(c.outcome);
+    o["done"] = c.outcome != diagnosis::Outcome::Waiting;
+    o["outcome_what"] = c.what;
+    o["device"] = deviceName(mac);
+    o["action"] = action;
     return o;
 }
 
@@ -206,6 +232,20 @@ void addViewUseCases(Table& t) {
         o["device"] = deviceName(mac);
         o["known"] = store::DeviceStore(t.ctx.reader).get(mac).has_value();
         reply(okReply(std::move(o)));
+    });
+
+    // Polled after device.control: the outcome only when it is true (its reply's since_ms).
+    t.add("device.outcome", [&t](const json::object& a, Reply reply) {
+        auto mac = macArg(a);
+        auto action = reqString(a, "action");
+        if (action != "restart" && action != "reset" && action != "apply-config")
+            badArg("action", fmt::format("'{}' is not one of restart, reset, apply-config", action));
+        auto since = optInt(a, "since_ms");
+        if (!since || *since <= 0) badArg("since_ms", "is required: the since_ms of the control's reply");
+        auto timeout = optInt(a, "timeout").value_or(120);
+        if (timeout < 1 || timeout > 3600) badArg("timeout", "must be between 1 and 3600 seconds");
+        reply(okReply(outcomeJson(t.ctx.reader, mac, action, *since, std::chrono::seconds(timeout),
+                                  std::chrono::seconds(t.ctx.settings.get()->diagnosisWait))));
     });
 
     t.add("registration.list", [&t](const json::object&, Reply reply) {

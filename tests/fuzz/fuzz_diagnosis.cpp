@@ -50,5 +50,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case Step::Connect: case Step::Register: case Step::Registered: break;
     default: std::abort();
     }
+    // The outcome of a control sent at the trail's first event: always said, in words.
+    for (const char* action : {"restart", "reset", "apply-config"}) {
+        auto c = confirm(t, "SEP00112233AABB", action, std::chrono::system_clock::time_point{}, now, patience * 2, patience);
+        if (c.what.empty() || outcomeName(c.outcome).empty()) std::abort();
+    }
     return 0;
 }

@@ -120,6 +120,53 @@ class Why(LabcmTestCase):
         v = self.wait_verdict("SEP0011220E0003", 10, "it unregistered")
         self.assertFalse(v["ok"])
 
+    # --- closed-loop confirmation of a restart (item 5) --------------------------------
+    def control_in_background(self, *args):
+        """`labcm device ...` in a thread (it waits for the phone); the thread and its result."""
+        import threading
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=self.labcm("device", *args, timeout=120)))
+        t.start()
+        return t, result
+
+    def test_a_restart_the_phone_ignores_is_no_answer(self):
+        phone = Phone(self, "0011220E0003", "1003")
+        phone.register()
+        t, result = self.control_in_background("restart", "SEP0011220E0003", "--wait", "3")
+        notify = phone.expect("NOTIFY")
+        self.assertEqual(notify.get("Event"), "service-control")
+        phone.answer(notify, 200, "OK")  # and then does nothing: no config, no REGISTER
+        t.join(timeout=60)
+        r = result["r"]
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("restart -> 200 OK", r.stdout)
+        self.assertIn("no answer: labcm has seen nothing from the phone in the 3 s since the restart", r.stdout)
+
+    def test_a_restart_that_ends_on_xmldefault_is_failed_at_step_6(self):
+        phone = Phone(self, "0011220E0003", "1003")
+        phone.register()
+        t, result = self.control_in_background("restart", "SEP0011220E0003", "--wait", "60")
+        phone.answer(phone.expect("NOTIFY"), 200, "OK")
+        phone.register(expires=0)
+        self.ok("device", "rm", "SEP0011220E0003")  # someone deleted it meanwhile: the reboot finds no file
+        self.assertEqual(self.curl("SEP0011220E0003.cnf.xml"), "404")
+        self.assertEqual(self.curl("XMLDefault.cnf.xml"), "200")
+        status, _, reply = self.admin.request("GET", "/api/devices/SEP0011220E0003/outcome?action=restart&since_ms=1")
+        self.assertEqual(status, 200, reply)
+        t.join(timeout=90)
+        r = result["r"]
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("failed at step 6 (", r.stdout)
+        self.assertIn("it fetched XMLDefault.cnf.xml", r.stdout)
+        self.assertIn("next: add it", r.stdout)
+
+    def test_an_outcome_without_its_control_s_time_is_a_4xx(self):
+        status, _, body = self.admin.request("GET", "/api/devices/SEP0011220E0003/outcome?action=restart")
+        self.assertEqual(status, 400, body)
+        self.assertIn("since_ms", body["error"]["message"])
+        status, _, body = self.admin.request("GET", "/api/devices/SEP0011220E0003/outcome?action=dance&since_ms=5")
+        self.assertEqual(status, 400, body)
+
     def test_a_bad_device_name_is_a_4xx_with_a_message(self):
         status, _, body = self.admin.request("GET", "/api/devices/not-a-phone/why")
         self.assertEqual(status, 400, body)

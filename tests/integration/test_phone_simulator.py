@@ -140,10 +140,16 @@ class PhoneSimulatorTest(LabcmTestCase):
     def test_restart_and_reset_from_labcm_reboot_the_phone(self):
         proc, out = self.start_phone("--model", "8845", "--mac", "0011220A0002", "--boots", "3", "--timeout", "40")
         self.wait_for(lambda: "registration: registered" in self.show("SEP0011220A0002"), "the 8845 to register")
-        self.assertIn("restart -> 200 OK", self.ok("device", "restart", "SEP0011220A0002"))
-        self.wait_for(lambda: self.read(out).count("registered 2 line(s)") == 2, "the second boot")
+        # The CLI waits for the outcome (issue 22): applied once the phone fetched its config
+        # again and registered again.
+        restarted = self.ok("device", "restart", "SEP0011220A0002")
+        self.assertIn("restart -> 200 OK", restarted)
+        self.assertRegex(restarted, r"applied: it fetched SEP0011220A0002\.cnf\.xml \d+ s after the restart and registered again")
+        self.assertEqual(self.read(out).count("registered 2 line(s)"), 2)
         self.eventually_shows("SEP0011220A0002", "last reason:   reset-restart")
-        self.assertIn("reset -> 200 OK", self.ok("device", "reset", "SEP0011220A0002"))
+        reset = self.ok("device", "reset", "SEP0011220A0002")
+        self.assertIn("reset -> 200 OK", reset)
+        self.assertIn("after the reset and registered again", reset)
         self.assertEqual(proc.wait(timeout=30), 0)
         log = self.read(out)
         self.assertIn("service-control NOTIFY: action=restart", log)
@@ -152,6 +158,17 @@ class PhoneSimulatorTest(LabcmTestCase):
         self.assertEqual(log.count("step 4 CTLSEP0011220A0002.tlv"), 3)  # three boots from the start
         self.assertIn("registered 3 boot(s)", log)
         self.eventually_shows("SEP0011220A0002", "registration: registered", "last reason:   reset-reset")
+
+    def test_apply_config_is_confirmed_once_the_phone_fetched_its_config(self):
+        proc, out = self.start_phone("--model", "8845", "--mac", "0011220A0003", "--hold", "30", "--timeout", "60")
+        self.wait_for(lambda: "registration: registered" in self.show("SEP0011220A0003"), "the 8845 to register")
+        self.ok("line", "edit", "SEP0011220A0003", "1", "--display-name", "Changed")  # a new versionStamp
+        applied = self.ok("device", "apply-config", "SEP0011220A0003")
+        self.assertIn("applied: it fetched SEP0011220A0003.cnf.xml", applied)
+        self.wait_for(lambda: "apply-config: versionStamp" in self.read(out), "the phone to compare stamps")
+        self.assertNotIn("(was the same)", self.read(out))
+        proc.kill()
+        proc.wait(timeout=10)
 
     def test_a_labcm_restart_makes_the_phone_register_again_with_cm_closed_tcp(self):
         proc, out = self.start_phone("--model", "8845", "--mac", "0011220A0002", "--hold", "8", "--timeout", "40")

@@ -83,7 +83,7 @@ class Registrar(LabcmTestCase):
     def restart_phone(self):
         # The NOTIFY goes out once sipp is waiting for it; retried while the keep-alive is in flight.
         def restarted():
-            r = self.labcm("device", "restart", f"SEP{MAC}")
+            r = self.labcm("device", "restart", f"SEP{MAC}", "--wait", "0")  # sipp fetches no config
             self.assertEqual(r.returncode, 0, f"labcm device restart: {r.stderr}")
             return r
         return self.eventually(restarted, "labcm device restart to succeed", seconds=30, step=0.1).stdout

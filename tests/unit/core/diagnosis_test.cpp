@@ -207,3 +207,63 @@ TEST_CASE("diagnosis: registered, then the keep-alives stopped; unregistered; re
                500s);
     CHECK(v.step == Step::Connect); // ...its config fetched again does
 }
+
+// --- closed-loop confirmation (item 5): trails of the events after the control at t0 ---------
+namespace {
+Confirmation confirmed(const Trail& t, std::string_view action, std::chrono::seconds now) {
+    return confirm(t, kName, action, t0, t0 + now, 120s, 60s);
+}
+} // namespace
+
+TEST_CASE("confirm: a restart is applied once the phone fetched its config and registered after it") {
+    auto half = trailOf({sip(1s, EventKind::PhoneUnregistered, "unregistered (Last=reset-restart)"),
+                         tftp(20s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")});
+    auto c = confirmed(half, "restart", 25s);
+    CHECK(c.outcome == Outcome::Waiting);
+    CHECK(c.what.find("waiting: step 6") == 0);
+    auto whole = trailOf({sip(1s, EventKind::PhoneUnregistered, "unregistered (Last=reset-restart)"),
+                          tftp(20s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                          sip(23s, EventKind::PhoneRegistered, "registered")});
+    c = confirmed(whole, "restart", 25s);
+    CHECK(c.outcome == Outcome::Applied);
+    CHECK(c.what == "applied: it fetched SEP00112233AABB.cnf.xml 20 s after the restart and registered again 3 s later");
+    CHECK(outcomeName(c.outcome) == "applied");
+    // A REGISTER alone (no config fetched) is not a restart taken: it is still waiting.
+    c = confirmed(trailOf({sip(3s, EventKind::PhoneRegistered, "registered")}), "reset", 10s);
+    CHECK(c.outcome == Outcome::Waiting);
+}
+
+TEST_CASE("confirm: apply-config is applied by the config fetch alone") {
+    auto c = confirmed(trailOf({http(2s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")}), "apply-config", 3s);
+    CHECK(c.outcome == Outcome::Applied);
+    CHECK(c.what == "applied: it fetched SEP00112233AABB.cnf.xml 2 s after the apply-config");
+}
+
+TEST_CASE("confirm: a step that fails after the control is told at once, with the verdict") {
+    auto c = confirmed(trailOf({tftp(10s, EventKind::FileNotFound, "SEP00112233AABB.cnf.xml"),
+                                tftp(11s, EventKind::FileServed, "XMLDefault.cnf.xml")}),
+                       "restart", 12s);
+    CHECK(c.outcome == Outcome::Failed);
+    CHECK(c.what.find("failed at step 6 (") == 0);
+    CHECK(c.verdict.next.find("labcm device add SEP00112233AABB") != std::string::npos);
+    c = confirmed(trailOf({tftp(10s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                           sip(12s, EventKind::RegisterRejected, "refused: digest: wrong password for 'alice'")}),
+                  "restart", 13s);
+    CHECK(c.outcome == Outcome::Failed);
+    CHECK(c.verdict.step == Step::Register);
+    // Its config fetched and no REGISTER within the patience: failed at step 9.
+    c = confirmed(trailOf({tftp(10s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")}), "restart", 100s);
+    CHECK(c.outcome == Outcome::Failed);
+    CHECK(c.verdict.step == Step::Connect);
+}
+
+TEST_CASE("confirm: nothing by the timeout is no answer, saying how far it got") {
+    auto c = confirmed(trailOf({}), "restart", 119s);
+    CHECK(c.outcome == Outcome::Waiting);
+    c = confirmed(trailOf({}), "restart", 120s);
+    CHECK(c.outcome == Outcome::NoAnswer);
+    CHECK(c.what == "no answer: labcm has seen nothing from the phone in the 120 s since the restart");
+    c = confirmed(trailOf({sip(1s, EventKind::PhoneUnregistered, "unregistered (Last=reset-restart)")}), "restart", 130s);
+    CHECK(c.outcome == Outcome::NoAnswer);
+    CHECK(c.what.find("no answer: in the 130 s since the restart it got as far as step 10") == 0);
+}
