@@ -65,8 +65,8 @@ Human printOk(std::string msg);
 std::string text(const json::value& v); ///< for a terminal: control characters as \xNN
 /// @brief Decodes base64 `data` into `path`; false (and a message on stderr) on failure.
 bool writeBase64File(const std::string& path, std::string_view data);
-std::string isoTime(std::int64_t ms);
-std::string preciseTime(std::int64_t us); ///< microseconds since the epoch as "2026-12-01 22:45:23.123456" (UTC) ///< milliseconds since the epoch as "2026-12-01 22:45:23 UTC"
+std::string isoTime(std::int64_t ms);    ///< milliseconds since the epoch as "2026-12-01 22:45:23 UTC"
+std::string preciseTime(std::int64_t us); ///< microseconds since the epoch as "2026-12-01 22:45:23.123456" (UTC)
 /// @brief One device in full (device show and every command that replies with a device).
 void printDevice(const json::object& d);
 /// @brief The device table (device list).

@@ -75,13 +75,12 @@ Human printOk(std::string msg) {
 }
 
 std::string isoTime(std::int64_t ms) {
-    return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC",
-                       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms))));
+    // fmt 9 formats a system_clock time point in local time: the UTC fields explicitly.
+    return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(static_cast<std::time_t>(ms / 1000)));
 }
 
 std::string preciseTime(std::int64_t us) {
-    const auto t = std::chrono::system_clock::time_point(std::chrono::microseconds(us));
-    return fmt::format("{:%Y-%m-%d %H:%M:%S}.{:06}", std::chrono::time_point_cast<std::chrono::seconds>(t), us % 1'000'000);
+    return fmt::format("{:%Y-%m-%d %H:%M:%S}.{:06}", fmt::gmtime(static_cast<std::time_t>(us / 1'000'000)), us % 1'000'000);
 }
 
 bool writeBase64File(const std::string& path, std::string_view data) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <arpa/inet.h>
+
 #include <ctime>
 #include <stdexcept>
 
@@ -67,17 +69,11 @@ std::optional<std::string> macInMessage(std::string_view text) {
 }
 
 std::int64_t stampTime(int secondOfDay, int micros, std::chrono::system_clock::time_point now) {
-    const std::time_t t = std::chrono::system_clock::to_time_t(now);
-    std::tm local{};
-    ::localtime_r(&t, &local);
-    local.tm_hour = secondOfDay / 3600;
-    local.tm_min = secondOfDay / 60 % 60;
-    local.tm_sec = secondOfDay % 60;
-    local.tm_isdst = -1;
-    std::time_t stamped = std::mktime(&local);
-    if (stamped == -1) stamped = t;
+    // sofia stamps su_now() modulo a day: UTC (its NTP epoch is a whole number of days away).
+    const std::int64_t t = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    std::int64_t stamped = t - t % 86400 + secondOfDay;
     if (stamped > t + 3600) stamped -= 86400; // written just before midnight, read just after
-    return static_cast<std::int64_t>(stamped) * 1'000'000 + micros;
+    return stamped * 1'000'000 + micros;
 }
 
 struct SipTrace::Capture {
@@ -101,12 +97,17 @@ SipTrace::~SipTrace() = default;
 
 void SipTrace::setLocal(std::string address, std::uint16_t port) {
     std::lock_guard lock(mutex_);
-    if (address == "0.0.0.0" || address == "::" || address == "*") address.clear();
+    // Only an address literal goes into a packet (a host name would make every packet unwritable).
+    unsigned char bytes[16];
+    if (address == "0.0.0.0" || address == "::" ||
+        (::inet_pton(AF_INET, address.c_str(), bytes) != 1 && ::inet_pton(AF_INET6, address.c_str(), bytes) != 1))
+        address.clear();
     localAddress_ = std::move(address);
     localPort_ = port;
 }
 
 void SipTrace::add(const WireRecord& r, std::int64_t timeUs) {
+    if (r.sent && !r.logged) return; // the dump's sent record: its first piece only; the log has it whole
     auto base = [&] {
         TracedMessage m;
         m.timeUs = timeUs;
@@ -119,12 +120,17 @@ void SipTrace::add(const WireRecord& r, std::int64_t timeUs) {
     std::lock_guard lock(mutex_);
     const auto now = std::chrono::steady_clock::now();
     auto take = [&](std::string_view text) {
+        // A keep-alive (CRLFs) or a STUN binding is no SIP message: not kept.
+        if (text.empty() || !std::isalpha(static_cast<unsigned char>(text.front()))) return;
         auto m = base();
         m.text.assign(text);
         writeCaptures(m, now);
         if (!enabled()) return;
-        auto mac = macInMessage(m.text);
         const auto key = addressKey(m.tcp, m.address, m.port);
+        std::optional<std::string> mac;
+        // What a phone sent names it (its REGISTER's Contact); what labcm sends may carry
+        // another phone's (a forwarded INVITE keeps the caller's Contact): filed by address.
+        if (!m.sent) mac = macInMessage(m.text);
         if (mac) {
             if (macAt_.size() >= kMaxAddresses && !macAt_.contains(key)) macAt_.clear();
             macAt_[key] = *mac;
@@ -133,13 +139,29 @@ void SipTrace::add(const WireRecord& r, std::int64_t timeUs) {
         }
         if (mac) file(std::move(m), std::move(mac));
     };
-    if (!r.tcp) return take(r.bytes);
-    // TCP: a read or a write is a piece of the connection's stream; cut it into messages.
-    const auto key = std::string(r.sent ? "> " : "< ") + addressKey(true, r.address, r.port);
-    if (streams_.size() >= kMaxAddresses && !streams_.contains(key)) streams_.clear();
-    auto& splitter = streams_[key];
-    splitter.feed(r.bytes, take);
-    if (splitter.empty()) streams_.erase(key);
+    // UDP: a datagram is a message; labcm's own sent records are whole messages too.
+    if (!r.tcp || r.logged) return take(r.bytes);
+    // A TCP read is a piece of the connection's stream: cut it into messages.
+    const auto key = addressKey(true, r.address, r.port);
+    auto it = streams_.find(key);
+    if (it == streams_.end()) {
+        if (streams_.size() >= kMaxAddresses) dropStreams();
+        it = streams_.try_emplace(key).first;
+    }
+    pendingBytes_ -= it->second.buffered();
+    it->second.feed(r.bytes, take);
+    if (r.truncated || it->second.empty()) {
+        streams_.erase(it); // all taken, or bytes missing (sofia wrote less than it read): start afresh
+    } else {
+        pendingBytes_ += it->second.buffered();
+        if (pendingBytes_ > kMaxPendingBytes) dropStreams();
+    }
+}
+
+void SipTrace::dropStreams() {
+    streams_.clear();
+    pendingBytes_ = 0;
+    ++streamsDropped_;
 }
 
 void SipTrace::file(TracedMessage m, std::optional<std::string> mac) {
@@ -186,8 +208,11 @@ std::vector<TracedMessage> SipTrace::messages(const std::string& mac) const {
     return {it->second.messages.begin(), it->second.messages.end()};
 }
 
-std::string SipTrace::pcap(const std::string& mac) const {
+std::string SipTrace::pcap(const std::string& mac, std::size_t budget) const {
     auto list = messages(mac);
+    std::size_t used = 0, first = list.size();
+    while (first > 0 && used + list[first - 1].text.size() <= budget) used += list[--first].text.size();
+    list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(first));
     std::string local;
     std::uint16_t localPort = 0;
     {
@@ -226,7 +251,7 @@ CaptureStatus SipTrace::startCapture(const std::string& name, const std::string&
         running += c->status.done ? 0 : 1;
     }
     if (running >= kMaxCaptures)
-        throw std::runtime_error("a capture is already running " + std::to_string(running) + " times; wait until one ends");
+        throw CaptureBusy(std::to_string(running) + " captures are running already; wait until one ends");
     auto c = std::make_unique<Capture>();
     c->status.name = name;
     c->status.path = path;
@@ -264,6 +289,11 @@ std::optional<CaptureStatus> SipTrace::capture(const std::string& name) {
 std::uint64_t SipTrace::messagesKept() const {
     std::lock_guard lock(mutex_);
     return liveCount_;
+}
+
+std::uint64_t SipTrace::streamsDropped() const {
+    std::lock_guard lock(mutex_);
+    return streamsDropped_;
 }
 
 std::uint64_t SipTrace::bytesKept() const {

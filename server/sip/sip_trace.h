@@ -12,10 +12,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,6 +43,11 @@ struct TraceLimits {
     std::size_t totalBytes = 64 * 1024 * 1024; ///< all phones' messages together
 };
 
+/// @brief kMaxCaptures run already (startCapture).
+struct CaptureBusy : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 struct CaptureStatus {
     std::string name;
     std::string path;
@@ -54,6 +61,9 @@ class SipTrace {
 public:
     static constexpr std::size_t kMaxAddresses = 100'000;
     static constexpr std::size_t kMaxCaptures = 4; ///< server-wide captures running at once
+    /// Bytes of unfinished TCP messages held for all connections together; over it they are
+    /// all dropped (counted), their connections' next messages start afresh.
+    static constexpr std::size_t kMaxPendingBytes = 4 * 1024 * 1024;
 
     explicit SipTrace(TraceLimits limits);
     ~SipTrace();
@@ -62,13 +72,14 @@ public:
     /// `address` empty or a wildcard: a loopback peer gets the loopback, others 0.0.0.0 / ::.
     void setLocal(std::string address, std::uint16_t port);
 
-    /// @brief One record of the dump; `timeUs` when it was written (stampTime()).
+    /// @brief One record of the dump or the log; `timeUs` when it was written (stampTime()).
+    /// The dump's own sent records are ignored: the log's ("send") are the whole messages.
     void add(const WireRecord& r, std::int64_t timeUs);
 
     /// @brief The phone's kept messages, oldest first.
     std::vector<TracedMessage> messages(const std::string& mac) const;
-    /// @brief Those messages as a pcap file's bytes.
-    std::string pcap(const std::string& mac) const;
+    /// @brief The newest of those messages whose text fits `budget` bytes as a pcap file's bytes.
+    std::string pcap(const std::string& mac, std::size_t budget = SIZE_MAX) const;
 
     /// @brief Starts a server-wide capture into `path` for `seconds`, at most `maxBytes`;
     /// returns its status (throws std::runtime_error when the file cannot be written or
@@ -79,6 +90,7 @@ public:
     std::optional<CaptureStatus> capture(const std::string& name);
 
     std::uint64_t messagesKept() const;
+    std::uint64_t streamsDropped() const;
     std::uint64_t bytesKept() const;
 
     bool enabled() const { return limits_.perPhone > 0; }
@@ -93,6 +105,7 @@ private:
     void file(TracedMessage m, std::optional<std::string> mac);
     void writeCaptures(const TracedMessage& m, std::chrono::steady_clock::time_point now);
     void popFront(Ring& ring);
+    void dropStreams();
 
     TraceLimits limits_;
     mutable std::mutex mutex_;
@@ -101,7 +114,9 @@ private:
     std::unordered_map<std::string, Ring> rings_;            ///< by MAC
     std::deque<std::pair<std::uint64_t, std::string>> order_; ///< (seq, MAC), arrival order
     std::unordered_map<std::string, std::string> macAt_;     ///< "T|U address port" → MAC
-    std::unordered_map<std::string, SipStreamSplitter> streams_; ///< TCP directions with a partial message
+    std::unordered_map<std::string, SipStreamSplitter> streams_; ///< TCP connections (received side) with a partial message
+    std::size_t pendingBytes_ = 0;  ///< their buffered bytes together
+    std::uint64_t streamsDropped_ = 0;
     std::uint64_t nextSeq_ = 1;
     std::size_t totalBytes_ = 0;
     std::size_t liveCount_ = 0;
@@ -112,7 +127,7 @@ private:
 /// (urn:uuid:00000000-0000-0000-0000-<MAC>) or +u.sip!devicename (SEP<MAC>); nullopt if none.
 std::optional<std::string> macInMessage(std::string_view text);
 
-/// @brief A dump stamp's local time of day (sofia writes no date) as microseconds since the
+/// @brief A dump stamp's time of day (UTC; sofia writes no date) as microseconds since the
 /// epoch: today's date at `now`, yesterday's when that would be in the future.
 std::int64_t stampTime(int secondOfDay, int micros, std::chrono::system_clock::time_point now);
 

@@ -95,12 +95,6 @@ void WireDumpParser::feed(std::string_view data) {
 bool WireDumpParser::step() {
     const std::size_t avail = buf_.size() - pos_;
     if (avail == 0) return false;
-    if (skipping_ > 0) {
-        auto n = std::min(skipping_, avail);
-        skipping_ -= n;
-        pos_ += n;
-        return true;
-    }
     auto nl = buf_.find('\n', pos_);
     if (nl == std::string::npos) {
         if (avail <= kMaxStampLine) return false;
@@ -117,31 +111,42 @@ bool WireDumpParser::step() {
         return true;
     }
     if (size > maxRecord_) {
-        ++dropped_;
+        ++dropped_; // its data is read as lines, which are no stamps
         pos_ = nl + 1;
-        skipping_ = size + 2; // and its "\v\n"
         return true;
     }
     const std::size_t dataAt = nl + 1;
-    if (record->sent && !record->logged) {
-        // sofia 1.12.11 declares a sent message's whole size but writes only its first piece
-        // (LoggedMessage): the record ends at its "\v\n", wherever that is.
-        auto end = buf_.find("\v\n", dataAt);
-        if (end != std::string::npos && end - dataAt <= size) {
-            record->bytes = std::string_view(buf_.data() + dataAt, end - dataAt);
-            ++records_;
-            sink_(*record);
-            pos_ = end + 2;
-            return true;
+    const std::size_t have = buf_.size() - dataAt;
+    auto emit = [&](std::size_t length, std::size_t next, bool truncated) {
+        record->bytes = std::string_view(buf_.data() + dataAt, length);
+        record->truncated = truncated;
+        ++records_;
+        sink_(*record);
+        pos_ = next;
+        return true;
+    };
+    // Whole: the "\v\n" right after the declared size (labcm's own records always are).
+    if (have >= size + 2 && buf_.compare(dataAt + size, 2, "\v\n") == 0) return emit(size, dataAt + size + 2, false);
+    if (!record->logged) {
+        // Cut short: sofia 1.12.11 declares a read's or a write's whole size but writes only
+        // its first piece (LoggedMessage), then "\v\n" and the next stamp. The record ends at
+        // the first "\v\n" that a stamp follows.
+        for (auto end = buf_.find("\v\n", dataAt); end != std::string::npos && end - dataAt < size;
+             end = buf_.find("\v\n", end + 1)) {
+            auto next = end + 2;
+            auto nextNl = buf_.find('\n', next);
+            if (nextNl == std::string::npos) {
+                if (have >= size + 2) break;
+                return false; // the line after it is not all here yet
+            }
+            std::string_view following(buf_.data() + next, nextNl - next);
+            std::size_t ignored = 0;
+            if (parseStamp(following, ignored) || following.starts_with("dump started at ")) return emit(end - dataAt, next, true);
         }
     }
-    if (buf_.size() - dataAt < size + 2) return false; // the data and its "\v\n" are not all here yet
-    record->bytes = std::string_view(buf_.data() + dataAt, size);
-    ++records_;
-    sink_(*record);
-    pos_ = dataAt + size;
-    if (buf_.compare(pos_, 2, "\v\n") == 0) pos_ += 2;
-    return true;
+    if (have < size + 2) return false; // the data and its "\v\n" are not all here yet
+    ++dropped_; // no "\v\n" where it belongs: take the declared size and go on
+    return emit(size, dataAt + size, false);
 }
 
 std::optional<std::size_t> contentLength(std::string_view headers) {
@@ -225,30 +230,42 @@ std::string LoggedMessage::finish() {
 
 void SipStreamSplitter::feed(std::string_view data, const std::function<void(std::string_view)>& sink) {
     buf_.append(data);
-    std::size_t pos = 0;
     while (true) {
-        while (pos < buf_.size() && (buf_[pos] == '\r' || buf_[pos] == '\n')) ++pos; // keep-alives
-        if (pos == buf_.size()) break;
-        auto end = buf_.find("\r\n\r\n", pos);
-        std::size_t bodyAt = end == std::string::npos ? end : end + 4;
-        if (end == std::string::npos) {
-            if (buf_.size() - pos > max_) { // no header end within a message's size: give up the framing
-                sink(std::string_view(buf_).substr(pos));
-                pos = buf_.size();
+        if (bodyAt_ == 0) {
+            while (start_ < buf_.size() && (buf_[start_] == '\r' || buf_[start_] == '\n')) ++start_, scanned_ = start_; // keep-alives
+            if (start_ == buf_.size()) break;
+            // Search only what was not searched before (a header end may straddle two feeds).
+            auto from = std::max(start_, scanned_ >= 3 ? scanned_ - 3 : 0);
+            auto end = buf_.find("\r\n\r\n", from);
+            if (end == std::string::npos) {
+                scanned_ = buf_.size();
+                if (buf_.size() - start_ > max_) giveUp(sink); // no header end within a message's size
+                break;
             }
-            break;
+            auto length = contentLength(std::string_view(buf_).substr(start_, end - start_)).value_or(0);
+            const std::size_t head = end + 4 - start_;
+            if (length > max_ || head > max_ - length) { // over the bound (no overflow: both are checked)
+                giveUp(sink);
+                break;
+            }
+            bodyAt_ = end + 4;
+            length_ = length;
         }
-        auto length = contentLength(std::string_view(buf_).substr(pos, end - pos)).value_or(0);
-        if (bodyAt - pos + length > max_) {
-            sink(std::string_view(buf_).substr(pos));
-            pos = buf_.size();
-            break;
-        }
-        if (buf_.size() < bodyAt + length) break; // the body is not all here yet
-        sink(std::string_view(buf_).substr(pos, bodyAt + length - pos));
-        pos = bodyAt + length;
+        if (buf_.size() - bodyAt_ < length_) break; // the body is not all here yet
+        sink(std::string_view(buf_).substr(start_, bodyAt_ + length_ - start_));
+        start_ = scanned_ = bodyAt_ + length_;
+        bodyAt_ = length_ = 0;
     }
-    buf_.erase(0, pos);
+    buf_.erase(0, start_);
+    if (bodyAt_) bodyAt_ -= start_;
+    scanned_ -= std::min(scanned_, start_);
+    start_ = 0;
+}
+
+void SipStreamSplitter::giveUp(const std::function<void(std::string_view)>& sink) {
+    sink(std::string_view(buf_).substr(start_));
+    start_ = scanned_ = buf_.size();
+    bodyAt_ = length_ = 0;
 }
 
 } // namespace labcm::sip

@@ -24,6 +24,7 @@ namespace labcm::sip {
 struct WireRecord {
     bool sent = false;        ///< "sent ... to" / "send ... to" (labcm → phone); false: "recv ... from"
     bool logged = false;      ///< "send": a whole message from the message log (LoggedMessage), not the dump
+    bool truncated = false;   ///< sofia wrote less than it declared (its dump keeps a read's first piece)
     bool tcp = false;         ///< the stamp's transport: "tcp" (true) or "udp"; others are dropped
     std::string address;      ///< the peer's address as written in the stamp (IPv4 or IPv6 text)
     std::uint16_t port = 0;   ///< the peer's port
@@ -42,7 +43,8 @@ std::optional<WireRecord> parseStamp(std::string_view line, std::size_t& size);
 class WireDumpParser {
 public:
     using Sink = std::function<void(const WireRecord&)>;
-    /// @param maxRecord records that declare more bytes are skipped (counted in `dropped`).
+    /// @param maxRecord a stamp that declares more bytes is dropped (counted in `dropped`); its
+    /// data is then read as lines, none of them a stamp.
     explicit WireDumpParser(Sink sink, std::size_t maxRecord = 1 << 20) : sink_(std::move(sink)), maxRecord_(maxRecord) {}
 
     /// @brief Feeds the next bytes of the stream; calls the sink for each whole record.
@@ -58,7 +60,6 @@ private:
     std::size_t maxRecord_;
     std::string buf_;
     std::size_t pos_ = 0;        ///< parse position in buf_
-    std::size_t skipping_ = 0;   ///< bytes of an oversized record still to skip
     std::uint64_t records_ = 0;
     std::uint64_t dropped_ = 0;
 };
@@ -100,10 +101,17 @@ public:
     /// @brief Appends `data` and calls `sink` for every whole message.
     void feed(std::string_view data, const std::function<void(std::string_view)>& sink);
     bool empty() const { return buf_.empty(); }
+    std::size_t buffered() const { return buf_.size(); }
 
 private:
+    void giveUp(const std::function<void(std::string_view)>& sink);
+
     std::string buf_;
     std::size_t max_;
+    std::size_t start_ = 0;   ///< where the current message starts in buf_
+    std::size_t scanned_ = 0; ///< buf_ searched up to here for the header end, without one
+    std::size_t bodyAt_ = 0;  ///< the current message's body in buf_ (0: its header end not found yet)
+    std::size_t length_ = 0;  ///< its Content-Length
 };
 
 /// @brief The Content-Length of a SIP message's header block (`Content-Length` or compact

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/thread_name.h"
 #include "sip/sip_trace.h"
@@ -41,6 +42,17 @@ std::string WireTap::start() {
 //   "\n"                      the line ended
 //   "   *** message truncated at %zu ***\n"  after the end, when a line was over 2047 bytes
 bool WireTap::onLog(const char* format, va_list ap) {
+    try {
+        return takeLog(format, ap);
+    } catch (const std::exception&) { // nothing may unwind into sofia's C frames
+        logged_ = LoggedMessage();
+        ignoring_ = false;
+        ++lost_;
+        return true;
+    }
+}
+
+bool WireTap::takeLog(const char* format, va_list ap) {
     static constexpr std::string_view kSeparator =
         "%s   ------------------------------------------------------------------------\n";
     static constexpr std::string_view kTruncated = "   *** message truncated at ";
@@ -94,15 +106,24 @@ void WireTap::join() {
 
 void WireTap::read() {
     WireDumpParser parser([this](const WireRecord& r) {
-        if (r.sent && !r.logged) return; // the dump's: cut after its first piece, the log has it whole
-        trace_.add(r, stampTime(r.secondOfDay, r.micros, std::chrono::system_clock::now()));
+        try {
+            trace_.add(r, stampTime(r.secondOfDay, r.micros, std::chrono::system_clock::now()));
+        } catch (const std::exception& e) { // out of memory: lose this record, keep draining the pipe
+            ++lost_;
+            spdlog::warn("sip trace: a message was not kept: {}", e.what());
+        }
     });
     std::vector<char> buf(kReadChunk);
     while (true) {
         auto n = ::read(readFd_, buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break; // end: sofia closed the dump with its stack
-        parser.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+        try {
+            parser.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+        } catch (const std::exception& e) {
+            ++lost_;
+            spdlog::warn("sip trace: a read of the dump was not parsed: {}", e.what());
+        }
         records_ = parser.records();
         dropped_ = parser.dropped();
     }

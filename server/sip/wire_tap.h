@@ -42,9 +42,11 @@ public:
 
     std::uint64_t records() const { return records_; }
     std::uint64_t dropped() const { return dropped_; }
+    std::uint64_t lost() const { return lost_; }
 
 private:
     void read();
+    bool takeLog(const char* format, va_list ap);
 
     SipTrace& trace_;
     int readFd_ = -1;
@@ -54,6 +56,7 @@ private:
     std::thread thread_;
     std::atomic<std::uint64_t> records_{0};
     std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint64_t> lost_{0}; ///< messages not kept for want of memory
 };
 
 } // namespace labcm::sip

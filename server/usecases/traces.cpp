@@ -4,7 +4,9 @@
 // size (labcm capture).
 #include <sodium.h>
 
+#include <algorithm>
 #include <ctime>
+#include <vector>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -17,6 +19,9 @@
 namespace labcm::usecases::detail {
 
 namespace {
+
+constexpr std::size_t kReplyBytes = 4 * 1024 * 1024; ///< a trace or pcap reply's messages, bytes
+constexpr std::size_t kKeptCaptures = 8;             ///< capture files kept in <data-dir>/captures
 
 sip::SipTrace& traceOf(const Context& ctx) {
     if (!ctx.trace) throw CommandError(503, "not_running", "", "SIP traces are kept by the running server (labcm serve)");
@@ -48,12 +53,34 @@ json::object statusJson(const sip::CaptureStatus& s) {
 
 } // namespace
 
+/// The newest of the phone's messages whose text fits `budget` bytes, oldest first: a reply
+/// stays well under the control socket's limit (kMaxControlMessage) whatever the setting.
+std::vector<sip::TracedMessage> newestWithin(const sip::SipTrace& trace, const std::string& mac, std::size_t budget,
+                                             bool& cut) {
+    auto all = trace.messages(mac);
+    std::size_t used = 0, first = all.size();
+    while (first > 0 && used + all[first - 1].text.size() <= budget) used += all[--first].text.size();
+    cut = first > 0;
+    return {std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(first)), std::make_move_iterator(all.end())};
+}
+
+/// Keeps the newest kKeptCaptures files of <data-dir>/captures (a capture may be up to 1 GiB).
+void pruneCaptures(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".pcap") files.push_back(e.path());
+    std::sort(files.begin(), files.end()); // capture-YYYYmmdd-HHMMSS[_n]: by time
+    for (std::size_t i = 0; i + kKeptCaptures < files.size(); ++i) std::filesystem::remove(files[i], ec);
+}
+
 void addTraceUseCases(Table& t) {
     t.add("device.trace", [&t](const json::object& a, Reply reply) {
         auto mac = macArg(a);
         auto& trace = traceOf(t.ctx);
+        bool cut = false;
         json::array out;
-        for (const auto& m : trace.messages(mac)) {
+        for (const auto& m : newestWithin(trace, mac, kReplyBytes, cut)) {
             auto firstLine = m.text.substr(0, std::min(m.text.find('\r'), m.text.find('\n')));
             out.push_back({{"seq", m.seq},
                            {"time_us", m.timeUs},
@@ -64,18 +91,20 @@ void addTraceUseCases(Table& t) {
                            {"first_line", firstLine},
                            {"text", m.text}});
         }
-        reply(okReply({{"device", deviceName(mac)}, {"enabled", trace.enabled()}, {"messages", std::move(out)}}));
+        reply(okReply({{"device", deviceName(mac)}, {"enabled", trace.enabled()}, {"older_left_out", cut},
+                       {"messages", std::move(out)}}));
     });
 
     t.add("device.pcap", [&t](const json::object& a, Reply reply) {
         auto mac = macArg(a);
         auto& trace = traceOf(t.ctx);
-        auto count = trace.messages(mac).size();
+        bool cut = false;
+        auto count = newestWithin(trace, mac, kReplyBytes, cut).size();
         if (count == 0)
             throw CommandError(404, "not_found", "device",
                                trace.enabled() ? fmt::format("labcm has no SIP message of {} (none since it started)", deviceName(mac))
                                                : std::string("the SIP trace is off (setting sip_trace_messages is 0)"));
-        auto bytes = trace.pcap(mac);
+        auto bytes = trace.pcap(mac, kReplyBytes);
         reply(okReply({{"name", fmt::format("{}-{}.pcap", deviceName(mac), fileStamp())},
                        {"messages", count},
                        {"pcap_base64", base64(bytes)}}));
@@ -83,6 +112,8 @@ void addTraceUseCases(Table& t) {
 
     t.add("capture.start", [&t](const json::object& a, Reply reply) {
         auto& trace = traceOf(t.ctx);
+        if (!trace.enabled())
+            throw CommandError(409, "trace_off", "", "the SIP trace is off (setting sip_trace_messages is 0): set it and restart labcm to capture");
         auto seconds = optInt(a, "seconds").value_or(60);
         if (seconds < 1 || seconds > limits::kCaptureMaxTime.count())
             badArg("seconds", fmt::format("{} is not from 1 to {}", seconds, limits::kCaptureMaxTime.count()));
@@ -92,13 +123,18 @@ void addTraceUseCases(Table& t) {
         auto dir = std::filesystem::path(t.ctx.info.dataDir) / "captures";
         std::error_code ec;
         std::filesystem::create_directories(dir, ec);
-        auto name = fmt::format("capture-{}.pcap", fileStamp());
-        for (int n = 2; std::filesystem::exists(dir / name); ++n) name = fmt::format("capture-{}_{}.pcap", fileStamp(), n);
+        if (ec) throw CommandError(500, "internal", "", fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+        pruneCaptures(dir);
+        const auto stamp = fileStamp();
+        auto name = fmt::format("capture-{}.pcap", stamp);
+        for (int n = 2; n < 100 && std::filesystem::exists(dir / name, ec); ++n) name = fmt::format("capture-{}_{}.pcap", stamp, n);
         try {
             auto s = trace.startCapture(name, (dir / name).string(), std::chrono::seconds(seconds), static_cast<std::uint64_t>(maxBytes));
             reply(okReply(statusJson(s)));
-        } catch (const std::runtime_error& e) {
+        } catch (const sip::CaptureBusy& e) {
             throw CommandError(503, "busy", "", e.what());
+        } catch (const std::runtime_error& e) {
+            throw CommandError(500, "internal", "", e.what());
         }
     });
 

@@ -163,6 +163,7 @@ class Trace(LabcmTestCase):
         Phone(self, UDP_PHONE, "1001").register()
         self.assertIn("the SIP trace is off", self.ok("device", "trace", f"SEP{UDP_PHONE}"))
         self.assertIn("the SIP trace is off", self.fails("device", "pcap", f"SEP{UDP_PHONE}", "-o", os.path.join(self.dir, "x.pcap")))
+        self.assertIn("the SIP trace is off", self.fails("capture", "--seconds", "1", "-o", os.path.join(self.dir, "all.pcap")))
 
     def download(self, path):
         import http.client
