@@ -375,7 +375,7 @@ Server::Server(const DataDir& dir)
                          });
                      }),
       files_(reader_, settings_, dir.files(), dir.templates()),
-      reports_(dir.problemReports(), limits::kPrtKeptPerPhone),
+      reports_(dir.problemReports(), static_cast<std::size_t>(s0_->prtKept), std::chrono::hours(24 * s0_->prtMaxDays)),
       trace_({static_cast<std::size_t>(s0_->sipTraceMessages), limits::kSipTraceBytes}),
       sip_({s0_->bindAddress, s0_->sipPort, s0_->registerExpires,
             net::registrarAddress(s0_->registrarAddress, s0_->bindAddress), s0_->sipNat,
@@ -399,6 +399,8 @@ Server::Server(const DataDir& dir)
     ensureAdminPassword(reader_, writer_, dir);
     info_.dataDir = dir.display();
     info_.filesDir = dir.files().string();
+    if (auto n = reports_.prune(std::chrono::system_clock::now()))
+        spdlog::info("removed {} problem report(s) past their retention (settings prt_kept, prt_max_days)", n);
     if (int n = provision::removeLeftovers(provision::FilesDir(dir.files())))
         spdlog::info("removed {} upload or import leftover(s) of a process that died from {}", n, dir.files().string());
     info_.mode = "server";

@@ -124,8 +124,6 @@ inline constexpr auto kHttpIdleTimeout = 30s;
 /// Largest problem report (PRT) a phone may upload on the phone HTTP port (a 78xx/88xx
 /// report is a few MB); a larger one is answered 413 before its body is read.
 inline constexpr std::uint64_t kPrtMaxBytes = 64ull * 1024 * 1024;
-/// Problem reports kept per phone (the newest); older ones are removed as new ones arrive.
-inline constexpr std::size_t kPrtKeptPerPhone = 5;
 /// How long one upload may take, from its headers to its last byte.
 inline constexpr auto kPrtUploadTimeout = 120s;
 /// Request header size, bytes (Beast's default is 8 KiB too).

@@ -35,6 +35,8 @@ constexpr std::array kInfos{
     SettingInfo{"sip_require_digest", "bool", "Every phone must pass digest authentication with its lines' auth name and password (CUCM's secure device profile, without TLS); a device's own digest setting can only add it. Read at start"},
     SettingInfo{"sip_trunk", "trunk", "Calls to numbers no phone has go to this SIP URI, e.g. sip:pbx.lab:5060;transport=tcp (a PBX, a gateway, a test tool); empty = off (404). Read at start"},
     SettingInfo{"diagnosis_wait", "seconds", "Seconds labcm waits for a phone's next boot step (its config after a lease, its REGISTER after its config) before the verdict (labcm device why) calls it stuck (1-3600)"},
+    SettingInfo{"prt_kept", "prt-count", "Problem reports (PRT) kept per phone, the newest (1-100); applied to every phone at start, to one at its next upload or listing"},
+    SettingInfo{"prt_max_days", "days", "Problem reports older than this many days are removed (0 = kept however old; up to 3650); applied as prt_kept"},
     SettingInfo{"sip_trace_messages", "trace-count", "SIP messages kept per phone, in full, for its trace and pcap (page, labcm device trace, labcm device pcap); all phones together keep at most 64 MiB, the oldest going first (0 = no trace, up to 10000). Read at start"},
     SettingInfo{"connections_per_address", "count", "TCP connections one address may hold open on the SIP port and on HTTP 6970 at once; more are refused (a phone needs one or two; 0 = no cap, e.g. for a test tool or phones behind NAT). Read at start"},
 };
@@ -238,6 +240,16 @@ std::string canonical(std::string_view key, std::string_view value) {
         if (!n) fail(key, fmt::format("'{}' is not a number of seconds from 1 to 3600", v));
         return std::to_string(*n);
     }
+    if (type == "prt-count") {
+        auto n = intIn(v, 1, 100);
+        if (!n) fail(key, fmt::format("'{}' is not a count from 1 to 100", v));
+        return std::to_string(*n);
+    }
+    if (type == "days") {
+        auto n = intIn(v, 0, 3650);
+        if (!n) fail(key, fmt::format("'{}' is not a number of days from 0 to 3650 (0: no limit)", v));
+        return std::to_string(*n);
+    }
     if (type == "trace-count") {
         auto n = intIn(v, 0, 10'000);
         if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 10000 (0: no trace)", v));
@@ -344,6 +356,8 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "connections_per_address") s.connectionsPerAddress = std::stoi(v);
         else if (key == "diagnosis_wait") s.diagnosisWait = std::stoi(v);
         else if (key == "sip_trace_messages") s.sipTraceMessages = std::stoi(v);
+        else if (key == "prt_kept") s.prtKept = std::stoi(v);
+        else if (key == "prt_max_days") s.prtMaxDays = std::stoi(v);
         else if (key == "sip_trunk") s.sipTrunk = v;
         else if (key == "sip_require_digest") s.sipRequireDigest = v == "true";
     }
@@ -389,6 +403,8 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "connections_per_address") return std::to_string(s.connectionsPerAddress);
     if (key == "diagnosis_wait") return std::to_string(s.diagnosisWait);
     if (key == "sip_trace_messages") return std::to_string(s.sipTraceMessages);
+    if (key == "prt_kept") return std::to_string(s.prtKept);
+    if (key == "prt_max_days") return std::to_string(s.prtMaxDays);
     if (key == "sip_trunk") return s.sipTrunk;
     if (key == "sip_require_digest") return s.sipRequireDigest ? "true" : "false";
     fail(key, fmt::format("unknown setting '{}'", key));

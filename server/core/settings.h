@@ -54,6 +54,8 @@ struct Settings {
     bool sipRequireDigest = false;         ///< every phone must pass digest, not only those with digest on
     int connectionsPerAddress = 16;        ///< TCP connections one address may hold on SIP and HTTP 6970; 0 = no cap
     std::string sipTrunk;                  ///< "sip:host[:port][;transport=udp|tcp]": numbers no device has go there; "" = off
+    int prtKept = 5;                       ///< problem reports kept per phone
+    int prtMaxDays = 90;                   ///< problem reports older than this go; 0 = no age limit
     int sipTraceMessages = 100;            ///< SIP messages kept per phone for its trace and pcap; 0 = none
     int diagnosisWait = 60;                ///< seconds before a phone that did not take its next boot step counts as stuck
 };

@@ -55,20 +55,41 @@ ProblemReport ProblemReports::store(const std::string& mac, const std::filesyste
         throw;
     }
     discard(from);
-    // The newest `keep` stay.
-    std::vector<fs::directory_entry> all;
-    for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_regular_file() && e.path().filename().string().starts_with("prt-")) all.push_back(e);
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.path().filename() > b.path().filename(); });
-    for (std::size_t i = keep_; i < all.size(); ++i) {
-        std::error_code ec;
-        fs::remove(all[i].path(), ec);
-    }
+    pruneFolder(dir, now);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     return {name, bytes, ms};
 }
 
+std::size_t ProblemReports::pruneFolder(const fs::path& dir, std::chrono::system_clock::time_point now) const {
+    std::vector<fs::directory_entry> all;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+        if (e.is_regular_file(ec) && e.path().filename().string().starts_with("prt-")) all.push_back(e);
+    // Newest first by name (prt-SEP<MAC>-YYYYmmddHHMMSS[_n]); the newest `keep` stay, if young enough.
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.path().filename() > b.path().filename(); });
+    std::size_t removed = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        bool old = false;
+        if (maxAge_.count() > 0) {
+            auto written = std::chrono::file_clock::to_sys(all[i].last_write_time(ec));
+            old = !ec && now - written > maxAge_;
+        }
+        if (i < keep_ && !old) continue;
+        if (fs::remove(all[i].path(), ec)) ++removed;
+    }
+    return removed;
+}
+
+std::size_t ProblemReports::prune(std::chrono::system_clock::time_point now) const {
+    std::size_t removed = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root_, ec))
+        if (e.is_directory(ec) && e.path().filename().string().starts_with("SEP")) removed += pruneFolder(e.path(), now);
+    return removed;
+}
+
 std::vector<ProblemReport> ProblemReports::list(const std::string& mac) const {
+    pruneFolder(folder(mac), std::chrono::system_clock::now());
     std::vector<ProblemReport> out;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(folder(mac), ec)) {

@@ -1,7 +1,8 @@
 // Problem reports (PRT) phones upload (issue 22): <data-dir>/prt/SEP<MAC>/, one archive per
 // upload under a name labcm makes (prt-SEP<MAC>-YYYYmmddHHMMSS[_n].tar.gz: nothing of the
-// phone's text reaches a path), the newest `keep` per phone. Files only, no database: an
-// admin can copy the folder away. Thread-safe: the HTTP threads store, the io thread lists.
+// phone's text reaches a path), the newest `keep` per phone and none older than `maxAge`
+// (settings prt_kept, prt_max_days). Files only, no database: an admin can copy the folder
+// away, and they survive restarts. Thread-safe: the HTTP threads store, the io thread lists.
 #pragma once
 
 #include <chrono>
@@ -22,8 +23,14 @@ struct ProblemReport {
 
 class ProblemReports {
 public:
-    ProblemReports(std::filesystem::path root, std::size_t keep) : root_(std::move(root)), keep_(keep) {}
+    /// @param maxAge reports older than this go (zero: no age limit).
+    ProblemReports(std::filesystem::path root, std::size_t keep, std::chrono::hours maxAge = {})
+        : root_(std::move(root)), keep_(keep), maxAge_(maxAge) {}
     const std::filesystem::path& root() const { return root_; }
+
+    /// @brief Applies the retention to every phone's folder (at start); returns how many
+    /// reports went.
+    std::size_t prune(std::chrono::system_clock::time_point now) const;
 
     /// @brief A fresh file for an upload in progress (under root/.incoming), removed by
     /// store() or discard().
@@ -34,7 +41,7 @@ public:
                         std::chrono::system_clock::time_point now);
     void discard(const std::filesystem::path& incoming) const;
 
-    /// @brief The phone's reports, newest first.
+    /// @brief The phone's reports, newest first; those past the retention are removed.
     std::vector<ProblemReport> list(const std::string& mac) const;
     /// @brief The path of one of the phone's reports, nullopt when `name` is not one of them
     /// (checked against the listing: no path is built from the request).
@@ -42,8 +49,11 @@ public:
 
 private:
     std::filesystem::path folder(const std::string& mac) const { return root_ / ("SEP" + mac); }
+    /// Removes the folder's reports beyond `keep_` or older than `maxAge_`; returns how many.
+    std::size_t pruneFolder(const std::filesystem::path& dir, std::chrono::system_clock::time_point now) const;
     std::filesystem::path root_;
     std::size_t keep_;
+    std::chrono::hours maxAge_;
     mutable std::mutex mutex_;
     std::uint64_t nextIncoming_ = 0;
 };

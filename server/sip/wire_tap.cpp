@@ -21,6 +21,7 @@ namespace labcm::sip {
 namespace {
 constexpr int kPipeBytes = 1 << 20;
 constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr auto kBatchPause = std::chrono::milliseconds(2);
 } // namespace
 
 std::string WireTap::start() {
@@ -126,6 +127,9 @@ void WireTap::read() {
         }
         records_ = parser.records();
         dropped_ = parser.dropped();
+        // Less than a full read: let the dump gather before the next one. One wake-up per
+        // kBatchPause instead of one per message (the pipe holds ~40 ms of a 20,000/s load).
+        if (static_cast<std::size_t>(n) < buf.size()) std::this_thread::sleep_for(kBatchPause);
     }
 }
 

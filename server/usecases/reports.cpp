@@ -13,7 +13,9 @@ namespace labcm::usecases::detail {
 namespace {
 
 provision::ProblemReports reportsOf(const Context& ctx) {
-    return provision::ProblemReports(std::filesystem::path(ctx.info.dataDir) / "prt", limits::kPrtKeptPerPhone);
+    auto s = ctx.settings.get();
+    return provision::ProblemReports(std::filesystem::path(ctx.info.dataDir) / "prt", static_cast<std::size_t>(s->prtKept),
+                                     std::chrono::hours(24 * s->prtMaxDays));
 }
 
 } // namespace

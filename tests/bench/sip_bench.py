@@ -292,6 +292,8 @@ def main():
     ap.add_argument("--overload-rate", type=int, default=40000, help="UDP REGISTERs/s offered beyond capacity")
     ap.add_argument("--window", type=int, default=200, help="closed loop: REGISTERs outstanding")
     ap.add_argument("--probe", type=int, default=2000, help="unloaded round trips per transport")
+    ap.add_argument("--registers-only", action="store_true",
+                    help="only the UDP and one-connection TCP loads (a quick before/after; not the README's table)")
     ap.add_argument("--setting", action="append", default=[], help="KEY=VALUE: a labcm setting for the run (repeatable)")
     ap.add_argument("--keepalive-phones", type=int, default=50000, help="phones whose 120 s keep-alives are offered")
     args = ap.parse_args()
@@ -311,9 +313,10 @@ def main():
         loads = [(f"UDP, offered {r:,}/s", "u1", r) for r in udp_rates]
         loads += [(f"TCP one connection, offered {r:,}/s", "t1", r) for r in tcp_rates]
         loads += [(f"TCP one connection, closed loop ({args.window} outstanding)", "t1", 0)]
-        loads += [(f"TCP one connection per phone ({min(args.phones, args.tn_phones):,}), offered {args.tn_rate:,}/s", "tn",
-                   args.tn_rate)]
-        loads += [(f"overload: UDP, offered {args.overload_rate:,}/s", "u1", args.overload_rate)]
+        if not args.registers_only:
+            loads += [(f"TCP one connection per phone ({min(args.phones, args.tn_phones):,}), offered {args.tn_rate:,}/s", "tn",
+                       args.tn_rate)]
+            loads += [(f"overload: UDP, offered {args.overload_rate:,}/s", "u1", args.overload_rate)]
         print(f"# sip.sh {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.phones:,} phones, a fresh server per load")
         print(f"# {versions()}; load average before: {open('/proc/loadavg').read().split()[0]}"
               + (f"; labcm settings: {', '.join(args.setting)}" if args.setting else ""))
@@ -347,6 +350,8 @@ def main():
                   f"{k['cpu_us']:.0f} | {l['cpu_us']:.0f} | {k['pss']} | {l['pss']} |", flush=True)
             ok = ok and l["failed"] == 0
         print()
+        if args.registers_only:
+            return 0 if ok else 1
         rate = args.keepalive_phones // 120
         count = min(args.phones, rate * 20)
         print(f"| keep-alives: {args.keepalive_phones:,} phones refreshing every 120 s = {rate}/s, UDP, {count:,} refreshes "

@@ -64,3 +64,28 @@ TEST_CASE("problem reports: the form's file part stored under labcm's name, the 
     CHECK_FALSE(fs::exists(shortIn));
     fs::remove_all(root);
 }
+
+TEST_CASE("problem reports: those older than the age limit go, at start and at a listing") {
+    auto root = scratch();
+    ProblemReports reports(root / "prt", 5, 24h * 90);
+    const auto now = std::chrono::system_clock::now();
+    for (const char* mac : {"001122334455", "001122334466"}) {
+        auto kept = reports.store(mac, upload(reports, "young"), 7, 5, now);
+        auto old = reports.store(mac, upload(reports, "old"), 7, 3, now + 1s);
+        // The older one arrived 100 days ago (its file's time is what counts).
+        fs::last_write_time(root / "prt" / ("SEP" + std::string(mac)) / old.name,
+                            std::chrono::file_clock::now() - std::chrono::duration_cast<std::chrono::file_clock::duration>(24h * 100));
+        CHECK(kept.name != old.name);
+    }
+    CHECK(reports.prune(now) == 2); // both phones' old ones
+    auto list = reports.list("001122334455");
+    REQUIRE(list.size() == 1);
+    CHECK(read(root / "prt" / "SEP001122334455" / list[0].name) == "young");
+    // No age limit: kept however old.
+    ProblemReports forever(root / "prt2", 5);
+    auto r = forever.store("001122334455", upload(forever, "x"), 7, 1, now);
+    fs::last_write_time(root / "prt2" / "SEP001122334455" / r.name, std::chrono::file_clock::now() - std::chrono::duration_cast<std::chrono::file_clock::duration>(24h * 4000));
+    CHECK(forever.prune(now) == 0);
+    CHECK(forever.list("001122334455").size() == 1);
+    fs::remove_all(root);
+}
