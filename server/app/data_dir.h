@@ -18,7 +18,8 @@ struct DataDir {
     std::filesystem::path lockFile() const { return root / "labcm.lock"; }
     std::filesystem::path files() const { return root / "files"; }         ///< firmware, locales, ...
     std::filesystem::path templates() const { return root / "templates"; } ///< admin's template copies
-    std::filesystem::path problemReports() const { return root / "prt"; }   ///< phones' uploaded problem reports
+    std::filesystem::path problemReports() const { return root / "prt"; }
+    std::filesystem::path sipTrace() const { return root / "trace" / "sip-trace.journal"; } ///< the SIP trace across restarts   ///< phones' uploaded problem reports
     std::filesystem::path adminPasswordFile() const { return root / "admin-password"; } ///< the first run's, 0600
     /// @brief The absolute, normalised path, for logs and status.
     std::string display() const { return std::filesystem::absolute(root).lexically_normal().string(); }

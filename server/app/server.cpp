@@ -399,6 +399,8 @@ Server::Server(const DataDir& dir)
     ensureAdminPassword(reader_, writer_, dir);
     info_.dataDir = dir.display();
     info_.filesDir = dir.files().string();
+    auto traced = trace_.persistTo(dir.sipTrace(), std::chrono::hours(24 * s0_->sipTraceMaxDays));
+    if (traced) spdlog::info("SIP trace: {} message(s) of the last run loaded from {}", traced, dir.sipTrace().string());
     if (auto n = reports_.prune(std::chrono::system_clock::now()))
         spdlog::info("removed {} problem report(s) past their retention (settings prt_kept, prt_max_days)", n);
     if (int n = provision::removeLeftovers(provision::FilesDir(dir.files())))

@@ -38,6 +38,7 @@ constexpr std::array kInfos{
     SettingInfo{"prt_kept", "prt-count", "Problem reports (PRT) kept per phone, the newest (1-100); applied to every phone at start, to one at its next upload or listing"},
     SettingInfo{"prt_max_days", "days", "Problem reports older than this many days are removed (0 = kept however old; up to 3650); applied as prt_kept"},
     SettingInfo{"sip_trace_messages", "trace-count", "SIP messages kept per phone, in full, for its trace and pcap (page, labcm device trace, labcm device pcap); all phones together keep at most 64 MiB, the oldest going first (0 = no trace, up to 10000). Read at start"},
+    SettingInfo{"sip_trace_max_days", "trace-days", "SIP trace messages older than this many days are not shown and not kept across a restart (0 = however old; up to 365). Read at start"},
     SettingInfo{"connections_per_address", "count", "TCP connections one address may hold open on the SIP port and on HTTP 6970 at once; more are refused (a phone needs one or two; 0 = no cap, e.g. for a test tool or phones behind NAT). Read at start"},
 };
 
@@ -250,6 +251,11 @@ std::string canonical(std::string_view key, std::string_view value) {
         if (!n) fail(key, fmt::format("'{}' is not a number of days from 0 to 3650 (0: no limit)", v));
         return std::to_string(*n);
     }
+    if (type == "trace-days") {
+        auto n = intIn(v, 0, 365);
+        if (!n) fail(key, fmt::format("'{}' is not a number of days from 0 to 365 (0: no limit)", v));
+        return std::to_string(*n);
+    }
     if (type == "trace-count") {
         auto n = intIn(v, 0, 10'000);
         if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 10000 (0: no trace)", v));
@@ -357,6 +363,7 @@ Settings settingsFromRows(const std::map<std::string, std::string>& rows) {
         else if (key == "diagnosis_wait") s.diagnosisWait = std::stoi(v);
         else if (key == "sip_trace_messages") s.sipTraceMessages = std::stoi(v);
         else if (key == "prt_kept") s.prtKept = std::stoi(v);
+        else if (key == "sip_trace_max_days") s.sipTraceMaxDays = std::stoi(v);
         else if (key == "prt_max_days") s.prtMaxDays = std::stoi(v);
         else if (key == "sip_trunk") s.sipTrunk = v;
         else if (key == "sip_require_digest") s.sipRequireDigest = v == "true";
@@ -404,6 +411,7 @@ std::string settingValue(const Settings& s, std::string_view key) {
     if (key == "diagnosis_wait") return std::to_string(s.diagnosisWait);
     if (key == "sip_trace_messages") return std::to_string(s.sipTraceMessages);
     if (key == "prt_kept") return std::to_string(s.prtKept);
+    if (key == "sip_trace_max_days") return std::to_string(s.sipTraceMaxDays);
     if (key == "prt_max_days") return std::to_string(s.prtMaxDays);
     if (key == "sip_trunk") return s.sipTrunk;
     if (key == "sip_require_digest") return s.sipRequireDigest ? "true" : "false";

@@ -56,6 +56,7 @@ struct Settings {
     std::string sipTrunk;                  ///< "sip:host[:port][;transport=udp|tcp]": numbers no device has go there; "" = off
     int prtKept = 5;                       ///< problem reports kept per phone
     int prtMaxDays = 90;                   ///< problem reports older than this go; 0 = no age limit
+    int sipTraceMaxDays = 7;               ///< SIP trace messages older than this are dropped; 0 = no age limit
     int sipTraceMessages = 100;            ///< SIP messages kept per phone for its trace and pcap; 0 = none
     int diagnosisWait = 60;                ///< seconds before a phone that did not take its next boot step counts as stuck
 };

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 
 #include <ctime>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 #include "sip/pcap_file.h"
@@ -93,7 +95,113 @@ struct SipTrace::Capture {
 };
 
 SipTrace::SipTrace(TraceLimits limits) : limits_(limits) {}
-SipTrace::~SipTrace() = default;
+
+SipTrace::~SipTrace() {
+    if (journal_) std::fclose(journal_);
+}
+
+// --- the journal ---------------------------------------------------------------------------
+// One record per message: "M <seq> <time_us> <s|r><t|u> <MAC> <address> <port> <size>\n",
+// the message's bytes, "\n".
+
+std::size_t readJournal(std::string_view data, const std::function<void(TracedMessage, std::string mac)>& sink) {
+    std::size_t pos = 0;
+    while (pos < data.size()) {
+        auto nl = data.find('\n', pos);
+        if (nl == std::string_view::npos || nl - pos > 200) break;
+        std::string line(data.substr(pos, nl - pos));
+        TracedMessage m;
+        char flags[3] = {};
+        char mac[13] = {};
+        char address[65] = {};
+        unsigned long long seq = 0, size = 0;
+        long long time = 0;
+        unsigned port = 0;
+        int used = 0;
+        if (std::sscanf(line.c_str(), "M %llu %lld %2s %12s %64s %u %llu%n", &seq, &time, flags, mac, address, &port, &size, &used) != 7 ||
+            static_cast<std::size_t>(used) != line.size() || port > 65535 || size > (1u << 20) || (flags[0] != 's' && flags[0] != 'r') ||
+            (flags[1] != 't' && flags[1] != 'u') || std::strlen(mac) != 12)
+            break;
+        const auto dataAt = nl + 1;
+        if (data.size() - dataAt < size + 1 || data[dataAt + size] != '\n') break;
+        m.seq = seq;
+        m.timeUs = time;
+        m.sent = flags[0] == 's';
+        m.tcp = flags[1] == 't';
+        m.address = address;
+        m.port = static_cast<std::uint16_t>(port);
+        m.text.assign(data.substr(dataAt, size));
+        sink(std::move(m), mac);
+        pos = dataAt + size + 1;
+    }
+    return pos;
+}
+
+std::size_t SipTrace::persistTo(const std::filesystem::path& path, std::chrono::hours maxAge) {
+    std::lock_guard lock(mutex_);
+    maxAge_ = maxAge;
+    journalPath_ = path;
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    std::string data;
+    if (std::FILE* in = std::fopen(path.c_str(), "rb")) {
+        char buf[64 * 1024];
+        for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, in)) > 0;) data.append(buf, n);
+        std::fclose(in);
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto oldest = maxAge.count() > 0 ? now - std::chrono::duration_cast<std::chrono::microseconds>(maxAge).count() : 0;
+    if (enabled())
+        readJournal(data, [&](TracedMessage m, std::string mac) {
+            if (m.timeUs >= oldest) file(std::move(m), std::move(mac)); // numbered afresh, in the journal's order
+        });
+    rewriteJournal();
+    return liveCount_;
+}
+
+void SipTrace::rewriteJournal() {
+    if (journalPath_.empty()) return;
+    if (journal_) std::fclose(journal_), journal_ = nullptr;
+    // Every kept message, in arrival order, into a new file that replaces the old whole.
+    std::vector<std::pair<const TracedMessage*, const std::string*>> all;
+    for (const auto& [mac, ring] : rings_)
+        for (const auto& m : ring.messages) all.emplace_back(&m, &mac);
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first->seq < b.first->seq; });
+    auto tmp = journalPath_;
+    tmp += ".new";
+    journal_ = std::fopen(tmp.c_str(), "wb");
+    if (!journal_) throw std::runtime_error("cannot write the SIP trace journal " + tmp.string() + ": " + std::strerror(errno));
+    journalBytes_ = 0;
+    for (const auto& [m, mac] : all) journal(*m, *mac);
+    std::fflush(journal_);
+    std::error_code ec;
+    std::filesystem::rename(tmp, journalPath_, ec);
+    if (ec) throw std::runtime_error("cannot replace the SIP trace journal: " + ec.message());
+}
+
+void SipTrace::journal(const TracedMessage& m, const std::string& mac) {
+    if (!journal_) return;
+    const int n = std::fprintf(journal_, "M %llu %lld %c%c %s %s %u %zu\n", static_cast<unsigned long long>(m.seq),
+                               static_cast<long long>(m.timeUs), m.sent ? 's' : 'r', m.tcp ? 't' : 'u', mac.c_str(),
+                               m.address.c_str(), static_cast<unsigned>(m.port), m.text.size());
+    std::fwrite(m.text.data(), 1, m.text.size(), journal_);
+    std::fputc('\n', journal_);
+    journalBytes_ += static_cast<std::uint64_t>(std::max(n, 0)) + m.text.size() + 1;
+}
+
+void SipTrace::flush() {
+    std::lock_guard lock(mutex_);
+    if (!journal_) return;
+    std::fflush(journal_);
+    // Twice what memory holds: rewrite it from memory (the dropped messages go).
+    if (journalBytes_ > 2 * std::max<std::size_t>(totalBytes_, 1 << 20)) {
+        try {
+            rewriteJournal();
+        } catch (const std::exception&) {
+            if (journal_) std::fclose(journal_), journal_ = nullptr; // the trace goes on in memory
+        }
+    }
+}
 
 void SipTrace::setLocal(std::string address, std::uint16_t port) {
     std::lock_guard lock(mutex_);
@@ -172,6 +280,7 @@ void SipTrace::file(TracedMessage m, std::optional<std::string> mac) {
     totalBytes_ += cost;
     ++liveCount_;
     order_.emplace_back(m.seq, *mac);
+    journal(m, *mac);
     ring.messages.push_back(std::move(m));
     while (ring.messages.size() > limits_.perPhone) popFront(ring);
     // Over the total: the oldest message of the whole trace goes, whoever's it is.
@@ -205,7 +314,15 @@ std::vector<TracedMessage> SipTrace::messages(const std::string& mac) const {
     std::lock_guard lock(mutex_);
     auto it = rings_.find(mac);
     if (it == rings_.end()) return {};
-    return {it->second.messages.begin(), it->second.messages.end()};
+    std::int64_t oldest = 0;
+    if (maxAge_.count() > 0)
+        oldest = std::chrono::duration_cast<std::chrono::microseconds>(
+                     (std::chrono::system_clock::now() - maxAge_).time_since_epoch())
+                     .count();
+    std::vector<TracedMessage> out;
+    for (const auto& m : it->second.messages)
+        if (m.timeUs >= oldest) out.push_back(m);
+    return out;
 }
 
 std::string SipTrace::pcap(const std::string& mac, std::size_t budget) const {

@@ -13,7 +13,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
+#include <cstdio>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,7 +79,17 @@ public:
     /// The dump's own sent records are ignored: the log's ("send") are the whole messages.
     void add(const WireRecord& r, std::int64_t timeUs);
 
-    /// @brief The phone's kept messages, oldest first.
+    /// @brief Keeps the trace across restarts in the journal file `path`: loads what it holds
+    /// (the bounds and `maxAge` apply; a record cut short by a crash ends the load), rewrites
+    /// it with what was kept, then appends each message filed (written by flush(), from the
+    /// trace's own thread: batched, never on the SIP thread). Rewritten again from memory
+    /// whenever it holds twice what memory does. Returns the messages kept of it; throws
+    /// std::runtime_error when the file cannot be written.
+    std::size_t persistTo(const std::filesystem::path& path, std::chrono::hours maxAge);
+    /// @brief Writes the journal's buffered records to the file.
+    void flush();
+
+    /// @brief The phone's kept messages, oldest first (none older than the age limit).
     std::vector<TracedMessage> messages(const std::string& mac) const;
     /// @brief The newest of those messages whose text fits `budget` bytes as a pcap file's bytes.
     std::string pcap(const std::string& mac, std::size_t budget = SIZE_MAX) const;
@@ -106,6 +119,8 @@ private:
     void writeCaptures(const TracedMessage& m, std::chrono::steady_clock::time_point now);
     void popFront(Ring& ring);
     void dropStreams();
+    void journal(const TracedMessage& m, const std::string& mac);
+    void rewriteJournal();
 
     TraceLimits limits_;
     mutable std::mutex mutex_;
@@ -121,7 +136,16 @@ private:
     std::size_t totalBytes_ = 0;
     std::size_t liveCount_ = 0;
     std::vector<std::unique_ptr<Capture>> captures_;
+    std::filesystem::path journalPath_;
+    std::FILE* journal_ = nullptr;
+    std::uint64_t journalBytes_ = 0;
+    std::chrono::hours maxAge_{0};
 };
+
+/// @brief Reads a trace journal (SipTrace::persistTo): each whole record, with its MAC, in
+/// order; stops at the first record that is cut short or malformed (a crash's last write).
+/// Returns the bytes of `data` read as whole records.
+std::size_t readJournal(std::string_view data, const std::function<void(TracedMessage, std::string mac)>& sink);
 
 /// @brief The MAC a message names as its sender: the REGISTER Contact's +sip.instance
 /// (urn:uuid:00000000-0000-0000-0000-<MAC>) or +u.sip!devicename (SEP<MAC>); nullopt if none.

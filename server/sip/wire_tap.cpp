@@ -1,6 +1,7 @@
 #include "sip/wire_tap.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -22,6 +23,7 @@ namespace {
 constexpr int kPipeBytes = 1 << 20;
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kBatchPause = std::chrono::milliseconds(2);
+constexpr auto kJournalFlush = std::chrono::seconds(1);
 } // namespace
 
 std::string WireTap::start() {
@@ -115,7 +117,16 @@ void WireTap::read() {
         }
     });
     std::vector<char> buf(kReadChunk);
+    auto flushed = std::chrono::steady_clock::now();
     while (true) {
+        // Wait at most a flush interval, so a quiet lab's last messages reach the journal too.
+        pollfd p{readFd_, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kJournalFlush).count()));
+        if (ready == 0) {
+            trace_.flush();
+            flushed = std::chrono::steady_clock::now();
+            continue;
+        }
         auto n = ::read(readFd_, buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break; // end: sofia closed the dump with its stack
@@ -130,7 +141,12 @@ void WireTap::read() {
         // Less than a full read: let the dump gather before the next one. One wake-up per
         // kBatchPause instead of one per message (the pipe holds ~40 ms of a 20,000/s load).
         if (static_cast<std::size_t>(n) < buf.size()) std::this_thread::sleep_for(kBatchPause);
+        if (auto now = std::chrono::steady_clock::now(); now - flushed >= kJournalFlush) {
+            trace_.flush(); // the journal's batch: at most a second of messages unwritten
+            flushed = now;
+        }
     }
+    trace_.flush();
 }
 
 } // namespace labcm::sip

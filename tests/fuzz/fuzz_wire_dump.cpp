@@ -3,6 +3,7 @@
 // the same bytes as the lines of a logged message. Nothing may crash, hang or grow unbounded.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)trace.messages(lastMac);
         (void)trace.pcap(lastMac);
     }
+
+    // The same bytes as a trace journal (a crash may leave any tail).
+    std::size_t journalled = 0;
+    auto used = labcm::sip::readJournal(in, [&journalled](labcm::sip::TracedMessage, std::string mac) {
+        if (mac.size() != 12) std::abort();
+        ++journalled;
+    });
+    if (used > in.size()) std::abort();
 
     // The same bytes as a logged message: the first line its stamp, the others its lines.
     labcm::sip::LoggedMessage logged;

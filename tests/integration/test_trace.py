@@ -4,6 +4,7 @@ over UDP and TCP and sipp register; each phone's messages come back through the 
 (Debian tshark), and `labcm capture` records everything for a few seconds."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -146,6 +147,27 @@ class Trace(LabcmTestCase):
         self.assertIn("(ended by time)", result["out"])
         rows = self.tshark(path)
         self.assertEqual(sorted(r[0] for r in rows), ["200", "200", "REGISTER", "REGISTER"], rows)
+
+    def test_the_trace_is_kept_across_a_restart_and_a_kill(self):
+        phone = Phone(self, UDP_PHONE, "1001")
+        phone.register()
+        self.wait_trace(f"SEP{UDP_PHONE}", 2)
+        self.assertEqual(self.stop_server(self.server), 0)
+        self.server = self.start_server()
+        self.assertEqual(self.admin.login()[0], 200)
+        self.assertEqual([m["first_line"] for m in self.trace(f"SEP{UDP_PHONE}")][:2],
+                         ["REGISTER sip:127.0.0.1 SIP/2.0", "SIP/2.0 200 OK"])
+        # Killed: what the journal's last flush (each second) holds survives, whole.
+        phone.register(expires=0)
+        self.wait_trace(f"SEP{UDP_PHONE}", 4)
+        time.sleep(1.5)
+        self.stop_server(self.server, signal.SIGKILL)
+        self.server = self.start_server()
+        self.assertEqual(self.admin.login()[0], 200)
+        messages = self.trace(f"SEP{UDP_PHONE}")
+        self.assertGreaterEqual(len(messages), 4)
+        self.assertIn("Expires: 0", [m for m in messages if m["direction"] == "in"][-1]["text"])
+        self.assertTrue(os.path.exists(os.path.join(self.data, "trace", "sip-trace.journal")))
 
     def test_no_trace_for_a_phone_never_heard_and_a_bad_name_is_a_4xx(self):
         self.assertEqual(self.trace(f"SEP{STRANGER}"), [])

@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 #include <limits>
 #include <string>
 #include <vector>
@@ -379,4 +382,59 @@ TEST_CASE("a sent message put back together from sofia's message log") {
     REQUIRE(d.data.size() == 1);
     CHECK(d.data[0] == invite);
     CHECK(d.records[0].tcp);
+}
+
+TEST_CASE("the trace's journal: kept across a restart within the bounds, a cut tail ignored, old messages dropped") {
+    namespace fs = std::filesystem;
+    const auto dir = fs::temp_directory_path() / ("labcm-trace-test-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    const auto path = dir / "trace" / "sip-trace.journal";
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto reg = [](int i) {
+        WireRecord r;
+        r.address = "10.0.0.5";
+        r.port = static_cast<std::uint16_t>(5000 + i);
+        r.bytes = kRegister;
+        return r;
+    };
+    {
+        SipTrace trace({3, 1 << 20});
+        CHECK(trace.persistTo(path, std::chrono::hours(24)) == 0);
+        for (int i = 0; i < 4; ++i) trace.add(reg(i), now - 1000 + i);
+        WireRecord old = reg(9);
+        trace.add(old, now - std::int64_t{48} * 3600 * 1'000'000); // two days old
+        trace.flush();
+    }
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    CHECK(bytes.starts_with("M "));
+    {
+        SipTrace again({2, 1 << 20});
+        CHECK(again.persistTo(path, std::chrono::hours(24)) == 2); // 3 kept by the first, the old one not loaded... 2 by this one's bound
+        auto list = again.messages("001122AABBCC");
+        REQUIRE(list.size() == 2);
+        CHECK(list.back().port == 5003);
+        CHECK(list.back().text == kRegister);
+    }
+    // Every cut of the journal loads the whole records before the cut, nothing else.
+    std::size_t records = 0;
+    readJournal(bytes, [&records](TracedMessage, std::string) { ++records; });
+    for (std::size_t cut = 0; cut < bytes.size(); cut += 7) {
+        std::size_t n = 0;
+        auto used = readJournal(std::string_view(bytes).substr(0, cut), [&n](TracedMessage m, std::string mac) {
+            CHECK(mac == "001122AABBCC");
+            CHECK(m.text == kRegister);
+            ++n;
+        });
+        CHECK(used <= cut);
+        CHECK(n <= records);
+    }
+    std::size_t junk = 0;
+    CHECK(readJournal("M 1 2 xx 001122AABBCC 10.0.0.5 5060 3\nabc\n", [&junk](TracedMessage, std::string) { ++junk; }) == 0);
+    CHECK(readJournal("M 1 2 rt 001122AABBCC 10.0.0.5 5060 99999999\nabc\n", [&junk](TracedMessage, std::string) { ++junk; }) == 0);
+    CHECK(junk == 0);
+    fs::remove_all(dir);
 }
