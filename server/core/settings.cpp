@@ -236,34 +236,24 @@ std::string canonical(std::string_view key, std::string_view value) {
             fail(key, fmt::format("'{}' is not a network interface name", v));
         return v;
     }
-    if (type == "seconds") {
-        auto n = intIn(v, 1, 3600);
-        if (!n) fail(key, fmt::format("'{}' is not a number of seconds from 1 to 3600", v));
-        return std::to_string(*n);
-    }
-    if (type == "prt-count") {
-        auto n = intIn(v, 1, 100);
-        if (!n) fail(key, fmt::format("'{}' is not a count from 1 to 100", v));
-        return std::to_string(*n);
-    }
-    if (type == "days") {
-        auto n = intIn(v, 0, 3650);
-        if (!n) fail(key, fmt::format("'{}' is not a number of days from 0 to 3650 (0: no limit)", v));
-        return std::to_string(*n);
-    }
-    if (type == "trace-days") {
-        auto n = intIn(v, 0, 365);
-        if (!n) fail(key, fmt::format("'{}' is not a number of days from 0 to 365 (0: no limit)", v));
-        return std::to_string(*n);
-    }
-    if (type == "trace-count") {
-        auto n = intIn(v, 0, 10'000);
-        if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 10000 (0: no trace)", v));
-        return std::to_string(*n);
-    }
-    if (type == "count") {
-        auto n = intIn(v, 0, 1'000'000);
-        if (!n) fail(key, fmt::format("'{}' is not a count from 0 to 1000000 (0: no cap)", v));
+    // The whole-number types: their range and how a value outside it is told.
+    struct Whole {
+        std::string_view type;
+        int lo, hi;
+        std::string_view what;
+    };
+    static constexpr Whole kWhole[] = {
+        {"seconds", 1, 3600, "a number of seconds from 1 to 3600"},
+        {"prt-count", 1, 100, "a count from 1 to 100"},
+        {"days", 0, 3650, "a number of days from 0 to 3650 (0: no limit)"},
+        {"trace-days", 0, 365, "a number of days from 0 to 365 (0: no limit)"},
+        {"trace-count", 0, 10'000, "a count from 0 to 10000 (0: no trace)"},
+        {"count", 0, 1'000'000, "a count from 0 to 1000000 (0: no cap)"},
+    };
+    for (const auto& w : kWhole) {
+        if (type != w.type) continue;
+        auto n = intIn(v, w.lo, w.hi);
+        if (!n) fail(key, fmt::format("'{}' is not {}", v, w.what));
         return std::to_string(*n);
     }
     if (type == "dn-or-empty" && v.empty()) return v;

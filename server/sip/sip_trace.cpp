@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "sip/pcap_file.h"
 
 namespace labcm::sip {
@@ -97,7 +99,7 @@ struct SipTrace::Capture {
 SipTrace::SipTrace(TraceLimits limits) : limits_(limits) {}
 
 SipTrace::~SipTrace() {
-    if (journal_) std::fclose(journal_);
+    if (writing_.valid()) writing_.wait();
 }
 
 // --- the journal ---------------------------------------------------------------------------
@@ -155,52 +157,62 @@ std::size_t SipTrace::persistTo(const std::filesystem::path& path, std::chrono::
         readJournal(data, [&](TracedMessage m, std::string mac) {
             if (m.timeUs >= oldest) file(std::move(m), std::move(mac)); // numbered afresh, in the journal's order
         });
-    rewriteJournal();
+    changed_ = false;
+    lastSnapshot_ = std::chrono::steady_clock::now();
     return liveCount_;
 }
 
-void SipTrace::rewriteJournal() {
-    if (journalPath_.empty()) return;
-    if (journal_) std::fclose(journal_), journal_ = nullptr;
-    // Every kept message, in arrival order, into a new file that replaces the old whole.
-    std::vector<std::pair<const TracedMessage*, const std::string*>> all;
-    for (const auto& [mac, ring] : rings_)
-        for (const auto& m : ring.messages) all.emplace_back(&m, &mac);
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first->seq < b.first->seq; });
-    auto tmp = journalPath_;
+void writeJournal(const std::filesystem::path& path, const std::vector<std::pair<TracedMessage, std::string>>& messages) {
+    auto tmp = path;
     tmp += ".new";
-    journal_ = std::fopen(tmp.c_str(), "wb");
-    if (!journal_) throw std::runtime_error("cannot write the SIP trace journal " + tmp.string() + ": " + std::strerror(errno));
-    journalBytes_ = 0;
-    for (const auto& [m, mac] : all) journal(*m, *mac);
-    std::fflush(journal_);
-    std::error_code ec;
-    std::filesystem::rename(tmp, journalPath_, ec);
-    if (ec) throw std::runtime_error("cannot replace the SIP trace journal: " + ec.message());
-}
-
-void SipTrace::journal(const TracedMessage& m, const std::string& mac) {
-    if (!journal_) return;
-    const int n = std::fprintf(journal_, "M %llu %lld %c%c %s %s %u %zu\n", static_cast<unsigned long long>(m.seq),
-                               static_cast<long long>(m.timeUs), m.sent ? 's' : 'r', m.tcp ? 't' : 'u', mac.c_str(),
-                               m.address.c_str(), static_cast<unsigned>(m.port), m.text.size());
-    std::fwrite(m.text.data(), 1, m.text.size(), journal_);
-    std::fputc('\n', journal_);
-    journalBytes_ += static_cast<std::uint64_t>(std::max(n, 0)) + m.text.size() + 1;
-}
-
-void SipTrace::flush() {
-    std::lock_guard lock(mutex_);
-    if (!journal_) return;
-    std::fflush(journal_);
-    // Twice what memory holds: rewrite it from memory (the dropped messages go).
-    if (journalBytes_ > 2 * std::max<std::size_t>(totalBytes_, 1 << 20)) {
-        try {
-            rewriteJournal();
-        } catch (const std::exception&) {
-            if (journal_) std::fclose(journal_), journal_ = nullptr; // the trace goes on in memory
-        }
+    std::FILE* out = std::fopen(tmp.c_str(), "wb");
+    if (!out) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+    for (const auto& [m, mac] : messages) {
+        std::fprintf(out, "M %llu %lld %c%c %s %s %u %zu\n", static_cast<unsigned long long>(m.seq), static_cast<long long>(m.timeUs),
+                     m.sent ? 's' : 'r', m.tcp ? 't' : 'u', mac.c_str(), m.address.c_str(), static_cast<unsigned>(m.port),
+                     m.text.size());
+        std::fwrite(m.text.data(), 1, m.text.size(), out);
+        std::fputc('\n', out);
     }
+    const bool ok = std::fflush(out) == 0 && !std::ferror(out);
+    std::fclose(out);
+    std::error_code ec;
+    if (!ok) {
+        std::filesystem::remove(tmp, ec);
+        throw std::runtime_error("cannot write " + tmp.string() + " (disk full?)");
+    }
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) throw std::runtime_error("cannot replace " + path.string() + ": " + ec.message());
+}
+
+void SipTrace::snapshot(bool idle, bool wait) {
+    std::vector<std::pair<TracedMessage, std::string>> all;
+    std::filesystem::path path;
+    {
+        std::lock_guard lock(mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        if (journalPath_.empty() || !changed_) return;
+        if (!wait && !idle && now - lastSnapshot_ < kSnapshotEvery) return;
+        if (writing_.valid() && writing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            if (!wait) return; // the last one is still being written
+            writing_.wait();
+        }
+        all.reserve(liveCount_);
+        for (const auto& [mac, ring] : rings_)
+            for (const auto& m : ring.messages) all.emplace_back(m, mac);
+        changed_ = false;
+        lastSnapshot_ = now;
+        path = journalPath_;
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.seq < b.first.seq; });
+    writing_ = std::async(std::launch::async, [path, all = std::move(all)] {
+        try {
+            writeJournal(path, all);
+        } catch (const std::exception& e) {
+            spdlog::warn("sip trace: the journal was not written: {}", e.what());
+        }
+    });
+    if (wait) writing_.wait();
 }
 
 void SipTrace::setLocal(std::string address, std::uint16_t port) {
@@ -280,7 +292,7 @@ void SipTrace::file(TracedMessage m, std::optional<std::string> mac) {
     totalBytes_ += cost;
     ++liveCount_;
     order_.emplace_back(m.seq, *mac);
-    journal(m, *mac);
+    changed_ = true;
     ring.messages.push_back(std::move(m));
     while (ring.messages.size() > limits_.perPhone) popFront(ring);
     // Over the total: the oldest message of the whole trace goes, whoever's it is.

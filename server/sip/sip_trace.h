@@ -17,6 +17,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -80,14 +81,16 @@ public:
     void add(const WireRecord& r, std::int64_t timeUs);
 
     /// @brief Keeps the trace across restarts in the journal file `path`: loads what it holds
-    /// (the bounds and `maxAge` apply; a record cut short by a crash ends the load), rewrites
-    /// it with what was kept, then appends each message filed (written by flush(), from the
-    /// trace's own thread: batched, never on the SIP thread). Rewritten again from memory
-    /// whenever it holds twice what memory does. Returns the messages kept of it; throws
-    /// std::runtime_error when the file cannot be written.
+    /// (the bounds and `maxAge` apply; a record cut short ends the load) and from then on
+    /// rewrites it whole from memory (snapshot()). Returns the messages kept of it.
     std::size_t persistTo(const std::filesystem::path& path, std::chrono::hours maxAge);
-    /// @brief Writes the journal's buffered records to the file.
-    void flush();
+    /// @brief The trace's thread: writes the journal afresh when messages came since the last
+    /// time and the lab is quiet (`idle`: nothing arrived for a while), or `kSnapshotEvery` passed
+    /// under a steady load. The messages are copied under the lock and written by a thread of
+    /// its own, so the SIP thread's pipe is never left unread for a disk write; one at a time.
+    /// `wait`: write now and wait for it (at the end).
+    void snapshot(bool idle, bool wait = false);
+    static constexpr auto kSnapshotEvery = std::chrono::seconds(60);
 
     /// @brief The phone's kept messages, oldest first (none older than the age limit).
     std::vector<TracedMessage> messages(const std::string& mac) const;
@@ -119,8 +122,7 @@ private:
     void writeCaptures(const TracedMessage& m, std::chrono::steady_clock::time_point now);
     void popFront(Ring& ring);
     void dropStreams();
-    void journal(const TracedMessage& m, const std::string& mac);
-    void rewriteJournal();
+
 
     TraceLimits limits_;
     mutable std::mutex mutex_;
@@ -137,8 +139,9 @@ private:
     std::size_t liveCount_ = 0;
     std::vector<std::unique_ptr<Capture>> captures_;
     std::filesystem::path journalPath_;
-    std::FILE* journal_ = nullptr;
-    std::uint64_t journalBytes_ = 0;
+    bool changed_ = false; ///< messages filed since the last snapshot
+    std::chrono::steady_clock::time_point lastSnapshot_{};
+    std::future<void> writing_; ///< the snapshot being written
     std::chrono::hours maxAge_{0};
 };
 
@@ -146,6 +149,10 @@ private:
 /// order; stops at the first record that is cut short or malformed (a crash's last write).
 /// Returns the bytes of `data` read as whole records.
 std::size_t readJournal(std::string_view data, const std::function<void(TracedMessage, std::string mac)>& sink);
+
+/// @brief Writes `messages` (with their MACs, in order) as a journal to `path`, whole or not
+/// at all (a new file renamed over the old); throws std::runtime_error.
+void writeJournal(const std::filesystem::path& path, const std::vector<std::pair<TracedMessage, std::string>>& messages);
 
 /// @brief The MAC a message names as its sender: the REGISTER Contact's +sip.instance
 /// (urn:uuid:00000000-0000-0000-0000-<MAC>) or +u.sip!devicename (SEP<MAC>); nullopt if none.

@@ -23,7 +23,7 @@ namespace {
 constexpr int kPipeBytes = 1 << 20;
 constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr auto kBatchPause = std::chrono::milliseconds(2);
-constexpr auto kJournalFlush = std::chrono::seconds(1);
+constexpr auto kQuiet = std::chrono::seconds(1); ///< nothing read for this long: the lab is quiet
 } // namespace
 
 std::string WireTap::start() {
@@ -117,14 +117,12 @@ void WireTap::read() {
         }
     });
     std::vector<char> buf(kReadChunk);
-    auto flushed = std::chrono::steady_clock::now();
     while (true) {
-        // Wait at most a flush interval, so a quiet lab's last messages reach the journal too.
+        // Quiet for a while: the journal is written (a snapshot of memory, off this thread).
         pollfd p{readFd_, POLLIN, 0};
-        const int ready = ::poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kJournalFlush).count()));
+        const int ready = ::poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kQuiet).count()));
         if (ready == 0) {
-            trace_.flush();
-            flushed = std::chrono::steady_clock::now();
+            trace_.snapshot(true);
             continue;
         }
         auto n = ::read(readFd_, buf.data(), buf.size());
@@ -141,12 +139,9 @@ void WireTap::read() {
         // Less than a full read: let the dump gather before the next one. One wake-up per
         // kBatchPause instead of one per message (the pipe holds ~40 ms of a 20,000/s load).
         if (static_cast<std::size_t>(n) < buf.size()) std::this_thread::sleep_for(kBatchPause);
-        if (auto now = std::chrono::steady_clock::now(); now - flushed >= kJournalFlush) {
-            trace_.flush(); // the journal's batch: at most a second of messages unwritten
-            flushed = now;
-        }
+        trace_.snapshot(false); // under a steady load, every SipTrace::kSnapshotEvery
     }
-    trace_.flush();
+    trace_.snapshot(true, true); // the end: written before labcm stops
 }
 
 } // namespace labcm::sip

@@ -47,6 +47,15 @@ class Admin:
             parsed = raw
         return r.status, {k.lower(): v for k, v in r.getheaders()}, parsed
 
+    def download(self, path):
+        """GET `path` with the session: (status, headers, the raw bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request("GET", path, headers={"Cookie": self.cookie} if self.cookie else {})
+        r = conn.getresponse()
+        raw = r.read()
+        conn.close()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, raw
+
     def login(self, password=PASSWORD):
         status, headers, body = self.request("POST", "/api/login", {"password": password})
         if status == 200:

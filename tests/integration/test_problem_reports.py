@@ -53,22 +53,14 @@ class ProblemReports(LabcmTestCase):
         status, _, listing = self.admin.request("GET", f"/api/devices/SEP{MAC}/reports")
         self.assertEqual(status, 200)
         self.assertEqual([r["name"] for r in listing["result"]], [name])
-        conn_status, headers, raw = self.download(f"/api/devices/SEP{MAC}/reports/{name}")
+        conn_status, headers, raw = self.admin.download(f"/api/devices/SEP{MAC}/reports/{name}")
         self.assertEqual(conn_status, 200)
         self.assertEqual(headers["content-type"], "application/gzip")
         self.assertIn(f'filename="{name}"', headers["content-disposition"])
         self.assertEqual(raw, archive)
         # Only a listed name is handed out.
-        self.assertEqual(self.download(f"/api/devices/SEP{MAC}/reports/..%2F..%2Flabcm.db")[0], 404)
+        self.assertEqual(self.admin.download(f"/api/devices/SEP{MAC}/reports/..%2F..%2Flabcm.db")[0], 404)
 
-    def download(self, path):
-        import http.client
-        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=30)
-        conn.request("GET", path, headers={"Cookie": self.admin.cookie})
-        r = conn.getresponse()
-        raw = r.read()
-        conn.close()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, raw
 
     def test_what_is_not_a_phone_s_report_is_refused_and_nothing_is_kept(self):
         path = self.write_file("x.tar.gz", "archive")

@@ -403,7 +403,7 @@ TEST_CASE("the trace's journal: kept across a restart within the bounds, a cut t
         for (int i = 0; i < 4; ++i) trace.add(reg(i), now - 1000 + i);
         WireRecord old = reg(9);
         trace.add(old, now - std::int64_t{48} * 3600 * 1'000'000); // two days old
-        trace.flush();
+        trace.snapshot(true, true);
     }
     std::string bytes;
     {
@@ -413,7 +413,7 @@ TEST_CASE("the trace's journal: kept across a restart within the bounds, a cut t
     CHECK(bytes.starts_with("M "));
     {
         SipTrace again({2, 1 << 20});
-        CHECK(again.persistTo(path, std::chrono::hours(24)) == 2); // 3 kept by the first, the old one not loaded... 2 by this one's bound
+        CHECK(again.persistTo(path, std::chrono::hours(24)) == 2); // the first kept 3; the old one is not loaded; this one keeps 2
         auto list = again.messages("001122AABBCC");
         REQUIRE(list.size() == 2);
         CHECK(list.back().port == 5003);
