@@ -276,9 +276,17 @@ Confirmation confirm(const Trail& t, std::string_view name, std::string_view act
         return c;
     }
     const auto& v = c.verdict;
-    const bool failed = t.refused != never || t.ownConfigMissing != never || t.ownConfigFailed != never || t.firmwareMissing ||
-                        t.firmwareFailed || t.signedAsked != never || (t.defaultConfig != never && t.defaultConfig >= t.ownConfig) ||
-                        v.step == Step::Connect;
+    auto after = [&](Time x, Time y) { return x != never && x > y; };
+    // A dead end, at once: its own file not found, XMLDefault, signed files, a firmware file
+    // labcm lacks; each only when nothing better came after it.
+    const bool deadEnd = after(t.ownConfigMissing, t.ownConfig) || (t.defaultConfig != never && t.defaultConfig >= t.ownConfig) ||
+                         after(t.signedAsked, t.ownConfig) || (t.firmwareMissing && after(t.firmwareAsked, t.registered));
+    // What a phone retries by itself (a busy or broken transfer, a refused REGISTER): failed
+    // only when `patience` passed without it getting further.
+    const Time retried = latest({after(t.ownConfigFailed, t.ownConfig) ? t.ownConfigFailed : never,
+                                 after(t.refused, t.registered) ? t.refused : never,
+                                 t.firmwareFailed && after(t.firmwareAsked, t.registered) ? t.firmwareAsked : never});
+    const bool failed = deadEnd || (retried != never && now - retried >= patience) || v.step == Step::Connect;
     if (failed) {
         c.outcome = Outcome::Failed;
         c.what = fmt::format("failed at step {} ({}): {}", static_cast<int>(v.step), stepName(v.step), v.what);

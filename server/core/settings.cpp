@@ -35,7 +35,7 @@ constexpr std::array kInfos{
     SettingInfo{"sip_require_digest", "bool", "Every phone must pass digest authentication with its lines' auth name and password (CUCM's secure device profile, without TLS); a device's own digest setting can only add it. Read at start"},
     SettingInfo{"sip_trunk", "trunk", "Calls to numbers no phone has go to this SIP URI, e.g. sip:pbx.lab:5060;transport=tcp (a PBX, a gateway, a test tool); empty = off (404). Read at start"},
     SettingInfo{"diagnosis_wait", "seconds", "Seconds labcm waits for a phone's next boot step (its config after a lease, its REGISTER after its config) before the verdict (labcm device why) calls it stuck (1-3600)"},
-    SettingInfo{"prt_kept", "prt-count", "Problem reports (PRT) kept per phone, the newest (1-100); applied to every phone at start, to one at its next upload or listing"},
+    SettingInfo{"prt_kept", "prt-count", "Problem reports (PRT) kept per phone, the newest (1-100); applied to every phone at start and to one whenever its reports are listed (an upload applies the value labcm started with)"},
     SettingInfo{"prt_max_days", "days", "Problem reports older than this many days are removed (0 = kept however old; up to 3650); applied as prt_kept"},
     SettingInfo{"sip_trace_messages", "trace-count", "SIP messages kept per phone, in full, for its trace and pcap (page, labcm device trace, labcm device pcap); all phones together keep at most 64 MiB, the oldest going first (0 = no trace, up to 10000). Read at start"},
     SettingInfo{"sip_trace_max_days", "trace-days", "SIP trace messages older than this many days are not shown and not kept across a restart (0 = however old; up to 365). Read at start"},

@@ -29,9 +29,11 @@ ProblemReport ProblemReports::store(const std::string& mac, const std::filesyste
     std::lock_guard lock(mutex_);
     const auto dir = folder(mac);
     fs::create_directories(dir);
-    const auto stamp = fmt::format("{:%Y%m%d%H%M%S}", std::chrono::time_point_cast<std::chrono::seconds>(now));
+    // UTC (fmt 9 formats a system_clock time point in local time) and a zero-padded counter:
+    // the names sort in the order the reports arrived.
+    const auto stamp = fmt::format("{:%Y%m%d%H%M%S}", fmt::gmtime(std::chrono::system_clock::to_time_t(now)));
     std::string name = fmt::format("prt-SEP{}-{}.tar.gz", mac, stamp);
-    for (int n = 2; fs::exists(dir / name); ++n) name = fmt::format("prt-SEP{}-{}_{}.tar.gz", mac, stamp, n);
+    for (int n = 2; n < 1000 && fs::exists(dir / name); ++n) name = fmt::format("prt-SEP{}-{}_{:03}.tar.gz", mac, stamp, n);
     const auto tmp = dir / (".part-" + name);
     try {
         std::ifstream in(from, std::ios::binary);
@@ -55,12 +57,12 @@ ProblemReport ProblemReports::store(const std::string& mac, const std::filesyste
         throw;
     }
     discard(from);
-    pruneFolder(dir, now);
+    pruneFolder(dir, now, name);
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
     return {name, bytes, ms};
 }
 
-std::size_t ProblemReports::pruneFolder(const fs::path& dir, std::chrono::system_clock::time_point now) const {
+std::size_t ProblemReports::pruneFolder(const fs::path& dir, std::chrono::system_clock::time_point now, const std::string& stored) const {
     std::vector<fs::directory_entry> all;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec))
@@ -74,7 +76,7 @@ std::size_t ProblemReports::pruneFolder(const fs::path& dir, std::chrono::system
             auto written = std::chrono::file_clock::to_sys(all[i].last_write_time(ec));
             old = !ec && now - written > maxAge_;
         }
-        if (i < keep_ && !old) continue;
+        if ((i < keep_ && !old) || all[i].path().filename() == stored) continue; // never the one just stored
         if (fs::remove(all[i].path(), ec)) ++removed;
     }
     return removed;

@@ -50,7 +50,8 @@ public:
 private:
     std::filesystem::path folder(const std::string& mac) const { return root_ / ("SEP" + mac); }
     /// Removes the folder's reports beyond `keep_` or older than `maxAge_`; returns how many.
-    std::size_t pruneFolder(const std::filesystem::path& dir, std::chrono::system_clock::time_point now) const;
+    std::size_t pruneFolder(const std::filesystem::path& dir, std::chrono::system_clock::time_point now,
+                            const std::string& stored = {}) const;
     std::filesystem::path root_;
     std::size_t keep_;
     std::chrono::hours maxAge_;

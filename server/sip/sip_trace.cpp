@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <cerrno>
@@ -102,6 +103,10 @@ SipTrace::~SipTrace() {
     if (writing_.valid()) writing_.wait();
 }
 
+/// A journal record's message, bytes: above anything the trace keeps (a TCP piece given up
+/// is at most 64 KiB plus one read).
+constexpr std::size_t kMaxJournalRecord = 16u << 20;
+
 // --- the journal ---------------------------------------------------------------------------
 // One record per message: "M <seq> <time_us> <s|r><t|u> <MAC> <address> <port> <size>\n",
 // the message's bytes, "\n".
@@ -121,7 +126,7 @@ std::size_t readJournal(std::string_view data, const std::function<void(TracedMe
         unsigned port = 0;
         int used = 0;
         if (std::sscanf(line.c_str(), "M %llu %lld %2s %12s %64s %u %llu%n", &seq, &time, flags, mac, address, &port, &size, &used) != 7 ||
-            static_cast<std::size_t>(used) != line.size() || port > 65535 || size > (1u << 20) || (flags[0] != 's' && flags[0] != 'r') ||
+            static_cast<std::size_t>(used) != line.size() || port > 65535 || size > kMaxJournalRecord || (flags[0] != 's' && flags[0] != 'r') ||
             (flags[1] != 't' && flags[1] != 'u') || std::strlen(mac) != 12)
             break;
         const auto dataAt = nl + 1;
@@ -174,7 +179,8 @@ void writeJournal(const std::filesystem::path& path, const std::vector<std::pair
         std::fwrite(m.text.data(), 1, m.text.size(), out);
         std::fputc('\n', out);
     }
-    const bool ok = std::fflush(out) == 0 && !std::ferror(out);
+    // On the disk before it replaces the old one (a power cut leaves one or the other, whole).
+    const bool ok = std::fflush(out) == 0 && !std::ferror(out) && ::fsync(::fileno(out)) == 0;
     std::fclose(out);
     std::error_code ec;
     if (!ok) {
@@ -186,33 +192,42 @@ void writeJournal(const std::filesystem::path& path, const std::vector<std::pair
 }
 
 void SipTrace::snapshot(bool idle, bool wait) {
-    std::vector<std::pair<TracedMessage, std::string>> all;
-    std::filesystem::path path;
-    {
+    try {
+        std::vector<std::pair<TracedMessage, std::string>> all;
+        std::filesystem::path path;
+        {
+            std::lock_guard lock(mutex_);
+            const auto now = std::chrono::steady_clock::now();
+            if (journalPath_.empty() || !changed_) return;
+            // A quiet lab: at most every kSnapshotGap; a steady load: every kSnapshotEvery.
+            if (!wait && now - lastSnapshot_ < (idle ? kSnapshotGap : kSnapshotEvery)) return;
+            if (writing_.valid() && writing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+                if (!wait) return; // the last one is still being written
+                writing_.wait();
+            }
+            all.reserve(liveCount_);
+            for (const auto& [mac, ring] : rings_)
+                for (const auto& m : ring.messages) all.emplace_back(m, mac);
+            changed_ = false;
+            lastSnapshot_ = now;
+            path = journalPath_;
+        }
+        std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.seq < b.first.seq; });
+        writing_ = std::async(std::launch::async, [this, path, all = std::move(all)] {
+            try {
+                writeJournal(path, all);
+            } catch (const std::exception& e) {
+                spdlog::warn("sip trace: the journal was not written: {}", e.what());
+                std::lock_guard lock(mutex_);
+                changed_ = true; // tried again at the next snapshot
+            }
+        });
+        if (wait) writing_.wait();
+    } catch (const std::exception& e) { // no memory or no thread for it: the trace goes on in memory
+        spdlog::warn("sip trace: no snapshot of the journal: {}", e.what());
         std::lock_guard lock(mutex_);
-        const auto now = std::chrono::steady_clock::now();
-        if (journalPath_.empty() || !changed_) return;
-        if (!wait && !idle && now - lastSnapshot_ < kSnapshotEvery) return;
-        if (writing_.valid() && writing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-            if (!wait) return; // the last one is still being written
-            writing_.wait();
-        }
-        all.reserve(liveCount_);
-        for (const auto& [mac, ring] : rings_)
-            for (const auto& m : ring.messages) all.emplace_back(m, mac);
-        changed_ = false;
-        lastSnapshot_ = now;
-        path = journalPath_;
+        changed_ = true;
     }
-    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.seq < b.first.seq; });
-    writing_ = std::async(std::launch::async, [path, all = std::move(all)] {
-        try {
-            writeJournal(path, all);
-        } catch (const std::exception& e) {
-            spdlog::warn("sip trace: the journal was not written: {}", e.what());
-        }
-    });
-    if (wait) writing_.wait();
 }
 
 void SipTrace::setLocal(std::string address, std::uint16_t port) {

@@ -85,12 +85,13 @@ public:
     /// rewrites it whole from memory (snapshot()). Returns the messages kept of it.
     std::size_t persistTo(const std::filesystem::path& path, std::chrono::hours maxAge);
     /// @brief The trace's thread: writes the journal afresh when messages came since the last
-    /// time and the lab is quiet (`idle`: nothing arrived for a while), or `kSnapshotEvery` passed
-    /// under a steady load. The messages are copied under the lock and written by a thread of
+    /// time and the lab is quiet (`idle`: nothing arrived for a while; at most every
+    /// kSnapshotGap), or kSnapshotEvery passed under a steady load. The messages are copied under the lock and written by a thread of
     /// its own, so the SIP thread's pipe is never left unread for a disk write; one at a time.
     /// `wait`: write now and wait for it (at the end).
     void snapshot(bool idle, bool wait = false);
     static constexpr auto kSnapshotEvery = std::chrono::seconds(60);
+    static constexpr auto kSnapshotGap = std::chrono::seconds(10);
 
     /// @brief The phone's kept messages, oldest first (none older than the age limit).
     std::vector<TracedMessage> messages(const std::string& mac) const;

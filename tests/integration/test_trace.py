@@ -158,11 +158,11 @@ class Trace(LabcmTestCase):
         self.assertEqual([m["first_line"] for m in self.trace(f"SEP{UDP_PHONE}")][:2],
                          ["REGISTER sip:127.0.0.1 SIP/2.0", "SIP/2.0 200 OK"])
         # Killed: what the journal holds survives, whole (it is written once the lab is quiet
-        # for a second).
+        # for a second, at most every 10 s).
         phone.register(expires=0)
         self.wait_trace(f"SEP{UDP_PHONE}", 4)
         journal = os.path.join(self.data, "trace", "sip-trace.journal")
-        self.wait_for(lambda: b"Expires: 0" in open(journal, "rb").read(), "the unregister in the journal")
+        self.wait_for(lambda: b"Expires: 0" in open(journal, "rb").read(), "the unregister in the journal", seconds=60)
         self.stop_server(self.server, signal.SIGKILL)
         self.server = self.start_server()
         self.assertEqual(self.admin.login()[0], 200)

@@ -246,15 +246,26 @@ TEST_CASE("confirm: a step that fails after the control is told at once, with th
     CHECK(c.outcome == Outcome::Failed);
     CHECK(c.what.find("failed at step 6 (") == 0);
     CHECK(c.verdict.next.find("labcm device add SEP00112233AABB") != std::string::npos);
-    c = confirmed(trailOf({tftp(10s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
-                           sip(12s, EventKind::RegisterRejected, "refused: digest: wrong password for 'alice'")}),
-                  "restart", 13s);
+    // A refused REGISTER is retried by the phone: failed once the patience passed without more.
+    auto refused = trailOf({tftp(10s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"),
+                            sip(12s, EventKind::RegisterRejected, "refused: digest: wrong password for 'alice'")});
+    CHECK(confirmed(refused, "restart", 13s).outcome == Outcome::Waiting);
+    c = confirmed(refused, "restart", 80s);
     CHECK(c.outcome == Outcome::Failed);
     CHECK(c.verdict.step == Step::Register);
     // Its config fetched and no REGISTER within the patience: failed at step 9.
     c = confirmed(trailOf({tftp(10s, EventKind::FileServed, "SEP00112233AABB.cnf.xml")}), "restart", 100s);
     CHECK(c.outcome == Outcome::Failed);
     CHECK(c.verdict.step == Step::Connect);
+}
+
+TEST_CASE("confirm: a busy or broken transfer the phone retried is no failure") {
+    auto t = trailOf({{5s, Service::Tftp, EventKind::FileRefused, "RRQ SEP00112233AABB.cnf.xml -> refused: server busy, retry"},
+                      tftp(9s, EventKind::FileServed, "SEP00112233AABB.cnf.xml"), sip(11s, EventKind::PhoneRegistered, "registered")});
+    auto c = confirmed(t, "restart", 12s);
+    CHECK(c.outcome == Outcome::Applied);
+    auto busy = trailOf({{5s, Service::Tftp, EventKind::FileRefused, "RRQ SEP00112233AABB.cnf.xml -> refused: server busy, retry"}});
+    CHECK(confirmed(busy, "restart", 6s).outcome == Outcome::Waiting);
 }
 
 TEST_CASE("confirm: nothing by the timeout is no answer, saying how far it got") {

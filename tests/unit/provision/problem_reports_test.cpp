@@ -47,8 +47,8 @@ TEST_CASE("problem reports: the form's file part stored under labcm's name, the 
     reports.store("001122334455", upload(reports, "third"), 7, 5, t0);
     auto list = reports.list("001122334455");
     REQUIRE(list.size() == 2);
-    CHECK(list[0].name == "prt-SEP001122334455-20231114221320_3.tar.gz");
-    CHECK(list[1].name == "prt-SEP001122334455-20231114221320_2.tar.gz");
+    CHECK(list[0].name == "prt-SEP001122334455-20231114221320_003.tar.gz");
+    CHECK(list[1].name == "prt-SEP001122334455-20231114221320_002.tar.gz");
     CHECK(read(*reports.find("001122334455", list[0].name)) == "third");
     // Only names of the listing are found: no path from a request.
     CHECK_FALSE(reports.find("001122334455", "../../etc/passwd"));
