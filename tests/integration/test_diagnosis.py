@@ -156,9 +156,11 @@ class Why(LabcmTestCase):
         t.join(timeout=90)
         r = result["r"]
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("failed at step 6 (", r.stdout)
-        self.assertIn("it fetched XMLDefault.cnf.xml", r.stdout)
-        self.assertIn("next: add it", r.stdout)
+        # Decided at the first dead end the CLI's poll sees: its own file not found, or the
+        # XMLDefault that follows (a slow run may poll between the two); both say add it.
+        self.assertIn("failed at step 6 (config file): it ", r.stdout)
+        self.assertRegex(r.stdout, r"it asked for SEP0011220E0003\.cnf\.xml, which labcm does not serve|it fetched XMLDefault\.cnf\.xml")
+        self.assertIn("next: add it (labcm device add SEP0011220E0003", r.stdout)
 
     def test_an_outcome_without_its_control_s_time_is_a_4xx(self):
         status, _, body = self.admin.request("GET", "/api/devices/SEP0011220E0003/outcome?action=restart")
