@@ -352,11 +352,18 @@ std::vector<TracedMessage> SipTrace::messages(const std::string& mac) const {
     return out;
 }
 
-std::string SipTrace::pcap(const std::string& mac, std::size_t budget) const {
+std::vector<TracedMessage> SipTrace::newest(const std::string& mac, std::size_t budget, bool* cut) const {
     auto list = messages(mac);
     std::size_t used = 0, first = list.size();
     while (first > 0 && used + list[first - 1].text.size() <= budget) used += list[--first].text.size();
+    if (cut) *cut = first > 0;
     list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(first));
+    return list;
+}
+
+std::string SipTrace::pcap(const std::string& mac, std::size_t budget, std::size_t* count) const {
+    auto list = newest(mac, budget);
+    if (count) *count = list.size();
     std::string local;
     std::uint16_t localPort = 0;
     {

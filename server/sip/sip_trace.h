@@ -96,7 +96,11 @@ public:
     /// @brief The phone's kept messages, oldest first (none older than the age limit).
     std::vector<TracedMessage> messages(const std::string& mac) const;
     /// @brief The newest of those messages whose text fits `budget` bytes as a pcap file's bytes.
-    std::string pcap(const std::string& mac, std::size_t budget = SIZE_MAX) const;
+    /// `count`: set to the messages written.
+    std::string pcap(const std::string& mac, std::size_t budget = SIZE_MAX, std::size_t* count = nullptr) const;
+    /// @brief The newest of the phone's messages whose text fits `budget` bytes, oldest first;
+    /// `cut`: set when older ones were left out.
+    std::vector<TracedMessage> newest(const std::string& mac, std::size_t budget, bool* cut = nullptr) const;
 
     /// @brief Starts a server-wide capture into `path` for `seconds`, at most `maxBytes`;
     /// returns its status (throws std::runtime_error when the file cannot be written or

@@ -53,17 +53,6 @@ json::object statusJson(const sip::CaptureStatus& s) {
 
 } // namespace
 
-/// The newest of the phone's messages whose text fits `budget` bytes, oldest first: a reply
-/// stays well under the control socket's limit (kMaxControlMessage) whatever the setting.
-std::vector<sip::TracedMessage> newestWithin(const sip::SipTrace& trace, const std::string& mac, std::size_t budget,
-                                             bool& cut) {
-    auto all = trace.messages(mac);
-    std::size_t used = 0, first = all.size();
-    while (first > 0 && used + all[first - 1].text.size() <= budget) used += all[--first].text.size();
-    cut = first > 0;
-    return {std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(first)), std::make_move_iterator(all.end())};
-}
-
 /// Keeps the newest kKeptCaptures files of <data-dir>/captures (a capture may be up to 1 GiB).
 void pruneCaptures(const std::filesystem::path& dir) {
     std::vector<std::filesystem::path> files;
@@ -80,7 +69,7 @@ void addTraceUseCases(Table& t) {
         auto& trace = traceOf(t.ctx);
         bool cut = false;
         json::array out;
-        for (const auto& m : newestWithin(trace, mac, kReplyBytes, cut)) {
+        for (const auto& m : trace.newest(mac, kReplyBytes, &cut)) {
             auto firstLine = m.text.substr(0, std::min(m.text.find('\r'), m.text.find('\n')));
             out.push_back({{"seq", m.seq},
                            {"time_us", m.timeUs},
@@ -98,13 +87,12 @@ void addTraceUseCases(Table& t) {
     t.add("device.pcap", [&t](const json::object& a, Reply reply) {
         auto mac = macArg(a);
         auto& trace = traceOf(t.ctx);
-        bool cut = false;
-        auto count = newestWithin(trace, mac, kReplyBytes, cut).size();
+        std::size_t count = 0;
+        auto bytes = trace.pcap(mac, kReplyBytes, &count); // one copy of the messages, not one to count and one to write
         if (count == 0)
             throw CommandError(404, "not_found", "device",
                                trace.enabled() ? fmt::format("labcm has no SIP message of {} (none since it started)", deviceName(mac))
                                                : std::string("the SIP trace is off (setting sip_trace_messages is 0)"));
-        auto bytes = trace.pcap(mac, kReplyBytes);
         reply(okReply({{"name", fmt::format("{}-{}.pcap", deviceName(mac), fileStamp())},
                        {"messages", count},
                        {"pcap_base64", base64(bytes)}}));
