@@ -568,6 +568,9 @@ json::object Server::status() {
               {"sip_calls_attempted", calls.attempted},
               {"sip_calls_answered", calls.answered},
               {"sip_calls_active", calls.active},
+              {"sip_trace_messages_active", trace_.messagesKept()},
+              {"sip_trace_bytes_active", trace_.bytesKept()},
+              {"sip_trace_lost", trace_.lost()},
               {"dhcp", dhcpStatus(dhcp_)}});
     return o;
 }

@@ -187,7 +187,7 @@ void SipService::Impl::run(std::promise<void>& ready, std::vector<DeviceView> de
     cancelled.clear(); // its branches go with the stack
     stack.reset();
     activeTap = nullptr;
-    tap.reset(); // sofia closed the dump with the agent: the reader reads it to its end
+    tap.reset(); // the stack is gone: the tap files what it queued and stops
 }
 
 void SipService::Impl::createStack() {
@@ -196,9 +196,9 @@ void SipService::Impl::createStack() {
     std::string host = cfg.bindAddress == "0.0.0.0" || cfg.bindAddress.empty() ? "*" : cfg.bindAddress;
     if (host.find(':') != std::string::npos && host != "*") host = "[" + host + "]";
     std::string url = fmt::format("sip:{}:{}", host, cfg.port);
-    std::string dump; // the SIP trace: sofia's transport dump, into a pipe read by the tap
-    if (cfg.trace && cfg.trace->enabled()) {
-        dump = tap.emplace(*cfg.trace).start();
+    const bool tracing = cfg.trace && cfg.trace->enabled(); // the SIP trace: sofia's message log, taken by the tap
+    if (tracing) {
+        tap.emplace(*cfg.trace).start();
         activeTap = &*tap;
     }
     s.agent.reset(nta_agent_create(s.root.get(), URL_STRING_MAKE(url.c_str()), &Impl::onMessage,
@@ -207,8 +207,7 @@ void SipService::Impl::createStack() {
                                    NTATAG_SERVER_RPORT(1),        // 79xx over UDP: answer to the Via port
                                    NTATAG_UDP_MTU(65535),         // never switch our requests to TCP
                                    TPTAG_QUEUESIZE(1000),         // listen backlog for boot storms
-                                   TAG_IF(!dump.empty(), TPTAG_DUMP(dump.c_str())),
-                                   TAG_IF(!dump.empty(), TPTAG_LOG(1)), // sent messages whole (wire_tap.h)
+                                   TAG_IF(tracing, TPTAG_LOG(1)), // every message, whole (wire_tap.h)
                                    TAG_END()));
     if (!s.agent) throw std::runtime_error(fmt::format("cannot listen for SIP on {}: {}", url, std::strerror(errno)));
     s.leg.reset(nta_leg_tcreate(s.agent.get(), &Impl::onRequest, reinterpret_cast<nta_leg_magic_t*>(this),

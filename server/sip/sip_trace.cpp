@@ -18,7 +18,6 @@ namespace labcm::sip {
 
 namespace {
 
-constexpr std::size_t kOverhead = 96;    ///< bytes a kept message costs beyond its text
 constexpr std::size_t kEndedKept = 16;   ///< ended captures whose status is still answered
 
 std::optional<std::string> hexMacAt(std::string_view text, std::size_t at) {
@@ -30,11 +29,6 @@ std::optional<std::string> hexMacAt(std::string_view text, std::size_t at) {
     }
     return mac;
 }
-
-std::string addressKey(bool tcp, const std::string& address, std::uint16_t port) {
-    return std::string(tcp ? "T " : "U ") + address + ' ' + std::to_string(port);
-}
-
 
 /// labcm's end of a packet with `peer`: the configured address, the loopback to a loopback.
 std::string localFor(const std::string& peer, const std::string& configured) {
@@ -167,12 +161,14 @@ std::size_t SipTrace::persistTo(const std::filesystem::path& path, std::chrono::
     return liveCount_;
 }
 
-void writeJournal(const std::filesystem::path& path, const std::vector<std::pair<TracedMessage, std::string>>& messages) {
+void writeJournal(const std::filesystem::path& path,
+                  const std::vector<std::pair<std::shared_ptr<const TracedMessage>, std::string>>& messages) {
     auto tmp = path;
     tmp += ".new";
     std::FILE* out = std::fopen(tmp.c_str(), "wb");
     if (!out) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
-    for (const auto& [m, mac] : messages) {
+    for (const auto& [kept, mac] : messages) {
+        const auto& m = *kept;
         std::fprintf(out, "M %llu %lld %c%c %s %s %u %zu\n", static_cast<unsigned long long>(m.seq), static_cast<long long>(m.timeUs),
                      m.sent ? 's' : 'r', m.tcp ? 't' : 'u', mac.c_str(), m.address.c_str(), static_cast<unsigned>(m.port),
                      m.text.size());
@@ -193,7 +189,7 @@ void writeJournal(const std::filesystem::path& path, const std::vector<std::pair
 
 void SipTrace::snapshot(bool idle, bool wait) {
     try {
-        std::vector<std::pair<TracedMessage, std::string>> all;
+        std::vector<std::pair<std::shared_ptr<const TracedMessage>, std::string>> all;
         std::filesystem::path path;
         {
             std::lock_guard lock(mutex_);
@@ -212,7 +208,7 @@ void SipTrace::snapshot(bool idle, bool wait) {
             lastSnapshot_ = now;
             path = journalPath_;
         }
-        std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first.seq < b.first.seq; });
+        std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first->seq < b.first->seq; });
         writing_ = std::async(std::launch::async, [this, path, all = std::move(all)] {
             try {
                 writeJournal(path, all);
@@ -241,74 +237,43 @@ void SipTrace::setLocal(std::string address, std::uint16_t port) {
     localPort_ = port;
 }
 
-void SipTrace::add(const WireRecord& r, std::int64_t timeUs) {
-    if (r.sent && !r.logged) return; // the dump's sent record: its first piece only; the log has it whole
-    auto base = [&] {
-        TracedMessage m;
-        m.timeUs = timeUs;
-        m.sent = r.sent;
-        m.tcp = r.tcp;
-        m.address = r.address;
-        m.port = r.port;
-        return m;
-    };
+void SipTrace::add(WireRecord r, std::int64_t timeUs) {
+    // A keep-alive (CRLFs) or a STUN binding is no SIP message: not kept.
+    if (r.bytes.empty() || !std::isalpha(static_cast<unsigned char>(r.bytes.front()))) return;
+    TracedMessage m;
+    m.timeUs = timeUs;
+    m.sent = r.sent;
+    m.tcp = r.tcp;
+    m.address = std::move(r.address);
+    m.port = r.port;
+    m.text = std::move(r.bytes);
     std::lock_guard lock(mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    auto take = [&](std::string_view text) {
-        // A keep-alive (CRLFs) or a STUN binding is no SIP message: not kept.
-        if (text.empty() || !std::isalpha(static_cast<unsigned char>(text.front()))) return;
-        auto m = base();
-        m.text.assign(text);
-        writeCaptures(m, now);
-        if (!enabled()) return;
-        const auto key = addressKey(m.tcp, m.address, m.port);
-        std::optional<std::string> mac;
-        // What a phone sent names it (its REGISTER's Contact); what labcm sends may carry
-        // another phone's (a forwarded INVITE keeps the caller's Contact): filed by address.
-        if (!m.sent) mac = macInMessage(m.text);
-        if (mac) {
-            if (macAt_.size() >= kMaxAddresses && !macAt_.contains(key)) macAt_.clear();
-            macAt_[key] = *mac;
-        } else if (auto it = macAt_.find(key); it != macAt_.end()) {
-            mac = it->second;
-        }
-        if (mac) file(std::move(m), std::move(mac));
-    };
-    // UDP: a datagram is a message; labcm's own sent records are whole messages too.
-    if (!r.tcp || r.logged) return take(r.bytes);
-    // A TCP read is a piece of the connection's stream: cut it into messages.
-    const auto key = addressKey(true, r.address, r.port);
-    auto it = streams_.find(key);
-    if (it == streams_.end()) {
-        if (streams_.size() >= kMaxAddresses) dropStreams();
-        it = streams_.try_emplace(key).first;
+    writeCaptures(m, std::chrono::steady_clock::now());
+    if (!enabled()) return;
+    Peer peer{m.address, m.port, m.tcp};
+    std::optional<std::string> mac;
+    // What a phone sent names it (its REGISTER's Contact); what labcm sends may carry
+    // another phone's (a forwarded INVITE keeps the caller's Contact): filed by address.
+    if (!m.sent) mac = macInMessage(m.text);
+    if (mac) {
+        if (macAt_.size() >= kMaxAddresses && !macAt_.contains(peer)) macAt_.clear();
+        macAt_.insert_or_assign(std::move(peer), *mac);
+    } else if (auto it = macAt_.find(peer); it != macAt_.end()) {
+        mac = it->second;
     }
-    pendingBytes_ -= it->second.buffered();
-    it->second.feed(r.bytes, take);
-    if (r.truncated || it->second.empty()) {
-        streams_.erase(it); // all taken, or bytes missing (sofia wrote less than it read): start afresh
-    } else {
-        pendingBytes_ += it->second.buffered();
-        if (pendingBytes_ > kMaxPendingBytes) dropStreams();
-    }
-}
-
-void SipTrace::dropStreams() {
-    streams_.clear();
-    pendingBytes_ = 0;
-    ++streamsDropped_;
+    if (mac) file(std::move(m), std::move(mac));
 }
 
 void SipTrace::file(TracedMessage m, std::optional<std::string> mac) {
     m.seq = nextSeq_++;
     auto& ring = rings_[*mac];
-    const auto cost = m.text.size() + m.address.size() + kOverhead;
+    const auto cost = m.text.size() + m.address.size() + kMessageOverhead;
     ring.bytes += cost;
     totalBytes_ += cost;
     ++liveCount_;
     order_.emplace_back(m.seq, *mac);
     changed_ = true;
-    ring.messages.push_back(std::move(m));
+    ring.messages.push_back(std::make_shared<const TracedMessage>(std::move(m)));
     while (ring.messages.size() > limits_.perPhone) popFront(ring);
     // Over the total: the oldest message of the whole trace goes, whoever's it is.
     while (totalBytes_ > limits_.totalBytes && !order_.empty()) {
@@ -330,7 +295,7 @@ void SipTrace::file(TracedMessage m, std::optional<std::string> mac) {
 }
 
 void SipTrace::popFront(Ring& ring) {
-    const auto cost = ring.messages.front().text.size() + ring.messages.front().address.size() + kOverhead;
+    const auto cost = ring.messages.front().text.size() + ring.messages.front().address.size() + kMessageOverhead;
     ring.bytes -= cost;
     totalBytes_ -= cost;
     --liveCount_;
@@ -348,7 +313,7 @@ std::vector<TracedMessage> SipTrace::messages(const std::string& mac) const {
                      .count();
     std::vector<TracedMessage> out;
     for (const auto& m : it->second.messages)
-        if (m.timeUs >= oldest) out.push_back(m);
+        if (m->timeUs >= oldest) out.push_back(*m);
     return out;
 }
 
@@ -440,11 +405,6 @@ std::optional<CaptureStatus> SipTrace::capture(const std::string& name) {
 std::uint64_t SipTrace::messagesKept() const {
     std::lock_guard lock(mutex_);
     return liveCount_;
-}
-
-std::uint64_t SipTrace::streamsDropped() const {
-    std::lock_guard lock(mutex_);
-    return streamsDropped_;
 }
 
 std::uint64_t SipTrace::bytesKept() const {

@@ -1,6 +1,6 @@
 // Each phone's last SIP messages, in full, as labcm sent and received them (issue 22, items 2
-// and 3). The SIP thread's transport dump (wire_dump.h) is read on a thread of its own and
-// handed to add(); a message is filed under a phone by the MAC it carries (the REGISTER's
+// and 3). The SIP thread's message log (wire_log.h) is put back together into messages and
+// handed to add() on a thread of its own (wire_tap.h); a message is filed under a phone by the MAC it carries (the REGISTER's
 // +sip.instance or devicename) or, for the others (its 200 OK, an INVITE to it, a NOTIFY),
 // by the address:port that MAC was last seen at.
 //
@@ -10,6 +10,7 @@
 // until its time or size is up.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
@@ -26,7 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sip/wire_dump.h"
+#include "sip/wire_log.h"
 
 namespace labcm::sip {
 
@@ -65,9 +66,10 @@ class SipTrace {
 public:
     static constexpr std::size_t kMaxAddresses = 100'000;
     static constexpr std::size_t kMaxCaptures = 4; ///< server-wide captures running at once
-    /// Bytes of unfinished TCP messages held for all connections together; over it they are
-    /// all dropped (counted), their connections' next messages start afresh.
-    static constexpr std::size_t kMaxPendingBytes = 4 * 1024 * 1024;
+    /// Bytes a kept message costs beyond its text and address, counted in the total bound: its
+    /// TracedMessage with the shared block (~128 with malloc's), its slot in the ring (16, more
+    /// while it grows), its entry in the arrival order (40), malloc's rounding of its text (~16).
+    static constexpr std::size_t kMessageOverhead = 200;
 
     explicit SipTrace(TraceLimits limits);
     ~SipTrace();
@@ -76,9 +78,8 @@ public:
     /// `address` empty or a wildcard: a loopback peer gets the loopback, others 0.0.0.0 / ::.
     void setLocal(std::string address, std::uint16_t port);
 
-    /// @brief One record of the dump or the log; `timeUs` when it was written (stampTime()).
-    /// The dump's own sent records are ignored: the log's ("send") are the whole messages.
-    void add(const WireRecord& r, std::int64_t timeUs);
+    /// @brief One message as sofia logged it; `timeUs` when (stampTime()).
+    void add(WireRecord r, std::int64_t timeUs);
 
     /// @brief Keeps the trace across restarts in the journal file `path`: loads what it holds
     /// (the bounds and `maxAge` apply; a record cut short ends the load) and from then on
@@ -111,14 +112,40 @@ public:
     std::optional<CaptureStatus> capture(const std::string& name);
 
     std::uint64_t messagesKept() const;
-    std::uint64_t streamsDropped() const;
+    /// @brief Messages the tap could not keep (its queue full, no memory, a transport it does not read).
+    void lose() { ++lost_; }
+    std::uint64_t lost() const { return lost_; }
     std::uint64_t bytesKept() const;
 
     bool enabled() const { return limits_.perPhone > 0; }
 
 private:
+    /// A phone's messages, oldest first: a vector and the index of its first live one (a
+    /// deque costs a map and a block per phone however few it holds). Each message is shared:
+    /// a journal snapshot holds the same ones (no copy of 64 MiB under the lock).
+    class MessageRing {
+    public:
+        using Item = std::shared_ptr<const TracedMessage>;
+        bool empty() const { return head_ == items_.size(); }
+        std::size_t size() const { return items_.size() - head_; }
+        const TracedMessage& front() const { return *items_[head_]; }
+        void push_back(Item m) { items_.push_back(std::move(m)); }
+        void pop_front() {
+            items_[head_++].reset(); // its text freed now, unless a snapshot still writes it
+            if (head_ * 2 >= items_.size()) { // the dead half goes (amortised O(1) per message)
+                items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+                head_ = 0;
+            }
+        }
+        auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+        auto end() const { return items_.end(); }
+
+    private:
+        std::vector<Item> items_;
+        std::size_t head_ = 0;
+    };
     struct Ring {
-        std::deque<TracedMessage> messages;
+        MessageRing messages;
         std::size_t bytes = 0;
     };
     struct Capture;
@@ -126,8 +153,6 @@ private:
     void file(TracedMessage m, std::optional<std::string> mac);
     void writeCaptures(const TracedMessage& m, std::chrono::steady_clock::time_point now);
     void popFront(Ring& ring);
-    void dropStreams();
-
 
     TraceLimits limits_;
     mutable std::mutex mutex_;
@@ -135,10 +160,18 @@ private:
     std::uint16_t localPort_ = 5060;
     std::unordered_map<std::string, Ring> rings_;            ///< by MAC
     std::deque<std::pair<std::uint64_t, std::string>> order_; ///< (seq, MAC), arrival order
-    std::unordered_map<std::string, std::string> macAt_;     ///< "T|U address port" → MAC
-    std::unordered_map<std::string, SipStreamSplitter> streams_; ///< TCP connections (received side) with a partial message
-    std::size_t pendingBytes_ = 0;  ///< their buffered bytes together
-    std::uint64_t streamsDropped_ = 0;
+    struct Peer {
+        std::string address;
+        std::uint16_t port = 0;
+        bool tcp = false;
+        bool operator==(const Peer&) const = default;
+    };
+    struct PeerHash {
+        std::size_t operator()(const Peer& p) const noexcept {
+            return std::hash<std::string>{}(p.address) ^ (std::size_t{p.port} << 1 | (p.tcp ? 1u : 0u)) * 0x9e3779b97f4a7c15ull;
+        }
+    };
+    std::unordered_map<Peer, std::string, PeerHash> macAt_; ///< where each MAC was last seen
     std::uint64_t nextSeq_ = 1;
     std::size_t totalBytes_ = 0;
     std::size_t liveCount_ = 0;
@@ -148,6 +181,7 @@ private:
     std::chrono::steady_clock::time_point lastSnapshot_{};
     std::future<void> writing_; ///< the snapshot being written
     std::chrono::hours maxAge_{0};
+    std::atomic<std::uint64_t> lost_{0};
 };
 
 /// @brief Reads a trace journal (SipTrace::persistTo): each whole record, with its MAC, in
@@ -157,7 +191,8 @@ std::size_t readJournal(std::string_view data, const std::function<void(TracedMe
 
 /// @brief Writes `messages` (with their MACs, in order) as a journal to `path`, whole or not
 /// at all (a new file renamed over the old); throws std::runtime_error.
-void writeJournal(const std::filesystem::path& path, const std::vector<std::pair<TracedMessage, std::string>>& messages);
+void writeJournal(const std::filesystem::path& path,
+                  const std::vector<std::pair<std::shared_ptr<const TracedMessage>, std::string>>& messages);
 
 /// @brief The MAC a message names as its sender: the REGISTER Contact's +sip.instance
 /// (urn:uuid:00000000-0000-0000-0000-<MAC>) or +u.sip!devicename (SEP<MAC>); nullopt if none.

@@ -299,8 +299,7 @@ public:
         std::map<std::string, sofia::TportRef> tports; ///< mac -> referenced TCP connection
     };
     std::optional<Stack> stack; ///< exists while the sofia thread runs (created and destroyed on it)
-    /// Reads sofia's transport dump into cfg.trace (when set and on); joined after the stack
-    /// went, which closed the dump.
+    /// Takes sofia's message log into cfg.trace (when set and on); joined after the stack went.
     std::optional<WireTap> tap;
     std::uint64_t etag = 0;
     std::uint64_t nextProxied = 0;

@@ -1,42 +1,39 @@
 #include "sip/wire_tap.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
-#include <vector>
+#include <string_view>
+#include <utility>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "core/thread_name.h"
 #include "sip/sip_trace.h"
-#include "sip/wire_dump.h"
 
 namespace labcm::sip {
 
 namespace {
-constexpr int kPipeBytes = 1 << 20;
-constexpr std::size_t kReadChunk = 256 * 1024;
-constexpr auto kBatchPause = std::chrono::milliseconds(2);
-constexpr auto kQuiet = std::chrono::seconds(1); ///< nothing read for this long: the lab is quiet
+/// Between two takes of the queue under a load: one wake-up per pause, not one per message.
+constexpr auto kBatchPause = std::chrono::milliseconds(5);
+constexpr auto kQuiet = std::chrono::seconds(1); ///< nothing came for this long: the lab is quiet
+
+/// A queued message's head; its address and its bytes follow.
+struct QueuedHead {
+    std::uint32_t bytes;
+    std::int32_t secondOfDay;
+    std::int32_t micros;
+    std::uint16_t port;
+    std::uint8_t addressLength;
+    std::uint8_t flags; ///< 1 sent, 2 tcp, 4 truncated
+};
 } // namespace
 
-std::string WireTap::start() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe for the SIP trace: {}", std::strerror(errno)));
-    readFd_ = fds[0];
-    writeFd_ = fds[1];
-    ::fcntl(writeFd_, F_SETPIPE_SZ, kPipeBytes); // best effort: the default (64 KiB) works, only shallower
+void WireTap::start() {
     thread_ = std::thread([this] {
         nameThisThread("labcm-siptrace");
-        read();
+        run();
     });
-    return fmt::format("/proc/self/fd/{}", writeFd_);
 }
 
 // tport_log_msg (sofia 1.12.11, tport_logging.c) logs a message as these su_log calls:
@@ -50,7 +47,7 @@ bool WireTap::onLog(const char* format, va_list ap) {
     } catch (const std::exception&) { // nothing may unwind into sofia's C frames
         logged_ = LoggedMessage();
         ignoring_ = false;
-        ++lost_;
+        trace_.lose();
         return true;
     }
 }
@@ -60,86 +57,122 @@ bool WireTap::takeLog(const char* format, va_list ap) {
         "%s   ------------------------------------------------------------------------\n";
     static constexpr std::string_view kTruncated = "   *** message truncated at ";
     const std::string_view f(format);
-    if (f == kSeparator) {
-        va_list copy;
-        va_copy(copy, ap);
-        const char* arg = va_arg(copy, const char*);
-        va_end(copy);
-        if (logged_.active()) { // the end of a sent message
-            auto record = logged_.finish();
-            for (std::size_t at = 0; at < record.size();) {
-                auto n = ::write(writeFd_, record.data() + at, record.size() - at);
-                if (n < 0 && errno == EINTR) continue;
-                if (n <= 0) break;
-                at += static_cast<std::size_t>(n);
-            }
-            return true;
-        }
-        if (ignoring_) {
-            ignoring_ = false;
-            return true;
-        }
-        if (!logged_.start(arg ? arg : "")) ignoring_ = true; // a received one (the dump has it raw)
-        return true;
-    }
     if (f == "%s%.*s") {
-        if (!logged_.active() && !ignoring_) return false;
+        if (!logged_.active()) return ignoring_;
         va_list copy;
         va_copy(copy, ap);
         (void)va_arg(copy, const char*);
         const int n = va_arg(copy, int);
         const char* text = va_arg(copy, const char*);
         va_end(copy);
-        if (logged_.active() && text && n > 0) logged_.piece(std::string_view(text, static_cast<std::size_t>(n)));
+        if (text && n > 0) logged_.piece(std::string_view(text, static_cast<std::size_t>(n)));
         return true;
     }
     if (f == "\n") {
-        if (!logged_.active() && !ignoring_) return false;
-        if (logged_.active()) logged_.lineEnd();
+        if (!logged_.active()) return ignoring_;
+        logged_.lineEnd();
+        return true;
+    }
+    if (f == kSeparator) {
+        if (logged_.active()) { // the end of a message
+            if (const auto* record = logged_.finish()) push(*record);
+            return true;
+        }
+        if (std::exchange(ignoring_, false)) return true; // the end of one not read
+
+        va_list copy;
+        va_copy(copy, ap);
+        const char* stamp = va_arg(copy, const char*);
+        va_end(copy);
+        if (!logged_.start(stamp ? stamp : "")) { // a stamp labcm does not read (another transport)
+            ignoring_ = true;
+            trace_.lose();
+        }
         return true;
     }
     return f.starts_with(kTruncated);
 }
 
-void WireTap::join() {
-    if (writeFd_ >= 0) ::close(writeFd_), writeFd_ = -1;
-    if (thread_.joinable()) thread_.join();
-    if (readFd_ >= 0) ::close(readFd_), readFd_ = -1;
+void WireTap::push(const WireRecord& r) {
+    const QueuedHead head{static_cast<std::uint32_t>(r.bytes.size()), r.secondOfDay, r.micros, r.port,
+                          static_cast<std::uint8_t>(std::min<std::size_t>(r.address.size(), 255)),
+                          static_cast<std::uint8_t>((r.sent ? 1 : 0) | (r.tcp ? 2 : 0) | (r.truncated ? 4 : 0))};
+    const std::size_t size = sizeof head + head.addressLength + r.bytes.size();
+    bool wake = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (queue_.size() + size > kMaxQueuedBytes) {
+            trace_.lose();
+            return;
+        }
+        queue_.append(reinterpret_cast<const char*>(&head), sizeof head);
+        queue_.append(r.address.data(), head.addressLength);
+        queue_.append(r.bytes);
+        wake = std::exchange(sleeping_, false);
+    }
+    if (wake) wake_.notify_one();
 }
 
-void WireTap::read() {
-    WireDumpParser parser([this](const WireRecord& r) {
+void WireTap::file(std::string_view queued) {
+    const auto now = std::chrono::system_clock::now();
+    while (queued.size() >= sizeof(QueuedHead)) {
+        QueuedHead head;
+        std::memcpy(&head, queued.data(), sizeof head);
+        queued.remove_prefix(sizeof head);
+        WireRecord r;
+        r.sent = head.flags & 1;
+        r.tcp = head.flags & 2;
+        r.truncated = head.flags & 4;
+        r.port = head.port;
+        r.secondOfDay = head.secondOfDay;
+        r.micros = head.micros;
         try {
-            trace_.add(r, stampTime(r.secondOfDay, r.micros, std::chrono::system_clock::now()));
-        } catch (const std::exception& e) { // out of memory: lose this record, keep draining the pipe
-            ++lost_;
+            r.address.assign(queued.substr(0, head.addressLength));
+            queued.remove_prefix(head.addressLength);
+            r.bytes.assign(queued.substr(0, head.bytes));
+            queued.remove_prefix(head.bytes);
+            const auto at = stampTime(r.secondOfDay, r.micros, now);
+            trace_.add(std::move(r), at);
+            ++records_;
+        } catch (const std::exception& e) { // out of memory: lose this one, go on
+            trace_.lose();
             spdlog::warn("sip trace: a message was not kept: {}", e.what());
         }
-    });
-    std::vector<char> buf(kReadChunk);
+    }
+}
+
+void WireTap::join() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void WireTap::run() {
+    std::string batch;
     while (true) {
-        // Quiet for a while: the journal is written (a snapshot of memory, off this thread).
-        pollfd p{readFd_, POLLIN, 0};
-        const int ready = ::poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(kQuiet).count()));
-        if (ready == 0) {
-            trace_.snapshot(true);
+        bool stop = false;
+        {
+            std::unique_lock lock(mutex_);
+            if (queue_.empty() && !stopping_) {
+                sleeping_ = true;
+                wake_.wait_for(lock, kQuiet, [this] { return !queue_.empty() || stopping_; });
+                sleeping_ = false;
+            }
+            stop = stopping_;
+            batch.swap(queue_); // both keep their size: no allocation on either side
+        }
+        if (batch.empty() && !stop) {
+            trace_.snapshot(true); // quiet for a while: the journal is written (off this thread)
             continue;
         }
-        auto n = ::read(readFd_, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break; // end: sofia closed the dump with its stack
-        try {
-            parser.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
-        } catch (const std::exception& e) {
-            ++lost_;
-            spdlog::warn("sip trace: a read of the dump was not parsed: {}", e.what());
-        }
-        records_ = parser.records();
-        dropped_ = parser.dropped();
-        // Less than a full read: let the dump gather before the next one. One wake-up per
-        // kBatchPause instead of one per message (the pipe holds ~40 ms of a 20,000/s load).
-        if (static_cast<std::size_t>(n) < buf.size()) std::this_thread::sleep_for(kBatchPause);
+        file(batch);
+        batch.clear();
+        if (stop) break;
         trace_.snapshot(false); // under a steady load, every SipTrace::kSnapshotEvery
+        std::this_thread::sleep_for(kBatchPause); // let the queue gather
     }
     trace_.snapshot(true, true); // the end: written before labcm stops
 }

@@ -1,22 +1,28 @@
-// The SIP thread's wire, tapped. What labcm receives: sofia writes every datagram and TCP read
-// to its transport dump (TPTAG_DUMP), here a pipe. What labcm sends: sofia's dump keeps only a
-// message's first piece (wire_dump.h, LoggedMessage), so sent messages come from its message
-// log (TPTAG_LOG) instead, whose su_log calls the SIP thread's log redirect hands to onLog();
-// the message, put back together, goes into the same pipe as a record. A thread of its own
-// reads the pipe, cuts it into records (WireDumpParser) and files them in the SipTrace. The
-// SIP thread pays one write to the pipe per message; the parsing and filing happen beside it.
+// The SIP thread's messages, tapped for the SIP trace (issue 22). sofia's message log
+// (TPTAG_LOG) writes every message labcm sends or receives through su_log; the SIP thread's
+// log redirect hands those calls to onLog(), which puts each message back together
+// (LoggedMessage) and queues it. A thread of its own takes the queue every few milliseconds
+// and files the messages in the SipTrace (which phone's, its bounds, captures, the journal).
 //
-// The pipe is 1 MiB deep; the reader keeps up with it by a wide margin (it only copies), and
-// should it fall behind, sofia's write waits: a trace never loses or reorders a message.
+// The SIP thread's part: the log's calls, the message put together in a buffer it reuses, one
+// copy of it onto the queue (a byte buffer, swapped with the trace thread's: both keep their
+// size) under a lock nobody holds for long. No allocation, no write, no system call: a wake-up
+// only when the trace thread sleeps because the lab was quiet. The queue is bounded
+// (kMaxQueuedBytes): past it a message is not traced (SipTrace::lost()) rather than the SIP
+// thread waiting.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
-#include "sip/wire_dump.h"
+#include "sip/wire_log.h"
 
 namespace labcm::sip {
 
@@ -24,39 +30,40 @@ class SipTrace;
 
 class WireTap {
 public:
+    static constexpr std::size_t kMaxQueuedBytes = 16u << 20;
+
     explicit WireTap(SipTrace& trace) : trace_(trace) {}
     ~WireTap() { join(); }
     WireTap(const WireTap&) = delete;
     WireTap& operator=(const WireTap&) = delete;
 
-    /// @brief Creates the pipe and starts the reader; returns the file name for TPTAG_DUMP
-    /// (/proc/self/fd/N: sofia opens its own descriptor of the pipe; TPTAG_LOG(1) goes with
-    /// it). Throws on failure.
-    std::string start();
+    /// @brief Starts the trace's thread; the stack then goes with TPTAG_LOG(1). Throws on failure.
+    void start();
     /// @brief SIP thread, from its su_log redirect: takes the calls of sofia's message log
     /// (tport_log_msg's formats); true when `format` was one of them.
     bool onLog(const char* format, va_list ap);
-    /// @brief Closes labcm's write end and waits for the reader (which ends when sofia's
-    /// dump is closed too): call after the SIP stack is gone.
+    /// @brief Files what is queued and stops the thread: call after the SIP stack is gone.
     void join();
 
-    std::uint64_t records() const { return records_; }
-    std::uint64_t dropped() const { return dropped_; }
-    std::uint64_t lost() const { return lost_; }
+    std::uint64_t records() const { return records_; } ///< messages filed
 
 private:
-    void read();
+    void run();
     bool takeLog(const char* format, va_list ap);
+    void push(const WireRecord& r);
+    /// @brief The trace thread: files the messages of `queued` (push()'s encoding).
+    void file(std::string_view queued);
 
     SipTrace& trace_;
-    int readFd_ = -1;
-    int writeFd_ = -1;
-    LoggedMessage logged_;
-    bool ignoring_ = false; ///< inside a logged message that is not a sent one (labcm takes those from the dump)
+    LoggedMessage logged_;         ///< SIP thread only
+    bool ignoring_ = false;        ///< SIP thread only: inside a logged message not read (its stamp was not one)
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::string queue_;             ///< under mutex_: each message as a QueuedHead, its address, its bytes
+    bool sleeping_ = false;         ///< under mutex_: the thread waits for a message
+    bool stopping_ = false;         ///< under mutex_
     std::thread thread_;
     std::atomic<std::uint64_t> records_{0};
-    std::atomic<std::uint64_t> dropped_{0};
-    std::atomic<std::uint64_t> lost_{0}; ///< messages not kept for want of memory
 };
 
 } // namespace labcm::sip

@@ -3,6 +3,7 @@ over UDP and TCP and sipp register; each phone's messages come back through the 
 (`labcm device trace`, `labcm device pcap`) and the API, the pcaps are read back by tshark
 (Debian tshark), and `labcm capture` records everything for a few seconds."""
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -88,24 +89,42 @@ class Trace(LabcmTestCase):
         self.assertEqual(headers["content-type"], "application/vnd.tcpdump.pcap")
         self.assertIn(f'filename="SEP{UDP_PHONE}-', headers["content-disposition"])
         self.assertEqual(raw[:4], bytes.fromhex("d4c3b2a1"))  # pcap, little-endian, microseconds
+        # /metrics counts what the trace holds and what it could not keep.
+        status, _, text = self.admin.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        metrics = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("labcm_sip_trace_"))
+        self.assertEqual(float(metrics["labcm_sip_trace_messages_active"]), 4)
+        self.assertGreater(float(metrics["labcm_sip_trace_bytes_active"]), sum(len(m["text"]) for m in messages))
+        self.assertEqual(float(metrics["labcm_sip_trace_lost_total"]), 0)
 
     @unittest.skipUnless(shutil.which("tshark"), "needs tshark (Debian tshark)")
-    def test_a_tcp_phone_s_messages_are_cut_out_of_its_stream(self):
+    def test_a_tcp_phone_s_messages_are_whole_however_it_writes_them(self):
         phone = Phone(self, TCP_PHONE, "1002", transport="tcp")
         # Two REGISTERs in one write: labcm reads them at once, the trace still shows two.
         phone.n += 1
         first = phone.register_text(3600)
         phone.n += 1
-        phone.send(first + phone.register_text(3600))
+        second = phone.register_text(3600)
+        phone.send(first + second)
         phone.expect(200)
         phone.expect(200)
         messages = self.wait_trace(f"SEP{TCP_PHONE}", 4)
         self.assertEqual(sorted(m["first_line"] for m in messages), ["REGISTER sip:127.0.0.1 SIP/2.0"] * 2 + ["SIP/2.0 200 OK"] * 2)
         self.assertEqual({m["transport"] for m in messages}, {"tcp"})
+        self.assertEqual([m["text"] for m in messages if m["direction"] == "in"], [first, second])
+        # One REGISTER in two writes, apart: one message, whole.
+        phone.n += 1
+        third = phone.register_text(3600)
+        phone.send(third[:40])
+        time.sleep(0.3)
+        phone.send(third[40:])
+        phone.expect(200)
+        messages = self.wait_trace(f"SEP{TCP_PHONE}", 6)
+        self.assertEqual(messages[4]["text"], third)
         path = os.path.join(self.dir, "tcp.pcap")
         self.ok("device", "pcap", f"SEP{TCP_PHONE}", "-o", path)
         rows = self.tshark(path)
-        self.assertEqual(sorted(r[0] for r in rows), ["200", "200", "REGISTER", "REGISTER"], rows)
+        self.assertEqual(sorted(r[0] for r in rows), ["200", "200", "200", "REGISTER", "REGISTER", "REGISTER"], rows)
         self.assertEqual({r[3] for r in rows if r[0] == "REGISTER"}, {phone.sock.getsockname()[1]})
 
     def test_the_trace_keeps_the_newest_messages_up_to_the_setting(self):
@@ -162,7 +181,7 @@ class Trace(LabcmTestCase):
         phone.register(expires=0)
         self.wait_trace(f"SEP{UDP_PHONE}", 4)
         journal = os.path.join(self.data, "trace", "sip-trace.journal")
-        self.wait_for(lambda: b"Expires: 0" in open(journal, "rb").read(), "the unregister in the journal", seconds=60)
+        self.wait_for(lambda: b"Expires: 0" in pathlib.Path(journal).read_bytes(), "the unregister in the journal", seconds=60)
         self.stop_server(self.server, signal.SIGKILL)
         self.server = self.start_server()
         self.assertEqual(self.admin.login()[0], 200)

@@ -1,8 +1,9 @@
-// The SIP trace's parts (issue 22): sofia's dump stream cut into records, TCP streams cut into
-// messages, each phone's ring with its bounds, and the pcap libpcap writes of them.
+// The SIP trace's parts (issue 22): sofia's message log put back together into messages, each
+// phone's ring with its bounds, its journal, and the pcap libpcap writes of them.
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdarg>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,8 @@
 
 #include "sip/pcap_file.h"
 #include "sip/sip_trace.h"
-#include "sip/wire_dump.h"
+#include "sip/wire_log.h"
+#include "sip/wire_tap.h"
 
 using namespace labcm::sip;
 
@@ -26,21 +28,6 @@ const std::string kRegister =
     "Contact: <sip:x@10.0.0.5:5060>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-001122aabbcc>\"\r\n"
     "Content-Length: 0\r\n\r\n";
 const std::string kOk = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK-1\r\nCSeq: 101 REGISTER\r\nContent-Length: 0\r\n\r\n";
-
-std::string record(const std::string& what, const std::string& proto, const std::string& addr, int port, const std::string& data) {
-    return what + " " + std::to_string(data.size()) + " bytes " + (what == "sent" ? "to " : "from ") + proto + "/[" + addr +
-           "]:" + std::to_string(port) + " at 01:02:03.000456:\n" + data + "\v\n";
-}
-
-struct Collected {
-    std::vector<std::string> data;
-    std::vector<WireRecord> records;
-    WireDumpParser parser{[this](const WireRecord& r) {
-        records.push_back(r);
-        data.emplace_back(r.bytes);
-        records.back().bytes = {};
-    }};
-};
 
 } // namespace
 
@@ -55,7 +42,7 @@ TEST_CASE("a stamp line: direction, transport, peer and time of day") {
     CHECK(r->port == 18089);
     CHECK(r->secondOfDay == 1 * 3600 + 56 * 60 + 41);
     CHECK(r->micros == 290550);
-    r = parseStamp("sent 12 bytes to udp/[fd00::5]:5060/7;comp=sigcomp at 23:59:59.000001:", size);
+    r = parseStamp("send 12 bytes to udp/[fd00::5]:5060/7;comp=sigcomp at 23:59:59.000001:", size);
     REQUIRE(r);
     CHECK(r->sent);
     CHECK(r->address == "fd00::5");
@@ -66,65 +53,6 @@ TEST_CASE("a stamp line: direction, transport, peer and time of day") {
                              "recv 5 bytes from udp/[1.2.3.4]:99999 at 01:02:03.000004:", "recv x bytes from udp/[1.2.3.4]:5 at 01:02:03.000004:",
                              "recv 5 bytes from udp/[<script>]:5 at 01:02:03.000004:", ""})
         CHECK_MESSAGE(!parseStamp(line, size), line);
-}
-
-TEST_CASE("the dump stream: records whole however the pipe cuts it, junk skipped and counted") {
-    const std::string stream = "dump started at Wed Dec  2 01:56:41 2026\n\n" + record("recv", "udp", "10.0.0.5", 5060, kRegister) +
-                               "garbage line\n" + record("sent", "udp", "10.0.0.5", 5060, kOk);
-    for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{100}, stream.size()}) {
-        Collected c;
-        for (std::size_t i = 0; i < stream.size(); i += piece) c.parser.feed(std::string_view(stream).substr(i, piece));
-        REQUIRE(c.data.size() == 2);
-        CHECK(c.data[0] == kRegister);
-        CHECK(c.data[1] == kOk);
-        CHECK_FALSE(c.records[0].sent);
-        CHECK(c.records[1].sent);
-        CHECK(c.parser.dropped() == 1);
-    }
-}
-
-TEST_CASE("the dump stream: a record cut short waits; an oversized one is skipped whole") {
-    Collected c;
-    const auto full = record("recv", "udp", "10.0.0.5", 5060, kRegister);
-    for (std::size_t cut = 0; cut < full.size(); ++cut) { // every truncation: nothing yet
-        Collected t;
-        t.parser.feed(std::string_view(full).substr(0, cut));
-        CHECK(t.data.empty());
-    }
-    WireDumpParser small([&c](const WireRecord& r) { c.data.emplace_back(r.bytes); }, 16);
-    small.feed(full + record("sent", "udp", "10.0.0.5", 5060, "OPTIONS\r\n\r\n"));
-    REQUIRE(c.data.size() == 1);
-    CHECK(c.data[0] == "OPTIONS\r\n\r\n");
-    CHECK(small.dropped() >= 1); // the stamp, then its data's lines (none of them a stamp)
-    // A long line without a newline is dropped, not buffered without end.
-    Collected d;
-    d.parser.feed(std::string(4096, 'x'));
-    d.parser.feed("\n" + record("recv", "udp", "10.0.0.5", 5060, kOk));
-    CHECK(d.data.size() == 1);
-}
-
-TEST_CASE("a TCP stream cut into messages by Content-Length") {
-    const std::string invite = "INVITE sip:1002@x SIP/2.0\r\nl: 5\r\n\r\nhello";
-    const std::string stream = "\r\n\r\n" + kRegister + invite + kOk;
-    for (std::size_t piece : {std::size_t{1}, std::size_t{13}, stream.size()}) {
-        SipStreamSplitter s;
-        std::vector<std::string> out;
-        for (std::size_t i = 0; i < stream.size(); i += piece)
-            s.feed(std::string_view(stream).substr(i, piece), [&out](std::string_view m) { out.emplace_back(m); });
-        REQUIRE(out.size() == 3);
-        CHECK(out[0] == kRegister);
-        CHECK(out[1] == invite);
-        CHECK(out[2] == kOk);
-        CHECK(s.empty());
-    }
-    SipStreamSplitter s(64);
-    std::vector<std::string> out;
-    s.feed("INVITE x SIP/2.0\r\nContent-Length: 1000\r\n\r\nabc", [&out](std::string_view m) { out.emplace_back(m); });
-    CHECK(out.size() == 1); // over the bound: given as it is, framing starts over
-    CHECK(s.empty());
-    CHECK(contentLength("A: b\r\ncontent-length :  12 \r\n") == 12u);
-    CHECK_FALSE(contentLength("Content-Length: 1x\r\n"));
-    CHECK_FALSE(contentLength("From: l\r\n"));
 }
 
 TEST_CASE("the MAC a message names: +sip.instance or devicename, in the headers only") {
@@ -140,7 +68,6 @@ TEST_CASE("a trace files a phone's messages by its MAC, then by its address, wit
     auto add = [&trace](bool sent, const std::string& addr, int port, const std::string& text, bool tcp = false) {
         WireRecord r;
         r.sent = sent;
-        r.logged = sent; // labcm's sent messages come from its message log
         r.tcp = tcp;
         r.address = addr;
         r.port = static_cast<std::uint16_t>(port);
@@ -175,52 +102,10 @@ TEST_CASE("a trace files a phone's messages by its MAC, then by its address, wit
     add(false, "10.0.0.5", 5060, "\r\n\r\n");
     add(false, "10.0.0.5", 5060, std::string("\x00\x01\x00\x00", 4));
     CHECK(trace.messages("001122AABBCC").back().sent);
-    // The dump's own sent records (a first piece only) are not kept: the log has them whole.
-    WireRecord cut;
-    cut.sent = true;
-    cut.address = "10.0.0.5";
-    cut.port = 5060;
-    cut.bytes = "SIP/2.0 200 OK\r\n";
-    trace.add(cut, 0);
-    CHECK(trace.messages("001122AABBCC").back().text == kOk);
-}
-
-TEST_CASE("a TCP connection's reads: messages across reads, a read cut short starts afresh, a bounded backlog") {
-    SipTrace trace({100, 1 << 20});
-    auto read = [&trace](int port, const std::string& bytes, bool truncated = false) {
-        WireRecord r;
-        r.tcp = true;
-        r.address = "10.0.0.5";
-        r.port = static_cast<std::uint16_t>(port);
-        r.bytes = bytes;
-        r.truncated = truncated;
-        trace.add(r, 0);
-    };
-    read(40000, kRegister.substr(0, 50));
-    read(40000, kRegister.substr(50) + kRegister.substr(0, 10), true); // sofia wrote less than it read
-    read(40000, kRegister);
-    CHECK(trace.messages("001122AABBCC").size() == 2); // the cut one's tail did not glue onto the next
-    // Half messages of many connections: dropped together past the backlog's bound.
-    const std::string half(60 * 1024, 'x');
-    for (int i = 0; i < 80; ++i) read(41000 + i, "INVITE " + half);
-    CHECK(trace.streamsDropped() >= 1);
-}
-
-TEST_CASE("a TCP stream with a Content-Length near 2^64 is given up, not looped on") {
-    SipStreamSplitter s;
-    std::vector<std::string> out;
-    const std::string head = "OPTIONS sip:x SIP/2.0\r\nContent-Length: ";
-    // Chosen so that the header length plus it wraps to 0 in 64 bits.
-    const std::string rest = "\r\n\r\n";
-    const auto headerBytes = head.size() + 20 + rest.size();
-    const std::string length = std::to_string(std::numeric_limits<std::size_t>::max() - headerBytes + 1);
-    s.feed(head + length + rest + "tail", [&out](std::string_view m) { out.emplace_back(m); });
-    CHECK(out.size() == 1);
-    CHECK(s.empty());
 }
 
 TEST_CASE("a trace's total bound drops the oldest message of any phone") {
-    const auto cost = kRegister.size() + 8 + 96;
+    const auto cost = kRegister.size() + 8 + SipTrace::kMessageOverhead;
     SipTrace trace({100, 3 * cost});
     auto regFrom = [&trace](int i) {
         std::string text = kRegister;
@@ -314,7 +199,7 @@ TEST_CASE("a pcap's TCP segments number each direction's bytes; IPv6 and mixed f
     CHECK(seqAt(second) == 1 + kRegister.size());
 }
 
-TEST_CASE("a dump stamp's time of day (UTC) on today's date, or yesterday's just after midnight") {
+TEST_CASE("a stamp's time of day (UTC) on today's date, or yesterday's just after midnight") {
     using namespace std::chrono;
     // 2026-12-02 01:56:41 UTC.
     const auto now = system_clock::time_point(seconds(1'796'176'601));
@@ -324,28 +209,13 @@ TEST_CASE("a dump stamp's time of day (UTC) on today's date, or yesterday's just
     CHECK(stampTime(86399, 0, now) == (1'796'176'601LL - (1 * 3600 + 56 * 60 + 41) - 1) * 1'000'000);
 }
 
-TEST_CASE("the dump's cut sent record ends at its end mark, the next record is whole") {
-    // sofia 1.12.11 declares 925 bytes and writes the first 575 (its headers) only.
-    const std::string head = kOk.substr(0, kOk.size() - 2);
-    const std::string cut = "sent " + std::to_string(head.size() + 350) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000001:\n" + head + "\v\n";
-    const std::string stream = cut + record("recv", "udp", "10.0.0.5", 5060, kRegister);
-    for (std::size_t piece : {std::size_t{1}, std::size_t{50}, stream.size()}) {
-        Collected c;
-        for (std::size_t i = 0; i < stream.size(); i += piece) c.parser.feed(std::string_view(stream).substr(i, piece));
-        REQUIRE(c.data.size() == 2);
-        CHECK(c.data[0] == head);
-        CHECK(c.data[1] == kRegister);
-        CHECK(c.parser.dropped() == 0);
-    }
-}
-
-TEST_CASE("a sent message put back together from sofia's message log") {
+TEST_CASE("a message put back together from sofia's message log") {
     // The calls tport_log_msg makes for a 200 OK with an XML body (CRLF headers, LF body).
     const std::string body = "<a>\n<b/>\n</a>\n";
     const std::string message = "SIP/2.0 200 OK\r\nCSeq: 1 REGISTER\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     LoggedMessage m;
-    CHECK_FALSE(m.start("recv 10 bytes from udp/[10.0.0.5]:5060 at 01:02:03.000004:\n")); // received: not ours
-    CHECK(m.finish().empty());
+    CHECK_FALSE(m.start("recv 10 bytes from tls/[10.0.0.5]:5061 at 01:02:03.000004:\n")); // not a transport labcm reads
+    CHECK_FALSE(m.finish());
     REQUIRE(m.start("send " + std::to_string(message.size()) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000004:\n"));
     for (std::string_view line : {"SIP/2.0 200 OK", "CSeq: 1 REGISTER"}) {
         m.piece(line);
@@ -360,28 +230,44 @@ TEST_CASE("a sent message put back together from sofia's message log") {
         m.piece(line);
         m.lineEnd();
     }
-    auto record = m.finish();
-    Collected c;
-    c.parser.feed(record);
-    REQUIRE(c.data.size() == 1);
-    CHECK(c.data[0] == message);
-    CHECK(c.records[0].sent);
-    CHECK(c.records[0].logged);
-    CHECK(c.records[0].port == 5060);
-    // A body with CRLF and no end of line after its last line.
+    const auto* record = m.finish();
+    REQUIRE(record);
+    CHECK(record->bytes == message);
+    CHECK(record->sent);
+    CHECK_FALSE(record->truncated);
+    CHECK(record->port == 5060);
+    CHECK(record->micros == 4);
+    CHECK_FALSE(m.active());
+    // Received, with a CRLF body and no end of line after its last line.
     const std::string sdp = "v=0\r\ns=x";
     const std::string invite = "INVITE sip:a@b SIP/2.0\r\nContent-Length: 8\r\n\r\n" + sdp;
-    REQUIRE(m.start("send " + std::to_string(invite.size()) + " bytes to tcp/[fd00::5]:40000 at 01:02:03.000004:"));
+    REQUIRE(m.start("recv " + std::to_string(invite.size()) + " bytes from tcp/[fd00::5]:40000 at 01:02:03.000004:"));
     for (std::string_view line : {"INVITE sip:a@b SIP/2.0", "Content-Length: 8", "", "v=0"}) {
         m.piece(line);
         m.lineEnd();
     }
     m.piece("s=x");
-    Collected d;
-    d.parser.feed(m.finish());
-    REQUIRE(d.data.size() == 1);
-    CHECK(d.data[0] == invite);
-    CHECK(d.records[0].tcp);
+    record = m.finish();
+    REQUIRE(record);
+    CHECK(record->bytes == invite);
+    CHECK(record->tcp);
+    CHECK_FALSE(record->sent);
+    CHECK(record->address == "fd00::5");
+    // A phone that ends every line with LF alone.
+    const std::string bare = "OPTIONS sip:a SIP/2.0\nContent-Length: 0\n\n";
+    REQUIRE(m.start("recv " + std::to_string(bare.size()) + " bytes from udp/[10.0.0.5]:5060 at 01:02:03.000004:"));
+    for (std::string_view line : {"OPTIONS sip:a SIP/2.0", "Content-Length: 0", ""}) {
+        m.piece(line);
+        m.lineEnd();
+    }
+    CHECK(m.finish()->bytes == bare);
+    // Cut short by the log (a line over 2047 bytes): kept as far as it goes, marked.
+    REQUIRE(m.start("recv 5000 bytes from udp/[10.0.0.5]:5060 at 01:02:03.000004:"));
+    m.piece(std::string(2047, 'x'));
+    record = m.finish();
+    REQUIRE(record);
+    CHECK(record->truncated);
+    CHECK(record->bytes.size() == 2047);
 }
 
 TEST_CASE("the trace's journal: kept across a restart within the bounds, a cut tail ignored, old messages dropped") {
@@ -437,4 +323,56 @@ TEST_CASE("the trace's journal: kept across a restart within the bounds, a cut t
     CHECK(readJournal("M 1 2 rt 001122AABBCC 10.0.0.5 5060 99999999\nabc\n", [&junk](TracedMessage, std::string) { ++junk; }) == 0);
     CHECK(junk == 0);
     fs::remove_all(dir);
+}
+
+namespace {
+/// One su_log call as sofia makes it, handed to the tap the way labcm's log redirect does.
+bool logCall(WireTap& tap, const char* format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    const bool taken = tap.onLog(format, ap);
+    va_end(ap);
+    return taken;
+}
+
+constexpr const char* kSeparatorFormat = "%s   ------------------------------------------------------------------------\n";
+
+/// The calls tport_log_msg makes for `message` (its lines without their CRLF).
+void logMessage(WireTap& tap, const std::string& stamp, const std::string& message) {
+    CHECK(logCall(tap, kSeparatorFormat, stamp.c_str()));
+    std::size_t at = 0;
+    while (at < message.size()) {
+        auto eol = message.find("\r\n", at);
+        if (eol == std::string::npos) eol = message.size();
+        const std::string line = message.substr(at, eol - at);
+        CHECK(logCall(tap, "%s%.*s", "   ", static_cast<int>(line.size()), line.c_str()));
+        at = eol;
+        if (at == message.size()) break;
+        CHECK(logCall(tap, "\n"));
+        at += 2;
+    }
+    CHECK(logCall(tap, kSeparatorFormat, ""));
+}
+} // namespace
+
+TEST_CASE("the tap takes the message log's calls, queues the messages and files them on its thread") {
+    SipTrace trace({10, 1 << 20});
+    WireTap tap(trace);
+    tap.start();
+    CHECK_FALSE(logCall(tap, "nta: %s\n", "another log line")); // not the message log: labcm's log has it
+    logMessage(tap, "recv " + std::to_string(kRegister.size()) + " bytes from udp/[10.0.0.5]:5060 at 01:02:03.000004:\n", kRegister);
+    logMessage(tap, "send " + std::to_string(kOk.size()) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000009:\n", kOk);
+    // Another transport: its lines are swallowed (not labcm's log), the message not kept.
+    logMessage(tap, "recv " + std::to_string(kOk.size()) + " bytes from tls/[10.0.0.5]:5061 at 01:02:03.000010:\n", kOk);
+    CHECK(logCall(tap, "   *** message truncated at %zu ***\n", std::size_t{10}));
+    tap.join();
+    CHECK(tap.records() == 2);
+    CHECK(trace.lost() == 1);
+    auto list = trace.messages("001122AABBCC");
+    REQUIRE(list.size() == 2);
+    CHECK(list[0].text == kRegister);
+    CHECK_FALSE(list[0].sent);
+    CHECK(list[1].text == kOk);
+    CHECK(list[1].sent);
+    CHECK(list[1].timeUs % 1'000'000 == 9);
 }
