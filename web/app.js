@@ -368,7 +368,7 @@ async function loadTrace(mac) {
   }
   for (const m of t.messages) {
     const text = el('details');
-    text.append(el('summary', m.first_line));
+    text.append(el('summary', m.truncated ? `${m.first_line} (not whole: sofia's log cut it short)` : m.first_line));
     const pre = el('pre');
     // Line by line, each line's control characters made visible.
     pre.textContent = m.text.split(/\r?\n/).map(visible).join('\n');

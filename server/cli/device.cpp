@@ -117,7 +117,8 @@ void addDeviceCommands(CLI::App& app, Runner& r) {
                 const bool out = text(m.at("direction")) == "out";
                 std::cout << preciseTime(m.at("time_us").to_number<std::int64_t>()) << "  " << (out ? "> " : "< ")
                           << text(m.at("transport")) << " " << text(m.at("address")) << ":" << m.at("port").to_number<int>()
-                          << "  " << text(m.at("first_line")) << "\n";
+                          << "  " << text(m.at("first_line")) << (m.at("truncated").as_bool() ? "  (not whole: sofia's log cut it short)" : "")
+                          << "\n";
                 if (!traceFull) continue;
                 std::string_view body = m.at("text").as_string();
                 while (!body.empty()) { // line by line, each made safe for a terminal

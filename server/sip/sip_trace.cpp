@@ -102,7 +102,7 @@ SipTrace::~SipTrace() {
 constexpr std::size_t kMaxJournalRecord = 16u << 20;
 
 // --- the journal ---------------------------------------------------------------------------
-// One record per message: "M <seq> <time_us> <s|r><t|u> <MAC> <address> <port> <size>\n",
+// One record per message: "M <seq> <time_us> <s|r><t|u>[x] <MAC> <address> <port> <size>\n" (x: not whole),
 // the message's bytes, "\n".
 
 std::size_t readJournal(std::string_view data, const std::function<void(TracedMessage, std::string mac)>& sink) {
@@ -112,16 +112,16 @@ std::size_t readJournal(std::string_view data, const std::function<void(TracedMe
         if (nl == std::string_view::npos || nl - pos > 200) break;
         std::string line(data.substr(pos, nl - pos));
         TracedMessage m;
-        char flags[3] = {};
+        char flags[4] = {};
         char mac[13] = {};
         char address[65] = {};
         unsigned long long seq = 0, size = 0;
         long long time = 0;
         unsigned port = 0;
         int used = 0;
-        if (std::sscanf(line.c_str(), "M %llu %lld %2s %12s %64s %u %llu%n", &seq, &time, flags, mac, address, &port, &size, &used) != 7 ||
+        if (std::sscanf(line.c_str(), "M %llu %lld %3s %12s %64s %u %llu%n", &seq, &time, flags, mac, address, &port, &size, &used) != 7 ||
             static_cast<std::size_t>(used) != line.size() || port > 65535 || size > kMaxJournalRecord || (flags[0] != 's' && flags[0] != 'r') ||
-            (flags[1] != 't' && flags[1] != 'u') || std::strlen(mac) != 12)
+            (flags[1] != 't' && flags[1] != 'u') || (flags[2] != 0 && flags[2] != 'x') || std::strlen(mac) != 12)
             break;
         const auto dataAt = nl + 1;
         if (data.size() - dataAt < size + 1 || data[dataAt + size] != '\n') break;
@@ -129,6 +129,7 @@ std::size_t readJournal(std::string_view data, const std::function<void(TracedMe
         m.timeUs = time;
         m.sent = flags[0] == 's';
         m.tcp = flags[1] == 't';
+        m.truncated = flags[2] == 'x';
         m.address = address;
         m.port = static_cast<std::uint16_t>(port);
         m.text.assign(data.substr(dataAt, size));
@@ -169,8 +170,8 @@ void writeJournal(const std::filesystem::path& path,
     if (!out) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
     for (const auto& [kept, mac] : messages) {
         const auto& m = *kept;
-        std::fprintf(out, "M %llu %lld %c%c %s %s %u %zu\n", static_cast<unsigned long long>(m.seq), static_cast<long long>(m.timeUs),
-                     m.sent ? 's' : 'r', m.tcp ? 't' : 'u', mac.c_str(), m.address.c_str(), static_cast<unsigned>(m.port),
+        std::fprintf(out, "M %llu %lld %c%c%s %s %s %u %zu\n", static_cast<unsigned long long>(m.seq), static_cast<long long>(m.timeUs),
+                     m.sent ? 's' : 'r', m.tcp ? 't' : 'u', m.truncated ? "x" : "", mac.c_str(), m.address.c_str(), static_cast<unsigned>(m.port),
                      m.text.size());
         std::fwrite(m.text.data(), 1, m.text.size(), out);
         std::fputc('\n', out);
@@ -189,18 +190,20 @@ void writeJournal(const std::filesystem::path& path,
 
 void SipTrace::snapshot(bool idle, bool wait) {
     try {
+        // The last write first, outside the lock (writing_ is this thread's alone).
+        if (writing_.valid()) {
+            if (!wait && writing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return; // still writing
+            writing_.get();
+        }
         std::vector<std::pair<std::shared_ptr<const TracedMessage>, std::string>> all;
         std::filesystem::path path;
         {
             std::lock_guard lock(mutex_);
+            if (writeFailed_.exchange(false)) changed_ = true; // tried again
             const auto now = std::chrono::steady_clock::now();
             if (journalPath_.empty() || !changed_) return;
             // A quiet lab: at most every kSnapshotGap; a steady load: every kSnapshotEvery.
             if (!wait && now - lastSnapshot_ < (idle ? kSnapshotGap : kSnapshotEvery)) return;
-            if (writing_.valid() && writing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-                if (!wait) return; // the last one is still being written
-                writing_.wait();
-            }
             all.reserve(liveCount_);
             for (const auto& [mac, ring] : rings_)
                 for (const auto& m : ring.messages) all.emplace_back(m, mac);
@@ -209,20 +212,21 @@ void SipTrace::snapshot(bool idle, bool wait) {
             path = journalPath_;
         }
         std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first->seq < b.first->seq; });
-        writing_ = std::async(std::launch::async, [this, path, all = std::move(all)] {
+        writing_ = std::async(std::launch::async, [this, path, all = std::move(all)]() mutable {
             try {
                 writeJournal(path, all);
             } catch (const std::exception& e) {
                 spdlog::warn("sip trace: the journal was not written: {}", e.what());
-                std::lock_guard lock(mutex_);
-                changed_ = true; // tried again at the next snapshot
+                writeFailed_ = true;
             }
+            // Written: the messages the trace dropped since go now, not when the next
+            // snapshot replaces this future (the lambda lives as long as it).
+            decltype(all)().swap(all);
         });
-        if (wait) writing_.wait();
+        if (wait) writing_.get();
     } catch (const std::exception& e) { // no memory or no thread for it: the trace goes on in memory
         spdlog::warn("sip trace: no snapshot of the journal: {}", e.what());
-        std::lock_guard lock(mutex_);
-        changed_ = true;
+        writeFailed_ = true;
     }
 }
 
@@ -244,6 +248,7 @@ void SipTrace::add(WireRecord r, std::int64_t timeUs) {
     m.timeUs = timeUs;
     m.sent = r.sent;
     m.tcp = r.tcp;
+    m.truncated = r.truncated;
     m.address = std::move(r.address);
     m.port = r.port;
     m.text = std::move(r.bytes);

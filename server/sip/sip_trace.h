@@ -38,6 +38,7 @@ struct TracedMessage {
     std::int64_t timeUs = 0; ///< system clock, microseconds since the epoch
     bool sent = false;       ///< labcm → phone
     bool tcp = false;
+    bool truncated = false;  ///< not whole as sofia logged it (WireRecord::truncated)
     std::string address;     ///< the phone's (peer's) address and port
     std::uint16_t port = 0;
     std::string text;        ///< the whole message
@@ -87,9 +88,10 @@ public:
     std::size_t persistTo(const std::filesystem::path& path, std::chrono::hours maxAge);
     /// @brief The trace's thread: writes the journal afresh when messages came since the last
     /// time and the lab is quiet (`idle`: nothing arrived for a while; at most every
-    /// kSnapshotGap), or kSnapshotEvery passed under a steady load. The messages are copied under the lock and written by a thread of
-    /// its own, so the SIP thread's pipe is never left unread for a disk write; one at a time.
-    /// `wait`: write now and wait for it (at the end).
+    /// kSnapshotGap), or kSnapshotEvery passed under a steady load. The messages are shared
+    /// with (not copied for) a thread of its own that writes them, so the trace thread never
+    /// waits on the disk; one write at a time; a message dropped meanwhile lives until the
+    /// write ends. `wait`: write now and wait for it (at the end).
     void snapshot(bool idle, bool wait = false);
     static constexpr auto kSnapshotEvery = std::chrono::seconds(60);
     static constexpr auto kSnapshotGap = std::chrono::seconds(10);
@@ -182,6 +184,7 @@ private:
     std::future<void> writing_; ///< the snapshot being written
     std::chrono::hours maxAge_{0};
     std::atomic<std::uint64_t> lost_{0};
+    std::atomic<bool> writeFailed_{false}; ///< the last snapshot was not written: the next one writes
 };
 
 /// @brief Reads a trace journal (SipTrace::persistTo): each whole record, with its MAC, in

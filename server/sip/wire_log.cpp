@@ -87,7 +87,7 @@ bool LoggedMessage::start(std::string_view stamp) {
 }
 
 void LoggedMessage::piece(std::string_view text) {
-    if (!active_) return;
+    if (!active_ || record_.truncated) return; // full: nothing after the gap
     if (record_.bytes.size() + text.size() > kMaxMessage) {
         record_.truncated = true;
         return;
@@ -96,7 +96,11 @@ void LoggedMessage::piece(std::string_view text) {
 }
 
 void LoggedMessage::lineEnd() {
-    if (!active_ || record_.bytes.size() + 2 > kMaxMessage) return;
+    if (!active_ || record_.truncated) return;
+    if (record_.bytes.size() + 2 > kMaxMessage) {
+        record_.truncated = true;
+        return;
+    }
     const bool empty = record_.bytes.size() == lineStart_;
     record_.bytes.append("\r\n");
     ++lines_;
@@ -124,7 +128,7 @@ const WireRecord* LoggedMessage::finish() {
         else if (b.size() - lines_ == declared_)
             toLf(0);
     }
-    if (b.size() < declared_) record_.truncated = true;
+    if (b.size() != declared_) record_.truncated = true; // cut short, or its ends of line not found again
     return &record_;
 }
 

@@ -23,7 +23,8 @@ namespace labcm::sip {
 /// @brief One message as labcm sent or received it.
 struct WireRecord {
     bool sent = false;        ///< "send ... to" (labcm → phone); false: "recv ... from"
-    bool truncated = false;   ///< the log cut it short (a line over 2047 bytes, a NUL, over 80 pieces)
+    bool truncated = false;   ///< not whole: the log cut it short (a line over 2047 bytes, a NUL,
+                              ///< over 80 pieces), or its ends of line were not found again
     bool tcp = false;         ///< the stamp's transport: "tcp" (true) or "udp"; others are dropped
     std::string address;      ///< the peer's address as written in the stamp (IPv4 or IPv6 text)
     std::uint16_t port = 0;   ///< the peer's port

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -27,6 +28,7 @@ struct QueuedHead {
     std::uint8_t addressLength;
     std::uint8_t flags; ///< 1 sent, 2 tcp, 4 truncated
 };
+static_assert(sizeof(QueuedHead) == 16 && std::is_trivially_copyable_v<QueuedHead>);
 } // namespace
 
 void WireTap::start() {
@@ -40,13 +42,14 @@ void WireTap::start() {
 //   "%s   " MSG_SEPARATOR     the stamp first; at the end "\n" or ""
 //   "%s%.*s"                  a piece of a line: a prefix ("   " or ""), its length, its text
 //   "\n"                      the line ended
-//   "   *** message truncated at %zu ***\n"  after the end, when a line was over 2047 bytes
+//   "   *** message truncated at %zu ***\n"  after the end, when it was cut short (a line over
+//                                         2047 bytes, a NUL, over 80 pieces)
 bool WireTap::onLog(const char* format, va_list ap) {
     try {
         return takeLog(format, ap);
     } catch (const std::exception&) { // nothing may unwind into sofia's C frames
         logged_ = LoggedMessage();
-        ignoring_ = false;
+        ignoring_ = true; // the rest of this message, up to its end separator
         trace_.lose();
         return true;
     }
@@ -74,23 +77,41 @@ bool WireTap::takeLog(const char* format, va_list ap) {
         return true;
     }
     if (f == kSeparator) {
-        if (logged_.active()) { // the end of a message
-            if (const auto* record = logged_.finish()) push(*record);
-            return true;
-        }
-        if (std::exchange(ignoring_, false)) return true; // the end of one not read
-
         va_list copy;
         va_copy(copy, ap);
-        const char* stamp = va_arg(copy, const char*);
+        const char* arg = va_arg(copy, const char*);
         va_end(copy);
-        if (!logged_.start(stamp ? stamp : "")) { // a stamp labcm does not read (another transport)
-            ignoring_ = true;
-            trace_.lose();
+        const std::string_view a(arg ? arg : "");
+        if (a.empty() || a == "\n") { // the end of a message
+            ignoring_ = false;
+            if (const auto* record = logged_.finish()) {
+                push(*record);
+                justQueued_ = true;
+            }
+            return true;
         }
+        // A stamp: a message starts (one left unended, were there one, is dropped).
+        justQueued_ = false;
+        ignoring_ = !logged_.start(a);
+        if (ignoring_) trace_.lose(); // a stamp labcm does not read (another transport)
         return true;
     }
-    return f.starts_with(kTruncated);
+    if (f.starts_with(kTruncated)) { // after the end of the message it is about
+        if (std::exchange(justQueued_, false)) markTruncated();
+        return true;
+    }
+    return false;
+}
+
+void WireTap::markTruncated() {
+    std::lock_guard lock(mutex_);
+    // Already taken by the trace thread (it took the queue between sofia's two calls, which
+    // come back to back): the message goes without the mark.
+    if (lastHead_ == kNone) return;
+    QueuedHead head;
+    std::memcpy(&head, queue_.data() + lastHead_, sizeof head);
+    head.flags |= 4;
+    std::memcpy(queue_.data() + lastHead_, &head, sizeof head);
 }
 
 void WireTap::push(const WireRecord& r) {
@@ -105,9 +126,17 @@ void WireTap::push(const WireRecord& r) {
             trace_.lose();
             return;
         }
-        queue_.append(reinterpret_cast<const char*>(&head), sizeof head);
-        queue_.append(r.address.data(), head.addressLength);
-        queue_.append(r.bytes);
+        const auto at = queue_.size();
+        try {
+            queue_.append(reinterpret_cast<const char*>(&head), sizeof head);
+            queue_.append(r.address.data(), head.addressLength);
+            queue_.append(r.bytes);
+        } catch (...) { // no memory: the queue as it was, whole messages only
+            queue_.resize(at);
+            lastHead_ = kNone;
+            throw;
+        }
+        lastHead_ = at;
         wake = std::exchange(sleeping_, false);
     }
     if (wake) wake_.notify_one();
@@ -163,6 +192,7 @@ void WireTap::run() {
             }
             stop = stopping_;
             batch.swap(queue_); // both keep their size: no allocation on either side
+            lastHead_ = kNone;
         }
         if (batch.empty() && !stop) {
             trace_.snapshot(true); // quiet for a while: the journal is written (off this thread)

@@ -6,10 +6,10 @@
 //
 // The SIP thread's part: the log's calls, the message put together in a buffer it reuses, one
 // copy of it onto the queue (a byte buffer, swapped with the trace thread's: both keep their
-// size) under a lock nobody holds for long. No allocation, no write, no system call: a wake-up
-// only when the trace thread sleeps because the lab was quiet. The queue is bounded
-// (kMaxQueuedBytes): past it a message is not traced (SipTrace::lost()) rather than the SIP
-// thread waiting.
+// size, so neither allocates once they are as large as a batch) under a lock nobody holds for
+// long. No write: a wake-up (a futex call) only when the trace thread sleeps because the lab
+// was quiet. The queue is bounded (kMaxQueuedBytes): past it a message is not traced
+// (SipTrace::lost()) rather than the SIP thread waiting.
 #pragma once
 
 #include <atomic>
@@ -51,15 +51,19 @@ private:
     void run();
     bool takeLog(const char* format, va_list ap);
     void push(const WireRecord& r);
+    void markTruncated(); ///< the message last queued was cut short by the log
     /// @brief The trace thread: files the messages of `queued` (push()'s encoding).
     void file(std::string_view queued);
 
     SipTrace& trace_;
     LoggedMessage logged_;         ///< SIP thread only
     bool ignoring_ = false;        ///< SIP thread only: inside a logged message not read (its stamp was not one)
+    bool justQueued_ = false;      ///< SIP thread only: the log's last message ended and was queued
     std::mutex mutex_;
     std::condition_variable wake_;
     std::string queue_;             ///< under mutex_: each message as a QueuedHead, its address, its bytes
+    static constexpr std::size_t kNone = SIZE_MAX;
+    std::size_t lastHead_ = kNone;  ///< under mutex_: where the message last queued starts in queue_
     bool sleeping_ = false;         ///< under mutex_: the thread waits for a message
     bool stopping_ = false;         ///< under mutex_
     std::thread thread_;

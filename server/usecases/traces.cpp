@@ -78,6 +78,7 @@ void addTraceUseCases(Table& t) {
                            {"address", m.address},
                            {"port", m.port},
                            {"first_line", firstLine},
+                           {"truncated", m.truncated},
                            {"text", m.text}});
         }
         reply(okReply({{"device", deviceName(mac)}, {"enabled", trace.enabled()}, {"older_left_out", cut},

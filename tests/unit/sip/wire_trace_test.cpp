@@ -321,7 +321,12 @@ TEST_CASE("the trace's journal: kept across a restart within the bounds, a cut t
     std::size_t junk = 0;
     CHECK(readJournal("M 1 2 xx 001122AABBCC 10.0.0.5 5060 3\nabc\n", [&junk](TracedMessage, std::string) { ++junk; }) == 0);
     CHECK(readJournal("M 1 2 rt 001122AABBCC 10.0.0.5 5060 99999999\nabc\n", [&junk](TracedMessage, std::string) { ++junk; }) == 0);
+    CHECK(readJournal("M 1 2 rty 001122AABBCC 10.0.0.5 5060 3\nabc\n", [&junk](TracedMessage, std::string) { ++junk; }) == 0);
     CHECK(junk == 0);
+    // A message that was not whole keeps its mark across a restart.
+    bool marked = false;
+    CHECK(readJournal("M 1 2 rux 001122AABBCC 10.0.0.5 5060 3\nabc\n", [&marked](TracedMessage m, std::string) { marked = m.truncated; }) > 0);
+    CHECK(marked);
     fs::remove_all(dir);
 }
 
@@ -337,7 +342,8 @@ bool logCall(WireTap& tap, const char* format, ...) {
 
 constexpr const char* kSeparatorFormat = "%s   ------------------------------------------------------------------------\n";
 
-/// The calls tport_log_msg makes for `message` (its lines without their CRLF).
+/// The calls tport_log_msg makes for `message` (its lines without their CRLF); the end
+/// separator's argument is "\n" when the last line had no end of line.
 void logMessage(WireTap& tap, const std::string& stamp, const std::string& message) {
     CHECK(logCall(tap, kSeparatorFormat, stamp.c_str()));
     std::size_t at = 0;
@@ -351,28 +357,45 @@ void logMessage(WireTap& tap, const std::string& stamp, const std::string& messa
         CHECK(logCall(tap, "\n"));
         at += 2;
     }
-    CHECK(logCall(tap, kSeparatorFormat, ""));
+    CHECK(logCall(tap, kSeparatorFormat, message.ends_with("\r\n") ? "" : "\n"));
 }
 } // namespace
 
 TEST_CASE("the tap takes the message log's calls, queues the messages and files them on its thread") {
     SipTrace trace({10, 1 << 20});
     WireTap tap(trace);
-    tap.start();
+    // The thread starts after the calls: it takes the queue whole (a notice that came after
+    // the thread took its message would mark nothing; sofia makes the two calls back to back).
     CHECK_FALSE(logCall(tap, "nta: %s\n", "another log line")); // not the message log: labcm's log has it
     logMessage(tap, "recv " + std::to_string(kRegister.size()) + " bytes from udp/[10.0.0.5]:5060 at 01:02:03.000004:\n", kRegister);
     logMessage(tap, "send " + std::to_string(kOk.size()) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000009:\n", kOk);
-    // Another transport: its lines are swallowed (not labcm's log), the message not kept.
+    // Another transport: its lines are swallowed (not labcm's log), the message not kept, and
+    // the notice after it marks nothing.
     logMessage(tap, "recv " + std::to_string(kOk.size()) + " bytes from tls/[10.0.0.5]:5061 at 01:02:03.000010:\n", kOk);
     CHECK(logCall(tap, "   *** message truncated at %zu ***\n", std::size_t{10}));
+    // A message whose last line has no end of line ("\n" as the end separator's argument), then
+    // the log's notice that it was cut short: it is marked.
+    const std::string cut = "MESSAGE sip:a SIP/2.0\r\nContent-Length: 4\r\n\r\nabcd";
+    logMessage(tap, "recv " + std::to_string(cut.size()) + " bytes from udp/[10.0.0.5]:5060 at 01:02:03.000011:\n", cut);
+    CHECK(logCall(tap, "   *** message truncated at %zu ***\n", std::size_t{cut.size()}));
+    // A stamp while a message is unended (its end was lost): the new one starts, whole.
+    CHECK(logCall(tap, kSeparatorFormat, "recv 999 bytes from udp/[10.0.0.5]:5060 at 01:02:03.000012:\n"));
+    CHECK(logCall(tap, "%s%.*s", "   ", 3, "abc"));
+    logMessage(tap, "send " + std::to_string(kOk.size()) + " bytes to udp/[10.0.0.5]:5060 at 01:02:03.000013:\n", kOk);
+    tap.start();
     tap.join();
-    CHECK(tap.records() == 2);
+    CHECK(tap.records() == 4);
     CHECK(trace.lost() == 1);
     auto list = trace.messages("001122AABBCC");
-    REQUIRE(list.size() == 2);
+    REQUIRE(list.size() == 4);
     CHECK(list[0].text == kRegister);
     CHECK_FALSE(list[0].sent);
     CHECK(list[1].text == kOk);
     CHECK(list[1].sent);
+    CHECK_FALSE(list[1].truncated);
     CHECK(list[1].timeUs % 1'000'000 == 9);
+    CHECK(list[2].text == cut);
+    CHECK(list[2].truncated);
+    CHECK(list[3].text == kOk);
+    CHECK_FALSE(list[3].truncated);
 }
