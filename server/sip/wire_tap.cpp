@@ -155,11 +155,14 @@ void WireTap::file(std::string_view queued) {
         r.port = head.port;
         r.secondOfDay = head.secondOfDay;
         r.micros = head.micros;
+        // The record's parts, taken off the queue first: a failure below loses this one only.
+        const auto address = queued.substr(0, head.addressLength);
+        queued.remove_prefix(address.size());
+        const auto bytes = queued.substr(0, head.bytes);
+        queued.remove_prefix(bytes.size());
         try {
-            r.address.assign(queued.substr(0, head.addressLength));
-            queued.remove_prefix(head.addressLength);
-            r.bytes.assign(queued.substr(0, head.bytes));
-            queued.remove_prefix(head.bytes);
+            r.address.assign(address);
+            r.bytes.assign(bytes);
             const auto at = stampTime(r.secondOfDay, r.micros, now);
             trace_.add(std::move(r), at);
             ++records_;
