@@ -189,7 +189,8 @@ class AdminBrowserTest(LabcmTestCase):
         b.find_element(By.CSS_SELECTOR, "#dialplan-form button").click()
         self.wait.until(lambda d: "*6#" in d.find_element(By.ID, "dialplan").text)
         self.assertIn("*6#", self.ok("dialplan", "list"))
-        b.find_element(By.CSS_SELECTOR, "#dialplan tbody tr button").click()
+        # Loaded again on a live update: a row replaced meanwhile is found again.
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#dialplan tbody tr button").click() or True)
         self.wait.until(lambda d: "*6#" not in d.find_element(By.ID, "dialplan").text)
         self.assertIn("no dial patterns of your own", self.ok("dialplan", "list"))
 
@@ -309,7 +310,8 @@ class AdminBrowserTest(LabcmTestCase):
         self.assertIn("Voice-Message: 4/0", notify.body)
         phone.answer(notify, 200, "OK")
         self.wait.until(lambda d: "1003" in d.find_element(By.ID, "mailboxes").text)
-        br.find_element(By.CSS_SELECTOR, "#mailboxes button").click()
+        # The list is loaded again on each mailbox_changed event: a row replaced meanwhile is found again.
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#mailboxes button").click() or True)
         notify = phone.expect("NOTIFY")
         self.assertIn("Messages-Waiting: no", notify.body)
         phone.answer(notify, 200, "OK")
